@@ -1,0 +1,80 @@
+"""Probe every dependency for real and print a table; exit 1 if anything fails."""
+
+import json
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from media_pipeline.ffmpeg import ffmpeg_version
+from project import probes
+from project.config import ROLES, describe_sources
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser):
+        parser.add_argument("--role", choices=[*ROLES, "all"], default="all",
+                            help="check the configuration of this role (default: both)")
+        parser.add_argument("--json", action="store_true", dest="as_json")
+
+    def handle(self, *args, role: str, as_json: bool, **options):
+        results = [
+            *(self.config_probe(name) for name in (ROLES if role == "all" else (role,))),
+            probes.probe_database(),
+            probes.run("migrations", ("DATABASE_URL",), pending_migrations),
+            probes.probe_channel_layer(),
+            probes.probe_storage(),
+            probes.run("ffmpeg", ("FFMPEG_BINARY",), ffmpeg_version),
+        ]
+        failed = [result for result in results if not result.ok]
+        if as_json:
+            self.stdout.write(json.dumps({
+                "ok": not failed,
+                "mode": settings.MOA_CONFIG["MOA_ENV"],
+                "sources": describe_sources(settings.MOA_CONFIG),
+                "warnings": settings.MOA_CONFIG.warnings,
+                "checks": {result.name: result.as_json() for result in results},
+            }, indent=2))
+        else:
+            self.print_table(results)
+        if failed:
+            env = sorted({name for result in failed for name in result.env})
+            self.stderr.write(
+                f"doctor: {len(failed)} check(s) failed "
+                f"({', '.join(result.name for result in failed)}); check {', '.join(env)}"
+            )
+            raise SystemExit(1)
+
+    def config_probe(self, role: str) -> probes.ProbeResult:
+        config = settings.MOA_CONFIG
+
+        def check() -> str:
+            config.require(role)
+            legacy = [name for name, source in config.sources.items() if source != name]
+            notes = [f"mode {config['MOA_ENV']}"]
+            if legacy:
+                notes.append(f"legacy names in use for {', '.join(legacy)}")
+            return "; ".join(notes)
+        return probes.run(f"config:{role}", tuple(config.missing_for(role)), check)
+
+    def print_table(self, results: list[probes.ProbeResult]) -> None:
+        width = max(len(result.name) for result in results)
+        for warning in settings.MOA_CONFIG.warnings:
+            self.stdout.write(self.style.WARNING(f"warning: {warning}"))
+        for result in results:
+            status = self.style.SUCCESS("ok  ") if result.ok else self.style.ERROR("FAIL")
+            line = f"{result.name:<{width}}  {status}  {result.detail}"
+            if not result.ok and result.env:
+                line += f"  [check {', '.join(result.env)}]"
+            self.stdout.write(f"{line}  ({result.seconds * 1000:.0f} ms)")
+
+
+def pending_migrations() -> str:
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if plan:
+        raise RuntimeError(f"{len(plan)} migration(s) not applied; run `manage.py migrate`")
+    return "all applied"

@@ -1,0 +1,172 @@
+"""Account state changes: signup and verification, soft delete, tokens, clean-ups."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from project.accounts.models import ApiToken, User, token_digest
+
+logger = logging.getLogger(__name__)
+
+VERIFY_SALT = "moa.accounts.verify-email"
+
+
+class VerificationError(Exception):
+    """The verification link is invalid, expired or already used."""
+
+
+def user_signup(*, username: str, email: str, password: str,
+                verify_url: Callable[[str], str]) -> User:
+    """Create an inactive account and email its verification link, atomically.
+
+    The email is sent inside the transaction: if the mail server refuses it, the
+    account is rolled back, so nobody holds a name they can never activate.
+    `verify_url` turns a signed token into the absolute link to mail.
+    """
+    with transaction.atomic():
+        user = User(username=username, email=email, is_active=False)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError:  # a concurrent signup won the name between check and save
+            raise ValidationError("That username or email was just taken.") from None
+        token = signing.dumps({"user": user.pk, "email": email}, salt=VERIFY_SALT)
+        send_mail(
+            subject="Verify your Moa account",
+            message=f"Hello {username},\n\nopen this link to activate your account:\n"
+                    f"{verify_url(token)}\n\nIt expires in "
+                    f"{settings.EMAIL_VERIFICATION_MAX_AGE // 86400} days.",
+            from_email=None,
+            recipient_list=[email],
+        )
+    logger.info("signup user_id=%s awaiting email verification", user.pk)
+    return user
+
+
+def user_verify_email(*, token: str) -> User:
+    try:
+        payload = signing.loads(token, salt=VERIFY_SALT,
+                                max_age=settings.EMAIL_VERIFICATION_MAX_AGE)
+    except signing.SignatureExpired:
+        raise VerificationError("This link has expired; sign up again.") from None
+    except signing.BadSignature:
+        raise VerificationError("This link is not valid.") from None
+    with transaction.atomic():
+        user = (User.objects.live().select_for_update()
+                .filter(pk=payload["user"], email=payload["email"]).first())
+        if user is None:
+            raise VerificationError("This account no longer exists; sign up again.")
+        if user.email_verified_at is None:
+            user.email_verified_at = timezone.now()
+            user.is_active = True
+            user.save(update_fields=["email_verified_at", "is_active"])
+    return user
+
+
+def user_soft_delete(*, user: User) -> None:
+    """Delete an account but keep its rows; its username and email become free."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(
+            is_deleted=True, is_active=False, deleted_at=timezone.now()
+        )
+        ApiToken.objects.filter(user=user).delete()
+    user.refresh_from_db()
+    logger.info("user_id=%s deleted", user.pk)
+
+
+def token_create(*, user: User, name: str, expires_at: datetime | None = None
+                 ) -> tuple[ApiToken, str]:
+    """Return the token row and its secret, which is shown once and stored hashed."""
+    raw = secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user, name=name, prefix=raw[:8], digest=token_digest(raw), expires_at=expires_at
+    )
+    return token, raw
+
+
+def users_purge_unverified(*, days: int, dry_run: bool) -> list[User]:
+    """Hard-delete self-signed-up accounts that never verified within `days`.
+
+    Only accounts that never became active and never signed in qualify; members
+    created by an import are active, so they are never purged here.
+    """
+    cutoff = timezone.now() - timedelta(days=days)
+    stale = User.objects.filter(
+        email_verified_at__isnull=True, is_active=False, last_login__isnull=True,
+        date_joined__lt=cutoff,
+    )
+    victims = list(stale.order_by("pk"))
+    if not dry_run and victims:
+        User.objects.filter(pk__in=[user.pk for user in victims]).delete()
+        logger.info("purged %d unverified accounts older than %d days", len(victims), days)
+    return victims
+
+
+@dataclass(frozen=True)
+class DuplicateGroup:
+    """Accounts sharing a username or email (case-insensitively)."""
+
+    field: str
+    value: str
+    live: list[int]
+    deleted: list[int]
+
+
+def users_find_duplicates() -> list[DuplicateGroup]:
+    """Names or emails held by more than one account, live or deleted.
+
+    Two live holders cannot exist where the constraints are in place; they are
+    reported anyway, for databases restored from before them.
+    """
+    groups = []
+    for field in ("username", "email"):
+        shared = (
+            User.objects.exclude(**{field: ""})
+            .annotate(key=Lower(field)).values("key")
+            .annotate(n=Count("pk")).filter(n__gt=1).values("key")
+        )
+        holders: dict[str, list[tuple[int, bool]]] = {}
+        rows = (User.objects.annotate(key=Lower(field)).filter(key__in=shared)
+                .order_by("key", "pk").values_list("key", "pk", "is_deleted"))
+        for key, pk, deleted in rows:
+            holders.setdefault(key, []).append((pk, deleted))
+        groups.extend(
+            DuplicateGroup(
+                field=field, value=key,
+                live=[pk for pk, deleted in accounts if not deleted],
+                deleted=[pk for pk, deleted in accounts if deleted],
+            )
+            for key, accounts in holders.items()
+        )
+    return groups
+
+
+def users_scrub_deleted(*, user_ids: list[int]) -> int:
+    """Replace deleted accounts' username and email with placeholders.
+
+    Frees the name for good (even on a database without the conditional
+    constraints) and keeps no personal data on accounts nobody can use.
+    """
+    scrubbed = 0
+    with transaction.atomic():
+        for user in User.objects.select_for_update().filter(pk__in=user_ids, is_deleted=True):
+            user.username = f"deleted-{user.pk}"
+            user.email = ""
+            user.save(update_fields=["username", "email"])
+            scrubbed += 1
+    return scrubbed

@@ -1,0 +1,31 @@
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import UsernameField
+
+from project.accounts.models import User
+
+
+class SignupForm(forms.Form):
+    username = UsernameField(max_length=150)
+    email = forms.EmailField()
+    password = forms.CharField(widget=forms.PasswordInput, strip=False)
+
+    def clean_username(self) -> str:
+        username = self.cleaned_data["username"]
+        if User.objects.live().filter(username__iexact=username).exists():
+            raise forms.ValidationError("That username is taken.")
+        return username
+
+    def clean_email(self) -> str:
+        email = User.objects.normalize_email(self.cleaned_data["email"])
+        if User.objects.live().filter(email__iexact=email).exists():
+            raise forms.ValidationError("An account with that email exists; sign in instead.")
+        return email
+
+    def clean(self):
+        cleaned = super().clean()
+        if "password" in cleaned:
+            candidate = User(username=cleaned.get("username", ""),
+                             email=cleaned.get("email", ""))
+            password_validation.validate_password(cleaned["password"], candidate)
+        return cleaned

@@ -1,0 +1,245 @@
+"""Every environment variable Moa reads, under one canonical name each.
+
+Legacy names met in the field are read as aliases with a warning; a legacy name that
+disagrees with the canonical one (or with another alias) is an error naming both,
+never a silent pick. In production each role (web, worker) lists every missing name
+it needs in one error, before it serves anything.
+
+This module reads nothing but the mapping it is given, so it is tested without Django.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlsplit
+
+ROLES = ("web", "worker")
+BOTH = ROLES
+WEB = ("web",)
+
+
+@dataclass(frozen=True)
+class Var:
+    """One canonical env name: its default, legacy aliases and the roles needing it."""
+
+    name: str
+    help: str
+    default: str | None = None
+    aliases: tuple[str, ...] = ()
+    required_in_production: tuple[str, ...] = ()
+    secret: bool = False
+
+
+VARS: tuple[Var, ...] = (
+    Var("MOA_ENV", "development (embedded defaults) or production", "development"),
+    Var("SECRET_KEY", "Django signing key; at least 32 characters in production",
+        required_in_production=BOTH, secret=True),
+    Var("ALLOWED_HOSTS", "comma-separated host names the web role answers (health "
+        "checks answer any Host)", required_in_production=WEB),
+    Var("CSRF_TRUSTED_ORIGINS", "comma-separated origins (https://moa.example.com) "
+        "allowed to POST forms and open WebSockets", required_in_production=WEB),
+    Var("DATABASE_URL", "postgres://user:pass@host:5432/db; unset means SQLite in var/",
+        required_in_production=BOTH, secret=True),
+    Var("REDIS_URL", "redis://host:6379/0 for the channel layer; unset means in-memory",
+        required_in_production=BOTH, secret=True),
+    Var("STORAGE_BACKEND", "local (disk under var/media) or s3 (S3, R2, MinIO)", "local",
+        required_in_production=BOTH),
+    Var("STORAGE_BUCKET", "bucket name when STORAGE_BACKEND=s3",
+        aliases=("AWS_STORAGE_BUCKET_NAME", "R2_VIDEO_BUCKET")),
+    Var("STORAGE_ENDPOINT_URL", "S3-compatible endpoint (R2, MinIO); unset means AWS",
+        aliases=("R2_ENDPOINT",)),
+    Var("STORAGE_REGION", "bucket region", aliases=("AWS_S3_REGION_NAME", "AWS_REGION")),
+    Var("STORAGE_LOCAL_ROOT", "directory of the local backend", "var/media"),
+    Var("AWS_ACCESS_KEY_ID", "storage access key; unset means the instance role",
+        aliases=("R2_ACCESS_KEY",), secret=True),
+    Var("AWS_SECRET_ACCESS_KEY", "storage secret key; unset means the instance role",
+        aliases=("R2_SECRET_KEY",), secret=True),
+    Var("INTERNAL_API_TOKEN", "bearer token of /api/v1/internal/ (at least 32 characters)",
+        required_in_production=WEB, secret=True),
+    Var("EMAIL_URL", "smtp://user:pass@host:587 (or smtp+tls://); unset means console",
+        required_in_production=WEB, secret=True),
+    Var("DEFAULT_FROM_EMAIL", "sender of verification emails", "Moa <noreply@localhost>"),
+    Var("DRAIN_SECONDS", "seconds a web instance keeps serving after SIGTERM", "30"),
+    Var("FFMPEG_BINARY", "ffmpeg executable; unset means the imageio-ffmpeg wheel's"),
+    Var("LOG_LEVEL", "root log level", "INFO"),
+)
+
+BY_NAME = {var.name: var for var in VARS}
+
+# REDIS_URL may also arrive as the four pieces some platforms export.
+REDIS_PARTS = ("REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_DB")
+
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(Exception):
+    """Configuration that cannot start; `problems` names every one of them."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(
+            "Moa cannot start with this configuration:\n"
+            + "\n".join(f"  - {problem}" for problem in problems)
+        )
+
+
+@dataclass
+class Config:
+    """Resolved canonical values, plus what resolving them had to say."""
+
+    values: dict[str, str | None]
+    sources: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def __getitem__(self, name: str) -> str | None:
+        return self.values[name]
+
+    def is_set(self, name: str) -> bool:
+        return name in self.sources
+
+    @property
+    def production(self) -> bool:
+        return self.values["MOA_ENV"] == "production"
+
+    def list(self, name: str) -> list[str]:
+        raw = self.values[name] or ""
+        return [item.strip() for item in raw.split(",") if item.strip()]
+
+    def integer(self, name: str) -> int:
+        return int(self.values[name] or 0)
+
+    def missing_for(self, role: str) -> list[str]:
+        """Names `role` needs in production that are not set (empty in development)."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}; expected one of {ROLES}")
+        if not self.production:
+            return []
+        missing = [
+            var.name
+            for var in VARS
+            if role in var.required_in_production and not self.is_set(var.name)
+        ]
+        if self["STORAGE_BACKEND"] == "s3" and not self.is_set("STORAGE_BUCKET"):
+            missing.append("STORAGE_BUCKET")
+        return missing
+
+    def missing_for_every_role(self) -> list[str]:
+        """Names no production process can run without (management commands included)."""
+        return [name for name in self.missing_for("web") if name in self.missing_for("worker")]
+
+    def require(self, role: str) -> None:
+        """Stop a role from starting without everything it needs, naming all of it."""
+        missing = self.missing_for(role)
+        if missing:
+            raise ConfigError(
+                [f"MOA_ENV=production, role {role} needs: {', '.join(missing)}"]
+            )
+
+
+def load(environ: Mapping[str, str]) -> Config:
+    """Resolve every canonical name from `environ`; raise ConfigError listing all problems."""
+    values: dict[str, str | None] = {}
+    sources: dict[str, str] = {}
+    warnings: list[str] = []
+    problems: list[str] = []
+
+    for var in VARS:
+        found = {
+            name: environ[name].strip()
+            for name in (var.name, *var.aliases)
+            if environ.get(name, "").strip()
+        }
+        if var.name == "REDIS_URL":
+            pieces = _redis_url_from_parts(environ)
+            if pieces:
+                found["/".join(REDIS_PARTS)] = pieces
+        value, source = _pick(var, found, warnings, problems)
+        values[var.name] = value if value is not None else var.default
+        if source:
+            sources[var.name] = source
+
+    config = Config(values=values, sources=sources, warnings=warnings)
+    problems.extend(_validate(config))
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _pick(var: Var, found: dict[str, str], warnings: list[str], problems: list[str]):
+    if not found:
+        return None, None
+    distinct = set(found.values())
+    if len(distinct) > 1:
+        names = " and ".join(sorted(found))
+        problems.append(
+            f"{names} are all set but disagree; set only {var.name}"
+            + ("" if var.secret else f" (values: {', '.join(sorted(distinct))})")
+        )
+        return None, None
+    legacy = sorted(name for name in found if name != var.name)
+    if legacy:
+        warnings.append(
+            f"{', '.join(legacy)} is a legacy name of {var.name}; rename it to {var.name}"
+        )
+    source = var.name if var.name in found else legacy[0]
+    return found[source], source
+
+
+def _redis_url_from_parts(environ: Mapping[str, str]) -> str | None:
+    host = environ.get("REDIS_HOST", "").strip()
+    if not host:
+        return None
+    port = environ.get("REDIS_PORT", "").strip() or "6379"
+    password = environ.get("REDIS_PASSWORD", "").strip()
+    db = environ.get("REDIS_DB", "").strip() or "0"
+    auth = f":{quote(password, safe='')}@" if password else ""
+    return f"redis://{auth}{host}:{port}/{db}"
+
+
+def _validate(config: Config) -> list[str]:
+    problems = []
+    if config["MOA_ENV"] not in ("development", "production"):
+        problems.append(f"MOA_ENV must be development or production, not {config['MOA_ENV']!r}")
+    if config["STORAGE_BACKEND"] not in ("local", "s3"):
+        problems.append(
+            f"STORAGE_BACKEND must be local or s3, not {config['STORAGE_BACKEND']!r}"
+        )
+    for name in ("DRAIN_SECONDS",):
+        raw = config[name] or ""
+        if not raw.isdigit():
+            problems.append(f"{name} must be a whole number of seconds, not {raw!r}")
+    redis_url = config["REDIS_URL"]
+    if redis_url and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
+        problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
+    database_url = config["DATABASE_URL"]
+    if database_url and urlsplit(database_url).scheme not in (
+        "postgres", "postgresql", "pgsql", "sqlite"
+    ):
+        problems.append("DATABASE_URL must be a postgres:// (or sqlite://) URL")
+    if config["LOG_LEVEL"].upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        problems.append(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not "
+                        f"{config['LOG_LEVEL']!r}")
+    if config.production:
+        for name in ("SECRET_KEY", "INTERNAL_API_TOKEN"):
+            value = config[name]
+            if value and len(value) < MIN_SECRET_LENGTH:
+                problems.append(f"{name} must be at least {MIN_SECRET_LENGTH} characters")
+        if database_url and urlsplit(database_url).scheme == "sqlite":
+            problems.append("DATABASE_URL is SQLite but MOA_ENV=production needs PostgreSQL "
+                            "(several processes share it)")
+        if config.is_set("STORAGE_BACKEND") and config["STORAGE_BACKEND"] == "local":
+            config.warnings.append("STORAGE_BACKEND=local in production: every web and "
+                                   "worker process must share STORAGE_LOCAL_ROOT")
+    if config["STORAGE_BACKEND"] == "local" and config.is_set("STORAGE_ENDPOINT_URL"):
+        problems.append("STORAGE_ENDPOINT_URL is set but STORAGE_BACKEND=local; "
+                        "set STORAGE_BACKEND=s3 or unset STORAGE_ENDPOINT_URL")
+    return problems
+
+
+def describe_sources(config: Config) -> dict[str, str]:
+    """Where each set name came from, with secrets never shown (for doctor and logs)."""
+    return {
+        name: source if source == name else f"{source} (legacy)"
+        for name, source in config.sources.items()
+    }

@@ -1,0 +1,107 @@
+"""Real round trips to each dependency, shared by /health/ready/ and `doctor`.
+
+A probe never raises: it returns what failed, in words a person can act on, with the
+env names to check. The exception goes to the log with its traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from django.db import connection
+
+logger = logging.getLogger(__name__)
+
+STORAGE_ENV = (
+    "STORAGE_BACKEND", "STORAGE_BUCKET", "STORAGE_ENDPOINT_URL", "STORAGE_REGION",
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "STORAGE_LOCAL_ROOT",
+)
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    name: str
+    ok: bool
+    detail: str
+    env: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+    def as_json(self) -> dict:
+        body = {"ok": self.ok, "detail": self.detail, "ms": round(self.seconds * 1000, 1)}
+        if not self.ok:
+            body["env"] = list(self.env)
+        return body
+
+
+def run(name: str, env: tuple[str, ...], check: Callable[[], str]) -> ProbeResult:
+    """Time `check`; its return value is the detail, its exception the failure."""
+    started = time.monotonic()
+    try:
+        detail = check()
+    except Exception as error:  # a probe reports every failure, whatever its type
+        logger.warning("probe %s failed: %s: %s", name, type(error).__name__, error,
+                       exc_info=logger.isEnabledFor(logging.DEBUG))
+        return ProbeResult(name, False, f"{type(error).__name__}: {error}"[:300], env,
+                           time.monotonic() - started)
+    return ProbeResult(name, True, detail, env, time.monotonic() - started)
+
+
+def probe_database() -> ProbeResult:
+    def check() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        return connection.vendor
+    return run("database", ("DATABASE_URL",), check)
+
+
+def probe_channel_layer(timeout: float | None = None) -> ProbeResult:
+    """Send a message to a fresh channel and receive it back: a real round trip."""
+    timeout = timeout or settings.READINESS_TIMEOUT_SECONDS
+
+    async def round_trip() -> str:
+        layer = get_channel_layer()
+        channel = await layer.new_channel("probe.")
+        nonce = uuid.uuid4().hex
+        await asyncio.wait_for(layer.send(channel, {"type": "probe", "nonce": nonce}), timeout)
+        message = await asyncio.wait_for(layer.receive(channel), timeout)
+        if message.get("nonce") != nonce:
+            raise RuntimeError("received another message than the one sent")
+        return type(layer).__name__
+
+    def check() -> str:
+        try:
+            return async_to_sync(round_trip)()
+        except TimeoutError:
+            raise TimeoutError(f"no answer within {timeout:g}s") from None
+    return run("channel_layer", ("REDIS_URL",), check)
+
+
+def probe_storage() -> ProbeResult:
+    """Put, head and delete a small object, as uploads and workers will."""
+    def check() -> str:
+        storage = storages["default"]
+        key = f"moa-probes/{socket.gethostname()}-{uuid.uuid4().hex}.txt"
+        saved = storage.save(key, ContentFile(b"moa probe"))
+        try:
+            if storage.size(saved) != len(b"moa probe"):
+                raise RuntimeError(f"object {saved} has the wrong size after put")
+        finally:
+            storage.delete(saved)
+        return f"{settings.STORAGE_BACKEND}: put/head/delete ok"
+    return run("storage", STORAGE_ENV, check)
+
+
+def readiness_probes() -> list[ProbeResult]:
+    return [probe_database(), probe_channel_layer(), probe_storage()]

@@ -1,0 +1,26 @@
+"""Which role this process plays (web or worker), checked before it serves anything.
+
+The worker command claims its role before it loads the ASGI application, so the
+application module can tell a Daphne process (web) from a worker without an env var.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from project.config import ConfigError
+
+_current: str | None = None
+
+
+def start(role: str) -> None:
+    """Refuse to start `role` without every env name it needs (all named at once)."""
+    global _current
+    try:
+        settings.MOA_CONFIG.require(role)
+    except ConfigError as error:
+        raise ImproperlyConfigured(str(error)) from None
+    _current = role
+
+
+def current() -> str | None:
+    return _current

@@ -1,0 +1,271 @@
+"""Moa's one settings module. The environment is the only switch, read through config.py.
+
+With no environment at all Moa runs embedded: SQLite, the in-memory channel layer,
+local-disk storage under var/ and the job worker inside the web process.
+"""
+
+import os
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from project import config as moa_config
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+try:
+    MOA_CONFIG = moa_config.load(os.environ)
+except moa_config.ConfigError as error:
+    raise ImproperlyConfigured(str(error)) from None
+
+PRODUCTION = MOA_CONFIG.production
+DEBUG = not PRODUCTION
+
+# A development key is fine on a laptop; production refuses to start without its own.
+SECRET_KEY = MOA_CONFIG["SECRET_KEY"] or "moa-development-only-key-never-use-in-production"
+ALLOWED_HOSTS = MOA_CONFIG.list("ALLOWED_HOSTS") or (
+    [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]", "testserver"]
+)
+CSRF_TRUSTED_ORIGINS = MOA_CONFIG.list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "daphne",  # first: its runserver serves WebSockets in development
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "channels",
+    "rest_framework",
+    "project.accounts",
+    "project",
+    "collab",
+    "media_pipeline",
+]
+
+MIDDLEWARE = [
+    # Health checks answer before anything reads the Host header (an ALB probes with
+    # the instance IP) and before the HTTPS redirect (it probes over plain HTTP).
+    "project.health.HealthCheckMiddleware",
+    "project.logcontext.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+ASGI_APPLICATION = "project.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+if MOA_CONFIG["DATABASE_URL"]:
+    DATABASES = {"default": environ.Env.db_url_config(MOA_CONFIG["DATABASE_URL"])}
+else:
+    VAR_DIR.mkdir(exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "moa.sqlite3",
+            # WAL and IMMEDIATE transactions let the embedded worker and the web
+            # process write the same file without "database is locked" upgrades.
+            "OPTIONS": {
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+        }
+    }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    # Long-lived ASGI workers must not keep a connection past its health.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"].setdefault("TEST", {})
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Channel layer --------------------------------------------------------------------
+# channels-redis drops a message when a channel's queue is full (capacity 100 by
+# default) and redis-py pools were capped at 100 connections: size both.
+CHANNEL_LAYER_CAPACITY = 1000
+CHANNEL_LAYER_GROUP_EXPIRY = 86400
+if MOA_CONFIG["REDIS_URL"]:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": MOA_CONFIG["REDIS_URL"],
+                        "max_connections": 2000,
+                        "socket_connect_timeout": 5,
+                        "retry_on_timeout": True,
+                    }
+                ],
+                "capacity": CHANNEL_LAYER_CAPACITY,
+                "expiry": 60,
+                "group_expiry": CHANNEL_LAYER_GROUP_EXPIRY,
+                "prefix": "moa",
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": CHANNEL_LAYER_CAPACITY, "expiry": 60},
+        }
+    }
+
+# --- Storage ---------------------------------------------------------------------------
+STORAGE_BACKEND = MOA_CONFIG["STORAGE_BACKEND"]
+STORAGE_URL_EXPIRY_SECONDS = 15 * 60  # presigned URLs are short-lived on purpose
+if STORAGE_BACKEND == "s3":
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": MOA_CONFIG["STORAGE_BUCKET"],
+            "endpoint_url": MOA_CONFIG["STORAGE_ENDPOINT_URL"],
+            "region_name": MOA_CONFIG["STORAGE_REGION"],
+            "access_key": MOA_CONFIG["AWS_ACCESS_KEY_ID"],
+            "secret_key": MOA_CONFIG["AWS_SECRET_ACCESS_KEY"],
+            "querystring_expire": STORAGE_URL_EXPIRY_SECONDS,
+            "default_acl": None,
+            "file_overwrite": True,
+            "signature_version": "s3v4",
+        },
+    }
+else:
+    _local_root = Path(MOA_CONFIG["STORAGE_LOCAL_ROOT"])
+    _default_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": _local_root if _local_root.is_absolute() else BASE_DIR / _local_root
+        },
+    }
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"  # filled by collectstatic; WhiteNoise serves it
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing one
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# --- Accounts and auth -----------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["project.accounts.backends.LiveUserBackend"]
+# auth.W004: username is unique among live users by a conditional UniqueConstraint
+# (a deleted account frees its name), which the check cannot see; the backend above
+# looks users up among live ones only.
+SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+EMAIL_VERIFICATION_MAX_AGE = 3 * 86400
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "project.accounts.auth.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "project.api_errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+# --- Email ------------------------------------------------------------------------------
+if MOA_CONFIG["EMAIL_URL"]:
+    # EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_USE_TLS, ...
+    globals().update(environ.Env.email_url_config(MOA_CONFIG["EMAIL_URL"]))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = MOA_CONFIG["DEFAULT_FROM_EMAIL"]
+
+# --- Edge: TLS proxy, cookies, HSTS ------------------------------------------------------
+# nginx (or the ALB) terminates TLS and sets X-Forwarded-Proto, overwriting whatever the
+# client sent; Django trusts it, so an https request behind the proxy is never redirected.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = PRODUCTION
+SECURE_REDIRECT_EXEMPT = [r"^health/"]
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_HSTS_SECONDS = 31536000 if PRODUCTION else 0
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# --- Moa ----------------------------------------------------------------------------------
+INTERNAL_API_TOKEN = MOA_CONFIG["INTERNAL_API_TOKEN"]
+DRAIN_SECONDS = MOA_CONFIG.integer("DRAIN_SECONDS")
+FFMPEG_BINARY = MOA_CONFIG["FFMPEG_BINARY"]
+READINESS_TIMEOUT_SECONDS = 3.0
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Logging ----------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"context": {"()": "project.logcontext.ContextFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "text": {
+            "()": "project.logcontext.TextFormatter",
+            "format": "%(asctime)s %(levelname)-7s %(name)s %(message)s",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if PRODUCTION else "text",
+            "filters": ["context"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": MOA_CONFIG["LOG_LEVEL"].upper()},
+    "loggers": {
+        # Daphne logs a line per connection at INFO: keep those out of the way.
+        "daphne": {"level": "WARNING"},
+        "django.channels.server": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from project import api, pages
+
+urlpatterns = [
+    path("", pages.home, name="home"),
+    path("accounts/", include("project.accounts.urls")),
+    path("api/v1/me/", api.me, name="api-me"),
+    path("admin/", admin.site.urls),
+]

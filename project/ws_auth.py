@@ -1,0 +1,50 @@
+"""Who is on the other end of a WebSocket, and whether their page may open it.
+
+Browsers authenticate with the session cookie, so their Origin must be an allowed
+host (cross-site WebSocket hijacking). Scripts pass `?token=`; no cookie is read on
+that path, so a missing Origin is fine there, and a present one is still checked.
+"""
+
+from urllib.parse import parse_qs
+
+from channels.auth import AuthMiddlewareStack
+from channels.db import database_sync_to_async
+from channels.security.websocket import AllowedHostsOriginValidator
+from django.contrib.auth.models import AnonymousUser
+
+from project.accounts.auth import user_for_token
+
+
+def query_token(scope) -> str | None:
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")
+    return values[0] if values else None
+
+
+def has_origin(scope) -> bool:
+    return any(name == b"origin" for name, _ in scope.get("headers", []))
+
+
+class TokenAuthMiddleware:
+    """Sets scope["user"] from `?token=` (AnonymousUser when it is not valid)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        user = await database_sync_to_async(user_for_token)(query_token(scope) or "")
+        scope = dict(scope, user=user or AnonymousUser(), auth="token")
+        return await self.inner(scope, receive, send)
+
+
+class WebSocketAuth:
+    def __init__(self, inner):
+        self.by_token = TokenAuthMiddleware(inner)
+        self.by_token_checked = AllowedHostsOriginValidator(self.by_token)
+        self.by_session = AllowedHostsOriginValidator(AuthMiddlewareStack(inner))
+
+    async def __call__(self, scope, receive, send):
+        if query_token(scope) is None:
+            return await self.by_session(scope, receive, send)
+        if has_origin(scope):
+            return await self.by_token_checked(scope, receive, send)
+        return await self.by_token(scope, receive, send)

@@ -1,0 +1,59 @@
+"""JSON text frames in, JSON text frames out, with bad input answered, never fatal.
+
+A malformed, binary or oversized frame gets an `error` frame and the connection stays
+open: one bad client message must not close a socket (or crash its consumer).
+"""
+
+import json
+import logging
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+logger = logging.getLogger(__name__)
+
+MAX_FRAME_BYTES = 64 * 1024
+
+
+def encode(content: dict) -> str:
+    return json.dumps(content, separators=(",", ":"), default=str)
+
+
+class JsonFrameConsumer(AsyncWebsocketConsumer):
+    """Subclasses implement `receive_frame(content)` for well-formed object frames."""
+
+    max_frame_bytes = MAX_FRAME_BYTES
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if text_data is None:
+            await self.send_error("malformed", "Frames must be JSON text, not binary.")
+            return
+        if len(text_data) > self.max_frame_bytes or (
+            len(text_data) * 4 > self.max_frame_bytes
+            and len(text_data.encode()) > self.max_frame_bytes
+        ):
+            await self.frame_too_large(text_data)
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError as error:
+            await self.send_error("malformed", f"Frame is not valid JSON: {error}")
+            return
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            await self.send_error("malformed", 'A frame is a JSON object with a "type".')
+            return
+        await self.receive_frame(content)
+
+    async def receive_frame(self, content: dict) -> None:
+        raise NotImplementedError
+
+    async def frame_too_large(self, text_data: str) -> None:
+        await self.send_error(
+            "too_large", f"Frames are limited to {self.max_frame_bytes} bytes."
+        )
+
+    async def send_frame(self, content: dict) -> None:
+        await self.send(text_data=encode(content))
+
+    async def send_error(self, code: str, detail: str) -> None:
+        logger.info("websocket %s: %s", code, detail)
+        await self.send_frame({"type": "error", "code": code, "detail": detail})

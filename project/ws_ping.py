@@ -1,0 +1,28 @@
+"""/ws/ping/: proves the WebSocket path end to end (ASGI server, proxy upgrade, auth).
+
+Operators point a WebSocket client at it through nginx and the ALB; it answers with
+the user and the instance that served it, so stickiness can be seen as well.
+"""
+
+import socket
+
+from project.ws_frames import JsonFrameConsumer
+
+CLOSE_NOT_AUTHENTICATED = 4401
+
+
+class PingConsumer(JsonFrameConsumer):
+    async def connect(self):
+        await self.accept()
+        user = self.scope["user"]
+        if not user.is_authenticated:
+            await self.close(code=CLOSE_NOT_AUTHENTICATED)
+            return
+        await self.send_frame({"type": "welcome", "user_id": user.pk,
+                               "instance": socket.gethostname()})
+
+    async def receive_frame(self, content: dict) -> None:
+        if content["type"] == "ping":
+            await self.send_frame({"type": "pong", "echo": content.get("echo")})
+        else:
+            await self.send_error("unknown_type", 'Send {"type": "ping"}.')

@@ -1,0 +1,56 @@
+"""No Docker engine runs here: the Dockerfile is linted with hadolint and compose.yaml is
+checked for the topology and the start-up order it promises."""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_dockerfile_passes_hadolint():
+    hadolint = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+    result = subprocess.run([hadolint, "Dockerfile"], cwd=ROOT, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dockerfile_runs_daphne_as_non_root_with_a_healthcheck():
+    text = (ROOT / "Dockerfile").read_text()
+    assert "USER 10001" in text
+    assert "HEALTHCHECK" in text and "/health/" in text
+    assert '"daphne"' in text and "--proxy-headers" in text
+
+
+def test_compose_has_the_topology_with_healthchecks_and_ordered_start():
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    services = compose["services"]
+    assert {"web1", "web2", "worker", "postgres", "redis", "nginx", "objectstore",
+            "migrate"} <= set(services)
+    for name in ("web1", "web2", "postgres", "redis", "objectstore", "nginx"):
+        assert "healthcheck" in services[name], name
+    assert services["worker"]["command"][-3:] == ["runworker", "jobs.video", "jobs.excel"]
+    web = services["web1"]
+    assert web["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert web["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert services["nginx"]["depends_on"]["web2"]["condition"] == "service_healthy"
+    assert web["environment"]["MOA_ENV"] == "production"
+
+
+def interpolate(value: str) -> str:
+    """Compose's ${NAME:-default} gives the default; ${NAME:?error} a stand-in secret."""
+    return re.sub(r"\$\{\w+(?::-([^}]*)|:\?[^}]*)?\}",
+                  lambda match: match[1] if match[1] is not None else "x" * 40, value)
+
+
+def test_compose_sets_every_name_the_roles_need():
+    from project.config import load
+
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    env = {k: interpolate(str(v)) for k, v in compose["services"]["web1"]["environment"].items()}
+    config = load(env)
+    assert config.missing_for("web") == [] and config.missing_for("worker") == []

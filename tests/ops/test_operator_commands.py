@@ -1,0 +1,64 @@
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.test import override_settings
+
+from collab.models import Membership, Mindmap, Node, Team
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command(*args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+@pytest.mark.sqlite
+def test_seed_demo_is_idempotent_and_prints_working_tokens(client):
+    first = json.loads(run("seed_demo", "--users", "4", "--json")[0])
+    second = json.loads(run("seed_demo", "--users", "4", "--json")[0])
+    assert (first["team_id"], first["map_id"]) == (second["team_id"], second["map_id"])
+    assert Team.objects.count() == 1 and Mindmap.objects.count() == 1
+    assert Membership.objects.filter(team_id=first["team_id"]).count() == 4
+    assert Node.objects.filter(map_id=first["map_id"], parent_id__isnull=True).count() == 1
+    user = second["users"][3]
+    assert set(user) == {"id", "username", "password", "token"}
+    response = client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Bearer {user['token']}")
+    assert response.json()["username"] == "demo4"
+    stale = first["users"][0]["token"]  # replaced by the second run
+    assert client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Bearer {stale}").status_code == 401
+    assert client.login(username="demo2", password=user["password"])
+
+
+@pytest.mark.sqlite
+def test_doctor_passes_when_every_dependency_answers():
+    out, _ = run("doctor")
+    for name in ("database", "migrations", "channel_layer", "storage", "ffmpeg"):
+        assert any(line.startswith(name) and " ok " in line for line in out.splitlines()), out
+
+
+@pytest.mark.sqlite
+def test_doctor_fails_naming_the_env_to_check(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    broken = {"default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                          "OPTIONS": {"location": str(blocker / "media")}},
+              "staticfiles": {"BACKEND":
+                              "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    with override_settings(STORAGES=broken, FFMPEG_BINARY=str(tmp_path / "no-ffmpeg")), \
+            pytest.raises(SystemExit) as exit_info:
+        out, err = StringIO(), StringIO()
+        call_command("doctor", stdout=out, stderr=err)
+    assert exit_info.value.code == 1
+    assert "storage" in err.getvalue() and "ffmpeg" in err.getvalue()
+    assert "STORAGE_BACKEND" in err.getvalue() and "FFMPEG_BINARY" in err.getvalue()
+    assert "FAIL" in out.getvalue()
+
+
+def test_doctor_json_reports_each_check():
+    report = json.loads(run("doctor", "--json")[0])
+    assert report["ok"] is True
+    assert report["checks"]["database"]["detail"] == "postgresql"

@@ -1,0 +1,78 @@
+"""Real server processes for tests: started on a free 127.0.0.1 port, ended by pid."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+from django.db import connection
+
+from tests.helpers import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def shared_database_url() -> str:
+    """The URL of the database pytest-django created, for child processes to share."""
+    settings = connection.settings_dict
+    if settings["ENGINE"] != "django.db.backends.postgresql":
+        raise RuntimeError("child processes share the test database on PostgreSQL only")
+    return (f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/"
+            f"{settings['NAME']}")
+
+
+def wait_until_healthy(base_url: str, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/health/", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.1)
+    raise TimeoutError(f"{base_url} not healthy within {timeout}s")
+
+
+@contextlib.contextmanager
+def serving(command: list[str], port: int, env: dict[str, str] | None = None,
+            ) -> Iterator[str]:
+    """Run `command` (which listens on `port`) until the block ends; yield its URL."""
+    process = subprocess.Popen(
+        command, cwd=ROOT, env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(base_url, process)
+        yield base_url
+    except BaseException:
+        process.kill()
+        output = process.communicate(timeout=10)[0]
+        sys.stderr.write(f"--- output of {' '.join(command)} ---\n{output}\n")
+        raise
+    else:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def daphne(port: int) -> list[str]:
+    return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+            "project.asgi:application"]

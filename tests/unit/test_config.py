@@ -1,0 +1,136 @@
+import re
+from pathlib import Path
+
+import pytest
+
+from project import config
+from project.config import ConfigError, load
+
+PRODUCTION_WEB = {
+    "MOA_ENV": "production",
+    "SECRET_KEY": "s" * 40,
+    "ALLOWED_HOSTS": "moa.example.com",
+    "CSRF_TRUSTED_ORIGINS": "https://moa.example.com",
+    "DATABASE_URL": "postgres://moa:pw@db:5432/moa",
+    "REDIS_URL": "redis://redis:6379/0",
+    "STORAGE_BACKEND": "s3",
+    "STORAGE_BUCKET": "moa-media",
+    "INTERNAL_API_TOKEN": "t" * 40,
+    "EMAIL_URL": "smtp://mail:25",
+}
+
+
+def test_no_environment_means_embedded_defaults():
+    cfg = load({})
+    assert not cfg.production
+    assert cfg["DATABASE_URL"] is None and cfg["REDIS_URL"] is None
+    assert cfg["STORAGE_BACKEND"] == "local"
+    assert cfg.missing_for("web") == [] and cfg.missing_for("worker") == []
+    assert cfg.warnings == []
+
+
+def test_legacy_alias_is_read_with_a_warning_naming_the_canonical_name():
+    cfg = load({"AWS_S3_REGION_NAME": "eu-west-1"})
+    assert cfg["STORAGE_REGION"] == "eu-west-1"
+    assert cfg.sources["STORAGE_REGION"] == "AWS_S3_REGION_NAME"
+    assert any("AWS_S3_REGION_NAME" in w and "STORAGE_REGION" in w for w in cfg.warnings)
+
+
+def test_alias_agreeing_with_canonical_name_is_only_a_warning():
+    cfg = load({"STORAGE_BUCKET": "media", "AWS_STORAGE_BUCKET_NAME": "media"})
+    assert cfg["STORAGE_BUCKET"] == "media"
+    assert cfg.sources["STORAGE_BUCKET"] == "STORAGE_BUCKET"
+    assert len(cfg.warnings) == 1
+
+
+def test_two_names_that_disagree_stop_startup_naming_both():
+    with pytest.raises(ConfigError) as error:
+        load({"STORAGE_REGION": "eu-west-1", "AWS_REGION": "us-east-1"})
+    message = str(error.value)
+    assert "AWS_REGION" in message and "STORAGE_REGION" in message
+    assert "disagree" in message
+
+
+def test_two_aliases_disagreeing_without_the_canonical_name_are_an_error():
+    with pytest.raises(ConfigError, match="AWS_STORAGE_BUCKET_NAME and R2_VIDEO_BUCKET"):
+        load({"AWS_STORAGE_BUCKET_NAME": "a", "R2_VIDEO_BUCKET": "b"})
+
+
+def test_disagreeing_secrets_are_named_but_never_shown():
+    with pytest.raises(ConfigError) as error:
+        load({"AWS_SECRET_ACCESS_KEY": "first-secret", "R2_SECRET_KEY": "second-secret"})
+    assert "R2_SECRET_KEY" in str(error.value)
+    assert "first-secret" not in str(error.value) and "second-secret" not in str(error.value)
+
+
+def test_redis_url_is_built_from_its_legacy_pieces():
+    cfg = load({"REDIS_HOST": "cache", "REDIS_PORT": "6380", "REDIS_PASSWORD": "p@ss",
+                "REDIS_DB": "2"})
+    assert cfg["REDIS_URL"] == "redis://:p%40ss@cache:6380/2"
+    assert any("REDIS_HOST" in w for w in cfg.warnings)
+
+
+def test_redis_pieces_disagreeing_with_redis_url_are_an_error():
+    with pytest.raises(ConfigError, match="REDIS_URL"):
+        load({"REDIS_URL": "redis://other:6379/0", "REDIS_HOST": "cache"})
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(ConfigError) as error:
+        load({"MOA_ENV": "staging", "STORAGE_BACKEND": "ftp", "DRAIN_SECONDS": "soon"})
+    assert len(error.value.problems) == 3
+
+
+def test_production_web_role_lists_every_missing_name_in_one_error():
+    cfg = load({"MOA_ENV": "production"})
+    with pytest.raises(ConfigError) as error:
+        cfg.require("web")
+    message = str(error.value)
+    for name in ("SECRET_KEY", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "DATABASE_URL",
+                 "REDIS_URL", "STORAGE_BACKEND", "INTERNAL_API_TOKEN", "EMAIL_URL"):
+        assert name in message
+    assert len(error.value.problems) == 1
+
+
+def test_worker_role_does_not_need_web_only_names():
+    env = {k: v for k, v in PRODUCTION_WEB.items()
+           if k not in ("ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "INTERNAL_API_TOKEN",
+                        "EMAIL_URL")}
+    cfg = load(env)
+    cfg.require("worker")
+    assert set(cfg.missing_for("web")) == {"ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS",
+                                           "INTERNAL_API_TOKEN", "EMAIL_URL"}
+
+
+def test_s3_storage_needs_a_bucket():
+    env = dict(PRODUCTION_WEB)
+    del env["STORAGE_BUCKET"]
+    assert load(env).missing_for("worker") == ["STORAGE_BUCKET"]
+
+
+def test_complete_production_configuration_starts():
+    load(PRODUCTION_WEB).require("web")
+
+
+def test_production_refuses_short_secrets_and_sqlite():
+    env = dict(PRODUCTION_WEB, SECRET_KEY="short", DATABASE_URL="sqlite:////tmp/x.db")
+    with pytest.raises(ConfigError) as error:
+        load(env)
+    assert any("SECRET_KEY" in p for p in error.value.problems)
+    assert any("PostgreSQL" in p for p in error.value.problems)
+
+
+def test_blank_values_count_as_unset():
+    cfg = load({"DATABASE_URL": "  ", "MOA_ENV": ""})
+    assert cfg["DATABASE_URL"] is None and cfg["MOA_ENV"] == "development"
+
+
+def test_configuration_doc_lists_every_name_and_alias():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", doc))
+    for var in config.VARS:
+        assert var.name in documented, var.name
+        for alias in var.aliases:
+            assert alias in documented, alias
+    for piece in config.REDIS_PARTS:
+        assert piece in documented, piece
