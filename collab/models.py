@@ -43,8 +43,13 @@ class Mindmap(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
-    # The seq of the map's latest op; advanced in the op's own transaction.
+    # The seq of the map's latest op; advanced in the op's own transaction, under
+    # this row's lock, which is what makes seqs gapless.
     seq = models.BigIntegerField(default=0)
+    # Ops up to this seq were trimmed from the log: a resync from before it gets a
+    # snapshot instead of ops.
+    trimmed_seq = models.BigIntegerField(default=0)
+    node_count = models.IntegerField(default=1)
     is_deleted = models.BooleanField(default=False)
     deleted_at = models.DateTimeField(null=True, blank=True)
 

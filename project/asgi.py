@@ -15,6 +15,7 @@ django_application = get_asgi_application()  # sets Django up before consumers i
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from collab.routing import websocket_urlpatterns as collab_websockets  # noqa: E402
 from project import roles  # noqa: E402
 from project.ws_auth import WebSocketAuth  # noqa: E402
 from project.ws_ping import PingConsumer  # noqa: E402
@@ -24,6 +25,7 @@ if roles.current() is None:
 
 websocket_urlpatterns = [
     path("ws/ping/", PingConsumer.as_asgi()),
+    *collab_websockets,
 ]
 
 application = ProtocolTypeRouter(

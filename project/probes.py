@@ -72,7 +72,7 @@ def probe_channel_layer(timeout: float | None = None) -> ProbeResult:
 
     async def round_trip() -> str:
         layer = get_channel_layer()
-        channel = await layer.new_channel("probe.")
+        channel = await layer.new_channel()  # default prefix: see collab.hub.Hub.start
         nonce = uuid.uuid4().hex
         await asyncio.wait_for(layer.send(channel, {"type": "probe", "nonce": nonce}), timeout)
         message = await asyncio.wait_for(layer.receive(channel), timeout)

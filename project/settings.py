@@ -234,6 +234,16 @@ DRAIN_SECONDS = MOA_CONFIG.integer("DRAIN_SECONDS")
 FFMPEG_BINARY = MOA_CONFIG["FFMPEG_BINARY"]
 READINESS_TIMEOUT_SECONDS = 3.0
 
+# Collaboration limits (docs/protocol.md).
+COLLAB_MAX_NODES_PER_MAP = 10_000
+COLLAB_OPS_PER_SECOND = 30  # per connection, sustained
+COLLAB_OPS_BURST = 60
+COLLAB_MAX_REPLAY = 2_000  # a resync further back than this gets a snapshot
+COLLAB_KEEP_OPS_SECONDS = 24 * 3600  # ops are kept this long ...
+COLLAB_KEEP_OPS_COUNT = 10_000  # ... or while among a map's latest this many
+COLLAB_PRESENCE_TICK = 0.05
+COLLAB_BATCH_WINDOW = 0.004  # op events arriving this close together share a frame
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

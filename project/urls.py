@@ -7,5 +7,6 @@ urlpatterns = [
     path("", pages.home, name="home"),
     path("accounts/", include("project.accounts.urls")),
     path("api/v1/me/", api.me, name="api-me"),
+    path("api/v1/", include("collab.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -13,6 +13,12 @@ logger = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 64 * 1024
 
+# Close codes of the protocol.
+CLOSE_NOT_AUTHENTICATED = 4401
+CLOSE_NOT_A_MEMBER = 4403
+CLOSE_NOT_FOUND = 4404
+CLOSE_SERVICE_RESTART = 1012
+
 
 def encode(content: dict) -> str:
     return json.dumps(content, separators=(",", ":"), default=str)
@@ -22,6 +28,9 @@ class JsonFrameConsumer(AsyncWebsocketConsumer):
     """Subclasses implement `receive_frame(content)` for well-formed object frames."""
 
     max_frame_bytes = MAX_FRAME_BYTES
+    # No channel-layer channel per socket: Moa fans out per process (collab.hub), and
+    # a receive loop per socket is exactly the per-socket cost that design avoids.
+    channel_layer_alias = None
 
     async def receive(self, text_data=None, bytes_data=None):
         if text_data is None:

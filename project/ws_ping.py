@@ -6,9 +6,7 @@ the user and the instance that served it, so stickiness can be seen as well.
 
 import socket
 
-from project.ws_frames import JsonFrameConsumer
-
-CLOSE_NOT_AUTHENTICATED = 4401
+from project.ws_frames import CLOSE_NOT_AUTHENTICATED, JsonFrameConsumer
 
 
 class PingConsumer(JsonFrameConsumer):

@@ -18,6 +18,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from project.accounts.models import ApiToken, User, token_digest
+from project.realtime import group_name, publish_on_commit
+from project.ws_frames import CLOSE_NOT_AUTHENTICATED
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +80,18 @@ def user_verify_email(*, token: str) -> User:
     return user
 
 
+def sockets_revoke(*, user_id: int, session_key: str | None = None,
+                   team_id: int | None = None, code: int = CLOSE_NOT_AUTHENTICATED) -> None:
+    """Close the user's open WebSockets on every instance, after the commit.
+
+    Narrowed to one session (a logout) or one team (a removal) when given.
+    """
+    publish_on_commit(group_name("user", user_id), {
+        "type": "user.revoke", "user": user_id, "session": session_key, "team": team_id,
+        "code": code,
+    })
+
+
 def user_soft_delete(*, user: User) -> None:
     """Delete an account but keep its rows; its username and email become free."""
     with transaction.atomic():
@@ -85,8 +99,17 @@ def user_soft_delete(*, user: User) -> None:
             is_deleted=True, is_active=False, deleted_at=timezone.now()
         )
         ApiToken.objects.filter(user=user).delete()
+        sockets_revoke(user_id=user.pk)
     user.refresh_from_db()
     logger.info("user_id=%s deleted", user.pk)
+
+
+def user_deactivate(*, user: User) -> None:
+    """Stop an account from signing in; its sessions and sockets end at once."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=False)
+        sockets_revoke(user_id=user.pk)
+    user.refresh_from_db()
 
 
 def token_create(*, user: User, name: str, expires_at: datetime | None = None

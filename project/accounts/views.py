@@ -2,6 +2,7 @@ import logging
 from smtplib import SMTPException
 
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -42,3 +43,13 @@ def verify(request, token: str):
                       status=400)
     messages.success(request, "Your email is verified. Sign in to start.")
     return redirect("accounts:login")
+
+
+class LogoutView(auth_views.LogoutView):
+    """Django's logout, which also closes the WebSockets opened with this session."""
+
+    def post(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            actions.sockets_revoke(user_id=request.user.pk,
+                                   session_key=request.session.session_key)
+        return super().post(request, *args, **kwargs)

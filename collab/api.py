@@ -1,0 +1,54 @@
+"""REST for teams and maps: parse, authorize against membership, call, serialize."""
+
+from django.shortcuts import get_object_or_404
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from collab import actions, queries
+from collab.errors import NotAMember
+from collab.models import Mindmap, Team
+
+
+def require_member(request: Request, team_id: int) -> str:
+    if not Team.objects.filter(pk=team_id, is_deleted=False).exists():
+        raise NotFound("No such team.")
+    try:
+        return queries.role_in_team(user_id=request.user.pk, team_id=team_id)
+    except NotAMember:
+        raise PermissionDenied("You are not a member of this team.") from None
+
+
+class MapCreate(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+
+
+@api_view(["GET"])
+def teams(request: Request) -> Response:
+    return Response({"teams": queries.teams_of(request.user.pk)})
+
+
+@api_view(["GET", "POST"])
+def team_maps(request: Request, team_id: int) -> Response:
+    require_member(request, team_id)
+    if request.method == "GET":
+        return Response({"maps": queries.maps_of(team_id)})
+    body = MapCreate(data=request.data)
+    body.is_valid(raise_exception=True)
+    team = get_object_or_404(Team, pk=team_id)
+    mindmap = actions.map_create(team=team, title=body.validated_data["title"],
+                                 actor=request.user)
+    return Response(queries.map_json(mindmap), status=status.HTTP_201_CREATED)
+
+
+@api_view(["GET"])
+def map_detail(request: Request, map_id: int) -> Response:
+    mindmap = Mindmap.objects.filter(pk=map_id, is_deleted=False).first()
+    if mindmap is None:
+        raise NotFound("No such map.")
+    require_member(request, mindmap.team_id)
+    state = queries.welcome_state(map_id=map_id, since=None, max_replay=0)
+    return Response({"map": state["map"], "seq": state["seq"],
+                     "nodes": state["snapshot"]["nodes"]})

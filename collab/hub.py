@@ -1,0 +1,452 @@
+"""Per-process fan-out of op events and presence to this process's sockets.
+
+A stock Channels design makes every socket a group member, so the channel layer
+carries one message per socket and a core saturates at a few thousand deliveries a
+second. Here each process joins a map's group once, receives each event once,
+encodes it once and writes the same frame to its local sockets of that map, batching
+events that arrive within a few milliseconds into one `ops` frame.
+
+The hub also makes delivery gapless and ordered per map: events are released in seq
+order; an out-of-order event waits briefly for the missing ones, then they are read
+from the op log (channel layers drop messages when a queue is full, and two commits'
+broadcasts can overtake each other). A once-a-second reconcile compares each room
+with the database, so even the last event of a burst cannot be lost for long.
+
+Presence is conflated per tick: the latest state of each peer that changed, local
+and remote, goes out once per tick; never a backlog, never the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+import weakref
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from collab import queries
+from project.realtime import group_name
+from project.ws_frames import encode
+
+logger = logging.getLogger(__name__)
+
+RECENT_EVENTS = 1024  # kept per room to catch a newly attached socket up
+GAP_WAIT = 0.1  # how long an out-of-order event waits before the log is read
+RECONCILE_EVERY = 1.0
+ROOM_LINGER = 10.0  # a room stays subscribed this long after its last socket leaves
+PRESENCE_REANNOUNCE = 10.0
+PRESENCE_TTL = 35.0  # a remote peer not heard of for this long has left
+GROUP_REFRESH = settings.CHANNEL_LAYER_GROUP_EXPIRY / 2
+
+
+class Socket(Protocol):
+    """What the hub needs of a consumer."""
+
+    client_id: str
+    user_id: int
+    team_id: int
+    session_key: str | None
+
+    async def send_text(self, text: str) -> None: ...
+
+    async def revoke(self, code: int) -> None: ...
+
+
+def ops_frame(events: list[dict]) -> str:
+    return encode(events[0] if len(events) == 1 else {"type": "ops", "events": events})
+
+
+@dataclass(eq=False)
+class Room:
+    """One map as this process sees it."""
+
+    map_id: int
+    subscribing: asyncio.Future | None = None
+    sockets: dict = field(default_factory=dict)  # socket -> last seq it was sent
+    delivered: int = -1  # highest seq released in order (-1: not subscribed yet)
+    recent: deque = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
+    pending: dict = field(default_factory=dict)  # seq -> event waiting for its turn
+    batch: list = field(default_factory=list)
+    flush_handle: asyncio.TimerHandle | None = None
+    flushing: bool = False
+    filling: bool = False
+    gap_handle: asyncio.TimerHandle | None = None
+    release_handle: asyncio.TimerHandle | None = None
+    peers: dict = field(default_factory=dict)  # client_id -> presence state
+    local: set = field(default_factory=set)  # client_ids of this process's sockets
+    changed: set = field(default_factory=set)  # to send to local sockets next tick
+    announce: set = field(default_factory=set)  # local peers to send to other processes
+    left: set = field(default_factory=set)
+    announce_left: set = field(default_factory=set)
+    remote_seen: dict = field(default_factory=dict)  # client_id -> monotonic time
+
+
+class Hub:
+    def __init__(self):
+        self.id = uuid.uuid4().hex
+        self.layer = get_channel_layer()
+        self.channel: str | None = None
+        self.rooms: dict[int, Room] = {}
+        self.users: dict[int, set] = {}
+        self.tasks: list[asyncio.Task] = []
+        self.starting: asyncio.Future | None = None
+        self.last_group_refresh = time.monotonic()
+
+    async def start(self) -> None:
+        # The default prefix: channels-redis pops every process-local channel of one
+        # prefix in one loop; a second prefix would wait for the first one's lock.
+        self.channel = await self.layer.new_channel()
+        self.tasks = [asyncio.create_task(self._read(), name="hub-read"),
+                      asyncio.create_task(self._tick(), name="hub-tick"),
+                      asyncio.create_task(self._reconcile(), name="hub-reconcile")]
+
+    # --- sockets --------------------------------------------------------------------
+
+    async def join(self, map_id: int) -> Room:
+        """Subscribe this process to a map (once) before a socket reads its snapshot."""
+        room = self.rooms.get(map_id)
+        if room is None:
+            room = self.rooms[map_id] = Room(map_id)
+            room.subscribing = asyncio.ensure_future(self._subscribe(room))
+        try:
+            await asyncio.shield(room.subscribing)
+        except Exception:
+            if self.rooms.get(map_id) is room:
+                del self.rooms[map_id]  # the next socket tries again
+            raise
+        if room.release_handle:
+            room.release_handle.cancel()
+            room.release_handle = None
+        return room
+
+    async def _subscribe(self, room: Room) -> None:
+        # Group first, then the seq: an event committed in between is either counted
+        # in the seq or received; no socket's snapshot can fall between the two.
+        await self.layer.group_add(group_name("map", room.map_id), self.channel)
+        seqs = await database_sync_to_async(queries.map_seqs)([room.map_id])
+        room.delivered = seqs.get(room.map_id, 0)
+        self._release_in_order(room)
+
+    async def attach(self, socket: Socket, map_id: int, seq: int) -> None:
+        """Start sending `socket` the events after `seq` (its welcome's seq)."""
+        room = self.rooms[map_id]
+        cursor = seq
+        while cursor < room.delivered:
+            missing = [event for event in room.recent if event["seq"] > cursor]
+            if not missing or missing[0]["seq"] != cursor + 1:
+                break  # older than we keep: the client sees a gap and resyncs
+            await socket.send_text(ops_frame(missing))
+            cursor = missing[-1]["seq"]
+        room.sockets[socket] = cursor
+        room.local.add(socket.client_id)
+        if socket.user_id not in self.users:
+            self.users[socket.user_id] = set()
+            await self.layer.group_add(group_name("user", socket.user_id), self.channel)
+        self.users[socket.user_id].add(socket)
+
+    async def detach(self, socket: Socket, map_id: int) -> None:
+        room = self.rooms.get(map_id)
+        if room is not None and room.sockets.pop(socket, None) is not None:
+            if socket.client_id not in {s.client_id for s in room.sockets}:
+                room.local.discard(socket.client_id)
+                self._peer_left(room, socket.client_id, announce=True)
+            if not room.sockets:
+                loop = asyncio.get_running_loop()
+                room.release_handle = loop.call_later(
+                    ROOM_LINGER, lambda: asyncio.ensure_future(self._release(room)))
+        sockets = self.users.get(socket.user_id)
+        if sockets is not None:
+            sockets.discard(socket)
+            if not sockets:
+                del self.users[socket.user_id]
+                await self.layer.group_discard(group_name("user", socket.user_id),
+                                               self.channel)
+
+    def peers(self, map_id: int, exclude: str | None = None) -> list[dict]:
+        room = self.rooms.get(map_id)
+        if room is None:
+            return []
+        return [state for client, state in room.peers.items() if client != exclude]
+
+    def presence(self, socket: Socket, map_id: int, state: dict) -> None:
+        room = self.rooms.get(map_id)
+        if room is None or room.peers.get(socket.client_id) == state:
+            return
+        room.peers[socket.client_id] = state
+        room.changed.add(socket.client_id)
+        room.announce.add(socket.client_id)
+
+    # --- op events --------------------------------------------------------------------
+
+    def offer(self, map_id: int, event: dict) -> None:
+        """Take an op event (from a local commit or the channel layer); duplicates are ignored."""
+        room = self.rooms.get(map_id)
+        if room is None:
+            return
+        seq = event["seq"]
+        if room.delivered < 0:  # still subscribing: sorted out once the seq is known
+            room.pending[seq] = event
+        elif seq > room.delivered:
+            room.pending[seq] = event
+            self._release_in_order(room)
+
+    def _release_in_order(self, room: Room) -> None:
+        for seq in [seq for seq in room.pending if seq <= room.delivered]:
+            del room.pending[seq]
+        while room.delivered + 1 in room.pending:
+            event = room.pending.pop(room.delivered + 1)
+            room.delivered += 1
+            room.recent.append(event)
+            room.batch.append(event)
+        loop = asyncio.get_running_loop()
+        if room.batch and not room.flushing and room.flush_handle is None:
+            room.flush_handle = loop.call_later(
+                settings.COLLAB_BATCH_WINDOW, lambda: asyncio.ensure_future(self._flush(room)))
+        if room.pending and room.gap_handle is None and not room.filling:
+            room.gap_handle = loop.call_later(
+                GAP_WAIT, lambda: asyncio.ensure_future(self._fill(room)))
+
+    async def _flush(self, room: Room) -> None:
+        room.flush_handle = None
+        if room.flushing:
+            return
+        room.flushing = True
+        try:
+            while room.batch:
+                events, room.batch = room.batch, []
+                await self._deliver(room, events)
+        finally:
+            room.flushing = False
+
+    async def _deliver(self, room: Room, events: list[dict]) -> None:
+        first, last = events[0]["seq"], events[-1]["seq"]
+        shared = ops_frame(events)
+        for socket, cursor in list(room.sockets.items()):
+            if cursor >= last or socket not in room.sockets:
+                continue
+            text = shared if cursor == first - 1 else ops_frame(
+                [event for event in events if event["seq"] > cursor])
+            room.sockets[socket] = last
+            try:
+                await socket.send_text(text)
+            except Exception:  # one broken socket must not stop the others' delivery
+                logger.exception("send to client %s failed", socket.client_id)
+
+    async def _fill(self, room: Room, upto: int | None = None) -> None:
+        """Read the events the channel layer did not bring from the op log."""
+        room.gap_handle = None
+        if room.filling or room.map_id not in self.rooms:
+            return
+        if upto is None:
+            if not room.pending:
+                return
+            upto = min(room.pending) - 1
+        room.filling = True
+        try:
+            events = await database_sync_to_async(queries.op_events)(
+                map_id=room.map_id, after=room.delivered, upto=upto)
+            if events:
+                logger.info("map %s: %d op event(s) refilled from the log (seq %s-%s)",
+                            room.map_id, len(events), events[0]["seq"], events[-1]["seq"])
+            for event in events:
+                room.pending.setdefault(event["seq"], event)
+        except Exception:
+            logger.exception("map %s: refilling from the op log failed", room.map_id)
+        finally:
+            room.filling = False
+        self._release_in_order(room)
+
+    async def _release(self, room: Room) -> None:
+        if room.sockets or self.rooms.get(room.map_id) is not room:
+            return
+        del self.rooms[room.map_id]
+        for handle in (room.flush_handle, room.gap_handle):
+            if handle:
+                handle.cancel()
+        await self.layer.group_discard(group_name("map", room.map_id), self.channel)
+
+    # --- the loops ---------------------------------------------------------------------
+
+    async def _read(self) -> None:
+        while True:
+            try:
+                message = await self.layer.receive(self.channel)
+                await self._dispatch(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the reader must outlive a bad message or a Redis blip
+                logger.exception("hub: channel layer receive failed; retrying")
+                await asyncio.sleep(1)
+
+    async def _dispatch(self, message: dict) -> None:
+        kind = message.get("type")
+        if kind == "map.op":
+            self.offer(message["map"], message["event"])
+        elif kind == "map.presence":
+            if message.get("origin") != self.id:
+                self._merge_presence(message)
+        elif kind == "user.revoke":
+            await self._revoke(message)
+        else:
+            logger.warning("hub: unknown message type %r", kind)
+
+    async def _tick(self) -> None:
+        last_announce = time.monotonic()
+        while True:
+            await asyncio.sleep(settings.COLLAB_PRESENCE_TICK)
+            now = time.monotonic()
+            reannounce = now - last_announce >= PRESENCE_REANNOUNCE
+            if reannounce:
+                last_announce = now
+            for room in list(self.rooms.values()):
+                try:
+                    await self._presence_tick(room, now, reannounce)
+                except Exception:
+                    logger.exception("map %s: presence tick failed", room.map_id)
+            if now - self.last_group_refresh >= GROUP_REFRESH:
+                self.last_group_refresh = now
+                await self._refresh_groups()
+
+    async def _reconcile(self) -> None:
+        while True:
+            await asyncio.sleep(RECONCILE_EVERY)
+            rooms = [room for room in self.rooms.values()
+                     if room.sockets and room.delivered >= 0]
+            if not rooms:
+                continue
+            try:
+                seqs = await database_sync_to_async(queries.map_seqs)(
+                    [room.map_id for room in rooms])
+            except Exception:
+                logger.exception("hub: reconcile query failed")
+                continue
+            for room in rooms:
+                if seqs.get(room.map_id, 0) > room.delivered and not room.filling:
+                    await self._fill(room, upto=seqs[room.map_id])
+
+    async def _refresh_groups(self) -> None:
+        """Group memberships expire in channels-redis; long-lived rooms renew theirs."""
+        for map_id in list(self.rooms):
+            await self.layer.group_add(group_name("map", map_id), self.channel)
+        for user_id in list(self.users):
+            await self.layer.group_add(group_name("user", user_id), self.channel)
+
+    # --- presence ------------------------------------------------------------------------
+
+    async def _presence_tick(self, room: Room, now: float, reannounce: bool) -> None:
+        for client, seen in list(room.remote_seen.items()):
+            if now - seen > PRESENCE_TTL:
+                self._peer_left(room, client, announce=False)
+        announce = room.local if reannounce else room.announce
+        if announce or room.announce_left:
+            message = {"type": "map.presence", "map": room.map_id, "origin": self.id,
+                       "peers": [room.peers[c] for c in announce if c in room.peers],
+                       "left": sorted(room.announce_left)}
+            room.announce, room.announce_left = set(), set()
+            await self.layer.group_send(group_name("map", room.map_id), message)
+        if room.left:
+            left, room.left = room.left, set()
+            for client in left:
+                await self._send_all(room, encode({"type": "peer.leave", "client_id": client}))
+        if room.changed:
+            changed, room.changed = room.changed, set()
+            states = [room.peers[c] for c in changed if c in room.peers]
+            if states:
+                await self._send_presence(room, states)
+
+    async def _send_presence(self, room: Room, states: list[dict]) -> None:
+        shared = encode({"type": "presence", "peers": states})
+        own = {state["client_id"] for state in states}
+        for socket in list(room.sockets):
+            if socket.client_id not in own:
+                await self._send_one(socket, shared)
+            elif len(states) > 1:  # never echo a client's own presence back to it
+                await self._send_one(socket, encode({"type": "presence", "peers": [
+                    state for state in states if state["client_id"] != socket.client_id]}))
+
+    async def _send_all(self, room: Room, text: str) -> None:
+        for socket in list(room.sockets):
+            await self._send_one(socket, text)
+
+    async def _send_one(self, socket: Socket, text: str) -> None:
+        try:
+            await socket.send_text(text)
+        except Exception:  # one broken socket must not stop the others' delivery
+            logger.exception("send to client %s failed", socket.client_id)
+
+    def _merge_presence(self, message: dict) -> None:
+        room = self.rooms.get(message.get("map"))
+        if room is None:
+            return
+        now = time.monotonic()
+        for state in message.get("peers", ()):
+            client = state["client_id"]
+            if client in room.local:
+                continue
+            room.remote_seen[client] = now
+            if room.peers.get(client) != state:
+                room.peers[client] = state
+                room.changed.add(client)
+        for client in message.get("left", ()):
+            if client not in room.local:
+                self._peer_left(room, client, announce=False)
+
+    def _peer_left(self, room: Room, client: str, announce: bool) -> None:
+        room.remote_seen.pop(client, None)
+        room.changed.discard(client)
+        room.announce.discard(client)
+        if room.peers.pop(client, None) is not None or announce:
+            room.left.add(client)
+        if announce:
+            room.announce_left.add(client)
+
+    # --- sessions that end -----------------------------------------------------------------
+
+    async def _revoke(self, message: dict) -> None:
+        """Close a user's sockets: all, one team's, or one session's (logout)."""
+        team, session = message.get("team"), message.get("session")
+        for socket in list(self.users.get(message["user"], ())):
+            if team is not None and socket.team_id != team:
+                continue
+            if session is not None and socket.session_key != session:
+                continue
+            await socket.revoke(message["code"])
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+
+
+async def get_hub() -> Hub:
+    """This process's hub (one per event loop: Daphne has one; tests make many)."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = Hub()
+    if hub.starting is None:
+        hub.starting = asyncio.ensure_future(hub.start())
+    try:
+        await asyncio.shield(hub.starting)
+    except Exception:
+        hub.starting = None  # the next caller tries again
+        raise
+    return hub
+
+
+async def stop_hub() -> None:
+    """Cancel this loop's hub tasks (tests, and a draining server)."""
+    hub = _hubs.pop(asyncio.get_running_loop(), None)
+    if hub is None:
+        return
+    for task in hub.tasks:
+        task.cancel()
+    for task in hub.tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

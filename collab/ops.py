@@ -1,0 +1,219 @@
+"""The mindmap op rules, as plain functions: no Django, no I/O, no clock.
+
+`normalize` checks an op's shape and values and returns its canonical form (the form
+stored in the log and broadcast). `plan` checks it against the tree and says what it
+changes. `apply` runs both on a full node table: the server, every client and the
+convergence tests replay the same rules. Rules: last writer wins per field, in seq
+order; ops on a deleted or unknown node are `gone`; a reparent under its own subtree
+is a `cycle`; the root can be neither deleted nor reparented.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+MAX_TITLE = 200
+MAX_BODY = 10_000
+MAX_COORDINATE = 1e7
+COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+NODE_DEFAULTS = {"title": "", "body": "", "x": 0.0, "y": 0.0, "color": "#ffffff",
+                 "collapsed": False}
+EDITABLE = tuple(NODE_DEFAULTS)
+KINDS = ("node.create", "node.update", "node.reparent", "node.delete")
+OP_KEYS = {
+    "node.create": {"kind", "node"},
+    "node.update": {"kind", "id", "set"},
+    "node.reparent": {"kind", "id", "parent"},
+    "node.delete": {"kind", "id"},
+}
+
+
+class OpRejected(Exception):
+    """An op the server will not apply; `code` is the protocol's reject code."""
+
+    def __init__(self, code: str, detail: str):
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+def invalid(detail: str) -> OpRejected:
+    return OpRejected("invalid", detail)
+
+
+# --- shape and values ---------------------------------------------------------------------
+
+def node_id(value: object, what: str = "id") -> str:
+    if not isinstance(value, str):
+        raise invalid(f"{what} must be a UUID string")
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise invalid(f"{what} is not a UUID: {value[:40]!r}") from None
+
+
+def field_value(name: str, value: object) -> object:
+    if name in ("title", "body"):
+        limit = MAX_TITLE if name == "title" else MAX_BODY
+        if not isinstance(value, str):
+            raise invalid(f"{name} must be a string")
+        if len(value) > limit:
+            raise invalid(f"{name} is longer than {limit} characters")
+        return value
+    if name in ("x", "y"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise invalid(f"{name} must be a number")
+        if not math.isfinite(value) or abs(value) > MAX_COORDINATE:
+            raise invalid(f"{name} must be finite and within ±{MAX_COORDINATE:g}")
+        return float(value)
+    if name == "color":
+        if not isinstance(value, str) or not COLOR.match(value):
+            raise invalid("color must look like #1a2b3c")
+        return value.lower()
+    if name == "collapsed":
+        if not isinstance(value, bool):
+            raise invalid("collapsed must be true or false")
+        return value
+    raise invalid(f"unknown field {name!r}")
+
+
+def normalize(raw: object) -> dict:
+    """The canonical form of a client op, or OpRejected('invalid') saying what is wrong."""
+    if not isinstance(raw, dict):
+        raise invalid("op must be an object")
+    kind = raw.get("kind")
+    if kind not in KINDS:
+        raise invalid(f"kind must be one of {', '.join(KINDS)}")
+    unknown = set(raw) - OP_KEYS[kind]
+    if unknown:
+        raise invalid(f"unknown field(s) in {kind}: {', '.join(sorted(unknown))}")
+    if kind == "node.create":
+        node = raw.get("node")
+        if not isinstance(node, dict):
+            raise invalid("node.create needs a node object")
+        extra = set(node) - {"id", "parent", *EDITABLE}
+        if extra:
+            raise invalid(f"unknown node field(s): {', '.join(sorted(extra))}")
+        if node.get("parent") is None:
+            raise invalid("a new node needs a parent (a map has one root)")
+        values = {name: field_value(name, node[name]) if name in node else default
+                  for name, default in NODE_DEFAULTS.items()}
+        return {"kind": kind, "node": {"id": node_id(node.get("id")),
+                                       "parent": node_id(node["parent"], "parent"), **values}}
+    op_id = node_id(raw.get("id"))
+    if kind == "node.update":
+        changes = raw.get("set")
+        if not isinstance(changes, dict) or not changes:
+            raise invalid("node.update needs a non-empty set object")
+        return {"kind": kind, "id": op_id,
+                "set": {name: field_value(name, value) for name, value in changes.items()}}
+    if kind == "node.reparent":
+        parent = node_id(raw.get("parent"), "parent")
+        if parent == op_id:
+            raise OpRejected("cycle", "a node cannot be its own parent")
+        return {"kind": kind, "id": op_id, "parent": parent}
+    return {"kind": kind, "id": op_id}
+
+
+# --- against the tree ---------------------------------------------------------------------
+
+@dataclass
+class TreeIndex:
+    """What `plan` needs to know of a tree: parents of live nodes, tombstones, the root.
+
+    It may be partial (only the nodes an op names) for create and update; reparent
+    and delete need every live node.
+    """
+
+    parents: dict[str, str | None]
+    deleted: set[str] = field(default_factory=set)
+    live_count: int = 0
+
+    @classmethod
+    def of(cls, rows: Iterable[tuple[str, str | None, bool]], live_count: int | None = None
+           ) -> TreeIndex:
+        parents: dict[str, str | None] = {}
+        deleted: set[str] = set()
+        for node, parent, is_deleted in rows:
+            if is_deleted:
+                deleted.add(node)
+            else:
+                parents[node] = parent
+        return cls(parents, deleted, len(parents) if live_count is None else live_count)
+
+    def require_live(self, node: str, what: str = "node") -> None:
+        if node not in self.parents:
+            reason = "was deleted" if node in self.deleted else "does not exist"
+            raise OpRejected("gone", f"{what} {node} {reason}")
+
+    def subtree(self, top: str) -> list[str]:
+        children: dict[str | None, list[str]] = {}
+        for node, parent in self.parents.items():
+            children.setdefault(parent, []).append(node)
+        found, stack = [], [top]
+        while stack:
+            node = stack.pop()
+            found.append(node)
+            stack.extend(children.get(node, ()))
+        return found
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What an accepted op changes, for the database write and for `apply`."""
+
+    kind: str
+    id: str
+    values: dict = field(default_factory=dict)
+    deleted: tuple[str, ...] = ()
+
+
+def plan(op: dict, index: TreeIndex, max_nodes: int) -> Effect:
+    """Check a normalized op against the tree; OpRejected says why it cannot apply."""
+    kind = op["kind"]
+    if kind == "node.create":
+        node = op["node"]
+        if node["id"] in index.parents or node["id"] in index.deleted:
+            raise OpRejected("conflict", f"node {node['id']} already exists")
+        index.require_live(node["parent"], "parent")
+        if index.live_count >= max_nodes:
+            raise invalid(f"a map holds at most {max_nodes} nodes")
+        return Effect(kind, node["id"], values={k: v for k, v in node.items() if k != "id"})
+    target = op["id"]
+    index.require_live(target)
+    if kind == "node.update":
+        return Effect(kind, target, values=dict(op["set"]))
+    if index.parents[target] is None:
+        raise invalid("the root cannot be moved or deleted")
+    if kind == "node.delete":
+        return Effect(kind, target, deleted=tuple(index.subtree(target)))
+    parent = op["parent"]
+    index.require_live(parent, "parent")
+    ancestor: str | None = parent
+    while ancestor is not None:
+        if ancestor == target:
+            raise OpRejected("cycle", "a node cannot move under its own subtree")
+        ancestor = index.parents.get(ancestor)
+    return Effect(kind, target, values={"parent": parent})
+
+
+def apply_effect(nodes: dict[str, dict], effect: Effect) -> None:
+    """Apply a planned effect to a node table {id: node} (deleted nodes are removed)."""
+    if effect.kind == "node.create":
+        nodes[effect.id] = {"id": effect.id, **effect.values}
+    elif effect.kind == "node.delete":
+        for node in effect.deleted:
+            nodes.pop(node, None)
+    else:
+        nodes[effect.id].update(effect.values)
+
+
+def apply(nodes: dict[str, dict], op: dict, max_nodes: int = 10**9) -> None:
+    """Apply a normalized op to a full node table, by the server's own rules."""
+    index = TreeIndex.of((node["id"], node["parent"], False) for node in nodes.values())
+    apply_effect(nodes, plan(op, index, max_nodes))

@@ -1,0 +1,32 @@
+"""Presence frames checked and put in canonical form (pure; presence is never stored)."""
+
+from collab.ops import OpRejected, field_value, node_id
+
+MAX_SELECTION = 200
+
+
+def point(value: object, what: str) -> dict | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise OpRejected("invalid", f"{what} must be an object or null")
+    return {"x": field_value("x", value.get("x")), "y": field_value("y", value.get("y"))}
+
+
+def normalize_presence(frame: dict, *, client_id: str, user: dict) -> dict:
+    """The state peers see: who, where the cursor is, what is selected, what is dragged."""
+    selection = frame.get("selection") or []
+    if not isinstance(selection, list) or len(selection) > MAX_SELECTION:
+        raise OpRejected("invalid", f"selection must be a list of at most {MAX_SELECTION} ids")
+    drag = frame.get("drag")
+    if drag is not None:
+        if not isinstance(drag, dict):
+            raise OpRejected("invalid", "drag must be an object or null")
+        drag = {"node": node_id(drag.get("node"), "drag.node"), **point(drag, "drag")}
+    return {
+        "client_id": client_id,
+        "user": user,
+        "cursor": point(frame.get("cursor"), "cursor"),
+        "selection": [node_id(item, "selection id") for item in selection],
+        "drag": drag,
+    }

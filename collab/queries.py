@@ -1,0 +1,133 @@
+"""Reads of collab that more than one entry point needs (consumer, REST, hub)."""
+
+from __future__ import annotations
+
+from django.db import connection, transaction
+from django.db.models import Count, F, OuterRef, Subquery
+
+from collab.errors import MapNotFound, NotAMember
+from collab.models import Membership, Mindmap, Node, Op, Team
+from collab.ops import TreeIndex
+
+NODE_FIELDS = ("node_id", "parent_id", "title", "body", "x", "y", "color", "collapsed")
+
+
+def node_json(row: dict) -> dict:
+    return {
+        "id": str(row["node_id"]),
+        "parent": str(row["parent_id"]) if row["parent_id"] else None,
+        "title": row["title"], "body": row["body"], "x": row["x"], "y": row["y"],
+        "color": row["color"], "collapsed": row["collapsed"],
+    }
+
+
+def op_event(op: Op) -> dict:
+    return {"type": "op", "seq": op.seq, "op_id": str(op.op_id), "actor": op.actor_id,
+            "op": op.op, "at": op.created_at.isoformat().replace("+00:00", "Z")}
+
+
+def role_in_team(*, user_id: int, team_id: int) -> str:
+    """The user's role in a live team, or NotAMember."""
+    role = (Membership.objects.filter(team_id=team_id, user_id=user_id, team__is_deleted=False)
+            .values_list("role", flat=True).first())
+    if role is None:
+        raise NotAMember(f"user {user_id} is not a member of team {team_id}")
+    return role
+
+
+def map_in_team(*, map_id: int, team_id: int) -> Mindmap:
+    mindmap = Mindmap.objects.filter(pk=map_id, team_id=team_id, is_deleted=False).first()
+    if mindmap is None:
+        raise MapNotFound(f"no map {map_id} in team {team_id}")
+    return mindmap
+
+
+def tree_index(*, map_id: int, op: dict, live_count: int) -> TreeIndex:
+    """The part of a map's tree an op needs: the nodes it names, or all for structure."""
+    nodes = Node.objects.filter(map_id=map_id)
+    if op["kind"] in ("node.create", "node.update"):
+        named = [op["node"]["id"], op["node"]["parent"]] if op["kind"] == "node.create" \
+            else [op["id"]]
+        nodes = nodes.filter(node_id__in=named)
+    else:
+        nodes = nodes.filter(deleted_seq__isnull=True) | nodes.filter(
+            node_id__in=[op["id"], op.get("parent", op["id"])])
+    rows = nodes.values_list("node_id", "parent_id", "deleted_seq")
+    return TreeIndex.of(
+        ((str(node), str(parent) if parent else None, deleted is not None)
+         for node, parent, deleted in rows),
+        live_count=live_count,
+    )
+
+
+def snapshot_nodes(map_id: int) -> list[dict]:
+    rows = (Node.objects.filter(map_id=map_id, deleted_seq__isnull=True)
+            .order_by("pk").values(*NODE_FIELDS))
+    return [node_json(row) for row in rows]
+
+
+def op_events(*, map_id: int, after: int, upto: int | None = None) -> list[dict]:
+    ops = Op.objects.filter(map_id=map_id, seq__gt=after).order_by("seq")
+    if upto is not None:
+        ops = ops.filter(seq__lte=upto)
+    return [op_event(op) for op in ops]
+
+
+def welcome_state(*, map_id: int, since: int | None, max_replay: int) -> dict:
+    """The map at one consistent point: its seq plus a snapshot or the ops after `since`.
+
+    Read in one REPEATABLE READ transaction on PostgreSQL, so the seq, the nodes and the
+    ops agree even while other ops commit. A `since` older than the trimmed log (or
+    further back than `max_replay` ops, or ahead of the map) gets a snapshot.
+    """
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        mindmap = Mindmap.objects.get(pk=map_id)
+        state = {"map": {"id": mindmap.pk, "title": mindmap.title, "team": mindmap.team_id},
+                 "seq": mindmap.seq, "snapshot": None, "ops": None}
+        replayable = (since is not None and mindmap.trimmed_seq <= since <= mindmap.seq
+                      and mindmap.seq - since <= max_replay)
+        if replayable:
+            state["ops"] = op_events(map_id=map_id, after=since, upto=mindmap.seq)
+        else:
+            state["snapshot"] = {"nodes": snapshot_nodes(map_id)}
+    return state
+
+
+def map_seqs(map_ids: list[int]) -> dict[int, int]:
+    return dict(Mindmap.objects.filter(pk__in=map_ids).values_list("pk", "seq"))
+
+
+def teams_of(user_id: int) -> list[dict]:
+    """The user's live teams with their first owner and member count: one query."""
+    owners = (Membership.objects.filter(team=OuterRef("pk"), role=Membership.Role.OWNER)
+              .order_by("created_at", "pk"))
+    counts = (Membership.objects.filter(team=OuterRef("pk")).order_by().values("team")
+              .annotate(n=Count("pk")).values("n"))
+    teams = (Team.objects.filter(memberships__user_id=user_id, is_deleted=False)
+             .annotate(member_count=Subquery(counts),
+                       owner_id=Subquery(owners.values("user_id")[:1]),
+                       owner_username=Subquery(owners.values("user__username")[:1]),
+                       role=F("memberships__role"))
+             .order_by("name", "pk"))
+    return [{"id": team.pk, "name": team.name, "role": team.role,
+             "member_count": team.member_count,
+             "owner": {"id": team.owner_id, "username": team.owner_username},
+             "created_at": team.created_at} for team in teams]
+
+
+def maps_of(team_id: int) -> list[dict]:
+    maps = (Mindmap.objects.filter(team_id=team_id, is_deleted=False)
+            .select_related("created_by").order_by("-created_at", "-pk"))
+    return [map_json(mindmap) for mindmap in maps]
+
+
+def map_json(mindmap: Mindmap) -> dict:
+    creator = mindmap.created_by
+    return {"id": mindmap.pk, "team": mindmap.team_id, "title": mindmap.title,
+            "seq": mindmap.seq, "node_count": mindmap.node_count,
+            "created_at": mindmap.created_at,
+            "created_by": {"id": creator.pk, "name": creator.name} if creator else None}

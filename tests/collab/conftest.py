@@ -1,0 +1,93 @@
+import uuid
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from collab import actions
+from collab.hub import stop_hub
+from project.asgi import application
+
+
+@pytest.fixture
+def team(alice, bob):
+    team = actions.team_create(name="Design", owner=alice)
+    actions.membership_ensure(team=team, user=bob)
+    return team
+
+
+@pytest.fixture
+def mindmap(team, alice):
+    return actions.map_create(team=team, title="Roadmap", actor=alice)
+
+
+@pytest.fixture
+async def hub_cleanup():
+    yield
+    await stop_hub()
+
+
+class MapSocket:
+    """A test client of /ws/mindmap/ through the real ASGI application."""
+
+    def __init__(self, communicator: WebsocketCommunicator):
+        self.ws = communicator
+        self.client_id = str(uuid.uuid4())
+
+    async def hello(self, since=None) -> dict:
+        await self.ws.send_json_to({"type": "hello", "client_id": self.client_id,
+                                    "since": since})
+        return await self.expect("welcome")
+
+    async def op(self, op: dict, op_id: str | None = None) -> str:
+        op_id = op_id or str(uuid.uuid4())
+        await self.ws.send_json_to({"type": "op", "op_id": op_id, "op": op})
+        return op_id
+
+    async def recv(self, timeout: float = 3) -> dict:
+        return await self.ws.receive_json_from(timeout=timeout)
+
+    async def expect(self, kind: str, timeout: float = 3) -> dict:
+        """The next frame of `kind`, skipping presence traffic."""
+        while True:
+            frame = await self.recv(timeout)
+            if frame["type"] == kind:
+                return frame
+            if frame["type"] not in ("presence", "peer.leave"):
+                raise AssertionError(f"expected {kind}, got {frame}")
+
+    async def events(self, count: int, timeout: float = 3) -> list[dict]:
+        """The next `count` op events, whether they came as op or ops frames."""
+        events: list[dict] = []
+        while len(events) < count:
+            frame = await self.recv(timeout)
+            if frame["type"] == "op":
+                events.append(frame)
+            elif frame["type"] == "ops":
+                events.extend(frame["events"])
+            elif frame["type"] not in ("presence", "peer.leave"):
+                raise AssertionError(f"expected op events, got {frame}")
+        return events
+
+    async def close(self):
+        await self.ws.disconnect()
+
+
+@pytest.fixture
+def open_map(token_for):
+    tokens: dict[int, str] = {}
+
+    async def open_(user, team_id: int, map_id: int, expect_close: int | None = None):
+        if user.pk not in tokens:
+            tokens[user.pk] = await database_sync_to_async(token_for)(user)
+        communicator = WebsocketCommunicator(
+            application, f"/ws/mindmap/{team_id}/{map_id}/?token={tokens[user.pk]}")
+        connected, _ = await communicator.connect()
+        assert connected
+        if expect_close is not None:
+            output = await communicator.receive_output(timeout=3)
+            assert output == {"type": "websocket.close", "code": expect_close}, output
+            return None
+        return MapSocket(communicator)
+
+    return open_

@@ -1,0 +1,63 @@
+"""A client's view of a map, as a browser keeps it: op events applied in seq order by
+the same pure rules the server uses, with gaps and acks noticed."""
+
+from __future__ import annotations
+
+from collab import ops
+
+
+class Replica:
+    def __init__(self):
+        self.nodes: dict[str, dict] = {}
+        self.seq: int | None = None
+        self.acked: dict[str, int] = {}
+        self.rejects: list[dict] = []
+        self.gap = False
+        self.frames = 0
+
+    def handle(self, frame: dict) -> None:
+        self.frames += 1
+        kind = frame["type"]
+        if kind == "welcome":
+            self.welcome(frame)
+        elif kind == "op":
+            self.event(frame)
+        elif kind == "ops":
+            for event in frame["events"]:
+                self.event(event)
+        elif kind == "reject":
+            self.rejects.append(frame)
+
+    def welcome(self, frame: dict) -> None:
+        if frame["snapshot"] is not None:
+            self.nodes = {node["id"]: dict(node) for node in frame["snapshot"]["nodes"]}
+            self.seq = frame["seq"]
+        else:
+            for event in frame["ops"]:
+                self.event(event)
+            assert self.seq == frame["seq"], (self.seq, frame["seq"])
+        self.gap = False
+
+    def event(self, event: dict) -> None:
+        if self.seq is not None and event["seq"] <= self.seq:
+            self.acked.setdefault(event["op_id"], event["seq"])
+            return  # already applied (a resend's answer, a replay overlap)
+        if self.seq is None or event["seq"] != self.seq + 1:
+            self.gap = True  # a real client sends hello with its last seq now
+            return
+        ops.apply(self.nodes, event["op"])
+        self.seq = event["seq"]
+        self.acked[event["op_id"]] = event["seq"]
+
+    def root(self) -> str:
+        return next(node_id for node_id, node in self.nodes.items() if node["parent"] is None)
+
+    def is_acyclic(self) -> bool:
+        for start in self.nodes:
+            seen, node = set(), start
+            while node is not None:
+                if node in seen:
+                    return False
+                seen.add(node)
+                node = self.nodes[node]["parent"]
+        return True

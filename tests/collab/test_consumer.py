@@ -1,0 +1,279 @@
+"""The mindmap WebSocket through the real ASGI application (one process)."""
+
+import asyncio
+import uuid
+
+import pytest
+from channels.db import database_sync_to_async
+from django.test import override_settings
+
+from collab import actions, queries
+from collab.models import Mindmap, Node, Op
+from project.accounts.actions import user_soft_delete
+from tests.collab.replica import Replica
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.sqlite,
+              pytest.mark.usefixtures("hub_cleanup")]
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def child_of(parent: str, title: str = "idea", node_id: str | None = None) -> dict:
+    return {"kind": "node.create", "node": {"id": node_id or new_id(), "parent": parent,
+                                            "title": title}}
+
+
+def root_of(welcome: dict) -> str:
+    return next(n["id"] for n in welcome["snapshot"]["nodes"] if n["parent"] is None)
+
+
+async def test_hello_gets_a_snapshot_and_an_op_comes_back_as_its_ack(open_map, alice, team,
+                                                                     mindmap):
+    ws = await open_map(alice, team.pk, mindmap.pk)
+    welcome = await ws.hello()
+    assert welcome["seq"] == 0 and welcome["ops"] is None
+    assert welcome["you"] == {"user_id": alice.pk, "client_id": ws.client_id}
+    assert welcome["map"]["title"] == "Roadmap"
+    op_id = await ws.op(child_of(root_of(welcome), "First"))
+    (ack,) = await ws.events(1)
+    assert ack["seq"] == 1 and ack["op_id"] == op_id and ack["actor"] == alice.pk
+    assert ack["at"].endswith("Z")
+    node = await database_sync_to_async(Node.objects.get)(node_id=ack["op"]["node"]["id"])
+    assert node.title == "First"  # acknowledged means committed
+    await ws.close()
+
+
+async def test_two_clients_see_each_others_ops_in_the_same_order(open_map, alice, bob, team,
+                                                                 mindmap):
+    a, b = await open_map(alice, team.pk, mindmap.pk), await open_map(bob, team.pk, mindmap.pk)
+    root = root_of(await a.hello())
+    await b.hello()
+    for index in range(5):
+        await a.op(child_of(root, f"a{index}"))
+        await b.op(child_of(root, f"b{index}"))
+    seen_a, seen_b = await a.events(10), await b.events(10)
+    assert [e["seq"] for e in seen_a] == list(range(1, 11))
+    assert seen_a == seen_b
+    await a.close()
+    await b.close()
+
+
+async def test_rejections_carry_the_protocol_codes(open_map, alice, team, mindmap):
+    ws = await open_map(alice, team.pk, mindmap.pk)
+    root = root_of(await ws.hello())
+    a, b = new_id(), new_id()
+    await ws.op(child_of(root, node_id=a))
+    await ws.op(child_of(a, node_id=b))
+    await ws.events(2)
+    cases = [
+        ({"kind": "node.reparent", "id": a, "parent": b}, "cycle"),
+        ({"kind": "node.update", "id": a, "set": {"color": "blue"}}, "invalid"),
+        ({"kind": "node.delete", "id": root}, "invalid"),
+        (child_of(root, node_id=a), "conflict"),
+        ({"kind": "node.update", "id": new_id(), "set": {"title": "x"}}, "gone"),
+    ]
+    for op, code in cases:
+        op_id = await ws.op(op)
+        reject = await ws.expect("reject")
+        assert (reject["op_id"], reject["code"]) == (op_id, code), reject
+        assert reject["detail"]
+    await ws.op({"kind": "node.delete", "id": a})
+    await ws.events(1)
+    op_id = await ws.op({"kind": "node.update", "id": b, "set": {"title": "late"}})
+    assert (await ws.expect("reject"))["code"] == "gone"
+    assert await database_sync_to_async(Op.objects.count)() == 3
+    await ws.close()
+
+
+async def test_the_same_op_id_twice_applies_once_and_answers_the_original(open_map, alice,
+                                                                          team, mindmap):
+    ws = await open_map(alice, team.pk, mindmap.pk)
+    root = root_of(await ws.hello())
+    op = child_of(root, "once")
+    op_id = await ws.op(op)
+    (first,) = await ws.events(1)
+    await ws.close()
+    again = await open_map(alice, team.pk, mindmap.pk)  # a resend after a reconnect
+    await again.hello(since=first["seq"])
+    await again.op(op, op_id=op_id)
+    (answer,) = await again.events(1)
+    assert answer == first
+    assert await database_sync_to_async(Node.objects.filter(title="once").count)() == 1
+    await again.close()
+
+
+async def test_reconnect_with_since_gets_exactly_the_missing_ops(open_map, alice, bob, team,
+                                                                 mindmap):
+    a, b = await open_map(alice, team.pk, mindmap.pk), await open_map(bob, team.pk, mindmap.pk)
+    replica = Replica()
+    welcome = await b.hello()
+    replica.handle(welcome)
+    root = root_of(await a.hello())
+    await a.op(child_of(root, "seen"))
+    for event in await b.events(1):
+        replica.handle(event)
+    await b.close()  # b drops
+    for index in range(4):
+        await a.op(child_of(root, f"missed{index}"))
+    await a.events(5)
+    b2 = await open_map(bob, team.pk, mindmap.pk)
+    welcome = await b2.hello(since=replica.seq)
+    assert welcome["snapshot"] is None
+    assert [e["seq"] for e in welcome["ops"]] == [2, 3, 4, 5]
+    replica.handle(welcome)
+    state = await database_sync_to_async(queries.welcome_state)(
+        map_id=mindmap.pk, since=None, max_replay=0)
+    assert replica.nodes == {n["id"]: n for n in state["snapshot"]["nodes"]}
+    await a.close()
+    await b2.close()
+
+
+async def test_a_since_older_than_the_trimmed_log_gets_a_snapshot(open_map, alice, team,
+                                                                 mindmap):
+    await database_sync_to_async(
+        Mindmap.objects.filter(pk=mindmap.pk).update)(seq=50, trimmed_seq=40)
+    ws = await open_map(alice, team.pk, mindmap.pk)
+    welcome = await ws.hello(since=10)
+    assert welcome["ops"] is None and welcome["snapshot"]["nodes"]
+    await ws.close()
+
+
+async def test_refusals_close_with_4401_4403_4404(open_map, alice, make_user, team, mindmap):
+    from channels.testing import WebsocketCommunicator
+
+    from project.asgi import application
+
+    anonymous = WebsocketCommunicator(application,
+                                      f"/ws/mindmap/{team.pk}/{mindmap.pk}/?token=bad")
+    assert (await anonymous.connect())[0]
+    assert (await anonymous.receive_output())["code"] == 4401
+    carol = await database_sync_to_async(make_user)("carol")
+    await open_map(carol, team.pk, mindmap.pk, expect_close=4403)
+    await open_map(alice, team.pk, mindmap.pk + 999, expect_close=4404)
+    other = await database_sync_to_async(actions.team_create)(name="Other", owner=carol)
+    await open_map(alice, team.pk + 0, (await database_sync_to_async(actions.map_create)(
+        team=other, title="x", actor=carol)).pk, expect_close=4404)
+
+
+async def test_removed_member_loses_write_access_and_is_disconnected(open_map, alice, bob,
+                                                                     team, mindmap):
+    ws = await open_map(bob, team.pk, mindmap.pk)
+    root = root_of(await ws.hello())
+    await database_sync_to_async(actions.membership_remove)(team=team, user=bob)
+    output = await ws.ws.receive_output(timeout=3)
+    assert output == {"type": "websocket.close", "code": 4403}
+
+
+async def test_a_removed_member_racing_the_close_is_refused_forbidden(open_map, bob, team,
+                                                                      mindmap):
+    ws = await open_map(bob, team.pk, mindmap.pk)
+    root = root_of(await ws.hello())
+    from collab.models import Membership
+
+    await database_sync_to_async(Membership.objects.filter(user=bob).delete)()  # no event
+    op_id = await ws.op(child_of(root))
+    reject = await ws.expect("reject")
+    assert (reject["op_id"], reject["code"]) == (op_id, "forbidden")
+    assert (await ws.ws.receive_output(timeout=3))["code"] == 4403
+
+
+async def test_deleting_a_user_closes_their_sockets(open_map, bob, team, mindmap):
+    ws = await open_map(bob, team.pk, mindmap.pk)
+    await ws.hello()
+    await database_sync_to_async(user_soft_delete)(user=bob)
+    assert (await ws.ws.receive_output(timeout=3)) == {"type": "websocket.close",
+                                                       "code": 4401}
+
+
+async def test_bad_frames_are_answered_and_the_socket_stays_open(open_map, alice, team,
+                                                                 mindmap):
+    ws = await open_map(alice, team.pk, mindmap.pk)
+    await ws.ws.send_json_to({"type": "op", "op_id": new_id(), "op": {}})
+    assert (await ws.recv())["code"] == "hello_first"
+    root = root_of(await ws.hello())
+    await ws.ws.send_to(text_data="{oops")
+    assert (await ws.recv())["code"] == "malformed"
+    op_id = new_id()
+    big = {"type": "op", "op_id": op_id, "op": {"kind": "node.update", "id": root,
+                                                "set": {"body": "x" * 70_000}}}
+    import json
+
+    await ws.ws.send_to(text_data=json.dumps(big))
+    reject = await ws.expect("reject")
+    assert (reject["code"], reject["op_id"]) == ("too_large", op_id)
+    await ws.ws.send_json_to({"type": "dance"})
+    assert (await ws.recv())["code"] == "unknown_type"
+    await ws.op(child_of(root, "still works"))
+    assert (await ws.events(1))[0]["op"]["node"]["title"] == "still works"
+    await ws.close()
+
+
+@override_settings(COLLAB_OPS_PER_SECOND=1, COLLAB_OPS_BURST=3)
+async def test_a_flood_of_ops_is_rate_limited_without_closing(open_map, alice, team, mindmap):
+    ws = await open_map(alice, team.pk, mindmap.pk)
+    root = root_of(await ws.hello())
+    for index in range(6):
+        await ws.op(child_of(root, f"n{index}"))
+    acks, codes = 0, []
+    while acks + len(codes) < 6:
+        frame = await ws.recv()
+        if frame["type"] == "reject":
+            codes.append(frame["code"])
+        else:
+            acks += len(frame.get("events", [frame]))
+    assert codes == ["rate_limited"] * 3 and acks == 3
+    await ws.close()
+
+
+async def test_presence_is_conflated_and_never_stored(open_map, alice, bob, team, mindmap):
+    a, b = await open_map(alice, team.pk, mindmap.pk), await open_map(bob, team.pk, mindmap.pk)
+    await a.hello()
+    await b.hello()
+    for x in range(30):
+        await a.ws.send_json_to({"type": "presence", "cursor": {"x": x, "y": 1},
+                                 "selection": [], "drag": None})
+    await asyncio.sleep(0.3)
+    frames = []
+    while not await b.ws.receive_nothing(timeout=0.05):
+        frames.append(await b.recv())
+    presence = [f for f in frames if f["type"] == "presence"]
+    assert 1 <= len(presence) <= 3, presence  # one per tick, not 30
+    assert presence[-1]["peers"][0]["cursor"] == {"x": 29.0, "y": 1.0}
+    assert presence[-1]["peers"][0]["user"] == {"id": alice.pk, "name": "Alice"}
+    assert await a.ws.receive_nothing(timeout=0.1)  # never echoed to its sender
+    late = await open_map(bob, team.pk, mindmap.pk)
+    welcome = await late.hello()
+    assert [p["client_id"] for p in welcome["peers"]] == [a.client_id]
+    await a.close()
+    leave = await b.expect("peer.leave")
+    assert leave["client_id"] == a.client_id
+    await b.close()
+    await late.close()
+
+
+async def test_concurrent_edits_converge_to_the_database_snapshot(open_map, alice, bob, team,
+                                                                  mindmap):
+    clients = [await open_map(user, team.pk, mindmap.pk) for user in (alice, bob, alice)]
+    replicas = [Replica() for _ in clients]
+    for client, replica in zip(clients, replicas, strict=True):
+        replica.handle(await client.hello())
+    root = replicas[0].root()
+    sent = 0
+    for round_ in range(4):
+        for index, client in enumerate(clients):
+            await client.op(child_of(root, f"r{round_}c{index}"))
+            sent += 1
+    await clients[0].op({"kind": "node.update", "id": root, "set": {"title": "Agreed"}})
+    sent += 1
+    for client, replica in zip(clients, replicas, strict=True):
+        for event in await client.events(sent):
+            replica.handle(event)
+    state = await database_sync_to_async(queries.welcome_state)(
+        map_id=mindmap.pk, since=None, max_replay=0)
+    expected = {n["id"]: n for n in state["snapshot"]["nodes"]}
+    assert all(replica.nodes == expected for replica in replicas)
+    assert all(not replica.gap for replica in replicas)
+    for client in clients:
+        await client.close()

@@ -1,0 +1,164 @@
+"""The op rules, without Django: shape, values, tree rules and convergence."""
+
+import random
+import uuid
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from collab import ops
+from collab.ops import OpRejected, TreeIndex, apply, normalize, plan
+
+ROOT = str(uuid.uuid4())
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def tree() -> dict:
+    return {ROOT: {"id": ROOT, "parent": None, **ops.NODE_DEFAULTS}}
+
+
+def create(node_id: str, parent: str, **fields) -> dict:
+    return normalize({"kind": "node.create", "node": {"id": node_id, "parent": parent,
+                                                      **fields}})
+
+
+def rejected(code: str, nodes: dict, raw: dict, max_nodes: int = 100) -> OpRejected:
+    with pytest.raises(OpRejected) as error:
+        apply(nodes, normalize(raw), max_nodes)
+    assert error.value.code == code, error.value.detail
+    return error.value
+
+
+def test_create_fills_defaults_and_canonicalizes():
+    node = new_id().upper()
+    op = create(node, ROOT, color="#AABBCC")
+    assert op["node"]["id"] == node.lower()
+    assert op["node"]["color"] == "#aabbcc"
+    assert op["node"]["title"] == "" and op["node"]["x"] == 0.0
+
+
+@pytest.mark.parametrize("raw, fragment", [
+    ({"kind": "node.explode", "id": ROOT}, "kind"),
+    ({"kind": "node.update", "id": ROOT, "set": {"title": "x" * 201}}, "title"),
+    ({"kind": "node.update", "id": ROOT, "set": {"x": float("inf")}}, "finite"),
+    ({"kind": "node.update", "id": ROOT, "set": {"x": 1e8}}, "within"),
+    ({"kind": "node.update", "id": ROOT, "set": {"x": True}}, "number"),
+    ({"kind": "node.update", "id": ROOT, "set": {"color": "red"}}, "color"),
+    ({"kind": "node.update", "id": ROOT, "set": {"owner": 1}}, "unknown field"),
+    ({"kind": "node.update", "id": ROOT, "set": {}}, "non-empty"),
+    ({"kind": "node.update", "id": "nope", "set": {"title": "a"}}, "UUID"),
+    ({"kind": "node.delete", "id": ROOT, "extra": 1}, "unknown field"),
+    ({"kind": "node.create", "node": {"id": ROOT, "parent": None}}, "parent"),
+    ({"kind": "node.create", "node": {"id": ROOT, "parent": ROOT, "size": 3}}, "size"),
+    ("node.delete", "object"),
+])
+def test_invalid_values_are_rejected_as_invalid(raw, fragment):
+    with pytest.raises(OpRejected) as error:
+        normalize(raw)
+    assert error.value.code == "invalid"
+    assert fragment in error.value.detail
+
+
+def test_ops_on_a_deleted_node_are_gone():
+    nodes, child = tree(), new_id()
+    apply(nodes, create(child, ROOT))
+    apply(nodes, normalize({"kind": "node.delete", "id": child}))
+    index = TreeIndex.of([(ROOT, None, False), (child, ROOT, True)])
+    for raw in ({"kind": "node.update", "id": child, "set": {"title": "late"}},
+                {"kind": "node.reparent", "id": child, "parent": ROOT},
+                {"kind": "node.delete", "id": child}):
+        with pytest.raises(OpRejected) as error:
+            plan(normalize(raw), index, 100)
+        assert error.value.code == "gone" and "was deleted" in error.value.detail
+    with pytest.raises(OpRejected, match="parent .* was deleted"):
+        plan(create(new_id(), child), index, 100)
+
+
+def test_reparent_into_own_subtree_is_rejected_as_cycle():
+    nodes, a, b, c = tree(), new_id(), new_id(), new_id()
+    for node, parent in ((a, ROOT), (b, a), (c, b)):
+        apply(nodes, create(node, parent))
+    rejected("cycle", nodes, {"kind": "node.reparent", "id": a, "parent": c})
+    rejected("cycle", nodes, {"kind": "node.reparent", "id": a, "parent": a})
+    apply(nodes, normalize({"kind": "node.reparent", "id": c, "parent": ROOT}))
+    assert nodes[c]["parent"] == ROOT
+
+
+def test_the_root_cannot_be_deleted_or_moved():
+    nodes, child = tree(), new_id()
+    apply(nodes, create(child, ROOT))
+    rejected("invalid", nodes, {"kind": "node.delete", "id": ROOT})
+    rejected("invalid", nodes, {"kind": "node.reparent", "id": ROOT, "parent": child})
+
+
+def test_delete_takes_the_whole_subtree():
+    nodes, a, b, c = tree(), new_id(), new_id(), new_id()
+    for node, parent in ((a, ROOT), (b, a), (c, ROOT)):
+        apply(nodes, create(node, parent))
+    apply(nodes, normalize({"kind": "node.delete", "id": a}))
+    assert set(nodes) == {ROOT, c}
+
+
+def test_a_second_create_with_the_same_id_is_a_conflict():
+    nodes, a = tree(), new_id()
+    apply(nodes, create(a, ROOT))
+    rejected("conflict", nodes, {"kind": "node.create", "node": {"id": a, "parent": ROOT}})
+
+
+def test_a_full_map_refuses_new_nodes():
+    nodes = tree()
+    apply(nodes, create(new_id(), ROOT), max_nodes=2)
+    error = rejected("invalid", nodes, {"kind": "node.create",
+                                        "node": {"id": new_id(), "parent": ROOT}}, max_nodes=2)
+    assert "at most 2" in error.detail
+
+
+def test_last_writer_wins_per_field_in_seq_order():
+    nodes, a = tree(), new_id()
+    apply(nodes, create(a, ROOT, title="one"))
+    apply(nodes, normalize({"kind": "node.update", "id": a, "set": {"title": "two", "x": 5}}))
+    apply(nodes, normalize({"kind": "node.update", "id": a, "set": {"title": "three"}}))
+    assert nodes[a]["title"] == "three" and nodes[a]["x"] == 5.0
+
+
+def random_op(rng: random.Random, nodes: dict) -> dict:
+    ids = list(nodes)
+    kind = rng.choice(["create", "create", "update", "reparent", "delete"])
+    target = rng.choice(ids)
+    if kind == "create" or len(ids) == 1:
+        return {"kind": "node.create", "node": {"id": new_id(), "parent": target,
+                                                "title": f"n{rng.randint(0, 99)}"}}
+    if kind == "update":
+        return {"kind": "node.update", "id": target, "set": {"x": rng.uniform(-500, 500)}}
+    if kind == "reparent":
+        return {"kind": "node.reparent", "id": target, "parent": rng.choice(ids)}
+    return {"kind": "node.delete", "id": target}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(min_value=0, max_value=10**9))
+def test_replicas_replaying_the_accepted_ops_converge_and_stay_a_tree(seed):
+    rng = random.Random(seed)
+    server, log = tree(), []
+    for _ in range(60):
+        op = random_op(rng, server)
+        try:
+            normalized = normalize(op)
+            apply(server, normalized)
+        except OpRejected:
+            continue
+        log.append(normalized)
+    replica = tree()
+    for op in log:
+        apply(replica, op)
+    assert replica == server
+    for start in server:  # every node reaches the root: no cycle, no orphan
+        node, steps = start, 0
+        while server[node]["parent"] is not None:
+            node, steps = server[node]["parent"], steps + 1
+            assert steps <= len(server)
+        assert node == ROOT
