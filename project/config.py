@@ -61,6 +61,8 @@ VARS: tuple[Var, ...] = (
         required_in_production=WEB, secret=True),
     Var("DEFAULT_FROM_EMAIL", "sender of verification emails", "Moa <noreply@localhost>"),
     Var("DRAIN_SECONDS", "seconds a web instance keeps serving after SIGTERM", "30"),
+    Var("CHANNEL_CAPACITY", "messages a channel-layer channel holds before new ones are "
+        "dropped", "1000"),
     Var("FFMPEG_BINARY", "ffmpeg executable; unset means the imageio-ffmpeg wheel's"),
     Var("LOG_LEVEL", "root log level", "INFO"),
 )
@@ -205,10 +207,10 @@ def _validate(config: Config) -> list[str]:
         problems.append(
             f"STORAGE_BACKEND must be local or s3, not {config['STORAGE_BACKEND']!r}"
         )
-    for name in ("DRAIN_SECONDS",):
+    for name in ("DRAIN_SECONDS", "CHANNEL_CAPACITY"):
         raw = config[name] or ""
         if not raw.isdigit():
-            problems.append(f"{name} must be a whole number of seconds, not {raw!r}")
+            problems.append(f"{name} must be a whole number, not {raw!r}")
     redis_url = config["REDIS_URL"]
     if redis_url and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
         problems.append("REDIS_URL must start with redis://, rediss:// or unix://")

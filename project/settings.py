@@ -108,7 +108,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Channel layer --------------------------------------------------------------------
 # channels-redis drops a message when a channel's queue is full (capacity 100 by
 # default) and redis-py pools were capped at 100 connections: size both.
-CHANNEL_LAYER_CAPACITY = 1000
+CHANNEL_LAYER_CAPACITY = max(1, MOA_CONFIG.integer("CHANNEL_CAPACITY"))
 CHANNEL_LAYER_GROUP_EXPIRY = 86400
 if MOA_CONFIG["REDIS_URL"]:
     CHANNEL_LAYERS = {

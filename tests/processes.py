@@ -8,10 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 from django.db import connection
 
@@ -47,27 +50,46 @@ def wait_until_healthy(base_url: str, process: subprocess.Popen, timeout: float 
     raise TimeoutError(f"{base_url} not healthy within {timeout}s")
 
 
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
 @contextlib.contextmanager
 def serving(command: list[str], port: int, env: dict[str, str] | None = None,
-            ) -> Iterator[str]:
-    """Run `command` (which listens on `port`) until the block ends; yield its URL."""
-    process = subprocess.Popen(
-        command, cwd=ROOT, env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    base_url = f"http://127.0.0.1:{port}"
+            ) -> Iterator[Server]:
+    """Run `command` (which listens on `port`) until the block ends.
+
+    Output goes to a file, not a pipe: a chatty server must never block on a full pipe.
+    """
+    log = tempfile.NamedTemporaryFile("w+", prefix="moa-server-", suffix=".log",  # noqa: SIM115
+                                      delete=False)
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})},
+                               stdout=log, stderr=subprocess.STDOUT, text=True)
+    server = Server(f"http://127.0.0.1:{port}", process, Path(log.name))
     try:
-        wait_until_healthy(base_url, process)
-        yield base_url
+        wait_until_healthy(server.url, process)
+        yield server
     except BaseException:
-        process.kill()
-        output = process.communicate(timeout=10)[0]
-        sys.stderr.write(f"--- output of {' '.join(command)} ---\n{output}\n")
+        sys.stderr.write(f"--- output of {' '.join(command)} ---\n{server.output()}\n")
         raise
-    else:
+    finally:
+        stop(process)
+        log.close()
+        os.unlink(log.name)
+
+
+def stop(process: subprocess.Popen, timeout: float = 15) -> None:
+    """SIGTERM, then SIGKILL after `timeout`: only our own child, by its pid."""
+    if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)

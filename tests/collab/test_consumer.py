@@ -160,7 +160,7 @@ async def test_refusals_close_with_4401_4403_4404(open_map, alice, make_user, te
 async def test_removed_member_loses_write_access_and_is_disconnected(open_map, alice, bob,
                                                                      team, mindmap):
     ws = await open_map(bob, team.pk, mindmap.pk)
-    root = root_of(await ws.hello())
+    await ws.hello()
     await database_sync_to_async(actions.membership_remove)(team=team, user=bob)
     output = await ws.ws.receive_output(timeout=3)
     assert output == {"type": "websocket.close", "code": 4403}

@@ -74,7 +74,7 @@ def test_ops_on_a_deleted_node_are_gone():
         with pytest.raises(OpRejected) as error:
             plan(normalize(raw), index, 100)
         assert error.value.code == "gone" and "was deleted" in error.value.detail
-    with pytest.raises(OpRejected, match="parent .* was deleted"):
+    with pytest.raises(OpRejected, match=r"parent .* was deleted"):
         plan(create(new_id(), child), index, 100)
 
 

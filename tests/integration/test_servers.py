@@ -28,7 +28,7 @@ def test_real_server_upgrades_websockets(server, alice, token_for):
     port = free_port()
     command = daphne(port) if server == "daphne" else [
         sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
-    with serving(command, port, env={"DATABASE_URL": shared_database_url()}) as base_url:
-        answer = asyncio.run(ping(base_url, token))
+    with serving(command, port, env={"DATABASE_URL": shared_database_url()}) as server:
+        answer = asyncio.run(ping(server.url, token))
     assert answer["welcome"]["user_id"] == alice.pk
     assert answer["pong"] == {"type": "pong", "echo": "hi"}
