@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
 
 from collab import ops, queries
-from collab.errors import MapNotFound
+from collab.errors import MapNotFound, NotAMember
 from collab.models import Membership, Mindmap, Node, Op, Team
 from project.accounts.actions import sockets_revoke
 from project.accounts.models import User
@@ -51,51 +55,164 @@ def map_create(*, team: Team, title: str, actor: User | None) -> Mindmap:
     return mindmap
 
 
+@dataclass(frozen=True)
+class Submission:
+    actor_id: int
+    op_id: object
+    raw_op: object
+
+
+@dataclass(frozen=True)
+class OpOutcome:
+    """What happened to one submitted op: its event (new or the original), or why not."""
+
+    event: dict | None = None
+    new: bool = False
+    rejected: ops.OpRejected | None = None
+    refused: Exception | None = None  # NotAMember or MapNotFound
+
+
+def ops_submit(*, map_id: int, team_id: int, submissions: list[Submission]
+               ) -> list[OpOutcome]:
+    """Validate, apply and log a batch of ops, in order, in one transaction.
+
+    Under the map row's lock: each op is planned against the tree as the ops before
+    it left it, and the accepted ops, their effects and the map's seq commit together,
+    so seqs are gapless and events are published only after the commit (one channel
+    message for the batch). An op_id already logged (or repeated in the batch) gets
+    the original event and changes nothing. Group commit: under load a batch holds
+    the ops that queued while the previous one committed, so the statements per op
+    fall as the load rises.
+    """
+    outcomes: list[OpOutcome | None] = [None] * len(submissions)
+    planned: list[tuple[int, dict, object]] = []  # (position, op, op uuid)
+    for position, submission in enumerate(submissions):
+        try:
+            planned.append((position, ops.normalize(submission.raw_op),
+                            ops.node_id(submission.op_id, "op_id")))
+        except ops.OpRejected as rejected:
+            outcomes[position] = OpOutcome(rejected=rejected)
+    with transaction.atomic():
+        locked = list(Mindmap.objects.select_for_update(of=("self",)).filter(
+            pk=map_id, team_id=team_id, is_deleted=False, team__is_deleted=False,
+        ).values_list("seq", "node_count"))
+        if not locked:
+            missing = MapNotFound(f"no map {map_id} in team {team_id}")
+            return [outcome or OpOutcome(refused=missing) for outcome in outcomes]
+        (seq, node_count), = locked
+        actors = {submissions[position].actor_id for position, _, _ in planned}
+        members = set(Membership.objects.filter(team_id=team_id, user_id__in=actors)
+                      .values_list("user_id", flat=True))
+        logged = {str(op.op_id): op for op in Op.objects.filter(
+            map_id=map_id, op_id__in=[op_uuid for _, _, op_uuid in planned])}
+        index, pks = queries.tree_index(map_id=map_id, ops=[op for _, op, _ in planned],
+                                        live_count=node_count)
+        rows = _RowChanges()
+        new_ops: list[tuple[int, Op]] = []
+        repeats: list[tuple[int, str]] = []
+        for position, op, op_uuid in planned:
+            actor = submissions[position].actor_id
+            if actor not in members:
+                outcomes[position] = OpOutcome(refused=NotAMember(
+                    f"user {actor} is not a member of team {team_id}"))
+                continue
+            if op_uuid in logged:
+                repeats.append((position, op_uuid))  # answered once the original is saved
+                continue
+            try:
+                effect = ops.plan(op, index, settings.COLLAB_MAX_NODES_PER_MAP)
+            except ops.OpRejected as rejected:
+                outcomes[position] = OpOutcome(rejected=rejected)
+                continue
+            index.apply(effect)
+            seq += 1
+            rows.add(effect, seq)
+            logged[op_uuid] = Op(map_id=map_id, seq=seq, op_id=op_uuid, actor_id=actor, op=op)
+            new_ops.append((position, logged[op_uuid]))
+        if new_ops:
+            rows.write(map_id, pks)
+            Mindmap.objects.filter(pk=map_id).update(seq=seq, node_count=index.live_count)
+            Op.objects.bulk_create(op for _, op in new_ops)  # sets created_at on each
+            events = []
+            for position, op in new_ops:
+                events.append(queries.op_event(op))
+                outcomes[position] = OpOutcome(event=events[-1], new=True)
+            publish_on_commit(group_name("map", map_id),
+                              {"type": "map.ops", "map": map_id, "events": events})
+        for position, op_uuid in repeats:
+            outcomes[position] = OpOutcome(event=queries.op_event(logged[op_uuid]))
+    return outcomes
+
+
 def op_submit(*, map_id: int, team_id: int, actor_id: int, op_id: str, raw_op: object
               ) -> tuple[dict, bool]:
-    """Validate, apply and log one op; return (its op event, whether it is new).
+    """One op (scripts, tests); raises OpRejected, NotAMember or MapNotFound."""
+    (outcome,) = ops_submit(map_id=map_id, team_id=team_id,
+                            submissions=[Submission(actor_id, op_id, raw_op)])
+    if outcome.rejected is not None:
+        raise outcome.rejected
+    if outcome.refused is not None:
+        raise outcome.refused
+    return outcome.event, outcome.new
 
-    One transaction under the map row's lock: the op, its effect on the nodes and the
-    map's next seq commit together, so seqs are gapless and an event is only ever
-    published after its commit. The same op_id again returns the original event and
-    changes nothing. Raises OpRejected, NotAMember or MapNotFound.
+
+class _RowChanges:
+    """A batch's effects folded into one final change per node row (last write wins
+    per field, in seq order), so a batch writes each touched node once."""
+
+    def __init__(self):
+        self.created: dict[str, dict] = {}
+        self.changed: dict[str, dict] = {}
+
+    def add(self, effect: ops.Effect, seq: int) -> None:
+        if effect.kind == "node.delete":
+            for node in effect.deleted:
+                self._fields(node)["deleted_seq"] = seq
+            return
+        fields = dict(effect.values)
+        if "parent" in fields:
+            fields["parent_id"] = fields.pop("parent")
+        if effect.kind == "node.create":
+            self.created[effect.id] = fields
+        else:
+            self._fields(effect.id).update(fields)
+
+    def _fields(self, node: str) -> dict:
+        return self.created[node] if node in self.created else self.changed.setdefault(node, {})
+
+    def write(self, map_id: int, pks: dict[str, int]) -> None:
+        """A statement for the new rows, and one per set of changed fields for the rest
+        (a batch of title edits is a single UPDATE, whatever the number of nodes)."""
+        Node.objects.bulk_create(Node(map_id=map_id, node_id=node, **fields)
+                                 for node, fields in self.created.items())
+        by_fields: dict[tuple[str, ...], list[Node]] = {}
+        for node, fields in self.changed.items():
+            row = Node(pk=pks[node], map_id=map_id, node_id=node, **fields)
+            by_fields.setdefault(tuple(sorted(fields)), []).append(row)
+        for fields, rows in by_fields.items():
+            Node.objects.bulk_update(rows, fields)
+
+
+def ops_trim(*, keep_seconds: int, keep_count: int, dry_run: bool = False) -> dict[int, int]:
+    """Delete ops both older than `keep_seconds` and not among a map's last `keep_count`.
+
+    Returns {map_id: ops deleted}. Each map's trimmed_seq moves up in the same
+    transaction, so a resync from before it gets a snapshot rather than a hole.
     """
-    op = ops.normalize(raw_op)
-    op_uuid = ops.node_id(op_id, "op_id")
-    with transaction.atomic():
-        queries.role_in_team(user_id=actor_id, team_id=team_id)
-        mindmap = (Mindmap.objects.select_for_update()
-                   .filter(pk=map_id, team_id=team_id, is_deleted=False).first())
-        if mindmap is None:
-            raise MapNotFound(f"no map {map_id} in team {team_id}")
-        existing = Op.objects.filter(map_id=map_id, op_id=op_uuid).first()
-        if existing is not None:
-            return queries.op_event(existing), False
-        index = queries.tree_index(map_id=map_id, op=op, live_count=mindmap.node_count)
-        effect = ops.plan(op, index, settings.COLLAB_MAX_NODES_PER_MAP)
-        seq = mindmap.seq + 1
-        _write_effect(mindmap, effect, seq)
-        mindmap.seq = seq
-        mindmap.save(update_fields=["seq", "node_count"])
-        logged = Op.objects.create(map=mindmap, seq=seq, op_id=op_uuid, actor_id=actor_id,
-                                   op=op)
-        event = queries.op_event(logged)
-        publish_on_commit(group_name("map", map_id),
-                          {"type": "map.op", "map": map_id, "event": event})
-    return event, True
-
-
-def _write_effect(mindmap: Mindmap, effect: ops.Effect, seq: int) -> None:
-    nodes = Node.objects.filter(map=mindmap)
-    if effect.kind == "node.create":
-        values = dict(effect.values)
-        Node.objects.create(map=mindmap, node_id=effect.id, parent_id=values.pop("parent"),
-                            **values)
-        mindmap.node_count += 1
-    elif effect.kind == "node.delete":
-        nodes.filter(node_id__in=effect.deleted).update(deleted_seq=seq)
-        mindmap.node_count -= len(effect.deleted)
-    elif effect.kind == "node.reparent":
-        nodes.filter(node_id=effect.id).update(parent_id=effect.values["parent"])
-    else:
-        nodes.filter(node_id=effect.id).update(**effect.values)
+    cutoff = timezone.now() - timedelta(seconds=keep_seconds)
+    trimmed: dict[int, int] = {}
+    candidates = (Op.objects.filter(created_at__lt=cutoff).values("map_id")
+                  .annotate(newest_old=Max("seq")).values_list("map_id", "newest_old"))
+    for map_id, newest_old in candidates:
+        with transaction.atomic():
+            mindmap = Mindmap.objects.select_for_update().get(pk=map_id)
+            upto = min(newest_old, mindmap.seq - keep_count)
+            if upto <= mindmap.trimmed_seq:
+                continue
+            doomed = Op.objects.filter(map=mindmap, seq__lte=upto)
+            trimmed[map_id] = doomed.count()
+            if not dry_run:
+                doomed.delete()
+                mindmap.trimmed_seq = upto
+                mindmap.save(update_fields=["trimmed_seq"])
+    return trimmed

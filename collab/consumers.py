@@ -9,8 +9,10 @@ import uuid
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import DatabaseError
 
 from collab import actions, queries
+from collab.committer import get_committer
 from collab.errors import MapNotFound, NotAMember
 from collab.hub import get_hub
 from collab.limits import TokenBucket
@@ -58,6 +60,7 @@ class MindmapConsumer(JsonFrameConsumer):
         self.bucket = TokenBucket(rate=settings.COLLAB_OPS_PER_SECOND,
                                   burst=settings.COLLAB_OPS_BURST)
         self.hub = await get_hub()
+        self.committer = get_committer(self.team_id, self.map_id)
 
     async def disconnect(self, code):
         if self.client_id is not None:
@@ -103,21 +106,21 @@ class MindmapConsumer(JsonFrameConsumer):
             await self.reject(op_id, "rate_limited", "Too many ops; slow down and resend.")
             return
         try:
-            event, new = await database_sync_to_async(actions.op_submit)(
-                map_id=self.map_id, team_id=self.team_id, actor_id=self.user_id,
-                op_id=op_id, raw_op=content.get("op"))
-        except OpRejected as rejected:
-            await self.reject(op_id, rejected.code, rejected.detail)
-        except NotAMember:
+            outcome = await self.committer.submit(
+                actions.Submission(self.user_id, op_id, content.get("op")))
+        except DatabaseError:
+            await self.send_frame({"type": "error", "code": "unavailable", "op_id": op_id,
+                                   "detail": "The op was not saved; resend it shortly."})
+            return
+        if outcome.rejected is not None:
+            await self.reject(op_id, outcome.rejected.code, outcome.rejected.detail)
+        elif isinstance(outcome.refused, NotAMember):
             await self.reject(op_id, "forbidden", "You are no longer a member of this team.")
             await self.close(code=CLOSE_NOT_A_MEMBER)
-        except MapNotFound:
+        elif outcome.refused is not None:
             await self.close(code=CLOSE_NOT_FOUND)
-        else:
-            if new:
-                self.hub.offer(self.map_id, event)  # no wait for the channel layer
-            else:
-                await self.send_frame(event)  # a resend: the original event, to the sender
+        elif not outcome.new:
+            await self.send_frame(outcome.event)  # a resend: the original event, to the sender
 
     async def on_presence(self, content: dict) -> None:
         try:

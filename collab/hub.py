@@ -288,8 +288,9 @@ class Hub:
 
     async def _dispatch(self, message: dict) -> None:
         kind = message.get("type")
-        if kind == "map.op":
-            self.offer(message["map"], message["event"])
+        if kind == "map.ops":
+            for event in message["events"]:
+                self.offer(message["map"], event)
         elif kind == "map.presence":
             if message.get("origin") != self.id:
                 self._merge_presence(message)

@@ -151,6 +151,19 @@ class TreeIndex:
             reason = "was deleted" if node in self.deleted else "does not exist"
             raise OpRejected("gone", f"{what} {node} {reason}")
 
+    def apply(self, effect: Effect) -> None:
+        """Follow an accepted effect, so the next op of a batch is planned against it."""
+        if effect.kind == "node.create":
+            self.parents[effect.id] = effect.values["parent"]
+            self.live_count += 1
+        elif effect.kind == "node.reparent":
+            self.parents[effect.id] = effect.values["parent"]
+        elif effect.kind == "node.delete":
+            for node in effect.deleted:
+                self.parents.pop(node, None)
+                self.deleted.add(node)
+            self.live_count -= len(effect.deleted)
+
     def subtree(self, top: str) -> list[str]:
         children: dict[str | None, list[str]] = {}
         for node, parent in self.parents.items():

@@ -42,22 +42,27 @@ def map_in_team(*, map_id: int, team_id: int) -> Mindmap:
     return mindmap
 
 
-def tree_index(*, map_id: int, op: dict, live_count: int) -> TreeIndex:
-    """The part of a map's tree an op needs: the nodes it names, or all for structure."""
+def tree_index(*, map_id: int, ops: list[dict], live_count: int
+               ) -> tuple[TreeIndex, dict[str, int]]:
+    """The part of a map's tree a batch of ops needs: the nodes they name, or every
+    live node when one of them changes the structure (reparent, delete); and the
+    primary keys of those rows, for writing them back."""
+    named: set[str] = set()
+    for op in ops:
+        if op["kind"] == "node.create":
+            named.update((op["node"]["id"], op["node"]["parent"]))
+        else:
+            named.update((op["id"], op.get("parent", op["id"])))
     nodes = Node.objects.filter(map_id=map_id)
-    if op["kind"] in ("node.create", "node.update"):
-        named = [op["node"]["id"], op["node"]["parent"]] if op["kind"] == "node.create" \
-            else [op["id"]]
-        nodes = nodes.filter(node_id__in=named)
+    if any(op["kind"] in ("node.reparent", "node.delete") for op in ops):
+        nodes = nodes.filter(deleted_seq__isnull=True) | nodes.filter(node_id__in=named)
     else:
-        nodes = nodes.filter(deleted_seq__isnull=True) | nodes.filter(
-            node_id__in=[op["id"], op.get("parent", op["id"])])
-    rows = nodes.values_list("node_id", "parent_id", "deleted_seq")
-    return TreeIndex.of(
-        ((str(node), str(parent) if parent else None, deleted is not None)
-         for node, parent, deleted in rows),
-        live_count=live_count,
-    )
+        nodes = nodes.filter(node_id__in=named)
+    rows = [(pk, str(node), str(parent) if parent else None, deleted is not None)
+            for pk, node, parent, deleted in
+            nodes.values_list("pk", "node_id", "parent_id", "deleted_seq")]
+    index = TreeIndex.of((row[1:] for row in rows), live_count=live_count)
+    return index, {node: pk for pk, node, _, _ in rows}
 
 
 def snapshot_nodes(map_id: int) -> list[dict]:

@@ -5,13 +5,20 @@ transaction that caused it: the database stays the source of truth and receivers
 heal from it (collab's hub refills gaps from the op log; workers sweep for jobs).
 """
 
+import contextvars
 import logging
+from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
+
+# Set while an action runs for an async caller: its broadcasts wait there instead of
+# blocking the database thread on a hop to the event loop.
+_outbox: contextvars.ContextVar[list | None] = contextvars.ContextVar("outbox", default=None)
 
 
 def group_name(kind: str, key: object) -> str:
@@ -32,4 +39,37 @@ def send_group(group: str, message: dict) -> bool:
 
 def publish_on_commit(group: str, message: dict) -> None:
     """Send `message` to `group` once the current transaction commits (now if none)."""
-    transaction.on_commit(lambda: send_group(group, message), robust=True)
+    transaction.on_commit(lambda: _deliver(group, message), robust=True)
+
+
+def _deliver(group: str, message: dict) -> None:
+    outbox = _outbox.get()
+    if outbox is None:
+        send_group(group, message)
+    else:
+        outbox.append((group, message))
+
+
+async def run_action(action: Callable, /, **kwargs):
+    """Run a sync action in the database thread; send its committed broadcasts from here.
+
+    For consumers: the database thread (one per process, shared by every socket) is
+    released as soon as the transaction commits, and the group sends happen on the
+    event loop where they cost no thread hop.
+    """
+    outbox: list = []
+
+    def call():
+        _outbox.set(outbox)
+        return action(**kwargs)
+
+    try:
+        return await database_sync_to_async(call)()
+    finally:
+        layer = get_channel_layer()
+        for group, message in outbox:
+            try:
+                await layer.group_send(group, message)
+            except Exception:  # any layer failure: logged, receivers heal from the database
+                logger.exception("channel layer: group_send to %s failed (type %s)", group,
+                                 message.get("type"))

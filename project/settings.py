@@ -99,9 +99,11 @@ else:
         }
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
-    # Long-lived ASGI workers must not keep a connection past its health.
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A connection pool, not per-call connections: every database_sync_to_async call
+    # closes its connection, and opening one per op cost more than the op itself.
+    # (Persistent connections are no answer under ASGI: each request thread keeps one.)
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        connect_timeout=5, pool={"min_size": 2, "max_size": 20, "timeout": 10})
 DATABASES["default"].setdefault("TEST", {})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
