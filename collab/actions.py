@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -93,6 +93,7 @@ def ops_submit(*, map_id: int, team_id: int, submissions: list[Submission]
         except ops.OpRejected as rejected:
             outcomes[position] = OpOutcome(rejected=rejected)
     with transaction.atomic():
+        _bound_lock_wait()
         locked = list(Mindmap.objects.select_for_update(of=("self",)).filter(
             pk=map_id, team_id=team_id, is_deleted=False, team__is_deleted=False,
         ).values_list("seq", "node_count"))
@@ -154,6 +155,14 @@ def op_submit(*, map_id: int, team_id: int, actor_id: int, op_id: str, raw_op: o
     if outcome.refused is not None:
         raise outcome.refused
     return outcome.event, outcome.new
+
+
+def _bound_lock_wait() -> None:
+    """A process that stalls holding a map's lock (a pause, a lost network) must not
+    freeze the map: other writers give up after a while and their clients resend."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '5s'")
 
 
 class _RowChanges:

@@ -20,6 +20,28 @@ def pytest_runtest_setup(item):
         pytest.skip(message)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fresh_redis():
+    """Group memberships outlive the processes of earlier runs: start from none."""
+    if redis_configured():
+        import redis
+
+        redis.Redis.from_url(settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]
+                             ["address"]).flushdb()
+
+
+@pytest.fixture(autouse=True)
+def fresh_channel_layer():
+    """One channel-layer instance per test: channels-redis binds its receive locks to
+    the event loop that used them, and every async test runs in a loop of its own
+    (a deployed process has one loop for its life)."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
 @pytest.fixture
 def make_user(db):
     from project.accounts.models import User

@@ -142,6 +142,7 @@ async def test_events_dropped_by_a_full_channel_layer_heal_from_the_op_log(clust
     clients = make_clients(cluster, tokens, team, mindmap, 6)
     rng = random.Random(3)
     await run_session(clients, rng, rounds=3)
+    await settle(clients, mindmap.pk)  # instance 1 holds no map lock when it stalls
     editors = clients[0::2]  # connected to instance 0
     os.kill(cluster[1].process.pid, signal.SIGSTOP)
     try:
@@ -160,5 +161,4 @@ async def test_events_dropped_by_a_full_channel_layer_heal_from_the_op_log(clust
         assert client.gaps == 0  # healed inside the server, in order
         await client.close()
     output = cluster[1].output()
-    assert "over capacity" in output or "refilled from the log" in output
-    assert re.search(r"refilled from the log", output), "no drop happened: test proves nothing"
+    assert re.search(r"refilled from the log", output), "no drop happened: proves nothing"
