@@ -29,6 +29,10 @@ run: $(VENV)/.run-deps
 test: $(VENV)/.test-deps
 	$(BIN)/python -m tests.suite
 
+## bench: the benchmarks under bench/ (figures printed; see bench/results/).
+bench: $(VENV)/.test-deps
+	$(BIN)/python bench/fanout.py --out bench/results/raw/fanout.json
+
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
 
