@@ -9,7 +9,7 @@ from django.test import override_settings
 
 from collab import actions, queries
 from collab.models import Mindmap, Node, Op
-from project.accounts.actions import user_soft_delete
+from project.accounts.actions import user_deactivate, user_soft_delete
 from tests.collab.replica import Replica
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.sqlite,
@@ -179,10 +179,12 @@ async def test_a_removed_member_racing_the_close_is_refused_forbidden(open_map, 
     assert (await ws.ws.receive_output(timeout=3))["code"] == 4403
 
 
-async def test_deleting_a_user_closes_their_sockets(open_map, bob, team, mindmap):
+@pytest.mark.parametrize("end_account", [user_soft_delete, user_deactivate])
+async def test_deleting_or_deactivating_a_user_closes_their_sockets(open_map, bob, team,
+                                                                    mindmap, end_account):
     ws = await open_map(bob, team.pk, mindmap.pk)
     await ws.hello()
-    await database_sync_to_async(user_soft_delete)(user=bob)
+    await database_sync_to_async(end_account)(user=bob)
     assert (await ws.ws.receive_output(timeout=3)) == {"type": "websocket.close",
                                                        "code": 4401}
 
