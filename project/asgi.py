@@ -21,6 +21,8 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from collab.routing import websocket_urlpatterns as collab_websockets  # noqa: E402
+from media_pipeline.consumers import JobsConsumer  # noqa: E402
+from media_pipeline.worker import EmbeddedWorker  # noqa: E402
 from project import roles  # noqa: E402
 from project.ws_auth import WebSocketAuth  # noqa: E402
 from project.ws_ping import PingConsumer  # noqa: E402
@@ -31,11 +33,12 @@ if roles.current() is None:
 websocket_urlpatterns = [
     path("ws/ping/", PingConsumer.as_asgi()),
     *collab_websockets,
+    path("ws/jobs/", JobsConsumer.as_asgi()),
 ]
 
-application = ProtocolTypeRouter(
+application = EmbeddedWorker(ProtocolTypeRouter(
     {
         "http": django_application,
         "websocket": WebSocketAuth(URLRouter(websocket_urlpatterns)),
     }
-)
+))

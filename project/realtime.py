@@ -37,6 +37,20 @@ def send_group(group: str, message: dict) -> bool:
     return True
 
 
+def send_channel(channel: str, message: dict) -> bool:
+    """Send to one channel now (a worker wake-up); False, logged, when it cannot.
+
+    ChannelFull and a Redis outage are expected here: a wake-up is only a nudge.
+    """
+    try:
+        async_to_sync(get_channel_layer().send)(channel, message)
+    except Exception:  # any layer failure: logged, the workers' sweep finds the job
+        logger.exception("channel layer: send to %s failed (type %s)", channel,
+                         message.get("type"))
+        return False
+    return True
+
+
 def publish_on_commit(group: str, message: dict) -> None:
     """Send `message` to `group` once the current transaction commits (now if none)."""
     transaction.on_commit(lambda: _deliver(group, message), robust=True)

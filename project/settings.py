@@ -39,12 +39,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "media_pipeline",  # before channels: its runworker is the worker role
     "channels",
     "rest_framework",
     "project.accounts",
     "project",
     "collab",
-    "media_pipeline",
 ]
 
 MIDDLEWARE = [
@@ -245,6 +245,18 @@ COLLAB_KEEP_OPS_SECONDS = 24 * 3600  # ops are kept this long ...
 COLLAB_KEEP_OPS_COUNT = 10_000  # ... or while among a map's latest this many
 COLLAB_PRESENCE_TICK = 0.05
 COLLAB_BATCH_WINDOW = 0.004  # op events arriving this close together share a frame
+
+# Jobs (docs/jobs.md).
+# Embedded mode: no Redis means no separate worker can hear a wake-up, so the web
+# process runs the worker itself.
+EMBEDDED_WORKER = not PRODUCTION and not MOA_CONFIG["REDIS_URL"]
+JOB_LEASE_SECONDS = 20  # a worker that stops renewing loses its job after this
+JOB_HEARTBEAT_SECONDS = 5  # lease renewal and worker heartbeat interval
+JOB_SWEEP_SECONDS = 2  # an idle worker looks for runnable jobs this often
+JOB_MAX_ATTEMPTS = 5
+JOB_STOP_GRACE_SECONDS = 20  # on SIGTERM the running job may finish this long, then is released
+JOB_PROGRESS_INTERVAL = 0.25  # progress is stored and published at most this often
+WORKER_ALIVE_SECONDS = 15  # a worker heard of within this is alive
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

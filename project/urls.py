@@ -8,5 +8,6 @@ urlpatterns = [
     path("accounts/", include("project.accounts.urls")),
     path("api/v1/me/", api.me, name="api-me"),
     path("api/v1/", include("collab.urls")),
+    path("api/v1/", include("media_pipeline.urls")),
     path("admin/", admin.site.urls),
 ]

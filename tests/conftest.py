@@ -42,6 +42,13 @@ def fresh_channel_layer():
     channel_layers.backends.clear()
 
 
+@pytest.fixture(autouse=True)
+def no_embedded_worker(settings):
+    """Tests run workers as separate processes (or call them directly), never as a
+    stray runner inside a test's event loop."""
+    settings.EMBEDDED_WORKER = False
+
+
 @pytest.fixture
 def make_user(db):
     from project.accounts.models import User

@@ -1,0 +1,117 @@
+"""Job REST, the internal backlog and the local upload endpoint: parse, authorize, call."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from django.conf import settings
+from django.core import signing
+from django.core.files.base import ContentFile
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from media_pipeline import jobs, policy, queries, storage
+from media_pipeline.models import Job
+from project.api_errors import ServiceUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+class Conflict(APIException):
+    status_code = 409
+    default_code = "conflict"
+
+
+def visible_job(request: Request, job_id) -> Job:
+    job = queries.visible_jobs(request.user.pk).filter(pk=job_id).first()
+    if job is None:
+        raise NotFound("No such job.")
+    return job
+
+
+@api_view(["GET"])
+def job_list(request: Request) -> Response:
+    found = queries.visible_jobs(request.user.pk)
+    status = request.query_params.get("status")
+    if status:
+        if status not in policy.TRANSITIONS:
+            raise ValidationError({"status": f"one of {', '.join(policy.TRANSITIONS)}"})
+        found = found.filter(status=status)
+    page = list(queries.with_position(found.order_by("-created_at"))[:100])
+    alive = queries.alive_by_channel()
+    return Response({"jobs": [queries.job_json(job, alive) for job in page]})
+
+
+@api_view(["GET"])
+def job_detail(request: Request, job_id) -> Response:
+    return Response(queries.job_json(visible_job(request, job_id)))
+
+
+@api_view(["POST"])
+def job_cancel(request: Request, job_id) -> Response:
+    visible_job(request, job_id)
+    try:
+        job = jobs.job_cancel(job_id=job_id)
+    except policy.IllegalTransition as error:
+        raise Conflict(str(error)) from None
+    return Response(queries.job_json(job), status=202)
+
+
+@api_view(["POST"])
+def job_retry(request: Request, job_id) -> Response:
+    visible_job(request, job_id)
+    try:
+        job = jobs.job_retry(job_id=job_id)
+    except policy.IllegalTransition as error:
+        raise Conflict(f"{error}; only a FAILED job can be retried") from None
+    return Response(queries.job_json(job), status=202)
+
+
+@api_view(["GET"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+def backlog(request: Request) -> Response:
+    """For an autoscaler: `Authorization: Bearer <INTERNAL_API_TOKEN>`."""
+    expected = settings.INTERNAL_API_TOKEN or ""
+    sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        return Response({"detail": "A valid internal token is required.",
+                         "code": "not_authenticated"}, status=401,
+                        headers={"WWW-Authenticate": "Bearer"})
+    return Response(queries.backlog())
+
+
+@csrf_exempt  # authorized by the signed URL itself, like an S3 presigned PUT
+@require_http_methods(["PUT"])
+def local_upload(request, token: str):
+    """The local backend's stand-in for a presigned PUT: signed, expiring, size-bound."""
+    try:
+        grant = storage.local_upload_grant(token)
+    except signing.SignatureExpired:
+        return JsonResponse({"detail": "This upload URL has expired.", "code": "expired"},
+                            status=403)
+    except signing.BadSignature:
+        return JsonResponse({"detail": "This upload URL is not valid.", "code": "forbidden"},
+                            status=403)
+    body = request.body
+    if len(body) != grant["size"]:
+        return JsonResponse({"detail": f"Expected {grant['size']} bytes, got {len(body)}.",
+                             "code": "size_mismatch"}, status=400)
+    try:
+        storage.put(grant["key"], ContentFile(body))
+    except storage.StorageError as error:
+        return JsonResponse({"detail": str(error), "code": "storage_unavailable"}, status=503)
+    return JsonResponse({}, status=200)
+
+
+def storage_failure(error: storage.StorageError) -> ServiceUnavailable:
+    """A StorageError as the 503 a REST client gets (it is already logged)."""
+    return ServiceUnavailable(f"Storage failed ({error.operation} of {error.key}): "
+                              f"{error.reason}")

@@ -1,0 +1,44 @@
+"""Stable job error codes, each permanent (bad input: never retried) or transient
+(retried with backoff and jitter up to the job's max_attempts). docs/jobs.md lists them."""
+
+from __future__ import annotations
+
+PERMANENT = "permanent"
+TRANSIENT = "transient"
+
+ERROR_CODES: dict[str, tuple[str, str]] = {
+    # code: (kind, what it means for a person)
+    "INPUT_MISSING": (PERMANENT, "the uploaded file is not in storage"),
+    "INPUT_INVALID": (PERMANENT, "the job's input is malformed"),
+    "STORAGE_DENIED": (PERMANENT, "storage refused the credentials or the bucket"),
+    "STORAGE_UNAVAILABLE": (TRANSIENT, "storage could not be reached or failed"),
+    "WORKER_LOST": (PERMANENT, "the job's worker died on every attempt"),
+    "INTERNAL": (TRANSIENT, "an unexpected error in the worker"),
+}
+
+
+def is_permanent(code: str) -> bool:
+    return ERROR_CODES.get(code, (TRANSIENT, ""))[0] == PERMANENT
+
+
+class JobFailed(Exception):
+    """Raised by a handler: the job fails with a stable code and a message for a person."""
+
+    def __init__(self, code: str, message: str):
+        if code not in ERROR_CODES:
+            raise ValueError(f"unknown job error code {code!r}")
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class JobCancelled(Exception):
+    """The job was cancelled; the handler stops at its next progress point."""
+
+
+class JobFenced(Exception):
+    """This worker no longer holds the job's attempt (lease lost): stop, write nothing."""
+
+
+class JobReleased(Exception):
+    """The worker is stopping: hand the job back for another worker to run."""

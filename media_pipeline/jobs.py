@@ -1,0 +1,210 @@
+"""The job state machine: enqueue, claim, fenced writes by the worker, retry, cancel.
+
+The Job row is the source of truth. A channel message is only a wake-up: channel
+layers deliver at most once (messages expire after 60 s, a full channel refuses them,
+a dying worker loses what it received), so workers also sweep the table for PENDING
+jobs and for RUNNING jobs whose lease expired. Every write a worker makes is fenced by
+the attempt it claimed (`attempts` is the fencing token): a worker presumed dead that
+wakes up later updates zero rows and stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from media_pipeline import policy, queries
+from media_pipeline.errors import JobFenced, is_permanent
+from media_pipeline.models import Job
+from media_pipeline.policy import KIND_CHANNELS, kinds_of
+from project.accounts.models import User
+from project.realtime import group_name, publish_on_commit, send_channel
+
+logger = logging.getLogger(__name__)
+
+def publish(job: Job) -> None:
+    """The job's new state to its owner and, for a team job, the team's owners."""
+    message = {"type": "job.event", "job": queries.job_json(job)}
+    publish_on_commit(group_name("jobs.user", job.owner_id), message)
+    if job.team_id:
+        publish_on_commit(group_name("jobs.team", job.team_id), message)
+
+
+def wake(kind: str, job_id: uuid.UUID) -> None:
+    """Nudge the kind's workers, after the commit; a lost nudge is caught by the sweep."""
+    channel = KIND_CHANNELS[kind]
+    transaction.on_commit(
+        lambda: send_channel(channel, {"type": "job.wake", "job": str(job_id)}), robust=True)
+
+
+# --- what people (and the apps) do ------------------------------------------------------
+
+def job_enqueue(*, kind: str, owner: User, payload: dict, team_id: int | None = None,
+                max_attempts: int | None = None) -> Job:
+    """Create the job in the caller's transaction; its wake-up goes out on commit."""
+    if kind not in KIND_CHANNELS:
+        raise ValueError(f"unknown job kind {kind!r}")
+    job = Job.objects.create(kind=kind, owner=owner, team_id=team_id, payload=payload,
+                             max_attempts=max_attempts or settings.JOB_MAX_ATTEMPTS)
+    publish(job)
+    wake(kind, job.id)
+    logger.info("job %s (%s) enqueued", job.id, kind, extra={"job_id": str(job.id)})
+    return job
+
+
+def job_cancel(*, job_id: uuid.UUID) -> Job:
+    """PENDING: cancelled at once. RUNNING: its handler stops at its next progress point."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job_id)
+        if job.status == policy.RUNNING:
+            job.cancel_requested = True
+            job.stage = "cancelling"
+        else:
+            policy.check_transition(job.status, policy.CANCELLED)
+            job.status, job.finished_at = policy.CANCELLED, timezone.now()
+        job.version += 1
+        job.save()
+        publish(job)
+    return job
+
+
+def job_retry(*, job_id: uuid.UUID) -> Job:
+    """Run a FAILED job again, with a fresh allowance of attempts."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job_id)
+        policy.check_transition(job.status, policy.PENDING)
+        job.status, job.progress, job.stage, job.message = policy.PENDING, 0, "", ""
+        job.error_code, job.error_message, job.result = "", "", None
+        job.finished_at, job.run_after, job.cancel_requested = None, None, False
+        job.max_attempts = job.attempts + settings.JOB_MAX_ATTEMPTS
+        job.version += 1
+        job.save()
+        publish(job)
+        wake(job.kind, job.id)
+    return job
+
+
+# --- what workers do ---------------------------------------------------------------------
+
+def job_claim(*, channels: list[str], worker_id: str) -> Job | None:
+    """Atomically take the oldest runnable job of these channels' kinds, or None.
+
+    Runnable: PENDING and due, or RUNNING with an expired lease (its worker died).
+    SKIP LOCKED on PostgreSQL lets workers claim side by side; SQLite's write lock
+    serializes them. A reclaimed job that used up its attempts fails as WORKER_LOST.
+    """
+    now = timezone.now()
+    runnable = (Q(status=policy.PENDING) & (Q(run_after__isnull=True) | Q(run_after__lte=now))
+                | Q(status=policy.RUNNING, lease_expires_at__lt=now))
+    with transaction.atomic():
+        job = (Job.objects.select_for_update(skip_locked=True)
+               .filter(runnable, kind__in=kinds_of(channels)).order_by("created_at").first())
+        if job is None:
+            return None
+        if job.status == policy.RUNNING:
+            logger.warning("job %s: lease of attempt %d (worker %s) expired; reclaiming",
+                           job.id, job.attempts, job.lease_owner, extra={"job_id": str(job.id)})
+            if job.cancel_requested or job.attempts >= job.max_attempts:
+                _finish_reclaimed(job, now)
+                return None
+        job.status, job.attempts = policy.RUNNING, job.attempts + 1
+        job.lease_owner = worker_id
+        job.lease_expires_at = now + timedelta(seconds=settings.JOB_LEASE_SECONDS)
+        job.started_at = job.started_at or now
+        job.stage, job.message = "starting", ""
+        job.version += 1
+        job.save()
+        publish(job)
+    return job
+
+
+def _finish_reclaimed(job: Job, now) -> None:
+    if job.cancel_requested:
+        job.status, job.stage = policy.CANCELLED, "cancelled"
+    else:
+        job.status, job.error_code = policy.FAILED, "WORKER_LOST"
+        job.error_message = (f"The worker running this job stopped answering on each of "
+                             f"its {job.attempts} attempts.")
+    job.finished_at, job.lease_owner, job.lease_expires_at = now, "", None
+    job.version += 1
+    job.save()
+    publish(job)
+
+
+def _fenced(job_id: uuid.UUID, attempt: int, **fields) -> Job:
+    """Update the job only while `attempt` still holds it; JobFenced otherwise."""
+    updated = Job.objects.filter(pk=job_id, attempts=attempt, status=policy.RUNNING).update(
+        version=F("version") + 1, updated_at=timezone.now(), **fields)
+    if not updated:
+        raise JobFenced(f"job {job_id}: attempt {attempt} no longer holds it")
+    return Job.objects.get(pk=job_id)
+
+
+def job_progress(*, job_id: uuid.UUID, attempt: int, progress: int, stage: str,
+                 message: str = "") -> bool:
+    """Store and publish progress; return whether cancellation was requested."""
+    with transaction.atomic():
+        job = _fenced(job_id, attempt, progress=max(0, min(100, progress)),
+                      stage=stage[:60], message=message[:300],
+                      lease_expires_at=timezone.now()
+                      + timedelta(seconds=settings.JOB_LEASE_SECONDS))
+        publish(job)
+    return job.cancel_requested
+
+
+def job_renew_lease(*, job_id: uuid.UUID, attempt: int) -> bool:
+    """Extend the lease (the worker's heartbeat); False when the attempt lost the job."""
+    return bool(Job.objects.filter(pk=job_id, attempts=attempt, status=policy.RUNNING).update(
+        lease_expires_at=timezone.now() + timedelta(seconds=settings.JOB_LEASE_SECONDS)))
+
+
+def job_finish(*, job_id: uuid.UUID, attempt: int, result: dict) -> None:
+    with transaction.atomic():
+        publish(_fenced(job_id, attempt, status=policy.DONE, progress=100, stage="done",
+                        result=result, finished_at=timezone.now(), lease_owner="",
+                        lease_expires_at=None))
+
+
+def job_cancelled(*, job_id: uuid.UUID, attempt: int) -> None:
+    with transaction.atomic():
+        publish(_fenced(job_id, attempt, status=policy.CANCELLED, stage="cancelled",
+                        finished_at=timezone.now(), lease_owner="", lease_expires_at=None))
+
+
+def job_fail(*, job_id: uuid.UUID, attempt: int, code: str, message: str) -> str:
+    """Retry a transient failure with backoff, fail a permanent one; return the status."""
+    with transaction.atomic():
+        job = Job.objects.get(pk=job_id)
+        retry = policy.should_retry(permanent=is_permanent(code), attempt=attempt,
+                                    max_attempts=job.max_attempts)
+        if retry:
+            delay = policy.retry_delay(attempt)
+            fields = {"status": policy.PENDING, "stage": "retrying",
+                      "message": f"attempt {attempt} failed; retrying in {delay:.0f} s",
+                      "run_after": timezone.now() + timedelta(seconds=delay)}
+        else:
+            fields = {"status": policy.FAILED, "finished_at": timezone.now()}
+        job = _fenced(job_id, attempt, error_code=code, error_message=message[:5000],
+                      lease_owner="", lease_expires_at=None, **fields)
+        publish(job)
+    log = logger.warning if retry else logger.error
+    log("job %s attempt %d failed (%s): %s%s", job_id, attempt, code, message,
+        "; will retry" if retry else "", extra={"job_id": str(job_id)})
+    return job.status  # a retry is found by the sweep once run_after has passed
+
+
+def job_release(*, job_id: uuid.UUID, attempt: int) -> None:
+    """A stopping worker hands its job back (SIGTERM); this attempt does not count."""
+    with transaction.atomic():
+        job = _fenced(job_id, attempt, status=policy.PENDING, stage="released",
+                      message="the worker stopped; another one takes over",
+                      lease_owner="", lease_expires_at=None, run_after=None,
+                      max_attempts=F("max_attempts") + 1)
+        publish(job)
+        wake(job.kind, job.id)

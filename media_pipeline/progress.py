@@ -1,0 +1,54 @@
+"""What a job handler gets: its input and one small progress API.
+
+Progress is stored on the job and published to the owner at most every
+JOB_PROGRESS_INTERVAL seconds (and on every stage change), in its own short
+transaction, never inside the handler's work. Each report is also the point where a
+handler learns it must stop: cancelled by a person, released by a stopping worker,
+or fenced out because its lease was lost.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+
+from media_pipeline import jobs
+from media_pipeline.errors import JobCancelled, JobFenced, JobReleased
+from media_pipeline.models import Job
+
+
+class JobContext:
+    def __init__(self, job: Job):
+        self.job_id = job.id
+        self.kind = job.kind
+        self.attempt = job.attempts
+        self.payload = job.payload
+        self.owner_id = job.owner_id
+        self.team_id = job.team_id
+        self.release_requested = False  # set by the worker on SIGTERM
+        self.lease_lost = False  # set by the worker's heartbeat
+        self._last_write = 0.0
+        self._last_stage: str | None = None
+        self._last_percent = -1
+
+    def progress(self, percent: float, stage: str, message: str = "") -> None:
+        """Report progress; raises to stop the handler when it must stop."""
+        self.check()
+        percent = int(max(0, min(100, percent)))
+        now = time.monotonic()
+        due = (stage != self._last_stage or now - self._last_write
+               >= settings.JOB_PROGRESS_INTERVAL)
+        if not due or percent < self._last_percent:
+            return
+        self._last_write, self._last_stage, self._last_percent = now, stage, percent
+        if jobs.job_progress(job_id=self.job_id, attempt=self.attempt, progress=percent,
+                             stage=stage, message=message):
+            raise JobCancelled(f"job {self.job_id} was cancelled")
+
+    def check(self) -> None:
+        """The cheap part of `progress`: stop if the worker said so (no database)."""
+        if self.lease_lost:
+            raise JobFenced(f"job {self.job_id}: attempt {self.attempt} lost its lease")
+        if self.release_requested:
+            raise JobReleased(f"job {self.job_id}: the worker is stopping")

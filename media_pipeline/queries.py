@@ -1,0 +1,95 @@
+"""Reads of the pipeline shared by REST, the jobs WebSocket, doctor and the workers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from media_pipeline.models import Job, WorkerHeartbeat
+from media_pipeline.policy import KIND_CHANNELS
+
+FINAL = ("DONE", "FAILED", "CANCELLED")
+
+
+def _time(value) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def job_json(job: Job, alive: dict[str, int] | None = None) -> dict:
+    """The protocol's job object. For lists, pass `alive` and annotate the jobs
+    `with_position`, so a page of jobs costs no query per job."""
+    position = getattr(job, "queue_position", None)
+    if position is None:
+        position = (Job.objects.filter(kind=job.kind, status="PENDING",
+                                       created_at__lt=job.created_at).count()
+                    if job.status == "PENDING" else 0)
+    alive = alive if alive is not None else alive_by_channel()
+    return {
+        "id": str(job.id), "kind": job.kind, "status": job.status,
+        "progress": job.progress, "stage": job.stage, "message": job.message,
+        "error_code": job.error_code, "error_message": job.error_message,
+        "result": job.result, "version": job.version, "attempts": job.attempts,
+        "team": job.team_id, "cancel_requested": job.cancel_requested,
+        "created_at": _time(job.created_at), "started_at": _time(job.started_at),
+        "finished_at": _time(job.finished_at),
+        "queue": {"position": position if job.status == "PENDING" else 0,
+                  "workers_alive": alive.get(KIND_CHANNELS.get(job.kind, ""), 0)},
+    }
+
+
+def alive_by_channel() -> dict[str, int]:
+    """Live workers per channel they listen on (one query)."""
+    since = timezone.now() - timedelta(seconds=settings.WORKER_ALIVE_SECONDS)
+    counts: dict[str, int] = {}
+    for channels in WorkerHeartbeat.objects.filter(last_seen__gte=since).values_list(
+            "channels", flat=True):
+        for channel in channels:
+            counts[channel] = counts.get(channel, 0) + 1
+    return counts
+
+
+def with_position(jobs):
+    """Annotate each job with the number of PENDING jobs of its kind ahead of it."""
+    ahead = (Job.objects.filter(kind=OuterRef("kind"), status="PENDING",
+                                created_at__lt=OuterRef("created_at"))
+             .order_by().values("kind").annotate(n=Count("pk")).values("n"))
+    return jobs.annotate(queue_position=Coalesce(Subquery(ahead), 0))
+
+
+def visible_jobs(user_id: int):
+    """Jobs a user may see: their own, and those of teams they own."""
+    return Job.objects.filter(
+        Q(owner_id=user_id)
+        | Q(team__memberships__user_id=user_id, team__memberships__role="owner")
+    ).distinct()
+
+
+def live_jobs_of(user_id: int) -> list[Job]:
+    """Not final, or ended within the hour: what the jobs socket sends on connect."""
+    recent = timezone.now() - timedelta(hours=1)
+    return list(visible_jobs(user_id).filter(~Q(status__in=FINAL) | Q(finished_at__gte=recent))
+                .order_by("-created_at")[:200])
+
+
+def owned_team_ids(user_id: int) -> list[int]:
+    from collab.models import Membership
+
+    return list(Membership.objects.filter(user_id=user_id, role="owner")
+                .values_list("team_id", flat=True))
+
+
+def backlog() -> dict:
+    """Pending and running jobs per kind, and live workers per channel (autoscaling)."""
+    counts = {kind: {"pending": 0, "running": 0} for kind in KIND_CHANNELS}
+    rows = (Job.objects.filter(status__in=("PENDING", "RUNNING")).values("kind", "status")
+            .annotate(n=Count("pk")))
+    for row in rows:
+        counts.setdefault(row["kind"], {"pending": 0, "running": 0})[row["status"].lower()] = \
+            row["n"]
+    alive = alive_by_channel()
+    return {**counts, "workers_alive": {channel: alive.get(channel, 0)
+                                        for channel in sorted(set(KIND_CHANNELS.values()))}}
