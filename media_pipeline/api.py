@@ -80,8 +80,9 @@ def job_retry(request: Request, job_id) -> Response:
 def backlog(request: Request) -> Response:
     """For an autoscaler: `Authorization: Bearer <INTERNAL_API_TOKEN>`."""
     expected = settings.INTERNAL_API_TOKEN or ""
-    sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+    scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+    if scheme != "Bearer" or not expected or not hmac.compare_digest(
+            sent.strip().encode(), expected.encode()):
         return Response({"detail": "A valid internal token is required.",
                          "code": "not_authenticated"}, status=401,
                         headers={"WWW-Authenticate": "Bearer"})

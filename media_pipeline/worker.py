@@ -21,7 +21,6 @@ import weakref
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import close_old_connections
 from django.utils import timezone
 
 from media_pipeline import jobs
@@ -36,7 +35,8 @@ logger = logging.getLogger(__name__)
 
 
 def execute(context: JobContext) -> None:
-    """Run a claimed job's handler and record how it ended (in a worker thread)."""
+    """Run a claimed job's handler and record how it ended (in a worker thread,
+    through database_sync_to_async, which returns its connection afterwards)."""
     token = job_id_var.set(str(context.job_id))
     try:
         result = HANDLERS[context.kind](context)
@@ -62,7 +62,6 @@ def execute(context: JobContext) -> None:
                                   f"{error}")
     finally:
         job_id_var.reset(token)
-        close_old_connections()
 
 
 class JobRunner:

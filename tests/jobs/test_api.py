@@ -1,0 +1,95 @@
+import pytest
+from django.test import override_settings
+
+from collab import actions as collab_actions
+from media_pipeline import jobs
+
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
+TOKEN = "t" * 40
+
+
+def test_owner_sees_their_jobs_with_queue_position_and_no_worker(client, alice):
+    first = jobs.job_enqueue(kind="noop", owner=alice, payload={})
+    second = jobs.job_enqueue(kind="noop", owner=alice, payload={})
+    client.force_login(alice)
+    listed = client.get("/api/v1/jobs/").json()["jobs"]
+    assert [job["id"] for job in listed] == [str(second.pk), str(first.pk)]
+    assert listed[0]["queue"] == {"position": 1, "workers_alive": 0}
+    detail = client.get(f"/api/v1/jobs/{first.pk}/").json()
+    assert detail["status"] == "PENDING" and detail["version"] == 1
+    assert client.get("/api/v1/jobs/?status=DONE").json()["jobs"] == []
+    assert client.get("/api/v1/jobs/?status=NOPE").status_code == 400
+
+
+def test_job_list_uses_a_constant_number_of_queries(client, alice,
+                                                    django_assert_max_num_queries):
+    client.force_login(alice)
+    jobs.job_enqueue(kind="noop", owner=alice, payload={})
+    with django_assert_max_num_queries(6) as one:
+        client.get("/api/v1/jobs/")
+    for _ in range(10):
+        jobs.job_enqueue(kind="noop", owner=alice, payload={})
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        assert len(client.get("/api/v1/jobs/").json()["jobs"]) == 11
+
+
+def test_team_owners_see_team_jobs_members_and_strangers_do_not(client, alice, bob,
+                                                                make_user):
+    team = collab_actions.team_create(name="T", owner=alice)
+    collab_actions.membership_ensure(team=team, user=bob)
+    job = jobs.job_enqueue(kind="noop", owner=bob, payload={}, team_id=team.pk)
+    client.force_login(alice)
+    assert client.get(f"/api/v1/jobs/{job.pk}/").status_code == 200
+    client.force_login(make_user("carol"))
+    assert client.get(f"/api/v1/jobs/{job.pk}/").status_code == 404
+    assert client.post(f"/api/v1/jobs/{job.pk}/cancel/").status_code == 404
+
+
+def test_cancel_then_cancel_again_is_409(client, alice):
+    job = jobs.job_enqueue(kind="noop", owner=alice, payload={})
+    client.force_login(alice)
+    response = client.post(f"/api/v1/jobs/{job.pk}/cancel/")
+    assert response.status_code == 202 and response.json()["status"] == "CANCELLED"
+    again = client.post(f"/api/v1/jobs/{job.pk}/cancel/")
+    assert again.status_code == 409 and again.json()["code"] == "conflict"
+    retry = client.post(f"/api/v1/jobs/{job.pk}/retry/")
+    assert retry.status_code == 409 and "only a FAILED job" in retry.json()["detail"]
+
+
+@override_settings(INTERNAL_API_TOKEN=TOKEN)
+@pytest.mark.parametrize("header", ["", "Bearer wrong", f"Bearer {TOKEN[:-1]}", TOKEN])
+def test_backlog_refuses_a_missing_or_wrong_token(client, header):
+    response = client.get("/api/v1/internal/jobs/backlog/", HTTP_AUTHORIZATION=header)
+    assert response.status_code == 401 and response["WWW-Authenticate"] == "Bearer"
+
+
+@override_settings(INTERNAL_API_TOKEN=TOKEN)
+def test_backlog_counts_pending_and_running_per_kind(client, alice):
+    for _ in range(3):
+        jobs.job_enqueue(kind="noop", owner=alice, payload={})
+    jobs.job_claim(channels=["jobs.excel"], worker_id="w")
+    response = client.get("/api/v1/internal/jobs/backlog/",
+                          HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    body = response.json()
+    assert body["noop"] == {"pending": 2, "running": 1}
+    assert body["workers_alive"] == {"jobs.excel": 0}
+
+
+@override_settings(INTERNAL_API_TOKEN="")
+def test_backlog_is_closed_when_no_token_is_configured(client):
+    assert client.get("/api/v1/internal/jobs/backlog/",
+                      HTTP_AUTHORIZATION="Bearer ").status_code == 401
+
+
+def test_local_upload_url_is_signed_expiring_and_size_bound(client):
+    from media_pipeline import storage
+
+    grant = storage.presigned_put("tests/up.bin", content_type="application/octet-stream",
+                                  size_bytes=5)
+    url = grant["url"]
+    assert client.put(url, b"toolong", content_type="application/octet-stream"
+                      ).status_code == 400
+    assert client.put(url, b"hello", content_type="application/octet-stream").status_code == 200
+    assert storage.size("tests/up.bin") == 5
+    assert client.put(url.replace("/upload/", "/upload/x"), b"hello").status_code == 403
+    storage.delete("tests/up.bin")
