@@ -51,7 +51,7 @@ def _storage():
 
 def _wrap(operation: str, key: str, error: Exception) -> StorageError:
     if isinstance(error, ClientError):
-        code = str(error.response.get("Error", {}).get("Code", ""))
+        code = _code(error)
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         failure = StorageError(operation, key, f"{code or status}: {error}",
                                transient=code not in DENIED | MISSING and status >= 500,
@@ -72,10 +72,28 @@ def _wrap(operation: str, key: str, error: Exception) -> StorageError:
 def size(key: str) -> int:
     """The object's size (a HEAD); StorageError(missing=True) when it is not there."""
     try:
-        if not _storage().exists(key):
-            raise FileNotFoundError(key)
         return _storage().size(key)
     except (ClientError, BotoCoreError, OSError) as error:
+        failure = _wrap("head", key, error)
+        if failure.missing and settings.STORAGE_BACKEND == "s3":
+            _check_bucket(key)  # a HEAD cannot tell a missing key from a missing bucket
+        raise failure from error
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _check_bucket(key: str) -> None:
+    storage = _storage()
+    try:
+        storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)
+    except ClientError as error:
+        if _code(error) in MISSING | {"NoSuchBucket"}:
+            failure = StorageError("head", key, f"bucket {storage.bucket_name} does not exist",
+                                   transient=False)
+            logger.error("%s", failure)
+            raise failure from error
         raise _wrap("head", key, error) from error
 
 

@@ -63,6 +63,8 @@ VARS: tuple[Var, ...] = (
     Var("DRAIN_SECONDS", "seconds a web instance keeps serving after SIGTERM", "30"),
     Var("CHANNEL_CAPACITY", "messages a channel-layer channel holds before new ones are "
         "dropped", "1000"),
+    Var("JOB_LEASE_SECONDS", "seconds a job stays with a worker that stopped renewing "
+        "its lease (dead worker detection)", "20"),
     Var("FFMPEG_BINARY", "ffmpeg executable; unset means the imageio-ffmpeg wheel's"),
     Var("LOG_LEVEL", "root log level", "INFO"),
 )
@@ -207,7 +209,7 @@ def _validate(config: Config) -> list[str]:
         problems.append(
             f"STORAGE_BACKEND must be local or s3, not {config['STORAGE_BACKEND']!r}"
         )
-    for name in ("DRAIN_SECONDS", "CHANNEL_CAPACITY"):
+    for name in ("DRAIN_SECONDS", "CHANNEL_CAPACITY", "JOB_LEASE_SECONDS"):
         raw = config[name] or ""
         if not raw.isdigit():
             problems.append(f"{name} must be a whole number, not {raw!r}")

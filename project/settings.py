@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import environ
+from botocore.config import Config
 from django.core.exceptions import ImproperlyConfigured
 
 from project import config as moa_config
@@ -155,7 +156,13 @@ if STORAGE_BACKEND == "s3":
             "querystring_expire": STORAGE_URL_EXPIRY_SECONDS,
             "default_acl": None,
             "file_overwrite": True,
-            "signature_version": "s3v4",
+            # Bounded waits: a storage outage must surface as an error, not a hang.
+            # MinIO and most S3-compatible stores want path-style URLs; AWS does not.
+            "client_config": Config(
+                signature_version="s3v4", connect_timeout=5, read_timeout=30,
+                retries={"max_attempts": 3, "mode": "standard"},
+                s3={"addressing_style": "path" if MOA_CONFIG["STORAGE_ENDPOINT_URL"]
+                    else "auto"}),
         },
     }
 else:
@@ -250,13 +257,13 @@ COLLAB_BATCH_WINDOW = 0.004  # op events arriving this close together share a fr
 # Embedded mode: no Redis means no separate worker can hear a wake-up, so the web
 # process runs the worker itself.
 EMBEDDED_WORKER = not PRODUCTION and not MOA_CONFIG["REDIS_URL"]
-JOB_LEASE_SECONDS = 20  # a worker that stops renewing loses its job after this
-JOB_HEARTBEAT_SECONDS = 5  # lease renewal and worker heartbeat interval
+JOB_LEASE_SECONDS = max(2, MOA_CONFIG.integer("JOB_LEASE_SECONDS"))
+JOB_HEARTBEAT_SECONDS = JOB_LEASE_SECONDS / 4  # lease renewal and worker heartbeat
 JOB_SWEEP_SECONDS = 2  # an idle worker looks for runnable jobs this often
 JOB_MAX_ATTEMPTS = 5
 JOB_STOP_GRACE_SECONDS = 20  # on SIGTERM the running job may finish this long, then is released
 JOB_PROGRESS_INTERVAL = 0.25  # progress is stored and published at most this often
-WORKER_ALIVE_SECONDS = 15  # a worker heard of within this is alive
+WORKER_ALIVE_SECONDS = JOB_HEARTBEAT_SECONDS * 3  # a worker heard of within this is alive
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -62,14 +62,17 @@ class Server:
 
 @contextlib.contextmanager
 def serving(command: list[str], port: int, env: dict[str, str] | None = None,
-            ) -> Iterator[Server]:
+            inherit: bool = True) -> Iterator[Server]:
     """Run `command` (which listens on `port`) until the block ends.
+
+    `env` adds to this process's environment, or replaces it with `inherit=False`.
 
     Output goes to a file, not a pipe: a chatty server must never block on a full pipe.
     """
     log = tempfile.NamedTemporaryFile("w+", prefix="moa-server-", suffix=".log",  # noqa: SIM115
                                       delete=False)
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})},
+    process = subprocess.Popen(command, cwd=ROOT,
+                               env={**(os.environ if inherit else {}), **(env or {})},
                                stdout=log, stderr=subprocess.STDOUT, text=True)
     server = Server(f"http://127.0.0.1:{port}", process, Path(log.name))
     try:

@@ -120,3 +120,14 @@ def test_checksum_of_a_stored_object_and_of_a_missing_one(alice):
     assert (failed.status, failed.error_code) == ("FAILED", "INPUT_MISSING")
     assert "tests/nope.bin" in failed.error_message
     storage.delete("tests/blob.bin")
+
+
+def test_a_stopping_worker_releases_its_job_without_spending_an_attempt(alice):
+    job = jobs.job_enqueue(kind="noop", owner=alice, payload={"steps": 5})
+    context = JobContext(claim("stopping"))
+    context.release_requested = True  # what SIGTERM does after the grace period
+    execute(context)
+    released = Job.objects.get(pk=job.pk)
+    assert (released.status, released.stage, released.max_attempts) == ("PENDING", "released", 6)
+    again = claim("other")
+    assert again.attempts == 2

@@ -1,0 +1,145 @@
+"""Real worker processes (`manage.py runworker`) against PostgreSQL and Redis."""
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import redis
+import websockets
+from django.conf import settings
+
+from media_pipeline import jobs
+from media_pipeline.models import Job, WorkerHeartbeat
+from tests.helpers import ROOT
+from tests.processes import daphne, free_port, serving, shared_database_url, stop
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis, pytest.mark.slow]
+LEASE = 3
+
+
+@contextlib.contextmanager
+def worker(log_name: str):
+    env = {**os.environ, "DATABASE_URL": shared_database_url(),
+           "JOB_LEASE_SECONDS": str(LEASE)}
+    log = open(f"/tmp/moa-{log_name}-{os.getpid()}.log", "w+")  # noqa: SIM115
+    process = subprocess.Popen([sys.executable, "manage.py", "runworker", "jobs.video",
+                                "jobs.excel"], cwd=ROOT, env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
+    process.log = log
+    try:
+        yield process
+    finally:
+        stop(process)
+        log.close()
+
+
+def output(process) -> str:
+    process.log.flush()
+    process.log.seek(0)
+    return process.log.read()
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} within {timeout}s")
+
+
+def status(job) -> Job:
+    return Job.objects.get(pk=job.pk)
+
+
+def test_kill_9_mid_job_another_worker_finishes_it_exactly_once(alice):
+    job = jobs.job_enqueue(kind="noop", owner=alice,
+                           payload={"steps": 30, "step_seconds": 0.1})
+    with worker("a") as first:
+        wait_for(lambda: status(job).progress > 0, 20, "the first worker runs the job")
+        first.kill()  # SIGKILL: no chance to release anything
+        first.wait()
+        killed_at = time.monotonic()
+    with worker("b") as second:
+        done = wait_for(lambda: (j := status(job)).status == "DONE" and j, LEASE + 5 + 5,
+                        "the second worker finishes the job")
+        assert time.monotonic() - killed_at <= LEASE + 5 + 5
+        assert "reclaiming" in output(second)
+    assert done.attempts == 2 and done.result == {"steps": 30, "attempt": 2}
+
+
+def test_a_lost_wake_up_does_not_strand_the_job(alice):
+    job = jobs.job_enqueue(kind="noop", owner=alice, payload={})
+    # No worker heard the wake-up; delete it as an expiry would.
+    client = redis.Redis.from_url(settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]
+                                  ["address"])
+    assert client.delete("moajobs.excel") == 1
+    with worker("late"):
+        wait_for(lambda: status(job).status == "DONE", settings.JOB_SWEEP_SECONDS + 15,
+                 "the sweep finds the job")
+
+
+def test_two_workers_racing_for_100_jobs_run_each_once(alice):
+    queued = [jobs.job_enqueue(kind="noop", owner=alice, payload={}) for _ in range(100)]
+    with worker("r1") as first, worker("r2") as second:
+        wait_for(lambda: Job.objects.filter(status="DONE").count() == 100, 60,
+                 "all 100 jobs done")
+        logs = output(first) + output(second)
+    rows = Job.objects.filter(pk__in=[job.pk for job in queued])
+    assert set(rows.values_list("attempts", flat=True)) == {1}
+    assert all(row.result == {"steps": 0, "attempt": 1} for row in rows)
+    assert "reclaiming" not in logs
+
+
+def test_sigterm_lets_the_current_job_finish_then_exits(alice):
+    job = jobs.job_enqueue(kind="noop", owner=alice, payload={"steps": 10, "step_seconds": 0.1})
+    with worker("term") as process:
+        wait_for(lambda: status(job).status == "RUNNING", 20, "the job starts")
+        wait_for(lambda: WorkerHeartbeat.objects.exists(), 10, "a heartbeat")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=settings.JOB_STOP_GRACE_SECONDS + 10) == 0
+    assert status(job).status == "DONE"
+    assert not WorkerHeartbeat.objects.exists()  # a clean exit says goodbye
+
+
+def test_progress_reaches_the_browser_in_order_and_ends_as_rest_says(alice, token_for, client):
+    token = token_for(alice)
+    port = free_port()
+    with serving(daphne(port), port, {"DATABASE_URL": shared_database_url()}) as server, \
+            worker("ws"):
+        events = asyncio.run(watch_job(server.url, token, alice))
+        final = events[-1]
+    assert final["status"] == "DONE"
+    progress = [event["progress"] for event in events]
+    versions = [event["version"] for event in events]
+    assert progress == sorted(progress) and progress[-1] == 100
+    assert versions == sorted(versions) and len(set(versions)) == len(versions)
+    assert len(events) >= 4  # PENDING, RUNNING, some progress, DONE
+    client.force_login(alice)
+    rest = client.get(f"/api/v1/jobs/{final['id']}/").json()
+    assert {k: rest[k] for k in ("status", "progress", "version", "result")} == \
+        {k: final[k] for k in ("status", "progress", "version", "result")}
+
+
+async def watch_job(base_url: str, token: str, owner) -> list[dict]:
+    from channels.db import database_sync_to_async
+
+    url = base_url.replace("http", "ws", 1) + f"/ws/jobs/?token={token}"
+    events = []
+    async with websockets.connect(url) as ws:
+        job = await database_sync_to_async(jobs.job_enqueue)(
+            kind="noop", owner=owner, payload={"steps": 8, "step_seconds": 0.3})
+        while True:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), 30))
+            if frame["job"]["id"] != str(job.pk):
+                continue
+            events.append(frame["job"])
+            if frame["job"]["status"] in ("DONE", "FAILED", "CANCELLED"):
+                return events
