@@ -33,10 +33,15 @@ def test_seed_demo_is_idempotent_and_prints_working_tokens(client):
     assert client.login(username="demo2", password=user["password"])
 
 
+@pytest.fixture(autouse=True)
+def embedded(settings):
+    settings.EMBEDDED_WORKER = True  # doctor's view of `make run`
+
+
 @pytest.mark.sqlite
 def test_doctor_passes_when_every_dependency_answers():
     out, _ = run("doctor")
-    for name in ("database", "migrations", "channel_layer", "storage", "ffmpeg"):
+    for name in ("database", "migrations", "channel_layer", "storage", "ffmpeg", "workers"):
         assert any(line.startswith(name) and " ok " in line for line in out.splitlines()), out
 
 
@@ -62,3 +67,18 @@ def test_doctor_json_reports_each_check():
     report = json.loads(run("doctor", "--json")[0])
     assert report["ok"] is True
     assert report["checks"]["database"]["detail"] == "postgresql"
+
+
+@pytest.mark.sqlite
+def test_doctor_fails_when_a_channel_has_no_live_worker(settings):
+    from media_pipeline.models import WorkerHeartbeat
+
+    settings.EMBEDDED_WORKER = False
+    with pytest.raises(SystemExit):
+        run("doctor")
+    from django.utils import timezone
+
+    WorkerHeartbeat.objects.create(worker_id="w1", channels=["jobs.excel"],
+                                   last_seen=timezone.now())
+    out, _ = run("doctor")
+    assert "jobs.excel: 1 alive" in out

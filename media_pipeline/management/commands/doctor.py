@@ -7,7 +7,9 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from media_pipeline import queries
 from media_pipeline.ffmpeg import ffmpeg_version
+from media_pipeline.policy import KIND_CHANNELS
 from project import probes
 from project.config import ROLES, describe_sources
 
@@ -28,6 +30,7 @@ class Command(BaseCommand):
             probes.probe_channel_layer(),
             probes.probe_storage(),
             probes.run("ffmpeg", ("FFMPEG_BINARY",), ffmpeg_version),
+            probes.run("workers", ("REDIS_URL", "JOB_LEASE_SECONDS"), workers),
         ]
         failed = [result for result in results if not result.ok]
         if as_json:
@@ -78,3 +81,21 @@ def pending_migrations() -> str:
     if plan:
         raise RuntimeError(f"{len(plan)} migration(s) not applied; run `manage.py migrate`")
     return "all applied"
+
+
+def workers() -> str:
+    """Every channel needs a live worker, or its jobs stay PENDING (the backlog says how
+    many are waiting)."""
+    if settings.EMBEDDED_WORKER:
+        return "embedded: the web process runs the worker (no REDIS_URL)"
+    backlog = queries.backlog()
+    alive = backlog.pop("workers_alive")
+    waiting = {channel: sum(counts["pending"] for kind, counts in backlog.items()
+                            if KIND_CHANNELS[kind] == channel) for channel in alive}
+    summary = ", ".join(f"{channel}: {alive[channel]} alive, {waiting[channel]} pending"
+                        for channel in sorted(alive))
+    idle = [channel for channel, count in alive.items() if count == 0]
+    if idle:
+        raise RuntimeError(f"no live worker on {', '.join(idle)} ({summary}); start "
+                           f"`manage.py runworker {' '.join(sorted(alive))}`")
+    return summary
