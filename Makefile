@@ -32,6 +32,7 @@ test: $(VENV)/.test-deps
 ## bench: the benchmarks under bench/ (figures printed; see bench/results/).
 bench: $(VENV)/.test-deps
 	$(BIN)/python bench/fanout.py --out bench/results/raw/fanout.json
+	$(BIN)/python bench/jobs.py --out bench/results/raw/jobs.json
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .

@@ -17,23 +17,17 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
 import websockets
+from common import prepare_database, production_env, start
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tests.processes import free_port, stop
 
-from tests.processes import free_port, stop, wait_until_healthy  # noqa: E402
-
-DATABASE = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/moa_bench")
-REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -200,41 +194,6 @@ async def run_scenario(url: str, pid: int, scenario: Scenario, seconds: float) -
     }
 
 
-def prepare_database() -> dict:
-    admin = DATABASE.rsplit("/", 1)[0] + "/postgres"
-    name = DATABASE.rsplit("/", 1)[1]
-    with psycopg.connect(admin.replace("postgres://", "postgresql://", 1),
-                         autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-    env = {**os.environ, "DATABASE_URL": DATABASE, "REDIS_URL": REDIS}
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env,
-                   check=True)
-    seeded = subprocess.run([sys.executable, "manage.py", "seed_demo", "--users", "20",
-                             "--json"], cwd=ROOT, env=env, check=True, capture_output=True,
-                            text=True)
-    return json.loads(seeded.stdout)
-
-
-def production_env() -> dict:
-    """Moa as deployed: production mode (no DEBUG query log), real services."""
-    return {**os.environ, "MOA_ENV": "production", "SECRET_KEY": "b" * 50,
-            "ALLOWED_HOSTS": "127.0.0.1,localhost", "CSRF_TRUSTED_ORIGINS": "http://127.0.0.1",
-            "DATABASE_URL": DATABASE, "REDIS_URL": REDIS, "STORAGE_BACKEND": "local",
-            "INTERNAL_API_TOKEN": "i" * 40, "EMAIL_URL": "smtp://127.0.0.1:2525",
-            "LOG_LEVEL": "WARNING"}
-
-
-def start(command: list[str], port: int, env: dict, health: bool) -> subprocess.Popen:
-    log = open(ROOT / "var" / f"bench-{port}.log", "w")  # noqa: SIM115
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    if health:
-        wait_until_healthy(f"http://127.0.0.1:{port}", process)
-    else:
-        time.sleep(1.5)
-    return process
-
-
 async def bench(args) -> list[dict]:
     seed = prepare_database()
     env = production_env()
@@ -244,13 +203,13 @@ async def bench(args) -> list[dict]:
             port = free_port()
             if target == "moa":
                 process = start([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p",
-                                 str(port), "project.asgi:application"], port, env, True)
+                                 str(port), "project.asgi:application"], "daphne", env, port)
                 token = seed["users"][0]["token"]
                 url = (f"ws://127.0.0.1:{port}/ws/mindmap/{seed['team_id']}/"
                        f"{seed['map_id']}/?token={token}")
             else:
                 process = start([sys.executable, "bench/relay.py", "--port", str(port)],
-                                port, env, False)
+                                "relay", env)
                 url = f"ws://127.0.0.1:{port}/"
             try:
                 result = await run_scenario(url, process.pid, scenario, args.seconds)
@@ -267,7 +226,6 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="scenario names")
     parser.add_argument("--out", type=Path, help="write the rows as JSON here")
     args = parser.parse_args()
-    (ROOT / "var").mkdir(exist_ok=True)
     rows = asyncio.run(bench(args))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

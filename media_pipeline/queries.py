@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -41,8 +42,21 @@ def job_json(job: Job, alive: dict[str, int] | None = None) -> dict:
     }
 
 
+_alive_cache: tuple[float, dict[str, int]] = (0.0, {})
+
+
 def alive_by_channel() -> dict[str, int]:
-    """Live workers per channel they listen on (one query)."""
+    """Live workers per channel they listen on (one query, at most once a second)."""
+    global _alive_cache
+    checked, counts = _alive_cache
+    if time.monotonic() - checked < settings.WORKER_COUNT_CACHE_SECONDS:
+        return counts
+    counts = count_alive()
+    _alive_cache = (time.monotonic(), counts)
+    return counts
+
+
+def count_alive() -> dict[str, int]:
     since = timezone.now() - timedelta(seconds=settings.WORKER_ALIVE_SECONDS)
     counts: dict[str, int] = {}
     for channels in WorkerHeartbeat.objects.filter(last_seen__gte=since).values_list(
@@ -90,6 +104,6 @@ def backlog() -> dict:
     for row in rows:
         counts.setdefault(row["kind"], {"pending": 0, "running": 0})[row["status"].lower()] = \
             row["n"]
-    alive = alive_by_channel()
+    alive = count_alive()  # operators and autoscalers get the uncached count
     return {**counts, "workers_alive": {channel: alive.get(channel, 0)
                                         for channel in sorted(set(KIND_CHANNELS.values()))}}

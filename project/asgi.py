@@ -5,15 +5,10 @@ without every env name the web role needs (a worker claims its own role first).
 """
 
 import os
-import sys
-
-# The database thread wakes from each query's network wait needing the GIL; with the
-# default 5 ms switch interval a busy event loop makes it wait up to 5 ms per query.
-sys.setswitchinterval(0.001)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 
-from django.core.asgi import get_asgi_application  # noqa: E402
+from django.core.asgi import get_asgi_application
 
 django_application = get_asgi_application()  # sets Django up before consumers import
 

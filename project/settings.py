@@ -264,6 +264,9 @@ JOB_MAX_ATTEMPTS = 5
 JOB_STOP_GRACE_SECONDS = 20  # on SIGTERM the running job may finish this long, then is released
 JOB_PROGRESS_INTERVAL = 0.25  # progress is stored and published at most this often
 WORKER_ALIVE_SECONDS = JOB_HEARTBEAT_SECONDS * 3  # a worker heard of within this is alive
+# Job events carry the live worker count; heartbeats are seconds apart, so a count
+# younger than this tells nothing new and saves a query per event.
+WORKER_COUNT_CACHE_SECONDS = 1.0
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

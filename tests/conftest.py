@@ -47,6 +47,7 @@ def no_embedded_worker(settings):
     """Tests run workers as separate processes (or call them directly), never as a
     stray runner inside a test's event loop."""
     settings.EMBEDDED_WORKER = False
+    settings.WORKER_COUNT_CACHE_SECONDS = 0  # tests create and delete heartbeats at will
 
 
 @pytest.fixture

@@ -1,0 +1,60 @@
+"""What the benchmarks share: a PostgreSQL database of their own, production settings,
+and starting Moa's processes with their output in var/."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.processes import wait_until_healthy  # noqa: E402
+
+DATABASE = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/moa_bench")
+REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
+
+
+def production_env(**extra: str) -> dict:
+    """Moa as deployed: production mode (no DEBUG query log), real services."""
+    return {**os.environ, "MOA_ENV": "production", "SECRET_KEY": "b" * 50,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost", "CSRF_TRUSTED_ORIGINS": "http://127.0.0.1",
+            "DATABASE_URL": DATABASE, "REDIS_URL": REDIS, "STORAGE_BACKEND": "local",
+            "INTERNAL_API_TOKEN": "i" * 40, "EMAIL_URL": "smtp://127.0.0.1:2525",
+            "LOG_LEVEL": "WARNING", **extra}
+
+
+def prepare_database() -> dict:
+    """Create and migrate the benchmark database; seed the demo team; return seed_demo's JSON."""
+    admin = DATABASE.rsplit("/", 1)[0] + "/postgres"
+    name = DATABASE.rsplit("/", 1)[1]
+    with psycopg.connect(admin.replace("postgres://", "postgresql://", 1),
+                         autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    env = production_env()
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env,
+                   check=True)
+    seeded = subprocess.run([sys.executable, "manage.py", "seed_demo", "--users", "20",
+                             "--json"], cwd=ROOT, env=env, check=True, capture_output=True,
+                            text=True)
+    return json.loads(seeded.stdout)
+
+
+def start(command: list[str], name: str, env: dict, port: int | None = None
+          ) -> subprocess.Popen:
+    """Start a process with its output in var/bench-<name>.log; wait for /health/ if it serves."""
+    (ROOT / "var").mkdir(exist_ok=True)
+    log = open(ROOT / "var" / f"bench-{name}.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    if port is not None:
+        wait_until_healthy(f"http://127.0.0.1:{port}", process)
+    else:
+        time.sleep(1.5)
+    return process

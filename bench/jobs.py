@@ -1,0 +1,136 @@
+"""Job pipeline benchmark: enqueue→RUNNING dispatch latency with an idle worker, and
+no-op job throughput with 1 and 2 workers, beside a bare Redis list queue (LPUSH /
+BRPOP, no database, no state machine) measured in the same run.
+
+    .venv/bin/python bench/jobs.py [--jobs 1000] [--samples 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from common import REDIS, ROOT, prepare_database, production_env, start
+
+from tests.processes import stop
+
+
+def setup_django() -> None:
+    os.environ.update(production_env())
+    os.environ["DJANGO_SETTINGS_MODULE"] = "project.settings"
+    import django
+
+    django.setup()
+
+
+def workers(count: int) -> list[subprocess.Popen]:
+    return [start([sys.executable, "manage.py", "runworker", "jobs.video", "jobs.excel"],
+                  f"worker{index}", production_env()) for index in range(count)]
+
+
+def wait_all_done(ids: list, timeout: float) -> None:
+    from media_pipeline.models import Job
+
+    deadline = time.monotonic() + timeout
+    while Job.objects.filter(pk__in=ids, status="DONE").count() < len(ids):
+        if time.monotonic() > deadline:
+            raise TimeoutError("jobs not done in time")
+        time.sleep(0.05)
+
+
+def dispatch_latency(samples: int) -> dict:
+    """Enqueue one job at a time to an idle worker: started_at - created_at."""
+    from media_pipeline.jobs import job_enqueue
+    from media_pipeline.models import Job
+    from project.accounts.models import User
+
+    owner = User.objects.get(username="demo1")
+    processes = workers(1)
+    time.sleep(2)  # the worker is listening and idle
+    try:
+        ids = []
+        for _ in range(samples):
+            ids.append(job_enqueue(kind="noop", owner=owner, payload={}).pk)
+            wait_all_done(ids[-1:], 10)
+            time.sleep(0.02)
+    finally:
+        for process in processes:
+            stop(process)
+    latencies = [(job.started_at - job.created_at).total_seconds() * 1000
+                 for job in Job.objects.filter(pk__in=ids)]
+    return {"p50_ms": round(statistics.median(latencies), 1),
+            "p99_ms": round(sorted(latencies)[int(0.99 * (len(latencies) - 1))], 1)}
+
+
+def throughput(count: int, worker_count: int) -> float:
+    """Enqueue `count` no-op jobs, then let the workers drain them: jobs per second."""
+    from django.db import transaction
+
+    from media_pipeline.jobs import job_enqueue
+    from media_pipeline.models import Job
+    from project.accounts.models import User
+
+    owner = User.objects.get(username="demo1")
+    Job.objects.filter(status="PENDING").delete()
+    with transaction.atomic():
+        ids = [job_enqueue(kind="noop", owner=owner, payload={}).pk for _ in range(count)]
+    processes = workers(worker_count)
+    try:
+        wait_all_done(ids, 300)
+    finally:
+        for process in processes:
+            stop(process)
+    spans = Job.objects.filter(pk__in=ids).values_list("started_at", "finished_at")
+    first = min(started for started, _ in spans)
+    last = max(finished for _, finished in spans)
+    return count / (last - first).total_seconds()
+
+
+def bare_redis_queue(count: int) -> float:
+    """The floor of any queue here: a Python worker popping a Redis list, no database."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS)
+    client.delete("bench:queue", "bench:done")
+    consumer = subprocess.Popen([sys.executable, "-c", (
+        "import redis\n"
+        f"c = redis.Redis.from_url({REDIS!r})\n"
+        f"for _ in range({count}):\n"
+        "    c.brpop('bench:queue'); c.incr('bench:done')\n")])
+    time.sleep(1.5)  # the consumer is up and blocked on the empty list
+    started = time.monotonic()
+    for index in range(count):
+        client.lpush("bench:queue", json.dumps({"id": index}))
+    consumer.wait(timeout=120)
+    return count / (time.monotonic() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--samples", type=int, default=100)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    prepare_database()
+    setup_django()
+    result = {"dispatch_idle_worker": dispatch_latency(args.samples),
+              "throughput_1_worker_jobs_per_s": round(throughput(args.jobs, 1)),
+              "throughput_2_workers_jobs_per_s": round(throughput(args.jobs, 2)),
+              "bare_redis_queue_jobs_per_s": round(bare_redis_queue(args.jobs))}
+    result["ratio_1_worker_to_bare_queue"] = round(
+        result["throughput_1_worker_jobs_per_s"] / result["bare_redis_queue_jobs_per_s"], 3)
+    print(json.dumps(result, indent=2))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    main()
