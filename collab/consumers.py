@@ -20,7 +20,6 @@ from collab.ops import OpRejected
 from collab.presence import normalize_presence
 from project.ws_frames import (
     CLOSE_NOT_A_MEMBER,
-    CLOSE_NOT_AUTHENTICATED,
     CLOSE_NOT_FOUND,
     JsonFrameConsumer,
 )
@@ -39,10 +38,8 @@ class MindmapConsumer(JsonFrameConsumer):
     client_id: str | None = None
 
     async def connect(self):
-        await self.accept()
-        user = self.scope["user"]
-        if not user.is_authenticated:
-            await self.close(code=CLOSE_NOT_AUTHENTICATED)
+        user = await self.accept_user()
+        if user is None:
             return
         route = self.scope["url_route"]["kwargs"]
         self.team_id, self.map_id = route["team_id"], route["map_id"]

@@ -56,21 +56,21 @@ def job_detail(request: Request, job_id) -> Response:
 
 @api_view(["POST"])
 def job_cancel(request: Request, job_id) -> Response:
-    visible_job(request, job_id)
-    try:
-        job = jobs.job_cancel(job_id=job_id)
-    except policy.IllegalTransition as error:
-        raise Conflict(str(error)) from None
-    return Response(queries.job_json(job), status=202)
+    return change_job(request, job_id, jobs.job_cancel, "")
 
 
 @api_view(["POST"])
 def job_retry(request: Request, job_id) -> Response:
+    return change_job(request, job_id, jobs.job_retry, "; only a FAILED job can be retried")
+
+
+def change_job(request: Request, job_id, action, refusal_hint: str) -> Response:
+    """Authorize, apply one state change, answer 202 with the job (409 if illegal)."""
     visible_job(request, job_id)
     try:
-        job = jobs.job_retry(job_id=job_id)
+        job = action(job_id=job_id)
     except policy.IllegalTransition as error:
-        raise Conflict(f"{error}; only a FAILED job can be retried") from None
+        raise Conflict(f"{error}{refusal_hint}") from None
     return Response(queries.job_json(job), status=202)
 
 

@@ -5,7 +5,7 @@ from channels.db import database_sync_to_async
 
 from media_pipeline import queries
 from project.realtime import group_name
-from project.ws_frames import CLOSE_NOT_AUTHENTICATED, JsonFrameConsumer
+from project.ws_frames import JsonFrameConsumer
 
 
 def snapshot(user_id: int) -> tuple[list[int], list[dict]]:
@@ -22,10 +22,8 @@ class JobsConsumer(JsonFrameConsumer):
     channel_layer_alias = DEFAULT_CHANNEL_LAYER
 
     async def connect(self):
-        await self.accept()
-        user = self.scope["user"]
-        if not user.is_authenticated:
-            await self.close(code=CLOSE_NOT_AUTHENTICATED)
+        user = await self.accept_user()
+        if user is None:
             return
         self.groups_joined = [group_name("jobs.user", user.pk), group_name("user", user.pk)]
         team_ids, jobs = await database_sync_to_async(snapshot)(user.pk)

@@ -32,6 +32,18 @@ class JsonFrameConsumer(AsyncWebsocketConsumer):
     # a receive loop per socket is exactly the per-socket cost that design avoids.
     channel_layer_alias = None
 
+    async def accept_user(self):
+        """Accept, then close 4401 unless someone is authenticated; the user or None.
+
+        Accepting first lets the close code reach the client (a refusal before
+        accepting is only an HTTP 403 to a browser)."""
+        await self.accept()
+        user = self.scope["user"]
+        if not user.is_authenticated:
+            await self.close(code=CLOSE_NOT_AUTHENTICATED)
+            return None
+        return user
+
     async def receive(self, text_data=None, bytes_data=None):
         if text_data is None:
             await self.send_error("malformed", "Frames must be JSON text, not binary.")

@@ -6,15 +6,13 @@ the user and the instance that served it, so stickiness can be seen as well.
 
 import socket
 
-from project.ws_frames import CLOSE_NOT_AUTHENTICATED, JsonFrameConsumer
+from project.ws_frames import JsonFrameConsumer
 
 
 class PingConsumer(JsonFrameConsumer):
     async def connect(self):
-        await self.accept()
-        user = self.scope["user"]
-        if not user.is_authenticated:
-            await self.close(code=CLOSE_NOT_AUTHENTICATED)
+        user = await self.accept_user()
+        if user is None:
             return
         await self.send_frame({"type": "welcome", "user_id": user.pk,
                                "instance": socket.gethostname()})

@@ -43,3 +43,12 @@ def run_manage(*args: str, env: dict[str, str], timeout: float = 120
                ) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def unwritable_storages(tmp_path: Path) -> dict:
+    """STORAGES whose local root lies under a file: every put fails with an OSError."""
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    return {"default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                        "OPTIONS": {"location": str(blocker / "media")}},
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}

@@ -2,6 +2,7 @@ import pytest
 from django.test import override_settings
 
 from project import health
+from tests.helpers import unwritable_storages
 
 pytestmark = pytest.mark.django_db
 
@@ -31,13 +32,7 @@ def test_readiness_checks_database_channel_layer_and_storage(client):
 
 @pytest.mark.sqlite
 def test_readiness_is_503_naming_a_broken_storage(client, tmp_path):
-    blocker = tmp_path / "not-a-directory"
-    blocker.write_text("x")
-    broken = {"default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                          "OPTIONS": {"location": str(blocker / "media")}},
-              "staticfiles": {"BACKEND":
-                              "django.contrib.staticfiles.storage.StaticFilesStorage"}}
-    with override_settings(STORAGES=broken):
+    with override_settings(STORAGES=unwritable_storages(tmp_path)):
         response = client.get("/health/ready/")
     body = response.json()
     assert response.status_code == 503

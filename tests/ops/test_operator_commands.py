@@ -6,6 +6,7 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from collab.models import Membership, Mindmap, Node, Team
+from tests.helpers import unwritable_storages
 
 pytestmark = pytest.mark.django_db
 
@@ -47,13 +48,8 @@ def test_doctor_passes_when_every_dependency_answers():
 
 @pytest.mark.sqlite
 def test_doctor_fails_naming_the_env_to_check(tmp_path):
-    blocker = tmp_path / "file"
-    blocker.write_text("x")
-    broken = {"default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                          "OPTIONS": {"location": str(blocker / "media")}},
-              "staticfiles": {"BACKEND":
-                              "django.contrib.staticfiles.storage.StaticFilesStorage"}}
-    with override_settings(STORAGES=broken, FFMPEG_BINARY=str(tmp_path / "no-ffmpeg")), \
+    with override_settings(STORAGES=unwritable_storages(tmp_path),
+                           FFMPEG_BINARY=str(tmp_path / "no-ffmpeg")), \
             pytest.raises(SystemExit) as exit_info:
         out, err = StringIO(), StringIO()
         call_command("doctor", stdout=out, stderr=err)
