@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
+from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 from django.db import transaction
 
@@ -44,6 +45,10 @@ def send_channel(channel: str, message: dict) -> bool:
     """
     try:
         async_to_sync(get_channel_layer().send)(channel, message)
+    except ChannelFull:
+        # Plenty of nudges are already waiting there: the workers are busy, not deaf.
+        logger.info("channel layer: %s is full; %s not sent", channel, message.get("type"))
+        return False
     except Exception:  # any layer failure: logged, the workers' sweep finds the job
         logger.exception("channel layer: send to %s failed (type %s)", channel,
                          message.get("type"))
