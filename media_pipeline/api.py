@@ -19,7 +19,6 @@ from rest_framework.response import Response
 
 from media_pipeline import jobs, policy, queries, storage
 from media_pipeline.models import Job
-from project.api_errors import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -110,9 +109,3 @@ def local_upload(request, token: str):
     except storage.StorageError as error:
         return JsonResponse({"detail": str(error), "code": "storage_unavailable"}, status=503)
     return JsonResponse({}, status=200)
-
-
-def storage_failure(error: storage.StorageError) -> ServiceUnavailable:
-    """A StorageError as the 503 a REST client gets (it is already logged)."""
-    return ServiceUnavailable(f"Storage failed ({error.operation} of {error.key}): "
-                              f"{error.reason}")

@@ -9,14 +9,6 @@ from rest_framework.views import exception_handler as drf_exception_handler
 logger = logging.getLogger(__name__)
 
 
-class ServiceUnavailable(exceptions.APIException):
-    """A dependency (storage, queue, database) failed: 503 naming what failed."""
-
-    status_code = 503
-    default_code = "service_unavailable"
-    default_detail = "A service Moa depends on is unavailable; try again shortly."
-
-
 def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
