@@ -1,12 +1,15 @@
 """Storage over HTTP against moto's standalone S3 server: what works, and how each
 kind of failure surfaces (never as success, never silently)."""
 
+import contextlib
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import boto3
 import pytest
+from botocore.config import Config
 from django.core.files.base import ContentFile
 from django.test import override_settings
 
@@ -20,22 +23,38 @@ pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 BUCKET = "moa-test"
 
 
-@pytest.fixture(scope="module")
-def moto_url():
+@contextlib.contextmanager
+def moto_server(**env: str):
+    """moto's standalone S3 server on a free port, with the test bucket created."""
     port = free_port()
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_healthy_moto(url, process)
         boto3.client("s3", endpoint_url=url, region_name="us-east-1",
-                     aws_access_key_id="test", aws_secret_access_key="test"
+                     aws_access_key_id="test", aws_secret_access_key="test",
+                     config=Config(s3={"addressing_style": "path"})
                      ).create_bucket(Bucket=BUCKET)
         yield url
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def moto_url():
+    with moto_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def moto_checking_credentials():
+    """After its first request (creating the bucket) this server checks credentials,
+    and Moa's ("test") are unknown to it: the wrong-credentials case."""
+    with moto_server(INITIAL_NO_AUTH_ACTION_COUNT="1") as url:
+        yield url
 
 
 def wait_until_healthy_moto(url: str, process) -> None:
@@ -54,8 +73,6 @@ def wait_until_healthy_moto(url: str, process) -> None:
 
 
 def s3_storages(endpoint: str, bucket: str = BUCKET) -> dict:
-    from botocore.config import Config
-
     return {
         "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
             "bucket_name": bucket, "endpoint_url": endpoint, "region_name": "us-east-1",
@@ -120,3 +137,19 @@ def test_readiness_is_503_naming_storage_when_the_bucket_is_missing(moto_url, cl
     assert response.status_code == 503 and response.json()["failed"] == ["storage"]
 
 
+
+
+def test_wrong_credentials_fail_at_once_everywhere(moto_checking_credentials, alice, client):
+    with override_settings(STORAGES=s3_storages(moto_checking_credentials),
+                           STORAGE_BACKEND="s3"):
+        with pytest.raises(storage.StorageError) as error:
+            storage.put("videos/x.bin", ContentFile(b"x"))
+        assert error.value.error_code == "STORAGE_DENIED" and "InvalidAccessKeyId" in str(
+            error.value)
+        job = jobs.job_enqueue(kind="storage.checksum", owner=alice,
+                               payload={"key": "videos/x.bin"})
+        execute(JobContext(jobs.job_claim(channels=["jobs.excel"], worker_id="w")))
+        ready = client.get("/health/ready/")
+    failed = Job.objects.get(pk=job.pk)
+    assert (failed.status, failed.error_code, failed.attempts) == ("FAILED", "STORAGE_DENIED", 1)
+    assert ready.status_code == 503 and ready.json()["failed"] == ["storage"]
