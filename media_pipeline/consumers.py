@@ -10,11 +10,8 @@ from project.ws_frames import JsonFrameConsumer
 
 def snapshot(user_id: int) -> tuple[list[int], list[dict]]:
     alive = queries.alive_by_channel()
-    jobs = queries.with_position(queries.visible_jobs(user_id))
-    live = {job.pk for job in queries.live_jobs_of(user_id)}
     return (queries.owned_team_ids(user_id),
-            [queries.job_json(job, alive) for job in jobs.filter(pk__in=live)
-             .order_by("-created_at")])
+            [queries.job_json(job, alive) for job in queries.live_jobs_of(user_id)])
 
 
 class JobsConsumer(JsonFrameConsumer):

@@ -83,10 +83,11 @@ def visible_jobs(user_id: int):
 
 
 def live_jobs_of(user_id: int) -> list[Job]:
-    """Not final, or ended within the hour: what the jobs socket sends on connect."""
+    """Not final, or ended within the hour, newest first, with their queue position:
+    what the jobs socket sends on connect (one query)."""
     recent = timezone.now() - timedelta(hours=1)
-    return list(visible_jobs(user_id).filter(~Q(status__in=FINAL) | Q(finished_at__gte=recent))
-                .order_by("-created_at")[:200])
+    live = visible_jobs(user_id).filter(~Q(status__in=FINAL) | Q(finished_at__gte=recent))
+    return list(with_position(live).order_by("-created_at")[:200])
 
 
 def owned_team_ids(user_id: int) -> list[int]:

@@ -87,7 +87,7 @@ class JobRunner:
                     continue
                 self.woken.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._next_reason(), settings.JOB_SWEEP_SECONDS)
+                    await asyncio.wait_for(self.woken.wait(), settings.JOB_SWEEP_SECONDS)
         finally:
             for task in background:
                 task.cancel()
@@ -105,9 +105,6 @@ class JobRunner:
             logger.info("worker %s stopping", self.worker_id)
             self.stopping.set()
             self.woken.set()
-
-    async def _next_reason(self) -> None:
-        await self.woken.wait()
 
     async def _run(self, context: JobContext) -> None:
         self.current = context

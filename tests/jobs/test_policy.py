@@ -38,8 +38,7 @@ def test_permanent_errors_are_never_retried():
 
 
 def test_every_error_code_is_classified_and_unknown_codes_are_refused():
-    assert all(kind in (policy_kind for policy_kind in ("permanent", "transient"))
-               for kind, _ in ERROR_CODES.values())
+    assert all(kind in ("permanent", "transient") for kind, _ in ERROR_CODES.values())
     assert is_permanent("INPUT_MISSING") and not is_permanent("STORAGE_UNAVAILABLE")
     with pytest.raises(ValueError):
         JobFailed("NOT_A_CODE", "x")
