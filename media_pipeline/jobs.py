@@ -16,13 +16,15 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from media_pipeline import policy, queries
 from media_pipeline.errors import JobFenced, is_permanent
 from media_pipeline.models import Job
 from media_pipeline.policy import KIND_CHANNELS, kinds_of
+from media_pipeline.statements import claim_oldest_pending, update_returning
 from project.accounts.models import User
 from project.realtime import group_name, publish_on_commit, send_channel
 
@@ -95,36 +97,41 @@ def job_retry(*, job_id: uuid.UUID) -> Job:
 def job_claim(*, channels: list[str], worker_id: str) -> Job | None:
     """Atomically take the oldest runnable job of these channels' kinds, or None.
 
-    Runnable: PENDING and due, or RUNNING with an expired lease (its worker died).
-    SKIP LOCKED on PostgreSQL lets workers claim side by side; SQLite's write lock
-    serializes them. A reclaimed job that used up its attempts fails as WORKER_LOST.
+    Runnable: PENDING and due, or else RUNNING with an expired lease (its worker
+    died). A reclaimed job that used up its attempts fails as WORKER_LOST.
     """
     now = timezone.now()
-    candidates = Job.objects.select_for_update(skip_locked=True).filter(
-        kind__in=kinds_of(channels))
+    kinds = kinds_of(channels)
+    job = claim_oldest_pending(kinds, now, **_claimed(worker_id, now))
+    if job is None:
+        job = _reclaim_expired(kinds, worker_id, now)
+    if job is not None:
+        publish(job)
+    return job
+
+
+def _claimed(worker_id: str, now) -> dict:
+    """The fields a claim sets: a new attempt (the fencing token) and its lease."""
+    return {"status": policy.RUNNING, "attempts": F("attempts") + 1,
+            "lease_owner": worker_id,
+            "lease_expires_at": now + timedelta(seconds=settings.JOB_LEASE_SECONDS),
+            "started_at": Coalesce("started_at", Value(now)), "stage": "starting",
+            "message": "", "version": F("version") + 1, "updated_at": now}
+
+
+def _reclaim_expired(kinds: list[str], worker_id: str, now) -> Job | None:
     with transaction.atomic():
-        # Two narrow queries, each on its partial index, rather than one OR over both.
-        job = (candidates.filter(Q(run_after__isnull=True) | Q(run_after__lte=now),
-                                 status=policy.PENDING).order_by("created_at").first()
-               or candidates.filter(status=policy.RUNNING, lease_expires_at__lt=now)
+        job = (Job.objects.select_for_update(skip_locked=True)
+               .filter(kind__in=kinds, status=policy.RUNNING, lease_expires_at__lt=now)
                .order_by("lease_expires_at").first())
         if job is None:
             return None
-        if job.status == policy.RUNNING:
-            logger.warning("job %s: lease of attempt %d (worker %s) expired; reclaiming",
-                           job.id, job.attempts, job.lease_owner, extra={"job_id": str(job.id)})
-            if job.cancel_requested or job.attempts >= job.max_attempts:
-                _finish_reclaimed(job, now)
-                return None
-        job.status, job.attempts = policy.RUNNING, job.attempts + 1
-        job.lease_owner = worker_id
-        job.lease_expires_at = now + timedelta(seconds=settings.JOB_LEASE_SECONDS)
-        job.started_at = job.started_at or now
-        job.stage, job.message = "starting", ""
-        job.version += 1
-        job.save(update_fields=["status", "attempts", "lease_owner", "lease_expires_at",
-                                "started_at", "stage", "message", "version", "updated_at"])
-        publish(job)
+        logger.warning("job %s: lease of attempt %d (worker %s) expired; reclaiming",
+                       job.id, job.attempts, job.lease_owner, extra={"job_id": str(job.id)})
+        if job.cancel_requested or job.attempts >= job.max_attempts:
+            _finish_reclaimed(job, now)
+            return None
+        [job] = update_returning(Job.objects.filter(pk=job.pk), **_claimed(worker_id, now))
     return job
 
 
@@ -143,22 +150,21 @@ def _finish_reclaimed(job: Job, now) -> None:
 
 def _fenced(job_id: uuid.UUID, attempt: int, **fields) -> Job:
     """Update the job only while `attempt` still holds it; JobFenced otherwise."""
-    updated = Job.objects.filter(pk=job_id, attempts=attempt, status=policy.RUNNING).update(
+    rows = update_returning(
+        Job.objects.filter(pk=job_id, attempts=attempt, status=policy.RUNNING),
         version=F("version") + 1, updated_at=timezone.now(), **fields)
-    if not updated:
+    if not rows:
         raise JobFenced(f"job {job_id}: attempt {attempt} no longer holds it")
-    return Job.objects.get(pk=job_id)
+    return rows[0]
 
 
 def job_progress(*, job_id: uuid.UUID, attempt: int, progress: int, stage: str,
                  message: str = "") -> bool:
     """Store and publish progress; return whether cancellation was requested."""
-    with transaction.atomic():
-        job = _fenced(job_id, attempt, progress=max(0, min(100, progress)),
-                      stage=stage[:60], message=message[:300],
-                      lease_expires_at=timezone.now()
-                      + timedelta(seconds=settings.JOB_LEASE_SECONDS))
-        publish(job)
+    job = _fenced(job_id, attempt, progress=max(0, min(100, progress)), stage=stage[:60],
+                  message=message[:300],
+                  lease_expires_at=timezone.now() + timedelta(seconds=settings.JOB_LEASE_SECONDS))
+    publish(job)
     return job.cancel_requested
 
 
@@ -169,16 +175,14 @@ def job_renew_lease(*, job_id: uuid.UUID, attempt: int) -> bool:
 
 
 def job_finish(*, job_id: uuid.UUID, attempt: int, result: dict) -> None:
-    with transaction.atomic():
-        publish(_fenced(job_id, attempt, status=policy.DONE, progress=100, stage="done",
-                        result=result, finished_at=timezone.now(), lease_owner="",
-                        lease_expires_at=None))
+    publish(_fenced(job_id, attempt, status=policy.DONE, progress=100, stage="done",
+                    result=result, finished_at=timezone.now(), lease_owner="",
+                    lease_expires_at=None))
 
 
 def job_cancelled(*, job_id: uuid.UUID, attempt: int) -> None:
-    with transaction.atomic():
-        publish(_fenced(job_id, attempt, status=policy.CANCELLED, stage="cancelled",
-                        finished_at=timezone.now(), lease_owner="", lease_expires_at=None))
+    publish(_fenced(job_id, attempt, status=policy.CANCELLED, stage="cancelled",
+                    finished_at=timezone.now(), lease_owner="", lease_expires_at=None))
 
 
 def job_fail(*, job_id: uuid.UUID, attempt: int, code: str, message: str) -> str:

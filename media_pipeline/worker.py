@@ -4,7 +4,8 @@
 mode (development without Redis) the web process runs one too. A runner claims a job
 whenever a wake-up arrives and, since wake-ups can be lost, every JOB_SWEEP_SECONDS
 when idle. It runs the handler in a thread while its event loop renews the job's
-lease and publishes the worker's heartbeat. On stop (SIGTERM) it claims nothing more,
+lease, publishes the worker's heartbeat and sends the job events the thread hands
+over (a LoopPublisher). On stop (SIGTERM) it claims nothing more,
 lets the current job finish for a grace period, then releases it to another worker.
 """
 
@@ -30,6 +31,7 @@ from media_pipeline.models import WorkerHeartbeat
 from media_pipeline.policy import KIND_CHANNELS
 from media_pipeline.progress import JobContext
 from project.logcontext import job_id_var
+from project.realtime import LoopPublisher
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +78,7 @@ class JobRunner:
     async def serve(self) -> None:
         """Run until `stop()`; then finish or release the current job and leave."""
         logger.info("worker %s listening on %s", self.worker_id, ", ".join(self.channels))
+        publisher = LoopPublisher()
         background = [asyncio.create_task(self._listen(channel)) for channel in self.channels]
         background.append(asyncio.create_task(self._heartbeat()))
         try:
@@ -94,6 +97,7 @@ class JobRunner:
             await asyncio.gather(*background, return_exceptions=True)
             await database_sync_to_async(
                 WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete)()
+            await publisher.close(timeout=5)
             logger.info("worker %s stopped after %d job(s)", self.worker_id, self.jobs_run)
 
     def wake(self) -> None:

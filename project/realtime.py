@@ -5,6 +5,8 @@ transaction that caused it: the database stays the source of truth and receivers
 heal from it (collab's hub refills gaps from the op log; workers sweep for jobs).
 """
 
+import asyncio
+import contextlib
 import contextvars
 import logging
 from collections.abc import Callable
@@ -17,9 +19,10 @@ from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
-# Set while an action runs for an async caller: its broadcasts wait there instead of
-# blocking the database thread on a hop to the event loop.
-_outbox: contextvars.ContextVar[list | None] = contextvars.ContextVar("outbox", default=None)
+# Set while an action runs for an async caller (a list, sent after the action) or in a
+# worker (a LoopPublisher): broadcasts go there instead of blocking the database thread
+# on a hop to the event loop.
+_outbox: contextvars.ContextVar = contextvars.ContextVar("outbox", default=None)
 
 
 def group_name(kind: str, key: object) -> str:
@@ -87,8 +90,54 @@ async def run_action(action: Callable, /, **kwargs):
     finally:
         layer = get_channel_layer()
         for group, message in outbox:
-            try:
-                await layer.group_send(group, message)
-            except Exception:  # any layer failure: logged, receivers heal from the database
-                logger.exception("channel layer: group_send to %s failed (type %s)", group,
-                                 message.get("type"))
+            await _group_send(layer, group, message)
+
+
+async def _group_send(layer, group: str, message: dict) -> None:
+    try:
+        await layer.group_send(group, message)
+    except Exception:  # any layer failure: logged, receivers heal from the database
+        logger.exception("channel layer: group_send to %s failed (type %s)", group,
+                         message.get("type"))
+
+
+class LoopPublisher:
+    """Broadcasts from sync code in threads, sent by one task on the event loop.
+
+    For a worker: its job threads hand each committed event over and carry on, instead
+    of blocking on a hop to the loop and a Redis round trip per event (measured as a
+    third of a no-op job's time). One task sends them in the order they were made. A
+    backlog past `limit` (Redis away for long) drops the newest, logged: clients
+    order events by version and heal from the REST view.
+    """
+
+    def __init__(self, limit: int = 10_000):
+        self.loop = asyncio.get_running_loop()
+        self.queue: asyncio.Queue = asyncio.Queue(limit)
+        self.task = self.loop.create_task(self._send_all())
+        _outbox.set(self)  # this task's context, and every thread it calls into
+
+    def append(self, item: tuple[str, dict]) -> None:
+        """Called from any thread (the outbox protocol of `_deliver`)."""
+        self.loop.call_soon_threadsafe(self._put, item)
+
+    def _put(self, item: tuple[str, dict]) -> None:
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            logger.warning("channel layer: %d broadcasts waiting; %s to %s dropped",
+                           self.queue.qsize(), item[1].get("type"), item[0])
+
+    async def _send_all(self) -> None:
+        layer = get_channel_layer()
+        while True:
+            group, message = await self.queue.get()
+            await _group_send(layer, group, message)
+            self.queue.task_done()
+
+    async def close(self, timeout: float) -> None:
+        """Send what is waiting (for at most `timeout` seconds), then stop."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.queue.join(), timeout)
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
