@@ -83,12 +83,9 @@ class JobRunner:
         background.append(asyncio.create_task(self._heartbeat()))
         try:
             while not self.stopping.is_set():
-                job = await database_sync_to_async(jobs.job_claim)(
-                    channels=self.channels, worker_id=self.worker_id)
-                if job is not None:
-                    await self._run(JobContext(job))
+                self.woken.clear()  # before the claim: a wake-up during it is not lost
+                if await self._run_next():
                     continue
-                self.woken.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.woken.wait(), settings.JOB_SWEEP_SECONDS)
         finally:
@@ -110,24 +107,33 @@ class JobRunner:
             self.stopping.set()
             self.woken.set()
 
-    async def _run(self, context: JobContext) -> None:
-        self.current = context
-        run = asyncio.ensure_future(database_sync_to_async(execute, thread_sensitive=False)(
-            context))
+    async def _run_next(self) -> bool:
+        """Claim a job and run it in a worker thread (one hop for both); False if none."""
+        run = asyncio.ensure_future(database_sync_to_async(
+            self._claim_and_execute, thread_sensitive=False)())
+        while not run.done():
+            done, _ = await asyncio.wait([run], timeout=0.5)
+            if self.stopping.is_set() and not done:
+                await self._grace(run)
+        return await run
+
+    def _claim_and_execute(self) -> bool:
+        job = jobs.job_claim(channels=self.channels, worker_id=self.worker_id)
+        if job is None:
+            return False
+        self.current = JobContext(job)
         try:
-            while not run.done():
-                done, _ = await asyncio.wait([run], timeout=0.5)
-                if self.stopping.is_set() and not done:
-                    await self._grace(run, context)
-            await run
+            execute(self.current)
         finally:
             self.current = None
             self.jobs_run += 1
+        return True
 
-    async def _grace(self, run: asyncio.Future, context: JobContext) -> None:
+    async def _grace(self, run: asyncio.Future) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(run), settings.JOB_STOP_GRACE_SECONDS)
-        if not run.done():
+        context = self.current
+        if not run.done() and context is not None:
             context.release_requested = True  # the handler's next progress point hands it back
 
     async def _listen(self, channel: str) -> None:
