@@ -1,4 +1,4 @@
-"""Job REST, the internal backlog and the local upload endpoint: parse, authorize, call."""
+"""Job REST and the internal backlog: parse, authorize, call."""
 
 from __future__ import annotations
 
@@ -6,18 +6,13 @@ import hmac
 import logging
 
 from django.conf import settings
-from django.core import signing
-from django.core.files.base import ContentFile
-from django.http import JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from media_pipeline import jobs, policy, queries, storage
+from media_pipeline import jobs, policy, queries
 from media_pipeline.models import Job
 
 logger = logging.getLogger(__name__)
@@ -86,26 +81,3 @@ def backlog(request: Request) -> Response:
                          "code": "not_authenticated"}, status=401,
                         headers={"WWW-Authenticate": "Bearer"})
     return Response(queries.backlog())
-
-
-@csrf_exempt  # authorized by the signed URL itself, like an S3 presigned PUT
-@require_http_methods(["PUT"])
-def local_upload(request, token: str):
-    """The local backend's stand-in for a presigned PUT: signed, expiring, size-bound."""
-    try:
-        grant = storage.local_upload_grant(token)
-    except signing.SignatureExpired:
-        return JsonResponse({"detail": "This upload URL has expired.", "code": "expired"},
-                            status=403)
-    except signing.BadSignature:
-        return JsonResponse({"detail": "This upload URL is not valid.", "code": "forbidden"},
-                            status=403)
-    body = request.body
-    if len(body) != grant["size"]:
-        return JsonResponse({"detail": f"Expected {grant['size']} bytes, got {len(body)}.",
-                             "code": "size_mismatch"}, status=400)
-    try:
-        storage.put(grant["key"], ContentFile(body))
-    except storage.StorageError as error:
-        return JsonResponse({"detail": str(error), "code": "storage_unavailable"}, status=503)
-    return JsonResponse({}, status=200)

@@ -9,7 +9,11 @@ TRANSIENT = "transient"
 ERROR_CODES: dict[str, tuple[str, str]] = {
     # code: (kind, what it means for a person)
     "INPUT_MISSING": (PERMANENT, "the uploaded file is not in storage"),
-    "INPUT_INVALID": (PERMANENT, "the job's input is malformed"),
+    "INPUT_INVALID": (PERMANENT, "the job's input is malformed, unreadable or truncated"),
+    "INPUT_NOT_VIDEO": (PERMANENT, "the uploaded file has no video stream"),
+    "INPUT_TOO_LONG": (PERMANENT, "the video is longer than VIDEO_MAX_DURATION_SECONDS"),
+    "ENCODER_UNAVAILABLE": (PERMANENT, "ffmpeg is missing or does not run (FFMPEG_BINARY)"),
+    "ENCODE_FAILED": (PERMANENT, "ffmpeg stopped with an error on this file"),
     "STORAGE_DENIED": (PERMANENT, "storage refused the credentials or the bucket"),
     "STORAGE_UNAVAILABLE": (TRANSIENT, "storage could not be reached or failed"),
     "WORKER_LOST": (PERMANENT, "the job's worker died on every attempt"),

@@ -9,6 +9,7 @@ import time
 from media_pipeline.errors import JobFailed
 from media_pipeline.progress import JobContext
 from media_pipeline.storage import StorageError, read_chunks, size
+from media_pipeline.video_job import video_encode
 
 MAX_NOOP_STEPS = 600
 MAX_NOOP_STEP_SECONDS = 5.0
@@ -50,6 +51,7 @@ def storage_checksum(context: JobContext) -> dict:
 
 
 HANDLERS = {
+    "video.encode": video_encode,
     "noop": noop,
     "storage.checksum": storage_checksum,
 }

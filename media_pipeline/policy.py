@@ -18,6 +18,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 # Which channel wakes the workers of a kind. Video encodes are heavy and scale on their
 # own; the light kinds share jobs.excel.
 KIND_CHANNELS = {
+    "video.encode": "jobs.video",
     "storage.checksum": "jobs.excel",
     "noop": "jobs.excel",
 }

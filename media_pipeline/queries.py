@@ -10,7 +10,8 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from media_pipeline.models import Job, WorkerHeartbeat
+from media_pipeline import playback
+from media_pipeline.models import Job, Video, WorkerHeartbeat
 from media_pipeline.policy import KIND_CHANNELS
 
 FINAL = ("DONE", "FAILED", "CANCELLED")
@@ -108,3 +109,36 @@ def backlog() -> dict:
     alive = count_alive()  # operators and autoscalers get the uncached count
     return {**counts, "workers_alive": {channel: alive.get(channel, 0)
                                         for channel in sorted(set(KIND_CHANNELS.values()))}}
+
+
+def visible_videos(user_id: int):
+    """Videos a user may see: their own, and those of their teams."""
+    return Video.objects.filter(
+        Q(owner_id=user_id)
+        | Q(team__memberships__user_id=user_id, team__is_deleted=False)).distinct()
+
+
+def video_status(video: Video) -> str:
+    """FAILED is the state of the video's job, not a column: a retry revives it."""
+    if (video.status != Video.Status.READY and video.job is not None
+            and video.job.status in ("FAILED", "CANCELLED")):
+        return "FAILED"
+    return video.status
+
+
+def video_json(video: Video) -> dict:
+    """The protocol's video object (select_related("job") to spare a query). URLs are
+    paths; the API makes them absolute. `hls_url` appears with the first rendition,
+    before the whole ladder is done."""
+    base = playback.hls_base(video.id)
+    return {
+        "id": str(video.id), "title": video.title, "filename": video.filename,
+        "size": video.size, "content_type": video.content_type, "team": video.team_id,
+        "status": video_status(video), "duration": video.duration,
+        "width": video.width, "height": video.height, "renditions": video.renditions,
+        "hls_url": f"{base}master.m3u8" if video.renditions else None,
+        "thumbnail_url": f"{base}thumbnail.jpg" if video.has_thumbnail else None,
+        "job": job_json(video.job) if video.job is not None else None,
+        "created_at": _time(video.created_at), "ready_at": _time(video.ready_at),
+        "original_deleted": video.original_deleted_at is not None,
+    }

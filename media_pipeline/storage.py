@@ -9,11 +9,14 @@ detail, or a FAILED job with an error_message, and it is logged with bucket and 
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core import signing
+from django.core.files import File
 from django.core.files.storage import storages
 
 logger = logging.getLogger(__name__)
@@ -28,9 +31,9 @@ MISSING = {"NoSuchKey", "404", "NotFound"}
 
 class StorageError(Exception):
     def __init__(self, operation: str, key: str, reason: str, *, transient: bool,
-                 missing: bool = False):
+                 missing: bool = False, code: str = ""):
         self.operation, self.key, self.reason = operation, key, reason
-        self.transient, self.missing = transient, missing
+        self.transient, self.missing, self.code = transient, missing, code
         super().__init__(f"storage {operation} of {key!r} in {bucket()} failed: {reason}")
 
     @property
@@ -55,7 +58,7 @@ def _wrap(operation: str, key: str, error: Exception) -> StorageError:
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         failure = StorageError(operation, key, f"{code or status}: {error}",
                                transient=code not in DENIED | MISSING and status >= 500,
-                               missing=code in MISSING)
+                               missing=code in MISSING, code=code)
     elif isinstance(error, FileNotFoundError):
         failure = StorageError(operation, key, "no such object", transient=False, missing=True)
     elif isinstance(error, PermissionError | IsADirectoryError | NotADirectoryError):
@@ -121,12 +124,123 @@ def delete(key: str) -> None:
         raise _wrap("delete", key, error) from error
 
 
-def presigned_get(key: str) -> str:
-    """A short-lived download URL (STORAGE_URL_EXPIRY_SECONDS)."""
+def download(key: str, path: str) -> None:
+    """Copy the object to a local file (S3: parallel ranged GETs)."""
     try:
-        return _storage().url(key)
+        if settings.STORAGE_BACKEND == "s3":
+            storage = _storage()
+            storage.connection.meta.client.download_file(storage.bucket_name, key, path)
+            return
+        with _storage().open(key, "rb") as source, open(path, "wb") as target:
+            shutil.copyfileobj(source, target, CHUNK)
+    except (ClientError, BotoCoreError, OSError) as error:
+        raise _wrap("get", key, error) from error
+
+
+def put_file(key: str, path: str, content_type: str) -> None:
+    """Store a local file under `key` (S3: multipart above 8 MiB, by boto3)."""
+    try:
+        if settings.STORAGE_BACKEND == "s3":
+            storage = _storage()
+            storage.connection.meta.client.upload_file(
+                path, storage.bucket_name, key, ExtraArgs={"ContentType": content_type})
+            return
+        with open(path, "rb") as handle:
+            _storage().save(key, File(handle))
+    except (ClientError, BotoCoreError, OSError) as error:
+        raise _wrap("put", key, error) from error
+
+
+def open_file(key: str):
+    """The object opened for reading (the caller closes it)."""
+    try:
+        return _storage().open(key, "rb")
+    except (ClientError, BotoCoreError, OSError) as error:
+        raise _wrap("get", key, error) from error
+
+
+def read_bytes(key: str) -> bytes:
+    return b"".join(read_chunks(key))
+
+
+def delete_prefix(prefix: str) -> int:
+    """Delete every object whose key starts with `prefix` (a "folder/"); return how many."""
+    try:
+        if settings.STORAGE_BACKEND == "s3":
+            storage = _storage()
+            client = storage.connection.meta.client
+            deleted = 0
+            for page in client.get_paginator("list_objects_v2").paginate(
+                    Bucket=storage.bucket_name, Prefix=prefix):
+                keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+                if keys:
+                    client.delete_objects(Bucket=storage.bucket_name,
+                                          Delete={"Objects": keys, "Quiet": True})
+                    deleted += len(keys)
+            return deleted
+        root = Path(_storage().path(prefix))
+        if not root.exists():
+            return 0
+        deleted = sum(1 for item in root.rglob("*") if item.is_file())
+        shutil.rmtree(root)
+        return deleted
+    except (ClientError, BotoCoreError, OSError) as error:
+        raise _wrap("delete", prefix, error) from error
+
+
+def presigned_get(key: str, content_type: str | None = None) -> str:
+    """A short-lived download URL (STORAGE_URL_EXPIRY_SECONDS), served as `content_type`."""
+    parameters = {"ResponseContentType": content_type} if content_type else None
+    try:
+        return _storage().url(key, parameters=parameters) if parameters else _storage().url(key)
     except (ClientError, BotoCoreError) as error:
         raise _wrap("presign", key, error) from error
+
+
+def multipart_start(key: str, *, content_type: str) -> str:
+    """Open an S3 multipart upload; return its upload id."""
+    storage = _storage()
+    try:
+        return storage.connection.meta.client.create_multipart_upload(
+            Bucket=storage.bucket_name, Key=key, ContentType=content_type)["UploadId"]
+    except (ClientError, BotoCoreError) as error:
+        raise _wrap("multipart start", key, error) from error
+
+
+def multipart_part_urls(key: str, upload_id: str, part_count: int) -> list[str]:
+    """A presigned PUT URL per part (1-based): a failed part is retried alone."""
+    storage = _storage()
+    client = storage.connection.meta.client
+    try:
+        return [client.generate_presigned_url(
+            "upload_part", Params={"Bucket": storage.bucket_name, "Key": key,
+                                   "UploadId": upload_id, "PartNumber": number},
+            ExpiresIn=settings.STORAGE_URL_EXPIRY_SECONDS, HttpMethod="PUT")
+            for number in range(1, part_count + 1)]
+    except (ClientError, BotoCoreError) as error:
+        raise _wrap("presign", key, error) from error
+
+
+def multipart_complete(key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
+    """Join the uploaded parts ((number, ETag) each) into the object."""
+    storage = _storage()
+    try:
+        storage.connection.meta.client.complete_multipart_upload(
+            Bucket=storage.bucket_name, Key=key, UploadId=upload_id,
+            MultipartUpload={"Parts": [{"PartNumber": number, "ETag": etag}
+                                       for number, etag in parts]})
+    except (ClientError, BotoCoreError) as error:
+        raise _wrap("multipart complete", key, error) from error
+
+
+def multipart_abort(key: str, upload_id: str) -> None:
+    """Drop an unfinished multipart upload and the parts S3 keeps (and bills) for it."""
+    storage = _storage()
+    try:
+        storage.connection.meta.client.abort_multipart_upload(
+            Bucket=storage.bucket_name, Key=key, UploadId=upload_id)
+    except (ClientError, BotoCoreError) as error:
+        raise _wrap("multipart abort", key, error) from error
 
 
 def presigned_put(key: str, *, content_type: str, size_bytes: int) -> dict:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from media_pipeline import api
+from media_pipeline import api, video_api
 
 urlpatterns = [
     path("jobs/", api.job_list, name="api-jobs"),
@@ -8,5 +8,11 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/cancel/", api.job_cancel, name="api-job-cancel"),
     path("jobs/<uuid:job_id>/retry/", api.job_retry, name="api-job-retry"),
     path("internal/jobs/backlog/", api.backlog, name="api-backlog"),
-    path("storage/upload/<str:token>/", api.local_upload, name="api-local-upload"),
+    path("videos/", video_api.videos, name="api-videos"),
+    path("videos/<uuid:video_id>/", video_api.video_detail, name="api-video"),
+    path("videos/<uuid:video_id>/upload-complete/", video_api.video_upload_complete,
+         name="api-video-upload-complete"),
+    path("videos/<uuid:video_id>/hls/<str:token>/<path:name>", video_api.hls_file,
+         name="api-video-hls"),
+    path("storage/upload/<str:token>/", video_api.local_upload, name="api-local-upload"),
 ]

@@ -66,6 +66,8 @@ VARS: tuple[Var, ...] = (
     Var("JOB_LEASE_SECONDS", "seconds a job stays with a worker that stopped renewing "
         "its lease (dead worker detection)", "20"),
     Var("FFMPEG_BINARY", "ffmpeg executable; unset means the imageio-ffmpeg wheel's"),
+    Var("VIDEO_MAX_UPLOAD_BYTES", "largest video upload accepted, in bytes", str(2 * 2**30)),
+    Var("VIDEO_MAX_DURATION_SECONDS", "longest video encoded, in seconds", str(4 * 3600)),
     Var("LOG_LEVEL", "root log level", "INFO"),
 )
 
@@ -209,7 +211,8 @@ def _validate(config: Config) -> list[str]:
         problems.append(
             f"STORAGE_BACKEND must be local or s3, not {config['STORAGE_BACKEND']!r}"
         )
-    for name in ("DRAIN_SECONDS", "CHANNEL_CAPACITY", "JOB_LEASE_SECONDS"):
+    for name in ("DRAIN_SECONDS", "CHANNEL_CAPACITY", "JOB_LEASE_SECONDS",
+                 "VIDEO_MAX_UPLOAD_BYTES", "VIDEO_MAX_DURATION_SECONDS"):
         raw = config[name] or ""
         if not raw.isdigit():
             problems.append(f"{name} must be a whole number, not {raw!r}")

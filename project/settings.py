@@ -170,7 +170,8 @@ else:
     _default_storage = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {
-            "location": _local_root if _local_root.is_absolute() else BASE_DIR / _local_root
+            "location": _local_root if _local_root.is_absolute() else BASE_DIR / _local_root,
+            "allow_overwrite": True,  # keys are chosen by Moa; a retry rewrites its output
         },
     }
 STORAGES = {
@@ -267,6 +268,16 @@ WORKER_ALIVE_SECONDS = JOB_HEARTBEAT_SECONDS * 3  # a worker heard of within thi
 # Job events carry the live worker count; heartbeats are seconds apart, so a count
 # younger than this tells nothing new and saves a query per event.
 WORKER_COUNT_CACHE_SECONDS = 1.0
+
+# Videos (docs/videos.md).
+VIDEO_MAX_UPLOAD_BYTES = MOA_CONFIG.integer("VIDEO_MAX_UPLOAD_BYTES")
+VIDEO_MAX_DURATION_SECONDS = MOA_CONFIG.integer("VIDEO_MAX_DURATION_SECONDS")
+# Larger uploads go to S3 in parts (presigned per part), so a dropped connection costs
+# one part, not the whole file. S3 wants parts of 5 MiB or more, at most 10,000.
+VIDEO_MULTIPART_THRESHOLD_BYTES = 64 * 2**20
+VIDEO_PART_BYTES = 16 * 2**20
+# The HLS URL is a signed Moa URL (players send no credentials); it lasts this long.
+VIDEO_PLAYBACK_URL_SECONDS = 4 * 3600
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

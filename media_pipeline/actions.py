@@ -1,0 +1,164 @@
+"""Video actions: create with an upload grant, complete the upload (which enqueues the
+encode), the encoder's state changes, and the retention of originals.
+
+Storage is called outside transactions (a slow store must not hold row locks); the
+rows change in short transactions after it answered.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from media_pipeline import ladder, storage
+from media_pipeline.jobs import job_enqueue
+from media_pipeline.models import Job, Video
+from project.accounts.models import User
+
+logger = logging.getLogger(__name__)
+
+# S3 answers these when the parts sent do not make the object: the client's to fix.
+BAD_PARTS = {"InvalidPart", "InvalidPartOrder", "NoSuchUpload", "EntityTooSmall",
+             "MalformedXML"}
+
+
+class VideoRefused(Exception):
+    """The request describes no acceptable upload; `problems` maps field -> reason."""
+
+    def __init__(self, problems: dict[str, str]):
+        super().__init__("; ".join(f"{field}: {reason}" for field, reason in problems.items()))
+        self.problems = problems
+
+
+class UploadIncomplete(Exception):
+    """upload-complete was called, but storage does not hold the declared file."""
+
+
+def video_create(*, owner: User, team_id: int | None, title: object, filename: object,
+                 size: object, content_type: object) -> tuple[Video, dict]:
+    """A new video waiting for its upload, and how the client uploads it: one presigned
+    PUT, or (S3, above VIDEO_MULTIPART_THRESHOLD_BYTES) a presigned URL per part."""
+    problems = ladder.upload_problems(title=title, filename=filename, size=size,
+                                      content_type=content_type,
+                                      max_bytes=settings.VIDEO_MAX_UPLOAD_BYTES)
+    if problems:
+        raise VideoRefused(problems)
+    video = Video(id=uuid.uuid4(), owner=owner, team_id=team_id, title=title.strip(),
+                  filename=filename, size=size, content_type=content_type)
+    if settings.STORAGE_BACKEND == "s3" and size > settings.VIDEO_MULTIPART_THRESHOLD_BYTES:
+        video.multipart_upload_id = storage.multipart_start(video.original_key,
+                                                            content_type=content_type)
+        grant = _multipart_grant(video)
+    else:
+        grant = storage.presigned_put(video.original_key, content_type=content_type,
+                                      size_bytes=size)
+    video.save(force_insert=True)
+    logger.info("video %s created (%d bytes, %s upload)", video.id, size, grant["method"])
+    return video, grant
+
+
+def _multipart_grant(video: Video) -> dict:
+    part_size = settings.VIDEO_PART_BYTES
+    count = math.ceil(video.size / part_size)
+    urls = storage.multipart_part_urls(video.original_key, video.multipart_upload_id, count)
+    return {"method": "MULTIPART", "part_size": part_size, "headers": {},
+            "parts": [{"part_number": number, "url": url,
+                       "size": min(part_size, video.size - (number - 1) * part_size)}
+                      for number, url in enumerate(urls, start=1)]}
+
+
+def video_upload_complete(*, video_id: uuid.UUID, parts: list[tuple[int, str]] | None) -> Job:
+    """Check storage holds the declared file (HEAD), then enqueue its encode.
+
+    Idempotent: a second call answers the job of the first. UploadIncomplete (409)
+    when the object is missing, of another size, or its parts do not join; a
+    StorageError (503) when storage cannot say.
+    """
+    video = Video.objects.select_related("job").get(pk=video_id)
+    if video.job is not None:
+        return video.job
+    if video.multipart_upload_id:
+        _join_parts(video, parts)
+    try:
+        stored = storage.size(video.original_key)
+    except storage.StorageError as error:
+        if error.missing:
+            raise UploadIncomplete("The file is not in storage yet: upload it, then call "
+                                   "upload-complete.") from error
+        raise
+    if stored != video.size:
+        raise UploadIncomplete(f"Storage holds {stored} bytes; {video.size} were declared. "
+                               f"Upload the whole file again.")
+    with transaction.atomic():
+        video = Video.objects.select_for_update().select_related("job").get(pk=video_id)
+        if video.job is not None:  # a concurrent call got here first
+            return video.job
+        video.job = job_enqueue(kind="video.encode", owner=video.owner, team_id=video.team_id,
+                                payload={"video": str(video.id)})
+        video.status, video.uploaded_at = Video.Status.UPLOADED, timezone.now()
+        video.multipart_upload_id = ""
+        video.save()
+    return video.job
+
+
+def _join_parts(video: Video, parts: list[tuple[int, str]] | None) -> None:
+    if not parts:
+        raise UploadIncomplete('This upload is in parts: send {"parts": [{"part_number": N, '
+                               '"etag": "<ETag of its PUT>"}, ...]}.')
+    try:
+        storage.multipart_complete(video.original_key, video.multipart_upload_id, parts)
+    except storage.StorageError as error:
+        if error.code in BAD_PARTS:
+            raise UploadIncomplete(f"The parts sent do not make the file ({error.code}): "
+                                   f"upload the missing or failed parts again.") from error
+        raise
+
+
+def video_encoding_started(*, video_id: str) -> Video:
+    """An encode attempt begins: whatever an earlier attempt published is withdrawn."""
+    with transaction.atomic():
+        video = Video.objects.select_for_update().get(pk=video_id)
+        video.status, video.renditions, video.has_thumbnail = Video.Status.PROCESSING, [], False
+        video.ready_at = None
+        video.save()
+    return video
+
+
+def video_rendition_published(*, video_id: str, source: ladder.Source,
+                              renditions: list[dict]) -> None:
+    """A rendition is in storage and in the master playlist: the video plays from now."""
+    width, height = source.display_size
+    Video.objects.filter(pk=video_id).update(renditions=renditions, duration=source.duration,
+                                             width=width, height=height)
+
+
+def video_ready(*, video_id: str, renditions: list[dict], has_thumbnail: bool) -> None:
+    Video.objects.filter(pk=video_id).update(status=Video.Status.READY, renditions=renditions,
+                                             has_thumbnail=has_thumbnail,
+                                             ready_at=timezone.now())
+
+
+def video_output_withdrawn(*, video_id: str) -> None:
+    """The encode stopped (failed or cancelled) and its partial output is deleted."""
+    Video.objects.filter(pk=video_id).update(renditions=[], has_thumbnail=False)
+
+
+def videos_purge_originals(*, older_than_days: int, dry_run: bool) -> list[Video]:
+    """Delete the uploaded originals of videos READY for more than `older_than_days`
+    (their HLS output stays). Returns the videos concerned."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    due = list(Video.objects.filter(status=Video.Status.READY, ready_at__lt=cutoff,
+                                    original_deleted_at__isnull=True).order_by("ready_at"))
+    if dry_run:
+        return due
+    for video in due:
+        storage.delete(video.original_key)
+        Video.objects.filter(pk=video.pk).update(original_deleted_at=timezone.now())
+        logger.info("video %s: original deleted (ready since %s)", video.id, video.ready_at)
+    return due

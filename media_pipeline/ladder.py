@@ -1,0 +1,183 @@
+"""The video rules with no I/O: which renditions a source gets, the ffmpeg command of
+each, reading ffmpeg's progress output, and the HLS master playlist.
+
+Every rung is encoded by its own ffmpeg run, lowest first, so the smallest rendition
+can be published (and played) while the larger ones are still encoding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SEGMENT_SECONDS = 4
+
+
+@dataclass(frozen=True)
+class Rung:
+    name: str  # "720p"
+    width: int
+    height: int
+    video_kbps: int
+    audio_kbps: int
+    level: str  # H.264 level for this frame size; also in the CODECS attribute
+
+    @property
+    def codecs(self) -> str:
+        return f"avc1.4d40{int(self.level.replace('.', '')):02x}"
+
+
+# (height, video kbps, audio kbps, H.264 level): a common VOD ladder.
+LADDER = ((1080, 5000, 128, "4.0"), (720, 2800, 128, "3.1"), (480, 1400, 96, "3.0"),
+          (360, 800, 96, "3.0"))
+
+
+@dataclass(frozen=True)
+class Source:
+    """What the probe found, as stored (before rotation)."""
+
+    width: int
+    height: int
+    rotation: int  # degrees from the display matrix: 0, 90, 180, 270 (or negative)
+    duration: float
+    has_audio: bool
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """The frame as shown: a phone's portrait clip is stored landscape, rotated."""
+        if abs(self.rotation) % 180 == 90:
+            return self.height, self.width
+        return self.width, self.height
+
+
+def _even(value: float) -> int:
+    return max(2, round(value / 2) * 2)
+
+
+def plan_rungs(source: Source) -> list[Rung]:
+    """The ladder's rungs no taller than the source, lowest first; a source smaller
+    than the lowest rung gets one rung of its own size. The shorter side of the
+    display frame is what "1080p" measures, so portrait clips get the same ladder."""
+    width, height = source.display_size
+    short = min(width, height)
+    chosen = [entry for entry in LADDER if entry[0] <= short] or [
+        (short - short % 2, *LADDER[-1][1:])]
+    rungs = []
+    for size, video_kbps, audio_kbps, level in reversed(chosen):
+        scale = size / short
+        rungs.append(Rung(f"{size}p", _even(width * scale), _even(height * scale),
+                          video_kbps, audio_kbps, level))
+    return rungs
+
+
+def encode_command(ffmpeg: str, source_path: str, source: Source, rung: Rung,
+                   out_dir: str) -> list[str]:
+    """One rung as HLS: H.264 (+ AAC when the source has audio), keyframes every
+    segment so every rung switches at the same points. ffmpeg applies the rotation
+    itself (autorotate), so the scale is to the display size."""
+    maxrate = int(rung.video_kbps * 1.07)
+    command = [
+        ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
+        "-progress", "pipe:1", "-nostats", "-i", source_path,
+        "-map", "0:v:0", "-vf", f"scale={rung.width}:{rung.height},setsar=1",
+        "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main", "-level:v",
+        rung.level, "-pix_fmt", "yuv420p", "-b:v", f"{rung.video_kbps}k",
+        "-maxrate", f"{maxrate}k", "-bufsize", f"{rung.video_kbps * 2}k",
+        "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})",
+        "-sc_threshold", "0",
+    ]
+    if source.has_audio:
+        command += ["-map", "0:a:0", "-c:a", "aac", "-b:a", f"{rung.audio_kbps}k", "-ac", "2"]
+    command += ["-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "vod",
+                "-hls_segment_filename", f"{out_dir}/seg_%05d.ts", f"{out_dir}/index.m3u8"]
+    return command
+
+
+def thumbnail_command(ffmpeg: str, source_path: str, source: Source, out_path: str) -> list[str]:
+    """A JPEG a third of the way in (past black openings), 360 px on its short side."""
+    width, height = source.display_size
+    scale = "scale=-2:360" if width >= height else "scale=360:-2"
+    return [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
+            "-ss", f"{source.duration / 3:.3f}", "-i", source_path, "-frames:v", "1",
+            "-vf", scale, "-q:v", "4", out_path]
+
+
+def progress_seconds(block: dict[str, str]) -> float | None:
+    """Seconds of output written, from one block of `-progress` key=value lines."""
+    for key in ("out_time_us", "out_time_ms"):  # both are microseconds, by ffmpeg's history
+        value = block.get(key, "")
+        if value.isdigit():
+            return int(value) / 1_000_000
+    return None
+
+
+def segment_bandwidth(segments: list[tuple[float, int]]) -> tuple[int, int]:
+    """(peak, average) bits per second of a rendition, from (seconds, bytes) per
+    segment: what BANDWIDTH and AVERAGE-BANDWIDTH must say (RFC 8216 4.3.4.2)."""
+    rates = [size * 8 / seconds for seconds, size in segments if seconds > 0]
+    total_seconds = sum(seconds for seconds, _ in segments)
+    if not rates or total_seconds <= 0:
+        return 0, 0
+    average = sum(size for _, size in segments) * 8 / total_seconds
+    return int(max(rates)), int(average)
+
+
+def parse_media_playlist(text: str) -> list[tuple[float, str]]:
+    """(duration, uri) of each segment of a media playlist."""
+    segments, duration = [], None
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("#EXTINF:"):
+            duration = float(line[len("#EXTINF:"):].split(",")[0])
+        elif line and not line.startswith("#") and duration is not None:
+            segments.append((duration, line))
+            duration = None
+    return segments
+
+
+@dataclass(frozen=True)
+class Rendition:
+    rung: Rung
+    peak_bps: int
+    average_bps: int
+    audio: bool
+
+    def as_json(self) -> dict:
+        return {"name": self.rung.name, "width": self.rung.width, "height": self.rung.height,
+                "bandwidth": self.peak_bps, "average_bandwidth": self.average_bps,
+                "codecs": self.codecs}
+
+    @property
+    def codecs(self) -> str:
+        return f"{self.rung.codecs},mp4a.40.2" if self.audio else self.rung.codecs
+
+
+def master_playlist(renditions: list[Rendition]) -> str:
+    """The master playlist over the renditions published so far, lowest first."""
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    for rendition in sorted(renditions, key=lambda r: r.rung.height * r.rung.width):
+        lines.append(
+            f"#EXT-X-STREAM-INF:BANDWIDTH={rendition.peak_bps},"
+            f"AVERAGE-BANDWIDTH={rendition.average_bps},"
+            f"RESOLUTION={rendition.rung.width}x{rendition.rung.height},"
+            f'CODECS="{rendition.codecs}"')
+        lines.append(f"{rendition.rung.name}/index.m3u8")
+    return "\n".join(lines) + "\n"
+
+
+def upload_problems(*, title: object, filename: object, size: object, content_type: object,
+                    max_bytes: int) -> dict[str, str]:
+    """What is wrong with a video upload request, by field (empty when nothing)."""
+    problems = {}
+    if not isinstance(title, str) or not title.strip() or len(title) > 200:
+        problems["title"] = "a title of 1-200 characters is required"
+    if (not isinstance(filename, str) or not filename.strip() or len(filename) > 255
+            or "/" in filename or "\\" in filename or "\x00" in filename):
+        problems["filename"] = "a file name of 1-255 characters without path separators"
+    if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+        problems["size"] = "the file's size in bytes, a positive whole number"
+    elif size > max_bytes:
+        problems["size"] = (f"{size} bytes is over the limit of {max_bytes} bytes "
+                            f"({max_bytes / 2**30:.1f} GiB)")
+    if not isinstance(content_type, str) or not content_type.startswith("video/"):
+        problems["content_type"] = "a video/* content type, such as video/mp4"
+    return problems

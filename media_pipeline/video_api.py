@@ -1,0 +1,163 @@
+"""Video REST, the signed HLS files, and the local backend's upload URL: parse,
+authorize, call one action or query, serialize. docs/videos.md is the client's guide."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+
+from django.conf import settings
+from django.core import signing
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+from rest_framework import serializers
+from rest_framework.decorators import api_view
+from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from collab.api import require_member
+from media_pipeline import actions, playback, queries, storage
+from media_pipeline.api import Conflict
+from media_pipeline.models import Video
+
+
+class StorageUnavailable(APIException):
+    status_code = 503
+    default_code = "storage_unavailable"
+
+
+@contextlib.contextmanager
+def storage_errors_as_503():
+    try:
+        yield
+    except storage.StorageError as error:  # already logged with bucket and key
+        raise StorageUnavailable(f"Storage failed, nothing was changed: {error}") from error
+
+
+def absolute(request: Request, body: dict) -> dict:
+    """The video's URLs as absolute URLs of this request's origin (behind a TLS proxy,
+    https by X-Forwarded-Proto)."""
+    for field in ("hls_url", "thumbnail_url"):
+        if body.get(field):
+            body[field] = request.build_absolute_uri(body[field])
+    return body
+
+
+def visible_video(request: Request, video_id) -> Video:
+    video = queries.visible_videos(request.user.pk).filter(pk=video_id).select_related(
+        "job").first()
+    if video is None:
+        raise NotFound("No such video.")
+    return video
+
+
+@api_view(["GET", "POST"])
+def videos(request: Request) -> Response:
+    if request.method == "GET":
+        found = queries.visible_videos(request.user.pk).select_related("job")
+        return Response({"videos": [absolute(request, queries.video_json(video))
+                                    for video in found.order_by("-created_at")[:100]]})
+    team_id = request.data.get("team")
+    if team_id is not None:
+        if isinstance(team_id, bool) or not isinstance(team_id, int):
+            raise ValidationError({"team": "a team id (a whole number) or null"})
+        require_member(request, team_id)
+    try:
+        with storage_errors_as_503():
+            video, grant = actions.video_create(
+                owner=request.user, team_id=team_id, title=request.data.get("title"),
+                filename=request.data.get("filename"), size=request.data.get("size"),
+                content_type=request.data.get("content_type"))
+    except actions.VideoRefused as refused:
+        raise ValidationError(refused.problems) from None
+    if grant["method"] == "PUT" and grant["url"].startswith("/"):
+        grant["url"] = request.build_absolute_uri(grant["url"])
+    return Response({"video": absolute(request, queries.video_json(video)), "upload": grant},
+                    status=201)
+
+
+@api_view(["GET"])
+def video_detail(request: Request, video_id) -> Response:
+    return Response(absolute(request, queries.video_json(visible_video(request, video_id))))
+
+
+class Part(serializers.Serializer):
+    part_number = serializers.IntegerField(min_value=1, max_value=10_000)
+    etag = serializers.CharField(max_length=200)
+
+
+class UploadComplete(serializers.Serializer):
+    parts = Part(many=True, required=False)
+
+
+@api_view(["POST"])
+def video_upload_complete(request: Request, video_id) -> Response:
+    video = visible_video(request, video_id)
+    if video.owner_id != request.user.pk:
+        raise NotFound("No such video.")  # only the uploader completes an upload
+    body = UploadComplete(data=request.data)
+    body.is_valid(raise_exception=True)
+    parts = [(part["part_number"], part["etag"]) for part in body.validated_data.get("parts", [])]
+    try:
+        with storage_errors_as_503():
+            job = actions.video_upload_complete(video_id=video.id, parts=parts or None)
+    except actions.UploadIncomplete as error:
+        raise Conflict(str(error)) from None
+    return Response({"job": queries.job_json(job)}, status=202)
+
+
+@require_GET
+def hls_file(request, video_id, token: str, name: str):
+    """A file of a video's HLS output, for a player: authorized by the signed token."""
+    if not playback.FILE_NAME.match(name) or not playback.token_allows(token, video_id):
+        raise Http404("No such file.")
+    key = f"videos/{video_id}/hls/{name}"
+    kind = playback.content_type(name)
+    try:
+        if name.endswith(".m3u8"):
+            # The master changes while rungs join: never cached for long.
+            response = HttpResponse(storage.read_bytes(key), content_type=kind)
+            response["Cache-Control"] = "private, max-age=2"
+            return response
+        if settings.STORAGE_BACKEND == "s3":
+            return HttpResponseRedirect(storage.presigned_get(key, content_type=kind))
+        return FileResponse(storage.open_file(key), content_type=kind)
+    except storage.StorageError as error:
+        if error.missing:
+            raise Http404("No such file.") from None
+        return JsonResponse({"detail": str(error), "code": "storage_unavailable"}, status=503)
+
+
+@csrf_exempt  # authorized by the signed URL itself, like an S3 presigned PUT
+@require_http_methods(["PUT"])
+def local_upload(request, token: str):
+    """The local backend's stand-in for a presigned PUT: signed, expiring, size-bound,
+    streamed to disk (never the whole body in memory)."""
+    try:
+        grant = storage.local_upload_grant(token)
+    except signing.SignatureExpired:
+        return JsonResponse({"detail": "This upload URL has expired.", "code": "expired"},
+                            status=403)
+    except signing.BadSignature:
+        return JsonResponse({"detail": "This upload URL is not valid.", "code": "forbidden"},
+                            status=403)
+    with tempfile.NamedTemporaryFile(prefix="moa-upload-") as spool:
+        received = 0
+        while block := request.read(storage.CHUNK):
+            received += len(block)
+            if received > grant["size"]:
+                break
+            spool.write(block)
+        if received != grant["size"]:
+            return JsonResponse({"detail": f"Expected {grant['size']} bytes, got "
+                                 f"{'more' if received > grant['size'] else received}.",
+                                 "code": "size_mismatch"}, status=400)
+        spool.flush()
+        try:
+            storage.put_file(grant["key"], spool.name, grant["type"])
+        except storage.StorageError as error:
+            return JsonResponse({"detail": str(error), "code": "storage_unavailable"},
+                                status=503)
+    return JsonResponse({}, status=200)

@@ -1,0 +1,166 @@
+"""The `video.encode` job: original -> probe -> HLS ladder in storage -> READY.
+
+Rungs are encoded lowest first, each by its own ffmpeg run; as soon as a rung is in
+storage the master playlist is rewritten to include it, so the video plays at 360p
+while 720p is still encoding. Progress: downloading 0-3, probing 3-5, the rungs 5-95
+(weighted by pixels, each "encoding <rung>" then "uploading <rung>"), thumbnail, done.
+Temporary files live in one directory removed whatever happens. A retry clears the
+output prefix first, so it re-runs cleanly; a cancelled or failed encode removes its
+partial output (a released or fenced one leaves it to the attempt that owns it now).
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+
+from media_pipeline import actions, ladder, storage, video
+from media_pipeline.errors import JobFailed, JobFenced, JobReleased
+from media_pipeline.ffmpeg import ffmpeg_binary
+from media_pipeline.models import Video
+from media_pipeline.playback import content_type
+from media_pipeline.progress import JobContext
+
+logger = logging.getLogger(__name__)
+
+
+def video_encode(context: JobContext) -> dict:
+    video_id = context.payload.get("video")
+    if not isinstance(video_id, str) or not Video.objects.filter(pk=video_id).exists():
+        raise JobFailed("INPUT_INVALID", "payload.video must name an existing video")
+    row = actions.video_encoding_started(video_id=video_id)
+    try:
+        with tempfile.TemporaryDirectory(prefix="moa-video-") as work:
+            return _encode(context, row, Path(work))
+    except (JobReleased, JobFenced):
+        raise  # the job goes on elsewhere; its output is that attempt's now
+    except BaseException:
+        _withdraw(row)
+        raise
+
+
+def _encode(context: JobContext, row: Video, work: Path) -> dict:
+    source_path = str(work / "source")
+    context.progress(0, "downloading")
+    _storage(storage.download, row.original_key, source_path)
+    context.progress(3, "probing")
+    source = _probe(source_path)
+    rungs = ladder.plan_rungs(source)
+    _storage(storage.delete_prefix, row.output_prefix)  # a retry starts from nothing
+    binary = ffmpeg_binary()
+    weights = [rung.width * rung.height for rung in rungs]
+    done_weight, renditions = 0, []
+    for rung, weight in zip(rungs, weights, strict=True):
+        start = 5 + 90 * done_weight / sum(weights)
+        span = 90 * weight / sum(weights)
+        out_dir = work / rung.name
+        out_dir.mkdir()
+        written = _run(ladder.encode_command(binary, source_path, source, rung, str(out_dir)),
+                       context, start, span * 0.9, f"encoding {rung.name}", source.duration)
+        if written < 0.9 * source.duration - 1:
+            raise JobFailed("INPUT_INVALID", f"The video ends after {written:.1f} s of the "
+                            f"{source.duration:.1f} s it declares: the file is truncated "
+                            f"or damaged.")
+        context.progress(start + span * 0.9, f"uploading {rung.name}")
+        renditions.append(_publish_rendition(row, rung, source, out_dir, renditions))
+        done_weight += weight
+        context.progress(5 + 90 * done_weight / sum(weights), f"{rung.name} playable")
+    context.progress(95, "thumbnail")
+    has_thumbnail = _thumbnail(binary, source_path, source, row, work)
+    published = [rendition.as_json() for rendition in renditions]
+    actions.video_ready(video_id=str(row.id), renditions=published, has_thumbnail=has_thumbnail)
+    return {"video": str(row.id), "duration": source.duration, "renditions": published}
+
+
+def _probe(path: str) -> ladder.Source:
+    try:
+        source = video.probe(path)
+    except video.NotAVideo as error:
+        raise JobFailed("INPUT_NOT_VIDEO", f"This is not a video: {error}.") from error
+    except video.Unreadable as error:
+        raise JobFailed("INPUT_INVALID", f"The file is unreadable or truncated: {error}."
+                        ) from error
+    if source.duration > settings.VIDEO_MAX_DURATION_SECONDS:
+        raise JobFailed("INPUT_TOO_LONG", f"The video lasts {source.duration:.0f} s; the "
+                        f"limit is {settings.VIDEO_MAX_DURATION_SECONDS} s "
+                        f"(VIDEO_MAX_DURATION_SECONDS).")
+    return source
+
+
+def _run(command: list[str], context: JobContext, start: float, span: float, stage: str,
+         duration: float) -> float:
+    """One ffmpeg run with its progress mapped onto [start, start + span] percent."""
+    def report(seconds: float) -> None:
+        context.progress(start + span * min(1.0, seconds / max(duration, 0.001)), stage)
+
+    try:
+        return video.run_ffmpeg(command, on_progress=report)
+    except OSError as error:  # the binary is missing or not executable
+        raise JobFailed("ENCODER_UNAVAILABLE", f"ffmpeg could not be started ({error}); set "
+                        f"FFMPEG_BINARY to a working ffmpeg.") from error
+    except video.FfmpegFailed as error:
+        raise JobFailed("ENCODE_FAILED", f"Encoding failed: {error}") from error
+
+
+def _publish_rendition(row: Video, rung: ladder.Rung, source: ladder.Source, out_dir: Path,
+                       earlier: list[ladder.Rendition]) -> ladder.Rendition:
+    """Upload a rung (segments first, its playlist last), then the master playlist
+    naming it: a player never finds a playlist whose segments are not there yet."""
+    prefix = f"{row.output_prefix}{rung.name}/"
+    playlist = (out_dir / "index.m3u8").read_text()
+    segments = []
+    for seconds, name in ladder.parse_media_playlist(playlist):
+        path = out_dir / name
+        _storage(storage.put_file, prefix + name, str(path), content_type(name))
+        segments.append((seconds, path.stat().st_size))
+    _storage(storage.put_file, prefix + "index.m3u8", str(out_dir / "index.m3u8"),
+             content_type("index.m3u8"))
+    peak, average = ladder.segment_bandwidth(segments)
+    rendition = ladder.Rendition(rung, peak, average, source.has_audio)
+    master = out_dir / "master.m3u8"
+    master.write_text(ladder.master_playlist([*earlier, rendition]))
+    _storage(storage.put_file, row.output_prefix + "master.m3u8", str(master),
+             content_type("master.m3u8"))
+    actions.video_rendition_published(
+        video_id=str(row.id), source=source,
+        renditions=[item.as_json() for item in [*earlier, rendition]])
+    return rendition
+
+
+def _thumbnail(binary: str, source_path: str, source: ladder.Source, row: Video,
+               work: Path) -> bool:
+    """A thumbnail is a nicety: a frame ffmpeg cannot grab is logged, not a failure."""
+    path = work / "thumbnail.jpg"
+    try:
+        video.run_ffmpeg(ladder.thumbnail_command(binary, source_path, source, str(path)),
+                         on_progress=lambda seconds: None)
+    except (OSError, video.FfmpegFailed) as error:
+        logger.warning("video %s: no thumbnail: %s", row.id, error)
+        return False
+    if not path.exists():
+        logger.warning("video %s: ffmpeg wrote no thumbnail", row.id)
+        return False
+    _storage(storage.put_file, row.output_prefix + "thumbnail.jpg", str(path),
+             content_type("thumbnail.jpg"))
+    return True
+
+
+def _storage(operation, *args):
+    try:
+        return operation(*args)
+    except storage.StorageError as error:
+        raise JobFailed(error.error_code, str(error)) from error
+
+
+def _withdraw(row: Video) -> None:
+    try:
+        removed = storage.delete_prefix(row.output_prefix)
+    except storage.StorageError:  # logged by storage; the next attempt clears it anyway
+        return
+    actions.video_output_withdrawn(video_id=str(row.id))
+    if removed:
+        logger.info("video %s: %d partial output file(s) removed", row.id, removed)
+
