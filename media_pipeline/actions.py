@@ -96,8 +96,8 @@ def video_upload_complete(*, video_id: uuid.UUID, parts: list[tuple[int, str]] |
         raise UploadIncomplete(f"Storage holds {stored} bytes; {video.size} were declared. "
                                f"Upload the whole file again.")
     with transaction.atomic():
-        video = Video.objects.select_for_update().select_related("job").get(pk=video_id)
-        if video.job is not None:  # a concurrent call got here first
+        video = Video.objects.select_for_update().get(pk=video_id)
+        if video.job_id is not None:  # a concurrent call got here first
             return video.job
         video.job = job_enqueue(kind="video.encode", owner=video.owner, team_id=video.team_id,
                                 payload={"video": str(video.id)})

@@ -10,6 +10,7 @@ from pathlib import Path
 import av
 import pytest
 from django.conf import settings
+from django.db import connection
 
 from media_pipeline import jobs, storage
 from media_pipeline.models import Job, Video
@@ -238,7 +239,13 @@ def test_cancel_stops_ffmpeg_and_removes_partial_output(client, alice, tmp_path,
     client.force_login(alice)
     sent = upload(client, long_clip)
     claimed = jobs.job_claim(channels=["jobs.video"], worker_id="test")
-    runner = threading.Thread(target=execute, args=(JobContext(claimed),))
+    def run_in_thread():  # as a worker thread does: its own connection, closed after
+        try:
+            execute(JobContext(claimed))
+        finally:
+            connection.close()
+
+    runner = threading.Thread(target=run_in_thread)
     runner.start()
     deadline = time.monotonic() + 60
     while not Job.objects.get(pk=claimed.pk).stage.startswith("encoding 480p"):
