@@ -10,7 +10,7 @@ from media_pipeline.ffmpeg import ffmpeg_binary
 
 
 def ffmpeg(*args: str) -> None:
-    subprocess.run([ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y", *args],  # noqa: S603
+    subprocess.run([ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y", *args],
                    check=True, timeout=120)
 
 
@@ -21,7 +21,8 @@ def clip(path: Path, *, size: str = "640x360", seconds: float = 3, audio: bool =
     if audio:
         args += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}"]
     args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
-    args += ["-b:v", bitrate] if bitrate else []
+    # A bitrate asks for bytes: the test pattern alone compresses to almost nothing.
+    args += ["-vf", "noise=alls=60:allf=t+u", "-b:v", bitrate] if bitrate else []
     args += ["-c:a", "aac", "-shortest"] if audio else []
     ffmpeg(*args, str(path))
     return path

@@ -72,7 +72,8 @@ def test_backlog_counts_pending_and_running_per_kind(client, alice):
                           HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
     body = response.json()
     assert body["noop"] == {"pending": 2, "running": 1}
-    assert body["workers_alive"] == {"jobs.excel": 0}
+    assert body["video.encode"] == {"pending": 0, "running": 0}
+    assert body["workers_alive"] == {"jobs.excel": 0, "jobs.video": 0}
 
 
 @override_settings(INTERNAL_API_TOKEN="")

@@ -1,15 +1,7 @@
 """Storage over HTTP against moto's standalone S3 server: what works, and how each
 kind of failure surfaces (never as success, never silently)."""
 
-import contextlib
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-import boto3
 import pytest
-from botocore.config import Config
 from django.core.files.base import ContentFile
 from django.test import override_settings
 
@@ -17,72 +9,10 @@ from media_pipeline import jobs, storage
 from media_pipeline.models import Job
 from media_pipeline.progress import JobContext
 from media_pipeline.worker import execute
+from tests.jobs.moto import s3_storages
 from tests.processes import free_port
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
-BUCKET = "moa-test"
-
-
-@contextlib.contextmanager
-def moto_server(**env: str):
-    """moto's standalone S3 server on a free port, with the test bucket created."""
-    port = free_port()
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy_moto(url, process)
-        boto3.client("s3", endpoint_url=url, region_name="us-east-1",
-                     aws_access_key_id="test", aws_secret_access_key="test",
-                     config=Config(s3={"addressing_style": "path"})
-                     ).create_bucket(Bucket=BUCKET)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def moto_url():
-    with moto_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def moto_checking_credentials():
-    """After its first request (creating the bucket) this server checks credentials,
-    and Moa's ("test") are unknown to it: the wrong-credentials case."""
-    with moto_server(INITIAL_NO_AUTH_ACTION_COUNT="1") as url:
-        yield url
-
-
-def wait_until_healthy_moto(url: str, process) -> None:
-    import time
-    import urllib.request
-
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
-            return
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError("moto_server exited") from None
-            time.sleep(0.1)
-    raise TimeoutError("moto_server did not start")
-
-
-def s3_storages(endpoint: str, bucket: str = BUCKET) -> dict:
-    return {
-        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
-            "bucket_name": bucket, "endpoint_url": endpoint, "region_name": "us-east-1",
-            "access_key": "test", "secret_key": "test", "querystring_expire": 900,
-            "default_acl": None, "file_overwrite": True,
-            "client_config": Config(signature_version="s3v4", connect_timeout=2,
-                                    read_timeout=5, retries={"max_attempts": 1},
-                                    s3={"addressing_style": "path"})}},
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
 
 
 def test_put_head_read_delete_and_presigned_urls(moto_url):

@@ -17,6 +17,7 @@ from media_pipeline.models import Job, Video
 from media_pipeline.progress import JobContext
 from media_pipeline.worker import execute
 from tests.jobs import clips
+from tests.jobs.video_flow import run_next_job, upload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite, pytest.mark.slow]
 
@@ -43,30 +44,6 @@ def local_storage(settings, tmp_path):
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": tmp_path / "media", "allow_overwrite": True}}}
     return tmp_path / "media"
-
-
-def upload(client, path: Path, title: str = "Clip") -> dict:
-    """What a browser does: ask, PUT the bytes where told, say it is done."""
-    body = path.read_bytes()
-    created = client.post("/api/v1/videos/", {"title": title, "filename": path.name,
-                                              "size": len(body), "content_type": "video/mp4"},
-                          content_type="application/json")
-    assert created.status_code == 201, created.json()
-    grant = created.json()["upload"]
-    assert grant["method"] == "PUT"
-    put = client.generic("PUT", grant["url"], body, content_type=grant["headers"]["Content-Type"])
-    assert put.status_code == 200
-    video_id = created.json()["video"]["id"]
-    done = client.post(f"/api/v1/videos/{video_id}/upload-complete/")
-    assert done.status_code == 202, done.json()
-    return {"video": video_id, "job": done.json()["job"]}
-
-
-def run_next_job() -> Job:
-    claimed = jobs.job_claim(channels=["jobs.video"], worker_id="test")
-    assert claimed is not None
-    execute(JobContext(claimed))
-    return Job.objects.get(pk=claimed.pk)
 
 
 def read_back(media_root: Path, video_id: str, rung: str):

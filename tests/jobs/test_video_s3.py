@@ -1,0 +1,94 @@
+"""The video flow against S3 over HTTP (moto's standalone server): presigned PUT,
+multipart upload with a failed part retried alone, playback through presigned
+redirects, and storage failures answered as 503 with a detail."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from django.test import override_settings
+
+from media_pipeline.models import Job, Video
+from tests.jobs import clips
+from tests.jobs.moto import s3_storages
+from tests.jobs.video_flow import run_next_job, upload
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+MiB = 2**20
+
+
+def create(client, size: int) -> dict:
+    response = client.post("/api/v1/videos/", {"title": "Big", "filename": "big.mp4",
+                                               "size": size, "content_type": "video/mp4"},
+                           content_type="application/json")
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def test_encode_and_play_from_s3(moto_url, client, alice, tmp_path):
+    source = clips.clip(tmp_path / "a.mp4", audio=False)
+    client.force_login(alice)
+    with override_settings(STORAGES=s3_storages(moto_url), STORAGE_BACKEND="s3"):
+        sent = upload(client, source)
+        assert run_next_job().status == "DONE"
+        video = client.get(f"/api/v1/videos/{sent['video']}/").json()
+        master = client.get(video["hls_url"])
+        segment = client.get(video["hls_url"].replace("master.m3u8", "360p/seg_00000.ts"))
+    assert video["status"] == "READY" and master.status_code == 200
+    assert "360p/index.m3u8" in master.content.decode()
+    assert segment.status_code == 302 and "X-Amz-Signature" in segment["Location"]
+    fetched = httpx.get(segment["Location"])
+    assert fetched.status_code == 200 and fetched.content[:1] == b"\x47"  # MPEG-TS sync byte
+    assert fetched.headers["content-type"] == "video/mp2t"
+
+
+def test_a_large_upload_goes_in_parts_and_a_failed_part_is_retried_alone(
+        moto_url, client, alice, tmp_path, settings):
+    settings.VIDEO_MULTIPART_THRESHOLD_BYTES = settings.VIDEO_PART_BYTES = 5 * MiB
+    source = clips.clip(tmp_path / "big.mp4", seconds=4, audio=False, bitrate="14M")
+    body = source.read_bytes()
+    assert len(body) > 5 * MiB
+    client.force_login(alice)
+    with override_settings(STORAGES=s3_storages(moto_url), STORAGE_BACKEND="s3"):
+        created = create(client, len(body))
+        grant = created["upload"]
+        assert grant["method"] == "MULTIPART" and len(grant["parts"]) == 2
+        first, second = grant["parts"]
+        assert (first["size"], second["size"]) == (5 * MiB, len(body) - 5 * MiB)
+        one = httpx.put(first["url"], content=body[:5 * MiB])
+        # Part 2's connection drops halfway: S3 keeps what arrived under a wrong ETag.
+        broken = httpx.put(second["url"], content=body[5 * MiB: 5 * MiB + 1000])
+        complete = f"/api/v1/videos/{created['video']['id']}/upload-complete/"
+        refused = client.post(complete, {"parts": [
+            {"part_number": 1, "etag": one.headers["ETag"]},
+            {"part_number": 2, "etag": "\"0123456789abcdef0123456789abcdef\""}]},
+            content_type="application/json")
+        assert refused.status_code == 409 and "parts" in refused.json()["detail"]
+        assert broken.status_code == 200
+        two = httpx.put(second["url"], content=body[5 * MiB:])  # only that part again
+        done = client.post(complete, {"parts": [
+            {"part_number": 1, "etag": one.headers["ETag"]},
+            {"part_number": 2, "etag": two.headers["ETag"]}]}, content_type="application/json")
+        assert done.status_code == 202, done.json()
+        job = run_next_job()
+    assert job.status == "DONE", job.error_message
+    assert Video.objects.get(pk=created["video"]["id"]).status == "READY"
+
+
+def test_storage_refusing_the_credentials_is_503_with_detail_never_200(
+        moto_checking_credentials, client, alice, settings):
+    settings.VIDEO_MULTIPART_THRESHOLD_BYTES = settings.VIDEO_PART_BYTES = 5 * MiB
+    client.force_login(alice)
+    with override_settings(STORAGES=s3_storages(moto_checking_credentials),
+                           STORAGE_BACKEND="s3"):
+        single = create(client, 1000)  # a presigned PUT is signed locally: no request yet
+        complete = client.post(f"/api/v1/videos/{single['video']['id']}/upload-complete/")
+        multipart = client.post("/api/v1/videos/", {
+            "title": "t", "filename": "b.mp4", "size": 6 * MiB, "content_type": "video/mp4"},
+            content_type="application/json")
+    assert complete.status_code == 503 and complete.json()["code"] == "storage_unavailable"
+    assert "storage head of" in complete.json()["detail"]  # a HEAD's 403 has no body
+    assert "403" in complete.json()["detail"]
+    assert multipart.status_code == 503 and "multipart start" in multipart.json()["detail"]
+    assert "InvalidAccessKeyId" in multipart.json()["detail"]
+    assert not Job.objects.exists() and Video.objects.count() == 1
