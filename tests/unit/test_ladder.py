@@ -1,0 +1,116 @@
+"""The pure video rules: rungs, commands, progress, playlists, upload checks."""
+
+import pytest
+
+from media_pipeline.ladder import (
+    Rendition,
+    Source,
+    encode_command,
+    master_playlist,
+    parse_media_playlist,
+    plan_rungs,
+    progress_seconds,
+    segment_bandwidth,
+    upload_problems,
+)
+
+
+def source(width, height, rotation=0, audio=True) -> Source:
+    return Source(width=width, height=height, rotation=rotation, duration=30.0,
+                  has_audio=audio)
+
+
+def shapes(rungs) -> list[tuple[str, int, int]]:
+    return [(rung.name, rung.width, rung.height) for rung in rungs]
+
+
+def test_a_1080p_source_gets_the_whole_ladder_lowest_first():
+    assert shapes(plan_rungs(source(1920, 1080))) == [
+        ("360p", 640, 360), ("480p", 854, 480), ("720p", 1280, 720), ("1080p", 1920, 1080)]
+
+
+def test_no_rung_is_taller_than_the_source():
+    assert shapes(plan_rungs(source(1280, 720))) == [
+        ("360p", 640, 360), ("480p", 854, 480), ("720p", 1280, 720)]
+
+
+def test_a_source_below_the_lowest_rung_keeps_its_own_size():
+    assert shapes(plan_rungs(source(320, 240))) == [("240p", 320, 240)]
+    assert shapes(plan_rungs(source(321, 241))) == [("240p", 320, 240)]  # even sides
+
+
+@pytest.mark.parametrize("rotation", [90, -90, 270])
+def test_a_rotated_phone_clip_is_laddered_upright(rotation):
+    assert shapes(plan_rungs(source(1280, 720, rotation))) == [
+        ("360p", 360, 640), ("480p", 480, 854), ("720p", 720, 1280)]
+
+
+def test_upside_down_keeps_the_landscape_shape():
+    assert shapes(plan_rungs(source(1280, 720, 180)))[-1] == ("720p", 1280, 720)
+
+
+def test_the_aspect_ratio_is_kept_with_even_sides():
+    rungs = plan_rungs(source(1440, 1080))  # 4:3
+    assert shapes(rungs)[0] == ("360p", 480, 360)
+    assert all(rung.width % 2 == rung.height % 2 == 0 for rung in rungs)
+
+
+def test_the_codecs_attribute_names_main_profile_and_the_level():
+    rungs = {rung.name: rung for rung in plan_rungs(source(1920, 1080))}
+    assert rungs["360p"].codecs == "avc1.4d401e"  # Main, level 3.0
+    assert rungs["720p"].codecs == "avc1.4d401f"  # 3.1
+    assert rungs["1080p"].codecs == "avc1.4d4028"  # 4.0
+
+
+def test_the_encode_command_maps_audio_only_when_there_is_some():
+    rung = plan_rungs(source(640, 360))[0]
+    with_audio = encode_command("ffmpeg", "in.mp4", source(640, 360), rung, "out")
+    silent = encode_command("ffmpeg", "in.mp4", source(640, 360, audio=False), rung, "out")
+    assert "0:a:0" in with_audio and "0:a:0" not in silent
+    assert with_audio[-1] == "out/index.m3u8" and "scale=640:360,setsar=1" in with_audio
+    assert "pipe:1" in with_audio  # progress comes from ffmpeg's own output
+
+
+def test_progress_reads_the_output_time_in_microseconds():
+    assert progress_seconds({"out_time_us": "2500000", "progress": "continue"}) == 2.5
+    assert progress_seconds({"out_time_ms": "1000000"}) == 1.0  # same unit, older name
+    assert progress_seconds({"out_time_us": "N/A"}) is None
+
+
+def test_bandwidth_is_the_peak_segment_rate_and_the_average():
+    assert segment_bandwidth([(4.0, 500_000), (4.0, 1_000_000), (2.0, 100_000)]) == (
+        2_000_000, int(1_600_000 * 8 / 10))
+    assert segment_bandwidth([]) == (0, 0)
+
+
+def test_media_playlists_parse_into_durations_and_names():
+    text = ("#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4.000000,\nseg_00000.ts\n"
+            "#EXTINF:1.5,\nseg_00001.ts\n#EXT-X-ENDLIST\n")
+    assert parse_media_playlist(text) == [(4.0, "seg_00000.ts"), (1.5, "seg_00001.ts")]
+
+
+def test_the_master_lists_renditions_lowest_first_with_their_attributes():
+    low, high = plan_rungs(source(1280, 720))[::2]
+    text = master_playlist([Rendition(high, 3_000_000, 2_500_000, True),
+                            Rendition(low, 900_000, 800_000, True)])
+    lines = text.splitlines()
+    assert lines[:3] == ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    assert lines[3] == ('#EXT-X-STREAM-INF:BANDWIDTH=900000,AVERAGE-BANDWIDTH=800000,'
+                        'RESOLUTION=640x360,CODECS="avc1.4d401e,mp4a.40.2"')
+    assert lines[4] == "360p/index.m3u8" and lines[6] == "720p/index.m3u8"
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("title", " "), ("title", "x" * 201), ("filename", "a/b.mp4"), ("filename", ""),
+    ("size", 0), ("size", True), ("size", "12"), ("size", 2001),
+    ("content_type", "application/pdf"), ("content_type", None),
+])
+def test_upload_requests_name_the_field_that_is_wrong(field, value):
+    request = {"title": "Talk", "filename": "talk.mp4", "size": 2000,
+               "content_type": "video/mp4", field: value}
+    assert set(upload_problems(**request, max_bytes=2000)) == {field}
+
+
+def test_a_good_upload_request_has_no_problems():
+    assert upload_problems(title="Talk", filename="talk.mp4", size=2000,
+                           content_type="video/quicktime", max_bytes=2000) == {}
