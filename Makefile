@@ -33,6 +33,7 @@ test: $(VENV)/.test-deps
 bench: $(VENV)/.test-deps
 	$(BIN)/python bench/fanout.py --out bench/results/raw/fanout.json
 	$(BIN)/python bench/jobs.py --out bench/results/raw/jobs.json
+	$(BIN)/python bench/video.py --out bench/results/raw/video.json
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
