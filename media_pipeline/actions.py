@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from media_pipeline import ladder, storage
-from media_pipeline.jobs import job_enqueue
+from media_pipeline.jobs import job_cancel, job_enqueue
 from media_pipeline.models import Job, Video
 from project.accounts.models import User
 
@@ -147,6 +147,24 @@ def video_ready(*, video_id: str, renditions: list[dict], has_thumbnail: bool) -
 def video_output_withdrawn(*, video_id: str) -> None:
     """The encode stopped (failed or cancelled) and its partial output is deleted."""
     Video.objects.filter(pk=video_id).update(renditions=[], has_thumbnail=False)
+
+
+def video_delete(*, video_id: uuid.UUID) -> None:
+    """Remove a video: its unfinished multipart upload (S3 keeps and bills the parts),
+    its encode (cancelled; a running one stops at its next progress point and removes
+    what it wrote), every stored object, and the row."""
+    video = Video.objects.select_related("job").get(pk=video_id)
+    if video.multipart_upload_id:
+        try:
+            storage.multipart_abort(video.original_key, video.multipart_upload_id)
+        except storage.StorageError as error:
+            if error.code != "NoSuchUpload":  # already completed or aborted: nothing left
+                raise
+    if video.job is not None and video.job.status in ("PENDING", "RUNNING"):
+        job_cancel(job_id=video.job.pk)
+    storage.delete_prefix(f"videos/{video.id}/")
+    video.delete()
+    logger.info("video %s deleted", video_id)
 
 
 def videos_purge_originals(*, older_than_days: int, dry_run: bool) -> list[Video]:

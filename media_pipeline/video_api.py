@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from rest_framework import serializers
 from rest_framework.decorators import api_view
-from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -78,9 +78,16 @@ def videos(request: Request) -> Response:
                     status=201)
 
 
-@api_view(["GET"])
+@api_view(["GET", "DELETE"])
 def video_detail(request: Request, video_id) -> Response:
-    return Response(absolute(request, queries.video_json(visible_video(request, video_id))))
+    video = visible_video(request, video_id)
+    if request.method == "GET":
+        return Response(absolute(request, queries.video_json(video)))
+    if video.owner_id != request.user.pk:
+        raise PermissionDenied("Only the uploader deletes a video.")
+    with storage_errors_as_503():
+        actions.video_delete(video_id=video.id)
+    return Response(status=204)
 
 
 class Part(serializers.Serializer):

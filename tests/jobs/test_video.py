@@ -261,3 +261,27 @@ def test_original_retention_deletes_originals_and_keeps_hls(client, alice, media
 
 def test_the_upload_limit_default_is_two_gib():
     assert settings.VIDEO_MAX_UPLOAD_BYTES == 2 * 2**30
+
+
+def test_deleting_a_video_removes_its_files_and_only_its_uploader_may(client, alice, bob,
+                                                                      media, local_storage):
+    from collab.actions import membership_ensure, team_create
+
+    team = team_create(owner=alice, name="Crew")
+    membership_ensure(team=team, user=bob)
+    client.force_login(alice)
+    body = media["silent"].read_bytes()
+    created = client.post("/api/v1/videos/", {"title": "t", "filename": "a.mp4", "team": team.pk,
+                                              "size": len(body), "content_type": "video/mp4"},
+                          content_type="application/json").json()
+    video_id = created["video"]["id"]
+    client.generic("PUT", created["upload"]["url"], body, content_type="video/mp4")
+    client.post(f"/api/v1/videos/{video_id}/upload-complete/")
+    run_next_job()
+    client.force_login(bob)
+    assert client.get(f"/api/v1/videos/{video_id}/").status_code == 200  # a team member sees it
+    assert client.delete(f"/api/v1/videos/{video_id}/").status_code == 403
+    client.force_login(alice)
+    assert client.delete(f"/api/v1/videos/{video_id}/").status_code == 204
+    assert not (local_storage / "videos" / video_id).exists()
+    assert client.get(f"/api/v1/videos/{video_id}/").status_code == 404

@@ -92,3 +92,24 @@ def test_storage_refusing_the_credentials_is_503_with_detail_never_200(
     assert multipart.status_code == 503 and "multipart start" in multipart.json()["detail"]
     assert "InvalidAccessKeyId" in multipart.json()["detail"]
     assert not Job.objects.exists() and Video.objects.count() == 1
+
+
+def test_deleting_a_video_mid_upload_aborts_its_multipart_upload(moto_url, client, alice,
+                                                                  settings):
+    settings.VIDEO_MULTIPART_THRESHOLD_BYTES = settings.VIDEO_PART_BYTES = 5 * MiB
+    client.force_login(alice)
+    with override_settings(STORAGES=s3_storages(moto_url), STORAGE_BACKEND="s3"):
+        from media_pipeline import storage
+
+        created = create(client, 12 * MiB)
+        key = f"videos/{created['video']['id']}/original"
+        s3 = storage.storages["default"].connection.meta.client
+
+        def open_uploads():
+            listed = s3.list_multipart_uploads(Bucket="moa-test", Prefix=key)
+            return listed.get("Uploads", [])
+
+        assert len(open_uploads()) == 1
+        assert client.delete(f"/api/v1/videos/{created['video']['id']}/").status_code == 204
+        assert open_uploads() == []
+    assert not Video.objects.exists()
