@@ -37,6 +37,18 @@ def membership_ensure(*, team: Team, user: User, role: str = Membership.Role.MEM
     return membership
 
 
+def memberships_bulk_add(*, team: Team, roles: dict[int, str]) -> int:
+    """Add users (id -> role) to `team` in bulk; existing memberships are left as they
+    are. Returns how many were added."""
+    existing = set(Membership.objects.filter(team=team, user_id__in=list(roles))
+                   .values_list("user_id", flat=True))
+    added = Membership.objects.bulk_create(
+        [Membership(team=team, user_id=user_id, role=role)
+         for user_id, role in roles.items() if user_id not in existing],
+        batch_size=2000, ignore_conflicts=True)
+    return len(added)
+
+
 def membership_remove(*, team: Team, user: User) -> bool:
     """Take `user` out of `team`; their sockets of that team close (4403) everywhere."""
     with transaction.atomic():

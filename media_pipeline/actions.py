@@ -1,5 +1,6 @@
-"""Video actions: create with an upload grant, complete the upload (which enqueues the
-encode), the encoder's state changes, and the retention of originals.
+"""Video actions (create with an upload grant, complete the upload, which enqueues
+the encode, the encoder's state changes, retention of originals) and the start of a
+member import.
 
 Storage is called outside transactions (a slow store must not hold row locks); the
 rows change in short transactions after it answered.
@@ -7,16 +8,23 @@ rows change in short transactions after it answered.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
+import tempfile
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from media_pipeline import ladder, storage
+from collab.models import Team
+from media_pipeline import excel, ladder, storage
 from media_pipeline.jobs import job_cancel, job_enqueue
 from media_pipeline.models import Job, Video
 from project.accounts.models import User
@@ -180,3 +188,54 @@ def videos_purge_originals(*, older_than_days: int, dry_run: bool) -> list[Video
         Video.objects.filter(pk=video.pk).update(original_deleted_at=timezone.now())
         logger.info("video %s: original deleted (ready since %s)", video.id, video.ready_at)
     return due
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class ImportRefused(Exception):
+    """The member list cannot be imported as sent; the message says why (400)."""
+
+
+def member_import_start(*, team: Team, owner: User, upload: UploadedFile,
+                        initial_password: str | None, dry_run: bool) -> Job:
+    """Check the file is a sane .xlsx with a header row, store it, enqueue the import.
+
+    The shared initial password is hashed here, once per import, and only its hash
+    travels in the job. The same file (SHA-256) already queued or running for this
+    team is answered with that job, so a double submit imports once.
+    """
+    if upload.size > settings.EXCEL_MAX_UPLOAD_BYTES:
+        raise ImportRefused(f"The file is {upload.size} bytes; the limit is "
+                            f"{settings.EXCEL_MAX_UPLOAD_BYTES} bytes.")
+    if initial_password:
+        try:
+            validate_password(initial_password)
+        except ValidationError as error:
+            raise ImportRefused("initial_password: " + " ".join(error.messages)) from None
+    with tempfile.NamedTemporaryFile(prefix="moa-import-", suffix=".xlsx") as spool:
+        digest = hashlib.sha256()
+        for chunk in upload.chunks():
+            spool.write(chunk)
+            digest.update(chunk)
+        spool.flush()
+        try:
+            excel.check_readable(spool.name)
+        except excel.SheetRefused as refused:
+            raise ImportRefused(str(refused)) from refused
+        running = Job.objects.filter(kind="excel.import", team=team,
+                                     status__in=("PENDING", "RUNNING"),
+                                     payload__sha256=digest.hexdigest(),
+                                     payload__dry_run=dry_run).first()
+        if running is not None:
+            return running
+        key = f"imports/{uuid.uuid4()}.xlsx"
+        storage.put_file(key, spool.name, XLSX_TYPE)
+    payload = {"key": key, "team": team.pk, "sha256": digest.hexdigest(), "dry_run": dry_run,
+               "filename": upload.name[:255],
+               "password_hash": make_password(initial_password) if initial_password else None}
+    try:
+        return job_enqueue(kind="excel.import", owner=owner, team_id=team.pk, payload=payload)
+    except Exception:
+        storage.delete(key)  # no job will ever read it
+        raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 
@@ -12,7 +13,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from media_pipeline import jobs, policy, queries
+from media_pipeline import jobs, policy, queries, storage
 from media_pipeline.models import Job
 
 logger = logging.getLogger(__name__)
@@ -21,6 +22,19 @@ logger = logging.getLogger(__name__)
 class Conflict(APIException):
     status_code = 409
     default_code = "conflict"
+
+
+class StorageUnavailable(APIException):
+    status_code = 503
+    default_code = "storage_unavailable"
+
+
+@contextlib.contextmanager
+def storage_errors_as_503():
+    try:
+        yield
+    except storage.StorageError as error:  # already logged with bucket and key
+        raise StorageUnavailable(f"Storage failed, nothing was changed: {error}") from error
 
 
 def visible_job(request: Request, job_id) -> Job:

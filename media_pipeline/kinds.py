@@ -7,6 +7,7 @@ import hashlib
 import time
 
 from media_pipeline.errors import JobFailed
+from media_pipeline.excel_job import excel_import
 from media_pipeline.progress import JobContext
 from media_pipeline.storage import StorageError, read_chunks, size
 from media_pipeline.video_job import video_encode
@@ -52,6 +53,7 @@ def storage_checksum(context: JobContext) -> dict:
 
 HANDLERS = {
     "video.encode": video_encode,
+    "excel.import": excel_import,
     "noop": noop,
     "storage.checksum": storage_checksum,
 }

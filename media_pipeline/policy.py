@@ -19,6 +19,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 # own; the light kinds share jobs.excel.
 KIND_CHANNELS = {
     "video.encode": "jobs.video",
+    "excel.import": "jobs.excel",
     "storage.checksum": "jobs.excel",
     "noop": "jobs.excel",
 }

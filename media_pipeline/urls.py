@@ -1,6 +1,6 @@
 from django.urls import path
 
-from media_pipeline import api, video_api
+from media_pipeline import api, import_api, video_api
 
 urlpatterns = [
     path("jobs/", api.job_list, name="api-jobs"),
@@ -14,5 +14,9 @@ urlpatterns = [
          name="api-video-upload-complete"),
     path("videos/<uuid:video_id>/hls/<str:token>/<path:name>", video_api.hls_file,
          name="api-video-hls"),
+    path("teams/<int:team_id>/members/import/", import_api.member_import,
+         name="api-member-import"),
+    path("members/import/example.xlsx", import_api.member_import_example,
+         name="api-member-import-example"),
     path("storage/upload/<str:token>/", video_api.local_upload, name="api-local-upload"),
 ]

@@ -3,7 +3,6 @@ authorize, call one action or query, serialize. docs/videos.md is the client's g
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
 
 from django.conf import settings
@@ -13,27 +12,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from rest_framework import serializers
 from rest_framework.decorators import api_view
-from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from collab.api import require_member
 from media_pipeline import actions, playback, queries, storage
-from media_pipeline.api import Conflict
+from media_pipeline.api import Conflict, storage_errors_as_503
 from media_pipeline.models import Video
-
-
-class StorageUnavailable(APIException):
-    status_code = 503
-    default_code = "storage_unavailable"
-
-
-@contextlib.contextmanager
-def storage_errors_as_503():
-    try:
-        yield
-    except storage.StorageError as error:  # already logged with bucket and key
-        raise StorageUnavailable(f"Storage failed, nothing was changed: {error}") from error
 
 
 def absolute(request: Request, body: dict) -> dict:

@@ -68,6 +68,9 @@ VARS: tuple[Var, ...] = (
     Var("FFMPEG_BINARY", "ffmpeg executable; unset means the imageio-ffmpeg wheel's"),
     Var("VIDEO_MAX_UPLOAD_BYTES", "largest video upload accepted, in bytes", str(2 * 2**30)),
     Var("VIDEO_MAX_DURATION_SECONDS", "longest video encoded, in seconds", str(4 * 3600)),
+    Var("EXCEL_MAX_UPLOAD_BYTES", "largest member list (.xlsx) accepted, in bytes",
+        str(10 * 2**20)),
+    Var("EXCEL_MAX_ROWS", "most member rows one import reads", "50000"),
     Var("LOG_LEVEL", "root log level", "INFO"),
 )
 
@@ -212,7 +215,8 @@ def _validate(config: Config) -> list[str]:
             f"STORAGE_BACKEND must be local or s3, not {config['STORAGE_BACKEND']!r}"
         )
     for name in ("DRAIN_SECONDS", "CHANNEL_CAPACITY", "JOB_LEASE_SECONDS",
-                 "VIDEO_MAX_UPLOAD_BYTES", "VIDEO_MAX_DURATION_SECONDS"):
+                 "VIDEO_MAX_UPLOAD_BYTES", "VIDEO_MAX_DURATION_SECONDS",
+                 "EXCEL_MAX_UPLOAD_BYTES", "EXCEL_MAX_ROWS"):
         raw = config[name] or ""
         if not raw.isdigit():
             problems.append(f"{name} must be a whole number, not {raw!r}")

@@ -279,6 +279,10 @@ VIDEO_PART_BYTES = 16 * 2**20
 # The HLS URL is a signed Moa URL (players send no credentials); it lasts this long.
 VIDEO_PLAYBACK_URL_SECONDS = 4 * 3600
 
+# Member imports (docs/member-import.md).
+EXCEL_MAX_UPLOAD_BYTES = MOA_CONFIG.integer("EXCEL_MAX_UPLOAD_BYTES")
+EXCEL_MAX_ROWS = MOA_CONFIG.integer("EXCEL_MAX_ROWS")
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -76,5 +76,9 @@ def test_doctor_fails_when_a_channel_has_no_live_worker(settings):
 
     WorkerHeartbeat.objects.create(worker_id="w1", channels=["jobs.excel"],
                                    last_seen=timezone.now())
+    with pytest.raises(SystemExit):
+        run("doctor")  # jobs.video still has nobody
+    WorkerHeartbeat.objects.create(worker_id="w2", channels=["jobs.video"],
+                                   last_seen=timezone.now())
     out, _ = run("doctor")
-    assert "jobs.excel: 1 alive" in out
+    assert "jobs.excel: 1 alive" in out and "jobs.video: 1 alive" in out

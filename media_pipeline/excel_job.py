@@ -1,0 +1,155 @@
+"""The `excel.import` job: a member list (.xlsx) in storage -> accounts and
+memberships of a team, with a report of every row.
+
+Stages: reading (rows parsed, 0-60 %), checking (accounts looked up in bulk, 60-70),
+applying (70-95). The whole file is applied in one transaction: a file imports
+completely or not at all, so a failure never leaves half a team, and a rerun of the
+same file is idempotent by construction (its accounts now exist and are members: they
+are reported as already members). A dry run does everything but the writes. The
+uploaded file is deleted from storage when the job ends, whatever the outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from collab.actions import memberships_bulk_add
+from collab.models import Membership, Team
+from media_pipeline import excel, member_rows, storage
+from media_pipeline.errors import JobFailed, JobFenced, JobReleased
+from media_pipeline.member_rows import Account, Row
+from media_pipeline.progress import JobContext
+from project.accounts.actions import users_bulk_create
+from project.accounts.models import User
+
+logger = logging.getLogger(__name__)
+
+LOOKUP_BATCH = 5000
+REPORT_LIMIT = 1000  # rows listed per outcome in the result; counts are always whole
+
+
+def excel_import(context: JobContext) -> dict:
+    payload = context.payload
+    key = payload.get("key")
+    if not isinstance(key, str) or not Team.objects.filter(pk=payload.get("team")).exists():
+        raise JobFailed("INPUT_INVALID", "payload needs the stored file's key and a team")
+    try:
+        with tempfile.TemporaryDirectory(prefix="moa-import-") as work:
+            return _import(context, Path(work) / "members.xlsx")
+    except (JobReleased, JobFenced):
+        raise  # another attempt runs on, and needs the file
+    finally:
+        if not context.release_requested and not context.lease_lost:
+            _delete_upload(key)
+
+
+def _import(context: JobContext, path: Path) -> dict:
+    payload = context.payload
+    context.progress(0, "reading")
+    try:
+        storage.download(payload["key"], str(path))
+    except storage.StorageError as error:
+        raise JobFailed(error.error_code, str(error)) from error
+    rows, rejected = _read(context, str(path))
+    context.progress(60, "checking", f"{len(rows) + len(rejected)} rows read")
+    team = Team.objects.get(pk=payload["team"])
+    plan = member_rows.plan(rows, *_accounts(rows), _member_ids(team))
+    plan.rejected.extend(rejected)
+    plan.rejected.sort(key=lambda item: item["row"])
+    if not payload.get("dry_run"):
+        context.progress(70, "applying", f"{len(plan.create)} accounts to create")
+        _apply(team, plan, payload.get("password_hash"))
+    return _report(plan, payload, rows_read=len(rows) + len(rejected))
+
+
+def _read(context: JobContext, path: str) -> tuple[list[Row], list[dict]]:
+    """Valid rows, and the rejected ones with their reasons (inside the file)."""
+    def on_row(count: int) -> None:
+        if count % 500 == 0:  # the row count is unknown up front: creep towards 60 %
+            context.progress(60 * count / (count + 20_000), "reading", f"{count} rows read")
+
+    try:
+        excel.inspect(path)
+        _, header, data = excel.read_rows(path, max_rows=settings.EXCEL_MAX_ROWS,
+                                          on_row=on_row)
+        columns = member_rows.header_columns(header)
+        rows, rejected = [], []
+        for number, cells in data:
+            row, errors = member_rows.row_from_cells(number, cells, columns)
+            if errors:
+                rejected.append({"row": number, "errors": errors})
+            else:
+                rows.append(row)
+    except excel.SheetRefused as refused:
+        raise JobFailed("INPUT_INVALID", str(refused)) from refused
+    repeated = member_rows.duplicates(rows)
+    rejected += [{"row": number, "errors": errors} for number, errors in repeated.items()]
+    return [row for row in rows if row.number not in repeated], rejected
+
+
+def _accounts(rows: list[Row]) -> tuple[dict[str, Account], dict[str, Account]]:
+    """Live accounts holding any of the rows' usernames or emails (case-insensitive),
+    looked up in batches: a few queries for 50,000 rows, not one per row."""
+    by_username: dict[str, Account] = {}
+    by_email: dict[str, Account] = {}
+    live = User.objects.filter(is_deleted=False)
+    for start in range(0, len(rows), LOOKUP_BATCH):
+        batch = rows[start:start + LOOKUP_BATCH]
+        names = [row.username.lower() for row in batch]
+        emails = [row.email.lower() for row in batch]
+        found = live.annotate(lname=Lower("username"), lemail=Lower("email")).filter(
+            Q(lname__in=names) | Q(lemail__in=emails))
+        for user_id, username, email in found.values_list("id", "username", "email"):
+            account = Account(user_id, username, email)
+            by_username[username.lower()] = account
+            if email:
+                by_email[email.lower()] = account
+    return by_username, by_email
+
+
+def _member_ids(team: Team) -> set[int]:
+    return set(Membership.objects.filter(team=team).values_list("user_id", flat=True))
+
+
+def _apply(team: Team, plan: member_rows.Plan, password_hash: str | None) -> None:
+    with transaction.atomic():
+        created = users_bulk_create(
+            accounts=[(row.username, row.email, row.name) for row in plan.create],
+            password_hash=password_hash)
+        roles = {user.pk: row.role for user, row in zip(created, plan.create, strict=True)}
+        roles.update({user_id: row.role for row, user_id in plan.link})
+        memberships_bulk_add(team=team, roles=roles)
+    logger.info("import into team %s: %d created, %d linked", team.pk, len(plan.create),
+                len(plan.link))
+
+
+def _report(plan: member_rows.Plan, payload: dict, rows_read: int) -> dict:
+    def listed(rows: list[Row]) -> list[dict]:
+        return [{"row": row.number, "username": row.username} for row in rows[:REPORT_LIMIT]]
+
+    return {
+        "file_sha256": payload.get("sha256", ""), "dry_run": bool(payload.get("dry_run")),
+        "rows": rows_read,
+        "counts": {"created": len(plan.create), "linked": len(plan.link),
+                   "already_members": len(plan.already), "rejected": len(plan.rejected)},
+        "created": listed(plan.create),
+        "linked": listed([row for row, _ in plan.link]),
+        "already_members": listed([row for row, _ in plan.already]),
+        "rejected": plan.rejected[:REPORT_LIMIT],
+        "truncated": max(len(plan.create), len(plan.link), len(plan.already),
+                         len(plan.rejected)) > REPORT_LIMIT,
+    }
+
+
+def _delete_upload(key: str) -> None:
+    try:
+        storage.delete(key)
+    except storage.StorageError:  # logged with bucket and key by storage
+        logger.warning("the uploaded member list %s could not be deleted", key)

@@ -1,0 +1,149 @@
+"""The pure rules of a member import: header, cell values, row validation, and the
+plan (create, link, already a member, reject) given the accounts that exist. No I/O:
+the Excel adapter feeds rows in, the job looks the accounts up and applies the plan.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+
+REQUIRED = ("username", "email")
+OPTIONAL = ("name", "role")
+ROLES = ("member", "owner")
+USERNAME = re.compile(r"^[\w.@+-]+\Z")  # Django's username rule (UnicodeUsernameValidator)
+MAX_USERNAME, MAX_EMAIL, MAX_NAME = 150, 254, 150
+_email = EmailValidator()
+
+
+def header_columns(cells: list[str]) -> dict[str, int] | None:
+    """Column index of each known header (case-insensitive), or None when the row is
+    not a header (it lacks a required column)."""
+    found: dict[str, int] = {}
+    for index, cell in enumerate(cells):
+        name = cell.strip().lower()
+        if name in REQUIRED + OPTIONAL and name not in found:
+            found[name] = index
+    return found if all(name in found for name in REQUIRED) else None
+
+
+def cell_text(value: object) -> str:
+    """A cell as the text a person sees: 12345.0 typed as a number is "12345", dates
+    are ISO dates, whitespace (including non-breaking spaces) is stripped."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat() if value.time() == datetime.time() else \
+            value.isoformat(sep=" ")
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    return str(value).replace("\xa0", " ").strip()
+
+
+@dataclass(frozen=True)
+class Row:
+    number: int  # 1-based row of the sheet
+    username: str
+    email: str
+    name: str
+    role: str
+
+
+def row_from_cells(number: int, cells: list[object], columns: dict[str, int]
+                   ) -> tuple[Row, dict[str, str]]:
+    """The row's values and what is wrong with them (column -> reason)."""
+    def value(name: str) -> str:
+        index = columns.get(name)
+        return cell_text(cells[index]) if index is not None and index < len(cells) else ""
+
+    row = Row(number, value("username"), value("email"), value("name"),
+              value("role").lower() or "member")
+    return row, validate(row)
+
+
+def validate(row: Row) -> dict[str, str]:
+    errors = {}
+    if not row.username:
+        errors["username"] = "required"
+    elif len(row.username) > MAX_USERNAME:
+        errors["username"] = f"at most {MAX_USERNAME} characters"
+    elif not USERNAME.match(row.username):
+        errors["username"] = "letters, digits and @ . + - _ only (no spaces)"
+    if not row.email:
+        errors["email"] = "required"
+    elif len(row.email) > MAX_EMAIL:
+        errors["email"] = f"at most {MAX_EMAIL} characters"
+    else:
+        try:
+            _email(row.email)
+        except ValidationError:
+            errors["email"] = "not a valid email address"
+    if len(row.name) > MAX_NAME:
+        errors["name"] = f"at most {MAX_NAME} characters"
+    if row.role not in ROLES:
+        errors["role"] = f"member or owner, not {row.role!r}"
+    return errors
+
+
+def duplicates(rows: list[Row]) -> dict[int, dict[str, str]]:
+    """Later rows repeating an earlier row's username or email (case-insensitive)."""
+    seen_username: dict[str, int] = {}
+    seen_email: dict[str, int] = {}
+    errors: dict[int, dict[str, str]] = {}
+    for row in rows:
+        for column, seen, key in (("username", seen_username, row.username.lower()),
+                                  ("email", seen_email, row.email.lower())):
+            if key in seen:
+                errors.setdefault(row.number, {})[column] = f"also on row {seen[key]}"
+            else:
+                seen[key] = row.number
+    return errors
+
+
+@dataclass(frozen=True)
+class Account:
+    """A live account the import met, by username or email."""
+
+    id: int
+    username: str
+    email: str
+
+
+@dataclass
+class Plan:
+    create: list[Row] = field(default_factory=list)
+    link: list[tuple[Row, int]] = field(default_factory=list)  # (row, user id)
+    already: list[tuple[Row, int]] = field(default_factory=list)
+    rejected: list[dict] = field(default_factory=list)
+
+
+def plan(rows: list[Row], by_username: dict[str, Account], by_email: dict[str, Account],
+         member_ids: set[int]) -> Plan:
+    """Decide each valid row: a live account with this username and email is linked
+    (or is already a member); an account holding only one of them is a conflict;
+    neither is a new account. Deleted accounts are not in the lookups: their
+    usernames and emails are free again."""
+    result = Plan()
+    for row in rows:
+        named = by_username.get(row.username.lower())
+        mailed = by_email.get(row.email.lower())
+        if named is None and mailed is None:
+            result.create.append(row)
+        elif named is not None and mailed is not None and named.id == mailed.id:
+            (result.already if named.id in member_ids else result.link).append((row, named.id))
+        else:
+            errors = {}
+            if named is not None:
+                errors["username"] = "taken by an account with another email"
+            if mailed is not None:
+                errors["email"] = "used by an account with another username"
+            result.rejected.append({"row": row.number, "errors": errors})
+    return result

@@ -1,0 +1,245 @@
+"""Member import: upload checks, the import run in-process, the report, hostile files."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from collab.actions import membership_ensure, team_create
+from collab.models import Membership
+from media_pipeline import jobs
+from media_pipeline.models import Job
+from media_pipeline.progress import JobContext
+from media_pipeline.worker import execute
+from project.accounts.actions import user_soft_delete
+from project.accounts.models import User
+from tests.jobs import sheets
+
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
+
+
+@pytest.fixture(autouse=True)
+def local_storage(settings, tmp_path):
+    settings.STORAGE_BACKEND = "local"
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": tmp_path / "media", "allow_overwrite": True}}}
+    return tmp_path / "media"
+
+
+@pytest.fixture
+def team(alice):
+    return team_create(owner=alice, name="Crew")
+
+
+def send(client, team, path: Path, **fields):
+    with open(path, "rb") as handle:
+        return client.post(f"/api/v1/teams/{team.pk}/members/import/",
+                           {"file": SimpleUploadedFile(path.name, handle.read()), **fields})
+
+
+def run_import(client, team, path: Path, **fields) -> Job:
+    response = send(client, team, path, **fields)
+    assert response.status_code == 202, response.json()
+    claimed = jobs.job_claim(channels=["jobs.excel"], worker_id="test")
+    execute(JobContext(claimed))
+    return Job.objects.get(pk=claimed.pk)
+
+
+def test_members_are_created_and_added_with_one_shared_password(client, alice, team, tmp_path,
+                                                                 local_storage):
+    client.force_login(alice)
+    path = sheets.workbook(tmp_path / "m.xlsx", [
+        ["ada", "Ada@Example.com", "Ada", "owner"],
+        [10452, "edsger@example.com", None, None],  # a number typed as a username
+        ["  grace  ", "grace@example.com", "Grace", "Member"],
+    ])
+    job = run_import(client, team, path, initial_password="Sturdy-Password-42")
+    assert job.status == "DONE", job.error_message
+    assert job.result["counts"] == {"created": 3, "linked": 0, "already_members": 0,
+                                    "rejected": 0}
+    ada = User.objects.get(username="ada")
+    assert ada.check_password("Sturdy-Password-42") and ada.must_change_password
+    assert User.objects.filter(username="10452").exists()
+    assert User.objects.filter(username="grace").exists()
+    roles = dict(Membership.objects.filter(team=team).values_list("user__username", "role"))
+    assert roles == {"alice": "owner", "ada": "owner", "10452": "member", "grace": "member"}
+    assert not list(local_storage.rglob("*.xlsx"))  # the upload is gone once done
+
+
+def test_without_a_password_accounts_get_an_unusable_one(client, alice, team, tmp_path):
+    client.force_login(alice)
+    job = run_import(client, team, sheets.workbook(tmp_path / "m.xlsx", sheets.members(2)))
+    assert job.status == "DONE"
+    user = User.objects.get(username="user0")
+    assert not user.has_usable_password() and not user.must_change_password
+
+
+def test_bad_rows_are_rejected_with_their_row_and_reasons(client, alice, bob, team, tmp_path):
+    client.force_login(alice)
+    path = sheets.workbook(tmp_path / "m.xlsx", [
+        ["ok1", "ok1@example.com", "", ""],             # row 2
+        ["bad name", "x@example.com", "", ""],         # row 3
+        ["ok3", "not-an-email", "", ""],               # row 4
+        ["ok4", "ok4@example.com", "", "admin"],       # row 5
+        ["OK1", "other@example.com", "", ""],          # row 6: ok1 again
+        ["bob", "someone@example.com", "", ""],        # row 7: bob has another email
+        ["", "", "", ""],                              # row 8: blank, skipped
+        ["", "orphan@example.com", "", ""],            # row 9
+    ])
+    job = run_import(client, team, path)
+    assert job.status == "DONE"
+    rejected = {item["row"]: item["errors"] for item in job.result["rejected"]}
+    assert rejected == {
+        3: {"username": "letters, digits and @ . + - _ only (no spaces)"},
+        4: {"email": "not a valid email address"},
+        5: {"role": "member or owner, not 'admin'"},
+        6: {"username": "also on row 2"},
+        7: {"username": "taken by an account with another email"},
+        9: {"username": "required"},
+    }
+    assert [item["username"] for item in job.result["created"]] == ["ok1"]
+
+
+def test_existing_accounts_are_linked_and_a_rerun_changes_nothing(client, alice, bob, team,
+                                                                  tmp_path):
+    client.force_login(alice)
+    path = sheets.workbook(tmp_path / "m.xlsx", [
+        ["BOB", "bob@example.com", "", ""], *sheets.members(2)])
+    first = run_import(client, team, path)
+    assert first.result["counts"] == {"created": 2, "linked": 1, "already_members": 0,
+                                      "rejected": 0}
+    accounts, memberships = User.objects.count(), Membership.objects.count()
+    again = run_import(client, team, path)
+    assert again.result["counts"] == {"created": 0, "linked": 0, "already_members": 3,
+                                      "rejected": 0}
+    assert (User.objects.count(), Membership.objects.count()) == (accounts, memberships)
+    assert again.result["file_sha256"] == first.result["file_sha256"]
+
+
+def test_a_name_held_only_by_a_deleted_account_is_free_again(client, alice, make_user, team,
+                                                             tmp_path):
+    gone = make_user("carol", email="carol@example.com")
+    user_soft_delete(user=gone)
+    client.force_login(alice)
+    job = run_import(client, team, sheets.workbook(tmp_path / "m.xlsx", [
+        ["carol", "carol@example.com", "Carol", ""]]))
+    assert job.result["counts"]["created"] == 1
+    assert User.objects.filter(username__iexact="carol").count() == 2
+    assert User.objects.live().get(username="carol").pk != gone.pk
+
+
+def test_a_dry_run_reports_the_same_and_writes_nothing(client, alice, team, tmp_path):
+    client.force_login(alice)
+    path = sheets.workbook(tmp_path / "m.xlsx", [*sheets.members(3), ["x y", "e@x.com", "", ""]])
+    accounts = User.objects.count()
+    dry = run_import(client, team, path, dry_run="true")
+    assert dry.result["dry_run"] and User.objects.count() == accounts
+    real = run_import(client, team, path)
+    assert dry.result["counts"] == real.result["counts"] == {
+        "created": 3, "linked": 0, "already_members": 0, "rejected": 1}
+
+
+def test_a_header_below_a_title_and_any_case_is_found(client, alice, team, tmp_path):
+    client.force_login(alice)
+    path = sheets.workbook(tmp_path / "m.xlsx", [["u1", "u1@example.com", "", ""]],
+                           header=["Email", "USERNAME", "Role", "Name"],
+                           above=[["Team list, spring"], []])
+    path = sheets.workbook(tmp_path / "m.xlsx", [["u1@example.com", "u1", "", "U One"]],
+                           header=["Email", "USERNAME", "Role", "Name"],
+                           above=[["Team list, spring"], []])
+    job = run_import(client, team, path)
+    assert job.result["created"] == [{"row": 4, "username": "u1"}]
+    assert User.objects.get(username="u1").display_name == "U One"
+
+
+def test_dates_and_formulas_are_read_as_values_never_evaluated(client, alice, team, tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["username", "email", "name"])
+    sheet.append(["d1", "d1@example.com", datetime.date(2024, 5, 1)])
+    sheet.append(["f1", "f1@example.com", '=HYPERLINK("http://evil.example","x")'])
+    book.save(tmp_path / "m.xlsx")
+    client.force_login(alice)
+    job = run_import(client, team, tmp_path / "m.xlsx")
+    assert job.status == "DONE"
+    assert User.objects.get(username="d1").display_name == "2024-05-01"
+    # openpyxl writes no cached value for a formula: the name is empty, not evaluated.
+    assert User.objects.get(username="f1").display_name == ""
+
+
+def test_only_team_owners_may_import(client, bob, alice, team, tmp_path):
+    membership_ensure(team=team, user=bob)
+    client.force_login(bob)
+    response = send(client, team, sheets.workbook(tmp_path / "m.xlsx", sheets.members(1)))
+    assert response.status_code == 403 and not Job.objects.exists()
+
+
+@pytest.mark.parametrize(("make", "words"), [
+    (lambda p: sheets.ole_file(p, encrypted=True), "password-protected"),
+    (lambda p: sheets.ole_file(p, encrypted=False), ".xls file"),
+    (lambda p: p.write_text("username,email\nann,ann@example.com\n") and p, "CSV"),
+    (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4) and p, "not an Excel"),
+    (lambda p: sheets.zip_bomb(p), "zip bomb"),
+    (lambda p: sheets.workbook(p, [["a", "b"]], header=["Login", "Mail"]), "username and email"),
+])
+def test_files_that_are_not_member_lists_are_refused_at_upload(client, alice, team, tmp_path,
+                                                               make, words):
+    path = make(tmp_path / "members.xlsx")
+    client.force_login(alice)
+    response = send(client, team, path)
+    assert response.status_code == 400
+    assert words in response.json()["detail"]
+    assert not Job.objects.exists()
+
+
+def test_an_upload_over_the_size_limit_is_refused(client, alice, team, tmp_path, settings):
+    settings.EXCEL_MAX_UPLOAD_BYTES = 1000
+    client.force_login(alice)
+    response = send(client, team, sheets.workbook(tmp_path / "m.xlsx", sheets.members(200)))
+    assert response.status_code in (400, 413)
+    assert "limit" in response.json()["detail"]
+
+
+def test_a_huge_declared_dimension_and_empty_styled_rows_stay_cheap(client, alice, team,
+                                                                    tmp_path):
+    client.force_login(alice)
+    declared = run_import(client, team, sheets.huge_dimension(tmp_path / "d.xlsx"))
+    assert declared.status == "DONE" and declared.result["counts"]["created"] == 1
+    styled = run_import(client, team, sheets.empty_styled_rows(tmp_path / "s.xlsx"))
+    assert styled.status == "DONE" and styled.result["counts"]["created"] == 3
+
+
+def test_merged_cells_import_with_the_first_cell_value(client, alice, team, tmp_path):
+    client.force_login(alice)
+    job = run_import(client, team, sheets.merged_cells(tmp_path / "m.xlsx"))
+    assert job.status == "DONE"
+    roles = dict(Membership.objects.filter(team=team).values_list("user__username", "role"))
+    assert (roles["m1"], roles["m2"]) == ("owner", "member")  # the merged-away cell is empty
+
+
+def test_a_sheet_over_the_row_limit_fails_with_a_clear_message(client, alice, team, tmp_path,
+                                                               settings, local_storage):
+    settings.EXCEL_MAX_ROWS = 10
+    client.force_login(alice)
+    job = run_import(client, team, sheets.workbook(tmp_path / "m.xlsx", sheets.members(11)))
+    assert (job.status, job.error_code, job.attempts) == ("FAILED", "INPUT_INVALID", 1)
+    assert "more than 10 member rows" in job.error_message
+    assert not list(local_storage.rglob("*.xlsx"))  # deleted on failure too
+    assert not User.objects.filter(username="user0").exists()
+
+
+def test_the_example_file_imports_cleanly(client, alice, team, tmp_path):
+    client.force_login(alice)
+    example = client.get("/api/v1/members/import/example.xlsx")
+    assert example.status_code == 200
+    path = tmp_path / "example.xlsx"
+    path.write_bytes(example.content)
+    job = run_import(client, team, path)
+    assert job.result["counts"] == {"created": 3, "linked": 0, "already_members": 0,
+                                    "rejected": 0}
