@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import UsernameField
+from django.contrib.auth.forms import PasswordResetForm, UsernameField
 
 from project.accounts.models import User
 
@@ -29,3 +29,12 @@ class SignupForm(forms.Form):
                              email=cleaned.get("email", ""))
             password_validation.validate_password(cleaned["password"], candidate)
         return cleaned
+
+
+class ResetForm(PasswordResetForm):
+    """Django's reset form, open to accounts created without a usable password (a
+    member import sends people here to choose their first one). Deleted and inactive
+    accounts still get nothing, and the page never says whether an address is known."""
+
+    def get_users(self, email):
+        return User.objects.live().filter(email__iexact=email, is_active=True)

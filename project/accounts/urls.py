@@ -1,7 +1,8 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, reverse_lazy
 
 from project.accounts import views
+from project.accounts.forms import ResetForm
 
 app_name = "accounts"
 
@@ -10,4 +11,15 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup, name="signup"),
     path("verify/<str:token>/", views.verify, name="verify"),
+    path("password-change/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("password-reset/", auth_views.PasswordResetView.as_view(
+        form_class=ResetForm, success_url=reverse_lazy("accounts:password_reset_done"),
+        email_template_name="accounts/password_reset_email.txt"), name="password_reset"),
+    path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(),
+         name="password_reset_done"),
+    path("password-reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(
+        success_url=reverse_lazy("accounts:password_reset_complete")),
+        name="password_reset_confirm"),
+    path("password-reset/done/", auth_views.PasswordResetCompleteView.as_view(),
+         name="password_reset_complete"),
 ]

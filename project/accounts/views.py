@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from project.accounts import actions
 from project.accounts.forms import SignupForm
+from project.accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -53,3 +54,17 @@ class LogoutView(auth_views.LogoutView):
             actions.sockets_revoke(user_id=request.user.pk,
                                    session_key=request.session.session_key)
         return super().post(request, *args, **kwargs)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change, which also lifts `must_change_password` (set on
+    accounts created by an import with a shared initial password)."""
+
+    success_url = "/"
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        if self.request.user.must_change_password:
+            User.objects.filter(pk=self.request.user.pk).update(must_change_password=False)
+        messages.success(self.request, "Your password is changed.")
+        return response
