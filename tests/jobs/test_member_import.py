@@ -243,3 +243,18 @@ def test_the_example_file_imports_cleanly(client, alice, team, tmp_path):
     job = run_import(client, team, path)
     assert job.result["counts"] == {"created": 3, "linked": 0, "already_members": 0,
                                     "rejected": 0}
+
+
+@pytest.mark.slow
+def test_fifty_thousand_rows_import_end_to_end(client, alice, team, tmp_path, settings):
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        pytest.skip("the full-size import is measured against PostgreSQL")
+    client.force_login(alice)
+    path = sheets.workbook(tmp_path / "big.xlsx", sheets.members(50_000))
+    job = run_import(client, team, path, initial_password="Sturdy-Password-42")
+    assert job.status == "DONE", job.error_message
+    assert job.result["counts"] == {"created": 50_000, "linked": 0, "already_members": 0,
+                                    "rejected": 0}
+    assert job.result["truncated"] and len(job.result["created"]) == 1000
+    assert Membership.objects.filter(team=team).count() == 50_001
+    assert User.objects.get(username="user49999").email == "user49999@example.com"

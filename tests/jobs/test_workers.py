@@ -177,3 +177,29 @@ def test_video_progress_rises_to_100_over_the_jobs_socket(alice, token_for, tmp_
         assert stage in stages
     assert stages.index("360p playable") < stages.index("encoding 720p")
     assert [r["name"] for r in events[-1]["result"]["renditions"]] == ["360p", "480p", "720p"]
+
+
+def test_import_progress_reaches_the_browser_by_rows(alice, token_for, tmp_path):
+    from collab.actions import team_create
+    from media_pipeline import storage
+    from tests.jobs import sheets
+
+    team = team_create(owner=alice, name="Importers")
+    path = sheets.workbook(tmp_path / "m.xlsx", sheets.members(3000))
+    key = "imports/progress-test.xlsx"
+    storage.put_file(key, str(path), "application/octet-stream")
+    port = free_port()
+    with serving(daphne(port), port, {"DATABASE_URL": shared_database_url()}) as server, \
+            worker("import"):
+        events = asyncio.run(watch_job(server.url, token_for(alice), lambda: jobs.job_enqueue(
+            kind="excel.import", owner=alice, team_id=team.pk,
+            payload={"key": key, "team": team.pk, "sha256": "", "dry_run": False})))
+    assert events[-1]["status"] == "DONE", events[-1]["error_message"]
+    assert events[-1]["result"]["counts"]["created"] == 3000
+    progress = [event["progress"] for event in events]
+    assert progress == sorted(progress) and progress[-1] == 100
+    reading = [event for event in events if event["stage"] == "reading" and event["message"]]
+    assert reading and reading[-1]["message"].endswith("rows read")
+    assert {"checking", "applying"} <= {event["stage"] for event in events}
+    with pytest.raises(storage.StorageError):
+        storage.size(key)  # the upload is deleted once the job ends
