@@ -15,6 +15,9 @@ import zipfile
 from collections.abc import Callable, Iterator
 
 from openpyxl import load_workbook
+from openpyxl.worksheet import _read_only, _reader
+from openpyxl.worksheet.dimensions import SheetDimension
+from openpyxl.xml.functions import iterparse
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls, and encrypted .xlsx
 ZIP_MAGIC = b"PK\x03\x04"
@@ -28,6 +31,31 @@ MAX_RATIO = 200  # uncompressed / compressed, for parts over 1 MiB
 MAX_COLUMNS = 50  # a member list has four; cells past this are ignored
 MAX_BLANK_RUN = 1000  # this many blank rows in a row end the data (styled empty rows)
 HEADER_SEARCH_ROWS = 10
+
+
+def _size_from_head(self) -> None:
+    """Replaces openpyxl's ReadOnlyWorksheet._get_size, which opens every sheet by
+    looking for its <dimension> and, when a sheet has none (openpyxl's own write-only
+    files, hostile ones), parses the whole sheet into one tree before reading a row:
+    9 s and the sheet's size in memory for 50,000 rows. The dimension, when there is
+    one, comes before <sheetData> (ECMA-376 schema order), so this stops at its start.
+    Moa ignores dimensions anyway (reset_dimensions); other readers keep the meaning."""
+    source = self._get_source()
+    try:
+        for _event, element in iterparse(source, events=("start",)):
+            if element.tag == _reader.DIMENSION_TAG:
+                bounds = SheetDimension.from_tree(element).boundaries
+                if bounds is not None:
+                    (self._min_column, self._min_row, self._max_column,
+                     self._max_row) = bounds
+                return
+            if element.tag == _reader.DATA_TAG:
+                return
+    finally:
+        source.close()
+
+
+_read_only.ReadOnlyWorksheet._get_size = _size_from_head
 
 
 class SheetRefused(Exception):
