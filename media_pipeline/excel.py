@@ -1,12 +1,16 @@
 """The adapter to .xlsx files: say what a file really is, refuse hostile ones before
-parsing, and stream the first sheet's rows with every dimension capped.
+parsing, and read the first sheet's rows with every dimension capped.
 
 No Python spreadsheet library bounds its input by default (an unguarded 511 KB
-.xlsx has been reported to take 530 MiB), so before openpyxl opens a file its zip
-directory is checked (entry count, declared sizes, compression ratio); openpyxl then
-parses with defusedxml (installed with Moa, which openpyxl uses when present) in
-read-only mode, whose declared sheet dimension is ignored; while iterating, columns,
-rows and runs of blank rows are capped. Plain arguments; no models.
+.xlsx has been reported to take 530 MiB), so before a file is parsed its zip
+directory is checked (entry count, declared sizes, compression ratio). Sheets are
+read with python-calamine (Rust: calamine and quick-xml), measured 15x faster than
+openpyxl's read-only mode on 100,000 rows (0.45 s against 6.8 s). quick-xml expands
+no entities and reads no DTD, so the attacks defusedxml exists for do not apply;
+calamine ignores a sheet's declared dimension and styled empty cells, and keeps the
+sheet's cells in memory, which the zip caps bound (128 MiB of sheet XML at most).
+While iterating, columns, rows and runs of blank rows are capped. Plain arguments;
+no models.
 """
 
 from __future__ import annotations
@@ -14,48 +18,20 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Callable, Iterator
 
-from openpyxl import load_workbook
-from openpyxl.worksheet import _read_only, _reader
-from openpyxl.worksheet.dimensions import SheetDimension
-from openpyxl.xml.functions import iterparse
+from python_calamine import CalamineWorkbook
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls, and encrypted .xlsx
 ZIP_MAGIC = b"PK\x03\x04"
 ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 
 MAX_ENTRIES = 500
-MAX_ENTRY_BYTES = 256 * 2**20  # uncompressed, any one part
-MAX_SHARED_STRINGS_BYTES = 64 * 2**20  # openpyxl keeps this part in memory
+MAX_ENTRY_BYTES = 128 * 2**20  # uncompressed, any one part (a sheet is held in memory)
+MAX_SHARED_STRINGS_BYTES = 64 * 2**20  # the shared strings, also held in memory
 MAX_TOTAL_BYTES = 512 * 2**20
 MAX_RATIO = 200  # uncompressed / compressed, for parts over 1 MiB
 MAX_COLUMNS = 50  # a member list has four; cells past this are ignored
 MAX_BLANK_RUN = 1000  # this many blank rows in a row end the data (styled empty rows)
 HEADER_SEARCH_ROWS = 10
-
-
-def _size_from_head(self) -> None:
-    """Replaces openpyxl's ReadOnlyWorksheet._get_size, which opens every sheet by
-    looking for its <dimension> and, when a sheet has none (openpyxl's own write-only
-    files, hostile ones), parses the whole sheet into one tree before reading a row:
-    9 s and the sheet's size in memory for 50,000 rows. The dimension, when there is
-    one, comes before <sheetData> (ECMA-376 schema order), so this stops at its start.
-    Moa ignores dimensions anyway (reset_dimensions); other readers keep the meaning."""
-    source = self._get_source()
-    try:
-        for _event, element in iterparse(source, events=("start",)):
-            if element.tag == _reader.DIMENSION_TAG:
-                bounds = SheetDimension.from_tree(element).boundaries
-                if bounds is not None:
-                    (self._min_column, self._min_row, self._max_column,
-                     self._max_row) = bounds
-                return
-            if element.tag == _reader.DATA_TAG:
-                return
-    finally:
-        source.close()
-
-
-_read_only.ReadOnlyWorksheet._get_size = _size_from_head
 
 
 class SheetRefused(Exception):
@@ -123,10 +99,7 @@ def check_readable(path: str) -> None:
     """What the upload checks before answering: a sane .xlsx whose first sheet has a
     header row. SheetRefused otherwise."""
     inspect(path)
-    _, _, data = read_rows(path, max_rows=1)
-    for _ in data:  # a started generator's close() runs its finally: the workbook closes
-        break
-    data.close()
+    read_rows(path, max_rows=0)
 
 
 def read_rows(path: str, *, max_rows: int, on_row: Callable[[int], None] | None = None
@@ -139,32 +112,32 @@ def read_rows(path: str, *, max_rows: int, on_row: Callable[[int], None] | None 
     from media_pipeline.member_rows import cell_text, header_columns
 
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many types for a malformed file
+        sheet = CalamineWorkbook.from_path(path).get_sheet_by_index(0)
+    except Exception as error:  # calamine raises its own types for a malformed file
         raise SheetRefused(f"The workbook cannot be read ({type(error).__name__}: "
                            f"{error}).") from error
-    sheet = workbook.worksheets[0]
-    sheet.reset_dimensions()  # a declared A1:XFD1048576 must not pad every row
-    rows = _capped_rows(sheet)
+    # calamine yields rows from the sheet's first row (empty ones above the data
+    # included), so the count is the sheet's own numbering; a test pins it.
+    rows = _capped_rows(sheet.iter_rows())
     seen = []
     for number, cells in rows:
         texts = [cell_text(cell) for cell in cells]
         seen.append(texts)
         if header_columns(texts) is not None:
-            return number, texts, _data(rows, max_rows, on_row, workbook)
+            return number, texts, _data(rows, max_rows, on_row)
         if len(seen) >= HEADER_SEARCH_ROWS:
             break
-    workbook.close()
     first = ", ".join(cell for cell in seen[0] if cell) if seen else "nothing"
     raise SheetRefused(f"No header row naming the columns username and email in the first "
                        f"{HEADER_SEARCH_ROWS} rows of the first sheet (its first row has: "
                        f"{first}).")
 
 
-def _capped_rows(sheet) -> Iterator[tuple[int, list]]:
-    """Non-blank rows, at most MAX_COLUMNS cells each, until a long blank run."""
+def _capped_rows(rows: Iterator[list]) -> Iterator[tuple[int, list]]:
+    """Non-blank rows with their sheet row numbers, at most MAX_COLUMNS cells each,
+    until a long blank run."""
     blank_run = 0
-    for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+    for number, cells in enumerate(rows, start=1):
         cells = list(cells[:MAX_COLUMNS])
         if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells):
             blank_run += 1
@@ -175,14 +148,11 @@ def _capped_rows(sheet) -> Iterator[tuple[int, list]]:
         yield number, cells
 
 
-def _data(rows: Iterator, max_rows: int, on_row, workbook) -> Iterator[tuple[int, list]]:
-    try:
-        for count, (number, cells) in enumerate(rows, start=1):
-            if count > max_rows:
-                raise SheetRefused(f"The sheet has more than {max_rows} member rows; split "
-                                   f"it into several files.")
-            if on_row is not None:
-                on_row(count)
-            yield number, cells
-    finally:
-        workbook.close()
+def _data(rows: Iterator, max_rows: int, on_row) -> Iterator[tuple[int, list]]:
+    for count, (number, cells) in enumerate(rows, start=1):
+        if count > max_rows:
+            raise SheetRefused(f"The sheet has more than {max_rows} member rows; split it "
+                               f"into several files.")
+        if on_row is not None:
+            on_row(count)
+        yield number, cells

@@ -258,3 +258,29 @@ def test_fifty_thousand_rows_import_end_to_end(client, alice, team, tmp_path, se
     assert job.result["truncated"] and len(job.result["created"]) == 1000
     assert Membership.objects.filter(team=team).count() == 50_001
     assert User.objects.get(username="user49999").email == "user49999@example.com"
+
+
+def test_row_numbers_are_the_sheets_own_when_the_top_rows_are_empty(client, alice, team,
+                                                                     tmp_path):
+    client.force_login(alice)
+    path = sheets.workbook(tmp_path / "m.xlsx", [["ok", "ok@example.com"], ["bad", "nope"]],
+                           header=["username", "email"], above=[[], []])
+    job = run_import(client, team, path)
+    assert job.result["created"] == [{"row": 4, "username": "ok"}]
+    assert job.result["rejected"] == [{"row": 5, "errors": {"email": "not a valid email address"}}]
+
+
+def test_a_list_that_starts_lower_and_further_right_keeps_its_numbers(client, alice, team,
+                                                                     tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet["C5"], sheet["D5"] = "Username", "Email"
+    sheet["C6"], sheet["D6"] = "far", "far@example.com"
+    sheet["C7"], sheet["D7"] = "far2", "bad"
+    book.save(tmp_path / "m.xlsx")
+    client.force_login(alice)
+    job = run_import(client, team, tmp_path / "m.xlsx")
+    assert job.result["created"] == [{"row": 6, "username": "far"}]
+    assert job.result["rejected"][0]["row"] == 7
