@@ -5,6 +5,9 @@ from project import api, pages
 
 urlpatterns = [
     path("", pages.home, name="home"),
+    path("teams/", pages.teams, name="teams"),
+    path("teams/<int:team_id>/", pages.team, name="team"),
+    path("videos/", pages.videos, name="videos"),
     path("accounts/", include("project.accounts.urls")),
     path("api/v1/me/", api.me, name="api-me"),
     path("api/v1/", include("collab.urls")),

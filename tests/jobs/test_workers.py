@@ -198,8 +198,10 @@ def test_import_progress_reaches_the_browser_by_rows(alice, token_for, tmp_path)
     assert events[-1]["result"]["counts"]["created"] == 3000
     progress = [event["progress"] for event in events]
     assert progress == sorted(progress) and progress[-1] == 100
-    reading = [event for event in events if event["stage"] == "reading" and event["message"]]
-    assert reading and reading[-1]["message"].endswith("rows read")
-    assert {"checking", "applying"} <= {event["stage"] for event in events}
+    # Rows are read in milliseconds here, faster than progress is throttled: the stage
+    # change to "checking" carries the count.
+    assert {"reading", "checking", "applying"} <= {event["stage"] for event in events}
+    assert any(event["stage"] == "checking" and event["message"] == "3000 rows read"
+               for event in events)
     with pytest.raises(storage.StorageError):
         storage.size(key)  # the upload is deleted once the job ends

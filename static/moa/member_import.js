@@ -1,0 +1,55 @@
+// The member import form: upload, then follow the job to its result table.
+import { api, describeJob, element, jobEvents } from "./api.js";
+
+const form = document.getElementById("import-form");
+const status = document.getElementById("import-status");
+const progress = document.getElementById("import-progress");
+const result = document.getElementById("import-result");
+let watching = null;
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  result.replaceChildren();
+  const body = new FormData(form);
+  if (!document.getElementById("import-dry-run").checked) body.delete("dry_run");
+  status.textContent = "Uploading…";
+  try {
+    const { job } = await api(`/api/v1/teams/${form.dataset.team}/members/import/`, { method: "POST", body });
+    watching = job.id;
+    show(job);
+  } catch (error) {
+    status.textContent = error.message;
+  }
+});
+
+jobEvents.addEventListener("job", ({ detail: job }) => {
+  if (job.id === watching) show(job);
+});
+
+function show(job) {
+  progress.hidden = false;
+  progress.value = job.progress;
+  status.textContent = describeJob(job);
+  if (job.status === "DONE") table(job.result);
+}
+
+function table(report) {
+  const counts = report.counts;
+  const summary = element("p", { id: "import-summary" },
+    `${report.dry_run ? "Dry run: would create" : "Created"} ${counts.created}, linked ${counts.linked}, ` +
+    `already members ${counts.already_members}, rejected ${counts.rejected}.`);
+  const rows = [];
+  for (const [outcome, items] of [["created", report.created], ["linked", report.linked],
+                                   ["already a member", report.already_members]]) {
+    for (const item of items) rows.push([item.row, item.username, outcome, ""]);
+  }
+  for (const item of report.rejected) {
+    const reasons = Object.entries(item.errors).map(([column, reason]) => `${column}: ${reason}`);
+    rows.push([item.row, "", "rejected", reasons.join("; ")]);
+  }
+  rows.sort((a, b) => a[0] - b[0]);
+  const head = element("tr", {}, ...["Row", "Username", "Outcome", "Reason"].map((h) => element("th", { scope: "col" }, h)));
+  const body = rows.map((cells) => element("tr", {}, ...cells.map((cell) => element("td", {}, String(cell)))));
+  const caption = element("caption", {}, report.truncated ? "The first 1,000 rows of each outcome" : "Every row");
+  result.replaceChildren(summary, element("table", { id: "import-table" }, caption, element("thead", {}, head), element("tbody", {}, ...body)));
+}
