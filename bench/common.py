@@ -58,3 +58,11 @@ def start(command: list[str], name: str, env: dict, port: int | None = None
     else:
         time.sleep(1.5)
     return process
+
+
+def report(result: dict, out: Path | None) -> None:
+    """Print the figures; with --out, also keep them (bench/results/raw/ is not committed)."""
+    print(json.dumps(result, indent=2))
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2))

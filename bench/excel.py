@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, prepare_database, production_env
+from common import ROOT, prepare_database, production_env, report
 
 PREFIX = "bench"
 
@@ -164,10 +164,7 @@ def main() -> None:
                                     / result["naive"]["rows_per_s"], 1)
     result["ours_vs_import_export"] = round(result["ours"]["rows_per_s"]
                                             / result["import_export"]["rows_per_s"], 1)
-    print(json.dumps(result, indent=2))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2))
+    report(result, args.out)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import REDIS, ROOT, prepare_database, production_env, start
+from common import REDIS, ROOT, prepare_database, production_env, report, start
 
 from tests.processes import stop
 
@@ -140,10 +140,7 @@ def main() -> None:
               "bare_redis_queue_jobs_per_s": round(bare_redis_queue(args.jobs))}
     result["ratio_1_worker_to_bare_queue"] = round(
         result["throughput_1_worker_jobs_per_s"] / result["bare_redis_queue_jobs_per_s"], 3)
-    print(json.dumps(result, indent=2))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2))
+    report(result, args.out)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ pipeline wall time / bare ffmpeg wall time (target: at most 1.10).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -19,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, prepare_database, production_env
+from common import ROOT, prepare_database, production_env, report
 
 
 def setup_django(media_root: str) -> None:
@@ -107,10 +106,7 @@ def main() -> None:
         "pipeline_s": [round(value, 2) for value in pipelines],
         "ratio_median": round(statistics.median(pipelines) / statistics.median(bares), 3),
     }
-    print(json.dumps(result, indent=2))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2))
+    report(result, args.out)
 
 
 if __name__ == "__main__":

@@ -28,29 +28,27 @@ def members(count: int, start: int = 0) -> list[list]:
             for n in range(start, start + count)]
 
 
-def zip_bomb(path: Path) -> Path:
-    """A valid-looking workbook whose sheet unpacks to 300 MiB of zeros (300 KB packed)."""
+def rewritten(path: Path, sheet_xml) -> Path:
+    """A one-member workbook whose sheet XML is passed through `sheet_xml(bytes)`."""
     good = workbook(path.with_suffix(".good.xlsx"), members(1))
     with zipfile.ZipFile(good) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
         for item in source.infolist():
             data = source.read(item.filename)
             if item.filename == "xl/worksheets/sheet1.xml":
-                data = data + b" " * (300 * 2**20)
+                data = sheet_xml(data)
             out.writestr(item.filename, data)
     return path
+
+
+def zip_bomb(path: Path) -> Path:
+    """A valid-looking workbook whose sheet unpacks to 300 MiB (300 KB packed)."""
+    return rewritten(path, lambda xml: xml + b" " * (300 * 2**20))
 
 
 def huge_dimension(path: Path) -> Path:
     """Two real rows, but the sheet declares A1:XFD1048576."""
-    good = workbook(path.with_suffix(".good.xlsx"), members(1))
-    with zipfile.ZipFile(good) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
-        for item in source.infolist():
-            data = source.read(item.filename)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                data = data.replace(b"<sheetData>",
-                                    b'<dimension ref="A1:XFD1048576"/><sheetData>', 1)
-            out.writestr(item.filename, data)
-    return path
+    return rewritten(path, lambda xml: xml.replace(
+        b"<sheetData>", b'<dimension ref="A1:XFD1048576"/><sheetData>', 1))
 
 
 def empty_styled_rows(path: Path, count: int = 20_000) -> Path:

@@ -18,16 +18,7 @@ from project.accounts.actions import user_soft_delete
 from project.accounts.models import User
 from tests.jobs import sheets
 
-pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
-
-
-@pytest.fixture(autouse=True)
-def local_storage(settings, tmp_path):
-    settings.STORAGE_BACKEND = "local"
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": tmp_path / "media", "allow_overwrite": True}}}
-    return tmp_path / "media"
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite, pytest.mark.usefixtures("local_storage")]
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from media_pipeline.worker import execute
 from tests.jobs import clips
 from tests.jobs.video_flow import run_next_job, upload
 
-pytestmark = [pytest.mark.django_db, pytest.mark.sqlite, pytest.mark.slow]
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite, pytest.mark.slow,
+              pytest.mark.usefixtures("local_storage")]
 
 
 @pytest.fixture(scope="module")
@@ -35,15 +36,6 @@ def media(tmp_path_factory) -> dict[str, Path]:
         "truncated": clips.truncated(landscape, folder / "truncated.mp4"),
         "text": clips.text_file(folder / "notes.mp4"),
     }
-
-
-@pytest.fixture(autouse=True)
-def local_storage(settings, tmp_path):
-    settings.STORAGE_BACKEND = "local"
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": tmp_path / "media", "allow_overwrite": True}}}
-    return tmp_path / "media"
 
 
 def read_back(media_root: Path, video_id: str, rung: str):
