@@ -7,7 +7,7 @@ from django.http import Http404
 from django.shortcuts import render
 
 from collab import queries
-from collab.errors import NotAMember
+from collab.errors import MapNotFound, NotAMember
 from collab.models import Team
 
 
@@ -20,8 +20,8 @@ def teams(request):
     return render(request, "teams.html", {"teams": queries.teams_of(request.user.pk)})
 
 
-@login_required
-def team(request, team_id: int):
+def member_role(request, team_id: int) -> tuple[Team, str]:
+    """The team and the user's role in it; 404 for a stranger, as for no team."""
     found = Team.objects.filter(pk=team_id, is_deleted=False).first()
     try:
         role = found and queries.role_in_team(user_id=request.user.pk, team_id=team_id)
@@ -29,8 +29,24 @@ def team(request, team_id: int):
         role = None
     if not role:
         raise Http404("No such team.")
+    return found, role
+
+
+@login_required
+def team(request, team_id: int):
+    found, role = member_role(request, team_id)
     return render(request, "team.html", {"team": found, "is_owner": role == "owner",
                                          "maps": queries.maps_of(team_id)})
+
+
+@login_required
+def board(request, team_id: int, map_id: int):
+    found, _ = member_role(request, team_id)
+    try:
+        mindmap = queries.map_in_team(map_id=map_id, team_id=team_id)
+    except MapNotFound:
+        raise Http404("No such map.") from None
+    return render(request, "board.html", {"team": found, "map": mindmap})
 
 
 @login_required

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", pages.home, name="home"),
     path("teams/", pages.teams, name="teams"),
     path("teams/<int:team_id>/", pages.team, name="team"),
+    path("teams/<int:team_id>/maps/<int:map_id>/", pages.board, name="board"),
     path("videos/", pages.videos, name="videos"),
     path("accounts/", include("project.accounts.urls")),
     path("api/v1/me/", api.me, name="api-me"),

@@ -80,3 +80,118 @@ def test_the_jobs_panel_says_when_no_worker_runs_on_a_narrow_screen(page_as, ali
     page.locator("#jobs", has_text="no worker is running").wait_for()
     overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
     assert not overflow  # nothing wider than the phone's screen
+
+
+def test_two_people_edit_one_map_and_see_each_other(page_as, alice, bob, moa, artifacts):
+    from collab.actions import map_create, membership_ensure
+
+    team = team_create(owner=alice, name="Crew")
+    membership_ensure(team=team, user=bob)
+    mindmap = map_create(team=team, title="Plan", actor=alice)
+    board = f"{moa.url}/teams/{team.pk}/maps/{mindmap.pk}/"
+    ann, ben = page_as(alice), page_as(bob)
+    for page in (ann, ben):
+        page.goto(board)
+        page.locator("#board-connection", has_text="Connected").wait_for()
+    ann.locator("#board").focus()
+    ann.keyboard.press("Tab")  # a child of the selected root
+    ann.get_by_label("Title", exact=True).fill("Alpha")
+    ann.get_by_label("Title", exact=True).press("Enter")
+    ben.locator("g.node[aria-label='Alpha']").wait_for()
+    ben.locator("g.node[aria-label='Alpha']").click()
+    ben.get_by_label("Title", exact=True).fill("Alpha, renamed by Bob")
+    ben.get_by_label("Title", exact=True).press("Enter")
+    ann.locator("g.node[aria-label='Alpha, renamed by Bob']").wait_for()
+    ben.mouse.move(300, 400)
+    ben.mouse.move(320, 420)
+    ann.locator("g.peer", has_text="bob").wait_for()  # Bob's cursor, with his name
+    ann.screenshot(path=str(artifacts / "board.png"))
+    assert mindmap.nodes.filter(title="Alpha, renamed by Bob").exists()  # committed
+    # Bob drags the node: Alice sees it move before he lets go.
+    alpha = "g.node[aria-label='Alpha, renamed by Bob']"
+    before = ann.locator(alpha).get_attribute("transform")
+    box = ben.locator(alpha).bounding_box()
+    ben.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    ben.mouse.down()
+    ben.mouse.move(box["x"] + 60, box["y"] + 160, steps=8)
+    ann.wait_for_function(f"document.querySelector(\"{alpha}\").getAttribute('transform')"
+                          f" !== {before!r}")
+    ben.mouse.up()
+    # Ctrl+Z undoes Alice's own last change (her title), for everyone.
+    ann.locator("#board").focus()
+    ann.keyboard.press("Control+z")
+    ben.locator("g.node[aria-label='New idea']").wait_for()
+
+
+def test_edits_made_while_the_server_restarts_are_not_lost(page_as, alice, moa, tmp_path):
+    import time
+
+    from collab.models import Mindmap, Node
+    from tests.processes import daphne, serving, shared_database_url, stop
+
+    team = team_create(owner=alice, name="Crew")
+    page = page_as(alice)
+    page.goto(f"{moa.url}/teams/{team.pk}/")
+    page.get_by_label("New map").fill("Plan")
+    page.get_by_role("button", name="Create map").click()
+    page.locator("#board-connection", has_text="Connected").wait_for()
+    mindmap = Mindmap.objects.get(team=team, title="Plan")
+    stop(moa.process)  # the only web instance goes away mid-session
+    page.locator("#board-connection", has_text="Reconnecting").wait_for()
+    page.locator("#board").focus()
+    page.keyboard.press("Tab")
+    page.get_by_label("Title", exact=True).fill("Typed while offline")
+    page.get_by_label("Title", exact=True).press("Enter")
+    port = int(moa.url.rsplit(":", 1)[1])
+    with serving(daphne(port), port, {"DATABASE_URL": shared_database_url(),
+                                      "STORAGE_LOCAL_ROOT": str(tmp_path / "media")}):
+        page.locator("#board-connection", has_text="Connected").wait_for(timeout=30_000)
+        deadline = time.monotonic() + 15
+        while not Node.objects.filter(map=mindmap, title="Typed while offline").exists():
+            assert time.monotonic() < deadline, "the offline edit never arrived"
+            time.sleep(0.2)
+        assert Node.objects.filter(map=mindmap).count() == 2  # created once, not twice
+        page.reload()
+        page.locator("g.node[aria-label='Typed while offline']").wait_for()
+
+
+def test_drop_onto_a_node_reparents_and_a_refused_change_is_shown_and_undone(
+        page_as, alice, moa):
+    from collab.actions import map_create
+    from collab.models import Node
+
+    team = team_create(owner=alice, name="Crew")
+    mindmap = map_create(team=team, title="Plan", actor=alice)
+    page = page_as(alice)
+    page.goto(f"{moa.url}/teams/{team.pk}/maps/{mindmap.pk}/")
+    page.locator("#board-connection", has_text="Connected").wait_for()
+    title = page.get_by_label("Title", exact=True)
+    for name in ("Parent", "Child"):
+        page.locator("g.node[aria-label='Plan']").click()
+        page.get_by_role("button", name="Add child").click()
+        title.fill(name)
+        title.press("Enter")
+        page.locator(f"g.node[aria-label='{name}']").wait_for()
+    page.wait_for_function("document.getElementById('board-connection').textContent"
+                           " === 'Connected'")
+    page.wait_for_timeout(300)  # every ack re-draws the board: let the acks land
+    child = page.locator("g.node[aria-label='Child'] rect").bounding_box()
+    parent = page.locator("g.node[aria-label='Parent'] rect").bounding_box()
+    page.mouse.move(child["x"] + 20, child["y"] + 10)
+    page.mouse.down()
+    page.mouse.move(parent["x"] + 30, parent["y"] + 12, steps=6)
+    page.mouse.up()
+    parent_id = str(Node.objects.get(map=mindmap, title="Parent").node_id)
+    for _ in range(50):
+        if str(Node.objects.get(map=mindmap, title="Child").parent_id) == parent_id:
+            break
+        page.wait_for_timeout(100)
+    assert str(Node.objects.get(map=mindmap, title="Child").parent_id) == parent_id
+    # A title over 200 characters (the field's maxlength bypassed) is refused.
+    page.locator("g.node[aria-label='Parent']").click()
+    page.evaluate("""() => { const input = document.getElementById('node-title');
+        input.value = 'x'.repeat(201); input.dispatchEvent(new Event('change')); }""")
+    notice = page.locator("#board-notice")
+    notice.wait_for()
+    assert "refused (invalid)" in notice.inner_text()
+    page.locator("g.node[aria-label='Parent']").wait_for()  # back to the server's title
