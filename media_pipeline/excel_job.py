@@ -6,7 +6,8 @@ applying (70-95). The whole file is applied in one transaction: a file imports
 completely or not at all, so a failure never leaves half a team, and a rerun of the
 same file is idempotent by construction (its accounts now exist and are members: they
 are reported as already members). A dry run does everything but the writes. The
-uploaded file is deleted from storage when the job ends, whatever the outcome.
+uploaded file is deleted from storage when the job ends, whatever the outcome (and
+kept while a retry is due: a transient failure runs again on the same file).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from django.db.models.functions import Lower
 from collab.actions import memberships_bulk_add
 from collab.models import Membership, Team
 from media_pipeline import excel, member_rows, storage
-from media_pipeline.errors import JobFailed, JobFenced, JobReleased
+from media_pipeline.errors import JobCancelled, JobFailed, JobFenced, JobReleased, is_permanent
 from media_pipeline.member_rows import Account, Row
 from media_pipeline.progress import JobContext
 from project.accounts.actions import users_bulk_create
@@ -43,12 +44,19 @@ def excel_import(context: JobContext) -> dict:
         raise JobFailed("INPUT_INVALID", "payload needs the stored file's key and a team")
     try:
         with tempfile.TemporaryDirectory(prefix="moa-import-") as work:
-            return _import(context, Path(work) / "members.xlsx")
+            report = _import(context, Path(work) / "members.xlsx")
+    except (JobFailed, JobCancelled) as ended:
+        if isinstance(ended, JobCancelled) or is_permanent(ended.code) or context.last_attempt:
+            _delete_upload(key)
+        raise  # a transient failure is retried: the next attempt needs the file
     except (JobReleased, JobFenced):
         raise  # another attempt runs on, and needs the file
-    finally:
-        if not context.release_requested and not context.lease_lost:
+    except Exception:  # unexpected (retried as INTERNAL) unless this was the last try
+        if context.last_attempt:
             _delete_upload(key)
+        raise
+    _delete_upload(key)
+    return report
 
 
 def _import(context: JobContext, path: Path) -> dict:

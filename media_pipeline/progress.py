@@ -23,6 +23,7 @@ class JobContext:
         self.job_id = job.id
         self.kind = job.kind
         self.attempt = job.attempts
+        self.max_attempts = job.max_attempts
         self.payload = job.payload
         self.owner_id = job.owner_id
         self.team_id = job.team_id
@@ -45,6 +46,11 @@ class JobContext:
         if jobs.job_progress(job_id=self.job_id, attempt=self.attempt, progress=percent,
                              stage=stage, message=message):
             raise JobCancelled(f"job {self.job_id} was cancelled")
+
+    @property
+    def last_attempt(self) -> bool:
+        """No retry follows this attempt, whatever happens (inputs can be cleaned up)."""
+        return self.attempt >= self.max_attempts
 
     def check(self) -> None:
         """The cheap part of `progress`: stop if the worker said so (no database)."""

@@ -275,3 +275,26 @@ def test_a_list_that_starts_lower_and_further_right_keeps_its_numbers(client, al
     job = run_import(client, team, tmp_path / "m.xlsx")
     assert job.result["created"] == [{"row": 6, "username": "far"}]
     assert job.result["rejected"][0]["row"] == 7
+
+
+def test_a_transient_failure_keeps_the_file_for_the_retry(client, alice, team, tmp_path,
+                                                          local_storage, monkeypatch):
+    from media_pipeline import excel_job
+
+    def database_away(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    apply = excel_job._apply
+    monkeypatch.setattr(excel_job, "_apply", database_away)
+    client.force_login(alice)
+    first = run_import(client, team, sheets.workbook(tmp_path / "m.xlsx", sheets.members(2)))
+    assert (first.status, first.error_code) == ("PENDING", "INTERNAL")  # to be retried
+    assert list(local_storage.rglob("*.xlsx"))  # the retry needs the file
+    monkeypatch.setattr(excel_job, "_apply", apply)
+    Job.objects.filter(pk=first.pk).update(run_after=None)  # due now
+    claimed = jobs.job_claim(channels=["jobs.excel"], worker_id="test")
+    execute(JobContext(claimed))
+    again = Job.objects.get(pk=first.pk)
+    assert (again.status, again.attempts) == ("DONE", 2)
+    assert again.result["counts"]["created"] == 2
+    assert not list(local_storage.rglob("*.xlsx"))
