@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator
 
 from python_calamine import CalamineWorkbook
 
+from media_pipeline.member_rows import cell_text, header_columns
+
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls, and encrypted .xlsx
 ZIP_MAGIC = b"PK\x03\x04"
 ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
@@ -109,8 +111,6 @@ def read_rows(path: str, *, max_rows: int, on_row: Callable[[int], None] | None 
     HEADER_SEARCH_ROWS non-blank rows; rows above it are ignored. Blank rows are
     skipped; more than `max_rows` data rows is SheetRefused. Cached values of
     formulas are read; formulas are never evaluated."""
-    from media_pipeline.member_rows import cell_text, header_columns
-
     try:
         sheet = CalamineWorkbook.from_path(path).get_sheet_by_index(0)
     except Exception as error:  # calamine raises its own types for a malformed file

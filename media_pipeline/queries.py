@@ -130,7 +130,7 @@ def video_json(video: Video) -> dict:
     """The protocol's video object (select_related("job") to spare a query). URLs are
     paths; the API makes them absolute. `hls_url` appears with the first rendition,
     before the whole ladder is done."""
-    base = playback.hls_base(video.id)
+    base = playback.hls_base(video.id) if video.renditions or video.has_thumbnail else ""
     return {
         "id": str(video.id), "title": video.title, "filename": video.filename,
         "size": video.size, "content_type": video.content_type, "team": video.team_id,
