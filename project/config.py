@@ -61,6 +61,8 @@ VARS: tuple[Var, ...] = (
         required_in_production=WEB, secret=True),
     Var("DEFAULT_FROM_EMAIL", "sender of verification emails", "Moa <noreply@localhost>"),
     Var("DRAIN_SECONDS", "seconds a web instance keeps serving after SIGTERM", "30"),
+    Var("DRAIN_JITTER_SECONDS", "window over which a draining web instance spreads its "
+        "WebSocket closes (1012), so clients do not all reconnect at once", "5"),
     Var("CHANNEL_CAPACITY", "messages a channel-layer channel holds before new ones are "
         "dropped", "1000"),
     Var("JOB_LEASE_SECONDS", "seconds a job stays with a worker that stopped renewing "
@@ -214,7 +216,7 @@ def _validate(config: Config) -> list[str]:
         problems.append(
             f"STORAGE_BACKEND must be local or s3, not {config['STORAGE_BACKEND']!r}"
         )
-    for name in ("DRAIN_SECONDS", "CHANNEL_CAPACITY", "JOB_LEASE_SECONDS",
+    for name in ("DRAIN_SECONDS", "DRAIN_JITTER_SECONDS", "CHANNEL_CAPACITY", "JOB_LEASE_SECONDS",
                  "VIDEO_MAX_UPLOAD_BYTES", "VIDEO_MAX_DURATION_SECONDS",
                  "EXCEL_MAX_UPLOAD_BYTES", "EXCEL_MAX_ROWS"):
         raw = config[name] or ""

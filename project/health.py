@@ -29,7 +29,9 @@ def liveness(request: HttpRequest) -> HttpResponse:
 
 def readiness(request: HttpRequest) -> HttpResponse:
     if is_draining():
-        return JsonResponse({"status": "draining"}, status=503)
+        response = JsonResponse({"status": "draining"}, status=503)
+        response._has_been_logged = True  # expected while draining: no error per probe
+        return response
     results = probes.readiness_probes()
     checks = {result.name: result.as_json() for result in results}
     failed = [result.name for result in results if not result.ok]

@@ -80,3 +80,19 @@ def token_for():
     def issue(user):
         return token_create(user=user, name="test")[1]
     return issue
+
+
+@pytest.fixture
+def team(alice, bob):
+    from collab import actions
+
+    team = actions.team_create(name="Design", owner=alice)
+    actions.membership_ensure(team=team, user=bob)
+    return team
+
+
+@pytest.fixture
+def mindmap(team, alice):
+    from collab import actions
+
+    return actions.map_create(team=team, title="Roadmap", actor=alice)

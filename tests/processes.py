@@ -60,6 +60,10 @@ class Server:
         return self.log_path.read_text(errors="replace")
 
 
+# A stopped test server drains at once unless a test asks for a real drain window.
+QUICK_DRAIN = {"DRAIN_SECONDS": "0", "DRAIN_JITTER_SECONDS": "0"}
+
+
 @contextlib.contextmanager
 def serving(command: list[str], port: int, env: dict[str, str] | None = None,
             inherit: bool = True) -> Iterator[Server]:
@@ -71,8 +75,9 @@ def serving(command: list[str], port: int, env: dict[str, str] | None = None,
     """
     log = tempfile.NamedTemporaryFile("w+", prefix="moa-server-", suffix=".log",  # noqa: SIM115
                                       delete=False)
+    env = {**QUICK_DRAIN, **(env or {})}
     process = subprocess.Popen(command, cwd=ROOT,
-                               env={**(os.environ if inherit else {}), **(env or {})},
+                               env={**(os.environ if inherit else {}), **env},
                                stdout=log, stderr=subprocess.STDOUT, text=True)
     server = Server(f"http://127.0.0.1:{port}", process, Path(log.name))
     try:
@@ -98,6 +103,7 @@ def stop(process: subprocess.Popen, timeout: float = 15) -> None:
             process.wait(timeout=5)
 
 
-def daphne(port: int) -> list[str]:
-    return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-            "project.asgi:application"]
+def daphne(port: int, *options: str) -> list[str]:
+    """The web role as deployed: Daphne through Moa's draining entry point."""
+    return [sys.executable, "-m", "project.web_server", "-b", "127.0.0.1", "-p", str(port),
+            *options, "project.asgi:application"]

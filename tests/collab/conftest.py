@@ -4,21 +4,8 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from collab import actions
 from collab.hub import stop_hub
 from project.asgi import application
-
-
-@pytest.fixture
-def team(alice, bob):
-    team = actions.team_create(name="Design", owner=alice)
-    actions.membership_ensure(team=team, user=bob)
-    return team
-
-
-@pytest.fixture
-def mindmap(team, alice):
-    return actions.map_create(team=team, title="Roadmap", actor=alice)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 
 from tests import services
 from tests.conftest import PASSWORD
-from tests.e2e.browser import chromium_path
+from tests.debian import debian_program
 from tests.helpers import ROOT
 from tests.processes import daphne, free_port, serving, shared_database_url, stop
 
@@ -38,7 +38,7 @@ def orm_beside_playwright(monkeypatch):
 
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    path = chromium_path()
+    path = debian_program("/usr/bin/chromium", "chromium")
     if path is None:
         message = "Debian's chromium is not installed and this process cannot install it"
         if services.in_ci():

@@ -1,0 +1,200 @@
+"""The web role's server: Daphne with the graceful drain it does not have.
+
+On SIGTERM Daphne drops every connection at once, without a close frame (daphne
+issue #177), and autobahn's `sendClose` refuses code 1012. This server turns SIGTERM
+into a drain instead:
+
+1. `/health/ready/` answers 503 `draining` at once, so health checks take the
+   instance out; HTTP responses carry `Connection: close`, so proxies stop reusing
+   connections to it.
+2. HTTP and WebSockets keep being served for DRAIN_SECONDS (the load balancer
+   deregisters the instance meanwhile).
+3. The listening sockets close: a proxy's next connection attempt is refused and
+   goes to another instance (nginx: `proxy_next_upstream error`).
+4. Each WebSocket gets `{"type": "reconnect", "after_ms": N}` and close 1012 at a
+   random moment of a DRAIN_JITTER_SECONDS window, so clients do not all come back in
+   the same second.
+5. HTTP requests still in flight finish (for at most another DRAIN_SECONDS); exit.
+
+A second SIGTERM, or SIGINT, stops at once.
+
+    python -m project.web_server [daphne options] project.asgi:application
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import signal
+import sys
+import time
+
+from daphne.cli import CommandLineInterface  # first: it installs Twisted's asyncio reactor
+from daphne.http_protocol import WebRequest
+from daphne.server import Server
+from daphne.ws_protocol import WebSocketProtocol
+from twisted.internet import defer, reactor
+
+logger = logging.getLogger("moa.web_server")
+
+CLOSE_SERVICE_RESTART = 1012
+RECONNECT_AFTER_MS_MAX = 1000  # on top of the server's own spreading of the closes
+
+
+class WebSocketTimeoutError(Exception):
+    """A --websocket_timeout channels-redis would outlive its group memberships."""
+
+
+def check_websocket_timeout(websocket_timeout: int, group_expiry: int) -> None:
+    """A socket open longer than the channel layer's group_expiry silently stops
+    receiving group messages; Daphne must close it first."""
+    if websocket_timeout < 0 or websocket_timeout > group_expiry:
+        raise WebSocketTimeoutError(
+            f"--websocket_timeout {websocket_timeout} must be between 0 and the channel "
+            f"layer's group_expiry ({group_expiry} s): a longer-lived socket stops "
+            f"receiving group messages without notice")
+
+
+class DrainingServer(Server):
+    """Daphne's Server with SIGTERM turned into the drain described above."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from django.conf import settings  # the application (and Django) is loaded by now
+
+        check_websocket_timeout(self.websocket_timeout, settings.CHANNEL_LAYER_GROUP_EXPIRY)
+        self.drain_seconds = settings.DRAIN_SECONDS
+        self.jitter_seconds = settings.DRAIN_JITTER_SECONDS
+        self.ports: list = []
+        self.draining: asyncio.Task | None = None
+        self.sigterms = 0
+
+    def run(self):
+        if self.signal_handlers:
+            reactor.callWhenRunning(self._take_over_sigterm)  # after Twisted's own handlers
+        super().run()
+
+    def listen_success(self, port):
+        self.ports.append(port)
+        super().listen_success(port)
+
+    def _take_over_sigterm(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_sigterm)
+
+    def _on_sigterm(self, signum, frame) -> None:
+        self.sigterms += 1
+        if self.sigterms == 1:
+            reactor.callFromThread(self.begin_drain)
+        else:
+            reactor.callFromThread(self._stop_now)
+
+    def _stop_now(self) -> None:
+        logger.warning("second SIGTERM while draining: stopping now")
+        self.stop()
+
+    def begin_drain(self) -> None:
+        from project import health
+
+        health.begin_draining()
+        logger.info("SIGTERM: draining; readiness answers 503, serving for %d s",
+                    self.drain_seconds)
+        self.draining = asyncio.ensure_future(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            await asyncio.sleep(self.drain_seconds)
+            await self._stop_listening()
+            await self._send_websockets_away()
+            await self._wait_for_requests(timeout=self.drain_seconds)
+        except Exception:
+            logger.exception("drain failed; stopping now")
+        finally:
+            self.stop()
+
+    async def _stop_listening(self) -> None:
+        for port in self.ports:
+            await defer.maybeDeferred(port.stopListening).asFuture(asyncio.get_running_loop())
+        logger.info("drain: no longer accepting connections")
+
+    async def _send_websockets_away(self) -> None:
+        """Close every WebSocket with 1012 at a random moment of the jitter window;
+        sockets still upgrading meanwhile are closed as soon as they open."""
+        deadline = time.monotonic() + self.jitter_seconds
+        sent_away: set[WebSocketProtocol] = set()
+        pending: set[asyncio.Task] = set()
+        count = 0
+        while True:
+            remaining = deadline - time.monotonic()
+            for protocol in self._websockets(WebSocketProtocol.STATE_OPEN):
+                if protocol not in sent_away:
+                    sent_away.add(protocol)
+                    delay = random.uniform(0, max(remaining, 0))  # noqa: S311 (jitter)
+                    pending.add(asyncio.ensure_future(self._send_away(protocol, delay)))
+                    count += 1
+            if remaining <= 0 and not self._websockets(WebSocketProtocol.STATE_CONNECTING):
+                break
+            await asyncio.sleep(min(0.1, max(remaining, 0.01)))
+        await asyncio.gather(*pending)
+        logger.info("drain: %d WebSocket(s) told to reconnect elsewhere (close 1012)", count)
+
+    def _websockets(self, state: int) -> list[WebSocketProtocol]:
+        return [protocol for protocol, details in self.connections.items()
+                if isinstance(protocol, WebSocketProtocol) and protocol.state == state
+                and "disconnected" not in details]
+
+    @staticmethod
+    async def _send_away(protocol: WebSocketProtocol, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if protocol.state != WebSocketProtocol.STATE_OPEN:
+            return  # it left by itself meanwhile
+        after_ms = random.randint(0, RECONNECT_AFTER_MS_MAX)  # noqa: S311 (jitter)
+        protocol.sendMessage(json.dumps({"type": "reconnect", "after_ms": after_ms}).encode())
+        # sendClose refuses 1012; sendCloseFrame is the frame it would have sent.
+        protocol.sendCloseFrame(code=CLOSE_SERVICE_RESTART, reasonUtf8=b"server restarting")
+
+    async def _wait_for_requests(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            busy = [protocol for protocol, details in self.connections.items()
+                    if "disconnected" not in details]
+            if not busy:
+                logger.info("drain: done")
+                return
+            if time.monotonic() >= deadline:
+                logger.warning("drain: %d connection(s) still busy after %d s; stopping",
+                               len(busy), timeout)
+                return
+            await asyncio.sleep(0.05)
+
+    async def handle_reply(self, protocol, message):
+        if self.draining is not None:
+            if (isinstance(protocol, WebRequest) and protocol.channel is not None
+                    and message["type"] == "http.response.start"):
+                message = {**message,
+                           "headers": [*message.get("headers", ()), (b"connection", b"close")]}
+                protocol.channel.persistent = False
+            elif (isinstance(protocol, WebSocketProtocol)
+                  and message["type"] == "websocket.send"
+                  and protocol.state != WebSocketProtocol.STATE_OPEN):
+                return  # sent away: the client catches up from its next instance
+        await super().handle_reply(protocol, message)
+
+
+class MoaCommandLine(CommandLineInterface):
+    description = "Moa's web role: Daphne with a graceful drain on SIGTERM"
+    server_class = DrainingServer
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        MoaCommandLine().run(sys.argv[1:] if argv is None else argv)
+    except WebSocketTimeoutError as error:
+        logger.critical("moa web_server cannot start: %s", error)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
