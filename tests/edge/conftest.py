@@ -4,6 +4,7 @@ web instances started through Moa's own entry point."""
 from __future__ import annotations
 
 import contextlib
+import logging
 
 import pytest
 
@@ -12,6 +13,8 @@ from tests.debian import debian_program
 from tests.edge.proxy import nginx
 from tests.helpers import clean_env
 from tests.processes import daphne, free_port, serving, shared_database_url
+
+logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request under load
 
 
 @pytest.fixture(scope="session")
