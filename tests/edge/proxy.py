@@ -18,7 +18,7 @@ from pathlib import Path
 from tests.helpers import ROOT
 
 NGINX_DIR = ROOT / "nginx"
-UPSTREAM_SERVERS = "    server web1:8000;\n    server web2:8000;\n"
+UPSTREAM_SERVERS = ("web1:8000", "web2:8000")
 TRUSTED_CIDR = "10.0.0.0/8"
 
 
@@ -77,8 +77,10 @@ def render(directory: Path, upstreams: list[str], http_port: int, https_port: in
                         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")))
     main = _replace(main, "include /etc/nginx/conf.d/*.conf;", f"include {directory}/moa.conf;")
     site = (NGINX_DIR / "moa.conf").read_text()
-    site = _replace(site, UPSTREAM_SERVERS,
-                    "".join(f"    server {address};\n" for address in upstreams))
+    template = next(line for line in site.splitlines() if UPSTREAM_SERVERS[0] in line)
+    site = _replace(site, UPSTREAM_SERVERS[1], UPSTREAM_SERVERS[0])  # one line per instance
+    site = site.replace(f"{template}\n{template}\n", "".join(
+        template.replace(UPSTREAM_SERVERS[0], address) + "\n" for address in upstreams))
     site = _replace(site, "listen 80 default_server;",
                     f"listen 127.0.0.1:{http_port} default_server;")
     site = _replace(site, "listen 443 ssl default_server;",
