@@ -37,8 +37,13 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["python", "-c", "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health/', timeout=2).status != 200)"]
 
-# --proxy-headers: the client address comes from nginx's X-Forwarded-For.
-# --websocket_timeout stays at or below channels-redis group_expiry (86400 s).
-CMD ["daphne", "--bind", "0.0.0.0", "--port", "8000", "--proxy-headers", \
-     "--ping-interval", "20", "--ping-timeout", "30", "--websocket_timeout", "86400", \
-     "--application-close-timeout", "10", "project.asgi:application"]
+# Moa's entry point is Daphne plus a graceful drain on SIGTERM (project/web_server.py):
+# readiness 503, DRAIN_SECONDS of service, WebSockets closed with 1012, then exit.
+# --proxy-headers: the client address and scheme come from nginx (which sets them from
+# realip, never from what a client sent). --websocket_timeout stays at or below
+# channels-redis group_expiry (86400 s; the entry point refuses more). Pings every 20 s
+# keep sockets alive through the ALB's idle timeout (60 s or more).
+CMD ["python", "-m", "project.web_server", "--bind", "0.0.0.0", "--port", "8000", \
+     "--proxy-headers", "--ping-interval", "20", "--ping-timeout", "30", \
+     "--websocket_timeout", "86400", "--application-close-timeout", "10", \
+     "project.asgi:application"]

@@ -250,6 +250,25 @@ def _validate(config: Config) -> list[str]:
     return problems
 
 
+def parse_env_file(text: str) -> dict[str, str]:
+    """KEY=VALUE lines as docker --env-file and systemd EnvironmentFile read them
+    (comments, blank lines and an `export ` prefix allowed; quotes around a value
+    removed)."""
+    values = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.removeprefix("export ").partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise ConfigError([f"line {number}: expected NAME=value, got {raw!r}"])
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[name.strip()] = value
+    return values
+
+
 def describe_sources(config: Config) -> dict[str, str]:
     """Where each set name came from, with secrets never shown (for doctor and logs)."""
     return {

@@ -19,11 +19,15 @@ def test_dockerfile_passes_hadolint():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_dockerfile_runs_daphne_as_non_root_with_a_healthcheck():
+def test_dockerfile_runs_the_draining_server_as_non_root_with_a_healthcheck():
     text = (ROOT / "Dockerfile").read_text()
     assert "USER 10001" in text
     assert "HEALTHCHECK" in text and "/health/" in text
-    assert '"daphne"' in text and "--proxy-headers" in text
+    assert '"project.web_server"' in text and '"--proxy-headers"' in text
+    timeout = int(re.search(r'"--websocket_timeout", "(\d+)"', text)[1])
+    from django.conf import settings
+
+    assert 0 < timeout <= settings.CHANNEL_LAYER_GROUP_EXPIRY
 
 
 def test_compose_has_the_topology_with_healthchecks_and_ordered_start():
@@ -54,3 +58,22 @@ def test_compose_sets_every_name_the_roles_need():
     env = {k: interpolate(str(v)) for k, v in compose["services"]["web1"]["environment"].items()}
     config = load(env)
     assert config.missing_for("web") == [] and config.missing_for("worker") == []
+
+
+def test_compose_mounts_every_file_nginx_reads_and_waits_out_the_drain():
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    services = compose["services"]
+    mounts = {volume.split(":")[1]: ROOT / volume.split(":")[0]
+              for volume in services["nginx"]["volumes"]}
+    config = "".join((ROOT / "nginx" / name).read_text()
+                     for name in ("nginx.conf", "moa.conf", "moa_proxy_headers.conf"))
+    read = set(re.findall(r"(?:include|ssl_certificate(?:_key)?)\s+(/etc/nginx/\S+);", config))
+    for path in read - {"/etc/nginx/mime.types", "/etc/nginx/conf.d/*.conf"}:
+        assert any(path == target or path.startswith(target + "/")
+                   for target in mounts), f"{path} is not mounted into nginx"
+    assert mounts["/etc/nginx/conf.d/default.conf"].name == "moa.conf"
+    grace = int(services["web1"]["stop_grace_period"].rstrip("s"))
+    env = services["web1"]["environment"]
+    drain, jitter = (int(interpolate(env[name])) for name in ("DRAIN_SECONDS",
+                                                              "DRAIN_JITTER_SECONDS"))
+    assert grace >= 2 * drain + jitter

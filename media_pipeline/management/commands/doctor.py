@@ -11,7 +11,7 @@ from media_pipeline import queries
 from media_pipeline.ffmpeg import ffmpeg_version
 from media_pipeline.policy import KIND_CHANNELS
 from project import probes
-from project.config import ROLES, describe_sources
+from project.config import ROLES, ConfigError, describe_sources, load, parse_env_file
 
 
 class Command(BaseCommand):
@@ -21,8 +21,14 @@ class Command(BaseCommand):
         parser.add_argument("--role", choices=[*ROLES, "all"], default="all",
                             help="check the configuration of this role (default: both)")
         parser.add_argument("--json", action="store_true", dest="as_json")
+        parser.add_argument("--env-file", help="validate this KEY=VALUE file's configuration "
+                            "for --role (nothing is probed: the file's services may not be "
+                            "reachable from here)")
 
-    def handle(self, *args, role: str, as_json: bool, **options):
+    def handle(self, *args, role: str, as_json: bool, env_file: str | None, **options):
+        if env_file:
+            self.check_env_file(env_file, ROLES if role == "all" else (role,))
+            return
         results = [
             *(self.config_probe(name) for name in (ROLES if role == "all" else (role,))),
             probes.probe_database(),
@@ -50,6 +56,20 @@ class Command(BaseCommand):
                 f"({', '.join(result.name for result in failed)}); check {', '.join(env)}"
             )
             raise SystemExit(1)
+
+    def check_env_file(self, path: str, roles: tuple[str, ...]) -> None:
+        try:
+            with open(path) as file:
+                config = load(parse_env_file(file.read()))
+            for role in roles:
+                config.require(role)
+        except (OSError, ConfigError) as error:
+            self.stderr.write(f"doctor: {path}: {error}")
+            raise SystemExit(1) from error
+        for warning in config.warnings:
+            self.stdout.write(self.style.WARNING(f"warning: {warning}"))
+        self.stdout.write(f"{path}: valid for {', '.join(roles)} "
+                          f"({len(config.sources)} names set, mode {config['MOA_ENV']})")
 
     def config_probe(self, role: str) -> probes.ProbeResult:
         config = settings.MOA_CONFIG
