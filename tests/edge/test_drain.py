@@ -9,6 +9,7 @@ import os
 import random
 import re
 import signal
+import subprocess
 import time
 
 import httpx
@@ -24,6 +25,7 @@ from tests.edge.load import (
     ops_in_log,
     random_create,
 )
+from tests.helpers import ROOT, clean_env
 from tests.processes import daphne, free_port, serving, shared_database_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -132,3 +134,12 @@ async def test_sigterm_behind_nginx_under_load_fails_nothing_and_loses_no_op(
         assert set(client.sent) <= logged  # every op it sent was applied exactly once
         assert not client.replica.rejects
     assert re.search(r"drain: [1-9]\d* WebSocket\(s\) told to reconnect", drain_log)
+
+
+@pytest.mark.parametrize("timeout", ["-1", "90000"])
+def test_a_websocket_timeout_beyond_group_expiry_refuses_to_start(timeout):
+    result = subprocess.run(
+        daphne(free_port(), "--websocket_timeout", timeout), cwd=ROOT, env=clean_env(),
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "must be between 0 and the channel layer's group_expiry (86400 s)" in result.stderr
