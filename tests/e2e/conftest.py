@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import services
 from tests.conftest import PASSWORD
-from tests.debian import debian_program
+from tests.debian import require_debian_program
 from tests.helpers import ROOT
 from tests.processes import daphne, free_port, serving, shared_database_url, stop
 
@@ -38,13 +37,7 @@ def orm_beside_playwright(monkeypatch):
 
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    path = debian_program("/usr/bin/chromium", "chromium")
-    if path is None:
-        message = "Debian's chromium is not installed and this process cannot install it"
-        if services.in_ci():
-            pytest.fail(f"CI=true: {message}")
-        pytest.skip(message)
-    return path
+    return require_debian_program("/usr/bin/chromium", "chromium")
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ import logging
 
 import pytest
 
-from tests import services
-from tests.debian import debian_program
+from tests.debian import require_debian_program
 from tests.edge.proxy import nginx
 from tests.helpers import clean_env
 from tests.processes import daphne, free_port, serving, shared_database_url
@@ -19,13 +18,7 @@ logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request under
 
 @pytest.fixture(scope="session")
 def nginx_binary() -> str:
-    path = debian_program("/usr/sbin/nginx", "nginx")
-    if path is None:
-        message = "Debian's nginx is not installed and this process cannot install it"
-        if services.in_ci():
-            pytest.fail(f"CI=true: {message}")
-        pytest.skip(message)
-    return path
+    return require_debian_program("/usr/sbin/nginx", "nginx")
 
 
 @pytest.fixture

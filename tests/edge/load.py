@@ -103,3 +103,20 @@ def database_nodes(map_id: int) -> tuple[int, dict]:
 def ops_in_log(map_id: int) -> set[str]:
     return {str(op_id) for op_id in Op.objects.filter(map_id=map_id)
             .values_list("op_id", flat=True)}
+
+
+async def settle_and_close(clients: list[ReconnectingClient], map_id: int
+                           ) -> tuple[dict, set[str]]:
+    """Wait until every op is acknowledged and every client is at the database's seq;
+    then the database's nodes and the op_ids in its log."""
+    from channels.db import database_sync_to_async
+
+    for client in clients:
+        await client.wait_for(lambda c=client: not c.unacked)
+    seq, nodes = await database_sync_to_async(database_nodes)(map_id)
+    for client in clients:
+        await client.wait_for(lambda c=client, s=seq: c.replica.seq == s)
+    logged = await database_sync_to_async(ops_in_log)(map_id)
+    for client in clients:
+        await client.close()
+    return nodes, logged

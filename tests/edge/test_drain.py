@@ -21,9 +21,8 @@ from tests import services
 from tests.edge.load import (
     HttpLoad,
     ReconnectingClient,
-    database_nodes,
-    ops_in_log,
     random_create,
+    settle_and_close,
 )
 from tests.helpers import ROOT, clean_env
 from tests.processes import daphne, free_port, serving, shared_database_url
@@ -112,14 +111,7 @@ async def test_sigterm_behind_nginx_under_load_fails_nothing_and_loses_no_op(
         await asyncio.sleep(1.5)  # load goes on against the instance that stayed
         stop.set()
         await asyncio.gather(*tasks)
-        for client in clients:
-            await client.wait_for(lambda c=client: not c.unacked)
-        seq, nodes = await database_sync_to_async(database_nodes)(mindmap.pk)
-        for client in clients:
-            await client.wait_for(lambda c=client, s=seq: c.replica.seq == s)
-        logged = await database_sync_to_async(ops_in_log)(mindmap.pk)
-        for client in clients:
-            await client.close()
+        nodes, logged = await settle_and_close(clients, mindmap.pk)
         assert staying.process.poll() is None
         drain_log = draining.output()
     assert exited == 0

@@ -10,7 +10,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from tests import services
-from tests.edge.load import ReconnectingClient, database_nodes, ops_in_log, random_create
+from tests.edge.load import ReconnectingClient, random_create, settle_and_close
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.redis]
 
@@ -30,14 +30,7 @@ async def test_round_robin_reconnects_converge(edge, alice, bob, team, mindmap, 
                     await client.drop()
                     await client.connect()
             await asyncio.sleep(0.02)
-        for client in clients:
-            await client.wait_for(lambda c=client: not c.unacked)
-        seq, nodes = await database_sync_to_async(database_nodes)(mindmap.pk)
-        for client in clients:
-            await client.wait_for(lambda c=client, s=seq: c.replica.seq == s)
-        logged = await database_sync_to_async(ops_in_log)(mindmap.pk)
-        for client in clients:
-            await client.close()
+        nodes, logged = await settle_and_close(clients, mindmap.pk)
         connects = [len(re.findall(r'"WSCONNECT /ws/mindmap/', server.output()))
                     for server in servers]
     assert sum(connects) == sum(client.connects for client in clients) > len(clients)
