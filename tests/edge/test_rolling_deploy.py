@@ -3,7 +3,6 @@ against moto's ELBv2, under a headless Locust load (tests/load/locustfile.py): L
 own statistics must show zero failed requests and zero lost ops."""
 
 import csv
-import json
 import os
 import subprocess
 import sys
@@ -91,4 +90,3 @@ def test_rolling_restart_under_locust_load_fails_nothing(nginx_binary, tmp_path)
     assert int(rows[("WS", "server restart")]["Request Count"]) >= 2  # both drained sockets
     assert ("WS", "op lost") not in rows and ("WS", "gap") not in rows
     assert int(rows[("GET", "/api/v1/teams/")]["Request Count"]) > 20
-    json.loads(seed.read_text())  # the seed the load used is still well-formed

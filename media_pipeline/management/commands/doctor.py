@@ -26,11 +26,12 @@ class Command(BaseCommand):
                             "reachable from here)")
 
     def handle(self, *args, role: str, as_json: bool, env_file: str | None, **options):
+        roles = ROLES if role == "all" else (role,)
         if env_file:
-            self.check_env_file(env_file, ROLES if role == "all" else (role,))
+            self.check_env_file(env_file, roles)
             return
         results = [
-            *(self.config_probe(name) for name in (ROLES if role == "all" else (role,))),
+            *(self.config_probe(name) for name in roles),
             probes.probe_database(),
             probes.run("migrations", ("DATABASE_URL",), pending_migrations),
             probes.probe_channel_layer(),
