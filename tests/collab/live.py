@@ -12,6 +12,7 @@ import uuid
 
 import websockets
 
+from collab import queries
 from tests.collab.replica import Replica
 
 
@@ -104,3 +105,9 @@ class LiveClient:
             self.changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), min(remaining, 0.5))
+
+
+def database_nodes(map_id: int) -> tuple[int, dict]:
+    """The map as the database has it: its seq and nodes by id (what clients must equal)."""
+    state = queries.welcome_state(map_id=map_id, since=None, max_replay=0)
+    return state["seq"], {node["id"]: node for node in state["snapshot"]["nodes"]}

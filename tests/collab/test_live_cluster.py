@@ -15,8 +15,7 @@ import uuid
 
 import pytest
 
-from collab import queries
-from tests.collab.live import LiveClient
+from tests.collab.live import LiveClient, database_nodes
 from tests.processes import daphne, free_port, serving, shared_database_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis, pytest.mark.slow]
@@ -30,11 +29,6 @@ def cluster(request):
     with serving(daphne(ports[0]), ports[0], env) as first, \
             serving(daphne(ports[1]), ports[1], env) as second:
         yield [first, second]
-
-
-def database_nodes(map_id: int) -> tuple[int, dict]:
-    state = queries.welcome_state(map_id=map_id, since=None, max_replay=0)
-    return state["seq"], {node["id"]: node for node in state["snapshot"]["nodes"]}
 
 
 def random_op(rng: random.Random, nodes: dict) -> dict:

@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from collab import queries
 from collab.models import Op
-from tests.collab.live import LiveClient
+from tests.collab.live import LiveClient, database_nodes
 
 
 @dataclass
@@ -93,11 +92,6 @@ def random_create(rng: random.Random, client: ReconnectingClient) -> dict:
 
 def random_uuid(rng: random.Random) -> uuid.UUID:
     return uuid.UUID(int=rng.getrandbits(128), version=4)
-
-
-def database_nodes(map_id: int) -> tuple[int, dict]:
-    state = queries.welcome_state(map_id=map_id, since=None, max_replay=0)
-    return state["seq"], {node["id"]: node for node in state["snapshot"]["nodes"]}
 
 
 def ops_in_log(map_id: int) -> set[str]:
