@@ -12,6 +12,11 @@ ERROR_CODES: dict[str, tuple[str, str]] = {
     "INPUT_INVALID": (PERMANENT, "the job's input is malformed, unreadable or truncated"),
     "INPUT_NOT_VIDEO": (PERMANENT, "the uploaded file has no video stream"),
     "INPUT_TOO_LONG": (PERMANENT, "the video is longer than VIDEO_MAX_DURATION_SECONDS"),
+    "INPUT_TOO_LARGE": (PERMANENT, "the file declares dimensions over Moa's limits "
+                        "(VIDEO_MAX_DIMENSION, the sheet's row and column caps)"),
+    "INPUT_TOO_COMPLEX": (PERMANENT, "reading the file needed more memory or CPU time than "
+                          "its reader may use (PARSER_MEMORY_MB, PARSER_CPU_SECONDS, "
+                          "FFMPEG_MEMORY_MB): a hostile or broken file"),
     "ENCODER_UNAVAILABLE": (PERMANENT, "ffmpeg is missing or does not run (FFMPEG_BINARY)"),
     "ENCODE_FAILED": (PERMANENT, "ffmpeg stopped with an error on this file"),
     "STORAGE_DENIED": (PERMANENT, "storage refused the credentials or the bucket"),

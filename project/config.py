@@ -10,6 +10,7 @@ This module reads nothing but the mapping it is given, so it is tested without D
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
@@ -33,8 +34,8 @@ class Var:
 
 VARS: tuple[Var, ...] = (
     Var("MOA_ENV", "development (embedded defaults) or production", "development"),
-    Var("SECRET_KEY", "Django signing key; at least 32 characters in production",
-        required_in_production=BOTH, secret=True),
+    Var("SECRET_KEY", "Django signing key: in production at least 50 random characters "
+        "(never a template's placeholder)", required_in_production=BOTH, secret=True),
     Var("ALLOWED_HOSTS", "comma-separated host names the web role answers (health "
         "checks answer any Host)", required_in_production=WEB),
     Var("CSRF_TRUSTED_ORIGINS", "comma-separated origins (https://moa.example.com) "
@@ -55,8 +56,9 @@ VARS: tuple[Var, ...] = (
         aliases=("R2_ACCESS_KEY",), secret=True),
     Var("AWS_SECRET_ACCESS_KEY", "storage secret key; unset means the instance role",
         aliases=("R2_SECRET_KEY",), secret=True),
-    Var("INTERNAL_API_TOKEN", "bearer token of /api/v1/internal/ (at least 32 characters)",
-        required_in_production=WEB, secret=True),
+    Var("INTERNAL_API_TOKEN", "bearer token of /api/v1/internal/, /health/ready/ details "
+        "and /metrics (at least 50 random characters)", required_in_production=WEB,
+        secret=True),
     Var("EMAIL_URL", "smtp://user:pass@host:587 (or smtp+tls://); unset means console",
         required_in_production=WEB, secret=True),
     Var("DEFAULT_FROM_EMAIL", "sender of verification emails", "Moa <noreply@localhost>"),
@@ -74,6 +76,20 @@ VARS: tuple[Var, ...] = (
         str(10 * 2**20)),
     Var("EXCEL_MAX_ROWS", "most member rows one import reads", "50000"),
     Var("LOG_LEVEL", "root log level", "INFO"),
+    # Containment of untrusted files (docs/security.md).
+    Var("PARSER_MEMORY_MB", "address space of a child that reads an uploaded file (sheet "
+        "reader, video probe), in MiB", "1024"),
+    Var("PARSER_CPU_SECONDS", "CPU time of a child that reads an uploaded file", "120"),
+    Var("FFMPEG_MEMORY_MB", "address space of each ffmpeg run, in MiB", "4096"),
+    Var("VIDEO_MAX_DIMENSION", "largest width or height (pixels) a video may declare",
+        "7680"),
+    # Abuse limits and quotas (docs/security.md).
+    Var("RATE_LIMITS", "overrides of the request rate limits: name=N/period pairs, "
+        "comma-separated (signin.ip=30/m,...); names in docs/security.md", ""),
+    Var("VIDEO_QUOTA_BYTES", "bytes of uploaded video originals one user may keep",
+        str(20 * 2**30)),
+    Var("VIDEO_MAX_CONCURRENT_UPLOADS", "uploads one user may have unfinished at once", "4"),
+    Var("API_TOKEN_DAYS", "days an API token lasts unless it is given another expiry", "90"),
 )
 
 BY_NAME = {var.name: var for var in VARS}
@@ -81,7 +97,18 @@ BY_NAME = {var.name: var for var in VARS}
 # REDIS_URL may also arrive as the four pieces some platforms export.
 REDIS_PARTS = ("REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_DB")
 
-MIN_SECRET_LENGTH = 32
+# Django's W009 rules for SECRET_KEY, applied to every secret Moa signs or checks with.
+MIN_SECRET_LENGTH = 50
+MIN_SECRET_CHARACTERS = 5
+# Words of templates and tutorials: a secret containing one was never replaced.
+PLACEHOLDER_WORDS = ("change", "replace", "placeholder", "example", "your-", "your_",
+                     "secret-key", "insecure", "xxxxx", "todo", "fixme", "<", ">")
+INTEGER_NAMES = ("DRAIN_SECONDS", "DRAIN_JITTER_SECONDS", "CHANNEL_CAPACITY",
+                 "JOB_LEASE_SECONDS", "VIDEO_MAX_UPLOAD_BYTES", "VIDEO_MAX_DURATION_SECONDS",
+                 "EXCEL_MAX_UPLOAD_BYTES", "EXCEL_MAX_ROWS", "PARSER_MEMORY_MB",
+                 "PARSER_CPU_SECONDS", "FFMPEG_MEMORY_MB", "VIDEO_MAX_DIMENSION",
+                 "VIDEO_QUOTA_BYTES", "VIDEO_MAX_CONCURRENT_UPLOADS", "API_TOKEN_DAYS")
+RATE = re.compile(r"^(\d+)/(\d*)([smhd])$")
 
 
 class ConfigError(Exception):
@@ -216,12 +243,14 @@ def _validate(config: Config) -> list[str]:
         problems.append(
             f"STORAGE_BACKEND must be local or s3, not {config['STORAGE_BACKEND']!r}"
         )
-    for name in ("DRAIN_SECONDS", "DRAIN_JITTER_SECONDS", "CHANNEL_CAPACITY", "JOB_LEASE_SECONDS",
-                 "VIDEO_MAX_UPLOAD_BYTES", "VIDEO_MAX_DURATION_SECONDS",
-                 "EXCEL_MAX_UPLOAD_BYTES", "EXCEL_MAX_ROWS"):
+    for name in INTEGER_NAMES:
         raw = config[name] or ""
         if not raw.isdigit():
             problems.append(f"{name} must be a whole number, not {raw!r}")
+    try:
+        rate_overrides(config["RATE_LIMITS"] or "")
+    except ValueError as error:
+        problems.append(f"RATE_LIMITS: {error}")
     redis_url = config["REDIS_URL"]
     if redis_url and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
         problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
@@ -235,9 +264,7 @@ def _validate(config: Config) -> list[str]:
                         f"{config['LOG_LEVEL']!r}")
     if config.production:
         for name in ("SECRET_KEY", "INTERNAL_API_TOKEN"):
-            value = config[name]
-            if value and len(value) < MIN_SECRET_LENGTH:
-                problems.append(f"{name} must be at least {MIN_SECRET_LENGTH} characters")
+            problems.extend(secret_problems(name, config[name]))
         if database_url and urlsplit(database_url).scheme == "sqlite":
             problems.append("DATABASE_URL is SQLite but MOA_ENV=production needs PostgreSQL "
                             "(several processes share it)")
@@ -248,6 +275,37 @@ def _validate(config: Config) -> list[str]:
         problems.append("STORAGE_ENDPOINT_URL is set but STORAGE_BACKEND=local; "
                         "set STORAGE_BACKEND=s3 or unset STORAGE_ENDPOINT_URL")
     return problems
+
+
+def secret_problems(name: str, value: str | None) -> list[str]:
+    """Why `value` cannot be a production secret: short, low in entropy (Django's W009
+    rules) or a template's placeholder left in place. Never quotes the value."""
+    if not value:
+        return []
+    if len(value) < MIN_SECRET_LENGTH or len(set(value)) < MIN_SECRET_CHARACTERS:
+        return [f"{name} must be at least {MIN_SECRET_LENGTH} characters with at least "
+                f"{MIN_SECRET_CHARACTERS} different ones; generate one with "
+                f"`python -c \"import secrets; print(secrets.token_urlsafe(50))\"`"]
+    lowered = value.lower()
+    word = next((word for word in PLACEHOLDER_WORDS if word in lowered), None)
+    if word is not None:
+        return [f"{name} looks like a template placeholder (it contains {word!r}); "
+                f"generate a random one with `python -c \"import secrets; "
+                f"print(secrets.token_urlsafe(50))\"`"]
+    return []
+
+
+def rate_overrides(raw: str) -> dict[str, str]:
+    """`name=N/period,...` (RATE_LIMITS) as a dict; ValueError naming what is wrong.
+    Which names exist is the settings' business (project/rate_limits.py)."""
+    rates = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        name, sep, rate = item.partition("=")
+        if not sep or not name.strip() or not RATE.match(rate.strip()):
+            raise ValueError(f"expected name=N/period (such as signin.ip=30/m), got "
+                             f"{item!r}")
+        rates[name.strip()] = rate.strip()
+    return rates
 
 
 def parse_env_file(text: str) -> dict[str, str]:

@@ -285,6 +285,18 @@ VIDEO_PLAYBACK_URL_SECONDS = 4 * 3600
 EXCEL_MAX_UPLOAD_BYTES = MOA_CONFIG.integer("EXCEL_MAX_UPLOAD_BYTES")
 EXCEL_MAX_ROWS = MOA_CONFIG.integer("EXCEL_MAX_ROWS")
 
+# Untrusted files are read in limited child processes (media_pipeline/sandbox.py,
+# docs/security.md): a parser that crashes or runs away costs only itself.
+PARSER_MEMORY_BYTES = MOA_CONFIG.integer("PARSER_MEMORY_MB") * 2**20
+PARSER_CPU_SECONDS = max(1, MOA_CONFIG.integer("PARSER_CPU_SECONDS"))
+FFMPEG_MEMORY_BYTES = MOA_CONFIG.integer("FFMPEG_MEMORY_MB") * 2**20
+VIDEO_MAX_DIMENSION = MOA_CONFIG.integer("VIDEO_MAX_DIMENSION")
+
+# Abuse limits and quotas (docs/security.md).
+VIDEO_QUOTA_BYTES = MOA_CONFIG.integer("VIDEO_QUOTA_BYTES")
+VIDEO_MAX_CONCURRENT_UPLOADS = MOA_CONFIG.integer("VIDEO_MAX_CONCURRENT_UPLOADS")
+API_TOKEN_DAYS = MOA_CONFIG.integer("API_TOKEN_DAYS")
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -10,14 +10,14 @@ ROOT = Path(__file__).resolve().parent.parent
 # The environment a production web process needs, pointing at this machine's services.
 PRODUCTION_ENV = {
     "MOA_ENV": "production",
-    "SECRET_KEY": "k" * 50,
+    "SECRET_KEY": "ksLFs7gQQulM84KMpgan8_U3iLJI6F4xlG9BRxcfsUxVIX7tQgCR2Q",  # test-only
     "ALLOWED_HOSTS": "moa.example.com",
     "CSRF_TRUSTED_ORIGINS": "https://moa.example.com",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test",
     "REDIS_URL": "redis://127.0.0.1:6379/9",
     "STORAGE_BACKEND": "s3",
     "STORAGE_BUCKET": "moa-test",
-    "INTERNAL_API_TOKEN": "i" * 40,
+    "INTERNAL_API_TOKEN": "oGzintcxlX09Z_KlUd26jQsXUIA9K0P2S3fYi34Exnm8H2k0oOSKSg",  # test-only
     "EMAIL_URL": "smtp://127.0.0.1:2525",
 }
 

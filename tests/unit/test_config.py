@@ -8,14 +8,14 @@ from project.config import ConfigError, load
 
 PRODUCTION_WEB = {
     "MOA_ENV": "production",
-    "SECRET_KEY": "s" * 40,
+    "SECRET_KEY": "sARv_RcqFNUCGljI_c-YxiefheVinzl5zn7k2z1PoryEZ7cdkuX1Xw",
     "ALLOWED_HOSTS": "moa.example.com",
     "CSRF_TRUSTED_ORIGINS": "https://moa.example.com",
     "DATABASE_URL": "postgres://moa:pw@db:5432/moa",
     "REDIS_URL": "redis://redis:6379/0",
     "STORAGE_BACKEND": "s3",
     "STORAGE_BUCKET": "moa-media",
-    "INTERNAL_API_TOKEN": "t" * 40,
+    "INTERNAL_API_TOKEN": "MN1RPoJzmZTRRxdXEU-1r_YoQ-qcPVh8x-CxmtcNX7mJCdiynBt5cg",
     "EMAIL_URL": "smtp://mail:25",
 }
 
@@ -118,6 +118,35 @@ def test_production_refuses_short_secrets_and_sqlite():
         load(env)
     assert any("SECRET_KEY" in p for p in error.value.problems)
     assert any("PostgreSQL" in p for p in error.value.problems)
+
+
+@pytest.mark.parametrize("secret", [
+    "x" * 60,  # long but only one character (W009: fewer than 5 different)
+    "abcd" * 20,
+    "django-insecure-" + "q8w7e6r5t4y3u2i1o0p9a8s7d6f5g4h3j2k1",
+    "CHANGE-me-to-fifty-random-characters-from-secrets-token-urlsafe",
+    "replace-this-with-a-long-random-value-0123456789abcdef",
+    "<paste the output of secrets.token_urlsafe(50) here, please>",
+    "short-but-random-Zq8rT2",
+])
+def test_production_refuses_a_weak_or_placeholder_secret(secret):
+    for name in ("SECRET_KEY", "INTERNAL_API_TOKEN"):
+        with pytest.raises(ConfigError) as error:
+            load(dict(PRODUCTION_WEB, **{name: secret}))
+        assert any(p.startswith(name) for p in error.value.problems)
+        assert secret not in str(error.value)  # a secret is never printed
+
+
+def test_development_does_not_judge_secrets():
+    load({"SECRET_KEY": "dev"})
+
+
+def test_rate_limit_overrides_are_checked():
+    assert config.rate_overrides("signin.ip=30/m, signup.ip=5/2h") == {
+        "signin.ip": "30/m", "signup.ip": "5/2h"}
+    with pytest.raises(ConfigError) as error:
+        load({"RATE_LIMITS": "signin.ip=thirty"})
+    assert "RATE_LIMITS" in str(error.value)
 
 
 def test_blank_values_count_as_unset():

@@ -1,0 +1,71 @@
+"""The exec shim's limits hold for real children, and what a child is told is not secret."""
+
+import resource
+import sys
+
+import pytest
+
+from media_pipeline import sandbox
+
+pytestmark = pytest.mark.sqlite
+
+LIMITS = sandbox.Limits(memory_bytes=256 * 2**20, cpu_seconds=2, wall_seconds=20)
+
+
+def python(code: str) -> list[str]:
+    return [sys.executable, "-c", code]
+
+
+def test_a_child_answers_one_json_object():
+    assert sandbox.run_json(python("print('{\"ok\": 1}')"), LIMITS, "the child") == {"ok": 1}
+
+
+def test_a_child_over_its_memory_limit_is_named_as_such():
+    code = ("from media_pipeline.sandbox import python_child_main\n"
+            "python_child_main(lambda: bytearray(1024 * 2**20))")
+    with pytest.raises(sandbox.ChildFailed) as failure:
+        sandbox.run_json(python(code), LIMITS, "the reader")
+    assert failure.value.limit == "memory"
+    assert "the reader needed more than 256 MiB" in str(failure.value)
+
+
+def test_a_native_allocation_refused_by_the_limit_is_a_memory_failure():
+    code = "import os, signal; os.kill(os.getpid(), signal.SIGABRT)"  # as Rust aborts
+    with pytest.raises(sandbox.ChildFailed) as failure:
+        sandbox.run_json(python(code), LIMITS, "the reader")
+    assert failure.value.limit == "memory" and "SIGABRT" in str(failure.value)
+
+
+def test_a_spinning_child_is_stopped_by_its_cpu_limit():
+    with pytest.raises(sandbox.ChildFailed) as failure:
+        sandbox.run_json(python("while True: pass"), LIMITS, "the probe")
+    assert failure.value.limit == "cpu"
+    assert "more than 2 s of CPU time" in str(failure.value)
+
+
+def test_a_sleeping_child_is_stopped_by_its_wall_limit():
+    limits = sandbox.Limits(memory_bytes=256 * 2**20, cpu_seconds=10, wall_seconds=1)
+    with pytest.raises(sandbox.ChildFailed) as failure:
+        sandbox.run_json(python("import time; time.sleep(60)"), limits, "the probe")
+    assert failure.value.limit == "time"
+
+
+def test_a_child_gets_no_secret_from_the_parent_environment(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "parent-secret-that-must-not-leak-0123456789abcdef")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "parent-storage-secret")
+    monkeypatch.setenv("DATABASE_URL", "postgres://user:password@db/moa")
+    seen = sandbox.run_json(python("import json, os; print(json.dumps(dict(os.environ)))"),
+                            LIMITS, "the child")
+    assert not {"SECRET_KEY", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL"} & set(seen)
+    assert seen["PYTHONPATH"] == str(sandbox.BASE_DIR)
+
+
+def test_the_limits_are_the_childs_own():
+    code = ("import json, resource; print(json.dumps({'limits': ["
+            "resource.getrlimit(resource.RLIMIT_AS), resource.getrlimit(resource.RLIMIT_CPU),"
+            " resource.getrlimit(resource.RLIMIT_CORE)]}))")
+    address, cpu, core = sandbox.run_json(python(code), LIMITS, "the child")["limits"]
+    assert address == [LIMITS.memory_bytes] * 2
+    assert cpu == [2, 7]
+    assert core == [0, 0]
+    assert resource.getrlimit(resource.RLIMIT_AS)[0] == resource.RLIM_INFINITY  # not ours
