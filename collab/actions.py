@@ -23,18 +23,30 @@ from project.ws_frames import CLOSE_NOT_A_MEMBER
 ROOT_TITLE = "Central topic"
 
 
+def owners_changed(*, user_ids: list[int]) -> None:
+    """Tell the users' open sockets, after the commit, that the teams they own changed
+    (their /ws/jobs/ follows the jobs of the teams they own)."""
+    for user_id in user_ids:
+        publish_on_commit(group_name("user", user_id), {"type": "user.teams",
+                                                        "user": user_id})
+
+
 def team_create(*, name: str, owner: User) -> Team:
     with transaction.atomic():
         team = Team.objects.create(name=name)
         Membership.objects.create(team=team, user=owner, role=Membership.Role.OWNER)
+        owners_changed(user_ids=[owner.pk])
     return team
 
 
 def membership_ensure(*, team: Team, user: User, role: str = Membership.Role.MEMBER
                       ) -> Membership:
     """Add `user` to `team` (idempotent); an existing membership keeps its role."""
-    membership, _ = Membership.objects.get_or_create(team=team, user=user,
-                                                     defaults={"role": role})
+    with transaction.atomic():
+        membership, created = Membership.objects.get_or_create(team=team, user=user,
+                                                               defaults={"role": role})
+        if created and role == Membership.Role.OWNER:
+            owners_changed(user_ids=[user.pk])
     return membership
 
 
@@ -47,6 +59,8 @@ def memberships_bulk_add(*, team: Team, roles: dict[int, str]) -> int:
     added = [Membership(team=team, user_id=user_id, role=role, created_at=now)
              for user_id, role in roles.items() if user_id not in existing]
     insert_rows(Membership, added)  # one added concurrently: IntegrityError, nothing added
+    owners_changed(user_ids=[member.user_id for member in added
+                             if member.role == Membership.Role.OWNER])
     return len(added)
 
 

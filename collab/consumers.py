@@ -21,6 +21,7 @@ from collab.presence import normalize_presence
 from project.ws_frames import (
     CLOSE_NOT_A_MEMBER,
     CLOSE_NOT_FOUND,
+    CLOSE_TRY_AGAIN_LATER,
     JsonFrameConsumer,
 )
 
@@ -29,13 +30,34 @@ logger = logging.getLogger(__name__)
 OP_ID_IN_TEXT = re.compile(r'"op_id"\s*:\s*"([0-9a-fA-F-]{36})"')
 
 
-def check_access(user_id: int, team_id: int, map_id: int) -> None:
-    queries.role_in_team(user_id=user_id, team_id=team_id)
+def check_access(user_id: int, team_id: int, map_id: int) -> str:
+    """The user's role in the team that holds the map; NotAMember or MapNotFound."""
+    role = queries.role_in_team(user_id=user_id, team_id=team_id)
     queries.map_in_team(map_id=map_id, team_id=team_id)
+    return role
+
+
+def hello_state(*, user_id: int, team_id: int, map_id: int, since: int | None) -> dict:
+    """Access checked again, then the welcome's state: a member removed since the
+    socket connected gets no snapshot."""
+    check_access(user_id, team_id, map_id)
+    return queries.welcome_state(map_id=map_id, since=since,
+                                 max_replay=settings.COLLAB_MAX_REPLAY)
+
+
+def peer_id(user_id: int, client_id: uuid.UUID) -> str:
+    """The id peers know this client by: the client's own id bound to its user, so a
+    member cannot take over another's presence by sending their client_id."""
+    return str(uuid.uuid5(client_id, f"moa-user-{user_id}"))
 
 
 class MindmapConsumer(JsonFrameConsumer):
     client_id: str | None = None
+    watched = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.refused_at: dict[str, float] = {}
 
     async def connect(self):
         user = await self.accept_user()
@@ -46,22 +68,42 @@ class MindmapConsumer(JsonFrameConsumer):
         self.user_id, self.user = user.pk, {"id": user.pk, "name": user.name}
         session = self.scope.get("session")
         self.session_key = session.session_key if session is not None else None
+        self.hub = await get_hub()
+        await self.hub.watch(self)  # before the check: no revocation falls in between
+        self.watched = True
+        if not await self.authorized(check_access, self.user_id, self.team_id, self.map_id):
+            return
+        self.ops_bucket = TokenBucket(rate=settings.COLLAB_OPS_PER_SECOND,
+                                      burst=settings.COLLAB_OPS_BURST)
+        self.hello_bucket = TokenBucket(rate=settings.COLLAB_HELLOS_PER_SECOND,
+                                        burst=settings.COLLAB_HELLOS_BURST)
+        self.presence_bucket = TokenBucket(rate=settings.COLLAB_PRESENCE_PER_SECOND,
+                                           burst=settings.COLLAB_PRESENCE_BURST)
+        self.committer = get_committer(self.team_id, self.map_id)
+
+    async def authorized(self, call, *args, **kwargs):
+        """Run a sync access check (or a read that starts with one) in the database
+        thread; close the socket with the protocol's code when it refuses. The call's
+        result, or None once closed (or when the database is unavailable)."""
         try:
-            await database_sync_to_async(check_access)(self.user_id, self.team_id, self.map_id)
+            return await database_sync_to_async(call)(*args, **kwargs)
         except NotAMember:
             await self.close(code=CLOSE_NOT_A_MEMBER)
-            return
         except MapNotFound:
             await self.close(code=CLOSE_NOT_FOUND)
-            return
-        self.bucket = TokenBucket(rate=settings.COLLAB_OPS_PER_SECOND,
-                                  burst=settings.COLLAB_OPS_BURST)
-        self.hub = await get_hub()
-        self.committer = get_committer(self.team_id, self.map_id)
+        except DatabaseError:
+            logger.exception("map %s: access check failed", self.map_id)
+            await self.send_frame({"type": "error", "code": "unavailable",
+                                   "detail": "The server cannot reach its database; "
+                                             "reconnect in a few seconds."})
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+        return None
 
     async def disconnect(self, code):
         if self.client_id is not None:
             await self.hub.detach(self, self.map_id)
+        if self.watched:
+            await self.hub.unwatch(self)
 
     async def receive_frame(self, content: dict) -> None:
         kind = content["type"]
@@ -79,27 +121,47 @@ class MindmapConsumer(JsonFrameConsumer):
     async def on_hello(self, content: dict) -> None:
         since = content.get("since")
         try:
-            client_id = str(uuid.UUID(str(content.get("client_id"))))
+            client_id = peer_id(self.user_id, uuid.UUID(str(content.get("client_id"))))
         except ValueError:
             await self.send_error("invalid", "client_id must be a UUID.")
             return
         if since is not None and (isinstance(since, bool) or not isinstance(since, int)):
             await self.send_error("invalid", "since must be a seq number or null.")
             return
+        if not await self.within(self.hello_bucket, "hello"):
+            return
         if self.client_id is not None:  # a resync on the same socket
             await self.hub.detach(self, self.map_id)
+            self.client_id = None
         await self.hub.join(self.map_id)  # subscribe before reading: nothing falls between
-        state = await database_sync_to_async(queries.welcome_state)(
-            map_id=self.map_id, since=since, max_replay=settings.COLLAB_MAX_REPLAY)
+        state = await self.authorized(hello_state, user_id=self.user_id,
+                                      team_id=self.team_id, map_id=self.map_id, since=since)
+        if state is None:
+            self.hub.linger(self.map_id)
+            return
         self.client_id = client_id
         await self.send_frame({"type": "welcome", **state,
                                "you": {"user_id": self.user_id, "client_id": client_id},
                                "peers": self.hub.peers(self.map_id, exclude=client_id)})
         await self.hub.attach(self, self.map_id, state["seq"])
 
+    async def within(self, bucket: TokenBucket, what: str) -> bool:
+        """Take a token; when none is left, say so (at most once a second for a kind,
+        so a flood of refusals is not a flood of frames) and refuse."""
+        now = time.monotonic()
+        if bucket.take(now):
+            return True
+        if now - self.refused_at.get(what, -1.0) >= 1.0:
+            self.refused_at[what] = now
+            await self.send_frame({"type": "error", "code": "rate_limited", "of": what,
+                                   "retry_after_ms": bucket.wait_ms(now),
+                                   "detail": f"Too many {what} frames; wait and send "
+                                             f"it again."})
+        return False
+
     async def on_op(self, content: dict) -> None:
         op_id = content.get("op_id")
-        if not self.bucket.take(time.monotonic()):
+        if not self.ops_bucket.take(time.monotonic()):
             await self.reject(op_id, "rate_limited", "Too many ops; slow down and resend.")
             return
         try:
@@ -120,6 +182,8 @@ class MindmapConsumer(JsonFrameConsumer):
             await self.send_frame(outcome.event)  # a resend: the original event, to the sender
 
     async def on_presence(self, content: dict) -> None:
+        if not await self.within(self.presence_bucket, "presence"):
+            return
         try:
             state = normalize_presence(content, client_id=self.client_id, user=self.user)
         except OpRejected as rejected:

@@ -34,7 +34,7 @@ from django.conf import settings
 
 from collab import queries
 from collab.hub_presence import PRESENCE_REANNOUNCE, PresenceFanout
-from project.realtime import group_name
+from project.realtime import group_name, revocation_applies
 from project.ws_frames import encode
 
 logger = logging.getLogger(__name__)
@@ -146,10 +146,6 @@ class Hub(PresenceFanout):
             cursor = missing[-1]["seq"]
         room.sockets[socket] = cursor
         room.local.add(socket.client_id)
-        if socket.user_id not in self.users:
-            self.users[socket.user_id] = set()
-            await self.layer.group_add(group_name("user", socket.user_id), self.channel)
-        self.users[socket.user_id].add(socket)
 
     async def detach(self, socket: Socket, map_id: int) -> None:
         room = self.rooms.get(map_id)
@@ -157,10 +153,26 @@ class Hub(PresenceFanout):
             if socket.client_id not in {s.client_id for s in room.sockets}:
                 room.local.discard(socket.client_id)
                 self._peer_left(room, socket.client_id, announce=True)
-            if not room.sockets:
-                loop = asyncio.get_running_loop()
-                room.release_handle = loop.call_later(
-                    ROOM_LINGER, lambda: asyncio.ensure_future(self._release(room)))
+            self.linger(map_id)
+
+    def linger(self, map_id: int) -> None:
+        """A room no local socket uses any more is released after ROOM_LINGER (a
+        reconnecting client finds it still subscribed)."""
+        room = self.rooms.get(map_id)
+        if room is not None and not room.sockets and room.release_handle is None:
+            room.release_handle = asyncio.get_running_loop().call_later(
+                ROOM_LINGER, lambda: asyncio.ensure_future(self._release(room)))
+
+    async def watch(self, socket: Socket) -> None:
+        """Deliver the user's revocations to `socket` from now on. Called at connect,
+        before its access is checked: a revocation committed after that check cannot
+        fall between the two."""
+        if socket.user_id not in self.users:
+            self.users[socket.user_id] = set()
+            await self.layer.group_add(group_name("user", socket.user_id), self.channel)
+        self.users[socket.user_id].add(socket)
+
+    async def unwatch(self, socket: Socket) -> None:
         sockets = self.users.get(socket.user_id)
         if sockets is not None:
             sockets.discard(socket)
@@ -250,6 +262,7 @@ class Hub(PresenceFanout):
         self._release_in_order(room)
 
     async def _release(self, room: Room) -> None:
+        room.release_handle = None
         if room.sockets or self.rooms.get(room.map_id) is not room:
             return
         del self.rooms[room.map_id]
@@ -281,6 +294,8 @@ class Hub(PresenceFanout):
                 self._merge_presence(message)
         elif kind == "user.revoke":
             await self._revoke(message)
+        elif kind == "user.teams":
+            pass  # for /ws/jobs/ (the teams whose jobs a user sees); maps check per op
         else:
             logger.warning("hub: unknown message type %r", kind)
 
@@ -328,14 +343,12 @@ class Hub(PresenceFanout):
     # --- sessions that end -----------------------------------------------------------------
 
     async def _revoke(self, message: dict) -> None:
-        """Close a user's sockets: all, one team's, or one session's (logout)."""
-        team, session = message.get("team"), message.get("session")
+        """Close a user's sockets: all, one team's, one session's (logout), or all but
+        one session's (a password change keeps the session that made it)."""
         for socket in list(self.users.get(message["user"], ())):
-            if team is not None and socket.team_id != team:
-                continue
-            if session is not None and socket.session_key != session:
-                continue
-            await socket.revoke(message["code"])
+            if revocation_applies(message, team_id=socket.team_id,
+                                  session_key=socket.session_key):
+                await socket.revoke(message["code"])
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()

@@ -21,3 +21,8 @@ class TokenBucket:
             return False
         self.tokens -= 1
         return True
+
+    def wait_ms(self, now: float) -> int:
+        """Milliseconds until the next token (as of the last `take`)."""
+        missing = max(0.0, 1 - self.tokens - (now - self.updated) * self.rate)
+        return int(1000 * missing / self.rate) + 1

@@ -16,9 +16,6 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
-from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -197,22 +194,18 @@ class ImportRefused(Exception):
     """The member list cannot be imported as sent; the message says why (400)."""
 
 
-def member_import_start(*, team: Team, owner: User, upload: UploadedFile,
-                        initial_password: str | None, dry_run: bool) -> Job:
+def member_import_start(*, team: Team, owner: User, upload: UploadedFile, site: str,
+                        dry_run: bool) -> Job:
     """Check the file is a sane .xlsx with a header row, store it, enqueue the import.
 
-    The shared initial password is hashed here, once per import, and only its hash
-    travels in the job. The same file (SHA-256) already queued or running for this
-    team is answered with that job, so a double submit imports once.
+    New accounts get an invitation each (no shared password): `site` is the origin
+    their links point to, the one the owner sent the file to. The same file (SHA-256)
+    already queued or running for this team is answered with that job, so a double
+    submit imports once.
     """
     if upload.size > settings.EXCEL_MAX_UPLOAD_BYTES:
         raise ImportRefused(f"The file is {upload.size} bytes; the limit is "
                             f"{settings.EXCEL_MAX_UPLOAD_BYTES} bytes.")
-    if initial_password:
-        try:
-            validate_password(initial_password)
-        except ValidationError as error:
-            raise ImportRefused("initial_password: " + " ".join(error.messages)) from None
     with tempfile.NamedTemporaryFile(prefix="moa-import-", suffix=".xlsx") as spool:
         digest = hashlib.sha256()
         for chunk in upload.chunks():
@@ -232,8 +225,7 @@ def member_import_start(*, team: Team, owner: User, upload: UploadedFile,
         key = f"imports/{uuid.uuid4()}.xlsx"
         storage.put_file(key, spool.name, XLSX_TYPE)
     payload = {"key": key, "team": team.pk, "sha256": digest.hexdigest(), "dry_run": dry_run,
-               "filename": upload.name[:255],
-               "password_hash": make_password(initial_password) if initial_password else None}
+               "filename": upload.name[:255], "site": site}
     try:
         return job_enqueue(kind="excel.import", owner=owner, team_id=team.pk, payload=payload)
     except Exception:

@@ -21,6 +21,8 @@ ERROR_CODES: dict[str, tuple[str, str]] = {
     "ENCODE_FAILED": (PERMANENT, "ffmpeg stopped with an error on this file"),
     "STORAGE_DENIED": (PERMANENT, "storage refused the credentials or the bucket"),
     "STORAGE_UNAVAILABLE": (TRANSIENT, "storage could not be reached or failed"),
+    "EMAIL_UNAVAILABLE": (TRANSIENT, "the mail server refused or could not be reached "
+                          "(EMAIL_URL); what was sent stays sent, the rest on retry"),
     "WORKER_LOST": (PERMANENT, "the job's worker died on every attempt"),
     "INTERNAL": (TRANSIENT, "an unexpected error in the worker"),
 }

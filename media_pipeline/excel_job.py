@@ -2,10 +2,12 @@
 memberships of a team, with a report of every row.
 
 Stages: reading (rows parsed, 0-60 %), checking (accounts looked up in bulk, 60-70),
-applying (70-95). The whole file is applied in one transaction: a file imports
+applying (70-95), inviting (95-100: each new account is emailed a one-time link to
+set its password). The whole file is applied in one transaction: a file imports
 completely or not at all, so a failure never leaves half a team, and a rerun of the
 same file is idempotent by construction (its accounts now exist and are members: they
-are reported as already members). A dry run does everything but the writes. The
+are reported as already members, and those whose invitation could not be sent get it
+now). A dry run does everything but the writes and the emails. The
 uploaded file is deleted from storage when the job ends, whatever the outcome (and
 kept while a retry is due: a transient failure runs again on the same file).
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from pathlib import Path
+from smtplib import SMTPException
 
 from django.conf import settings
 from django.db import transaction
@@ -27,7 +30,7 @@ from media_pipeline import excel, member_rows, storage
 from media_pipeline.errors import JobCancelled, JobFailed, JobFenced, JobReleased, is_permanent
 from media_pipeline.member_rows import Account, Row
 from media_pipeline.progress import JobContext
-from project.accounts.actions import users_bulk_create
+from project.accounts.actions import Invitation, users_bulk_create, users_invite
 from project.accounts.models import User
 
 logger = logging.getLogger(__name__)
@@ -72,10 +75,13 @@ def _import(context: JobContext, path: Path) -> dict:
     plan = member_rows.plan(rows, *_accounts(rows), _member_ids(team))
     plan.rejected.extend(rejected)
     plan.rejected.sort(key=lambda item: item["row"])
+    invited = 0
     if not payload.get("dry_run"):
         context.progress(70, "applying", f"{len(plan.create)} accounts to create")
-        _apply(team, plan, payload.get("password_hash"))
-    return _report(plan, payload, rows_read=len(rows) + len(rejected))
+        _apply(team, plan)
+        context.progress(95, "inviting", f"{len(plan.create)} new accounts")
+        invited = _invite(context, team, rows)
+    return _report(plan, payload, rows_read=len(rows) + len(rejected), invited=invited)
 
 
 def _read(context: JobContext, path: str) -> tuple[list[Row], list[dict]]:
@@ -127,15 +133,14 @@ def _member_ids(team: Team) -> set[int]:
     return set(Membership.objects.filter(team=team).values_list("user_id", flat=True))
 
 
-def _apply(team: Team, plan: member_rows.Plan, password_hash: str | None) -> None:
+def _apply(team: Team, plan: member_rows.Plan) -> None:
     """One transaction; accounts are created a batch at a time so at most one batch
     of model instances is in memory (100,000 at once took 150 MB)."""
     with transaction.atomic():
         for start in range(0, len(plan.create), APPLY_BATCH):
             batch = plan.create[start:start + APPLY_BATCH]
             ids = users_bulk_create(
-                accounts=[(row.username, row.email, row.name) for row in batch],
-                password_hash=password_hash)
+                accounts=[(row.username, row.email, row.name) for row in batch])
             memberships_bulk_add(team=team, roles={ids[row.username.lower()]: row.role
                                                    for row in batch})
         memberships_bulk_add(team=team, roles={user_id: row.role for row, user_id in plan.link})
@@ -143,7 +148,29 @@ def _apply(team: Team, plan: member_rows.Plan, password_hash: str | None) -> Non
                 len(plan.link))
 
 
-def _report(plan: member_rows.Plan, payload: dict, rows_read: int) -> dict:
+def _invite(context: JobContext, team: Team, rows: list[Row]) -> int:
+    """Invite the file's accounts still waiting for an invitation: those this import
+    created, and those an earlier attempt created but could not reach (a retry after
+    the mail server failed sends the rest)."""
+    names = [row.username.lower() for row in rows]
+    waiting: list[int] = []
+    for start in range(0, len(names), LOOKUP_BATCH):
+        waiting += User.objects.live().annotate(lname=Lower("username")).filter(
+            lname__in=names[start:start + LOOKUP_BATCH], invitation_pending=True,
+        ).values_list("id", flat=True)
+    owner = User.objects.get(pk=context.owner_id)
+    invitation = Invitation(site=context.payload.get("site") or "", team_name=team.name,
+                            inviter_name=owner.name)
+    try:
+        return users_invite(user_ids=sorted(waiting), invitation=invitation)
+    except (SMTPException, OSError) as error:
+        logger.warning("import into team %s: invitations failed: %s", team.pk, error)
+        raise JobFailed("EMAIL_UNAVAILABLE", f"The members were imported, but the mail "
+                        f"server refused their invitations ({type(error).__name__}: "
+                        f"{error}); they are sent when the job runs again.") from error
+
+
+def _report(plan: member_rows.Plan, payload: dict, rows_read: int, invited: int) -> dict:
     def listed(rows: list[Row]) -> list[dict]:
         return [{"row": row.number, "username": row.username} for row in rows[:REPORT_LIMIT]]
 
@@ -152,6 +179,7 @@ def _report(plan: member_rows.Plan, payload: dict, rows_read: int) -> dict:
         "rows": rows_read,
         "counts": {"created": len(plan.create), "linked": len(plan.link),
                    "already_members": len(plan.already), "rejected": len(plan.rejected)},
+        "invitations_sent": invited,
         "created": listed(plan.create),
         "linked": listed([row for row, _ in plan.link]),
         "already_members": listed([row for row, _ in plan.already]),

@@ -40,8 +40,7 @@ def member_import(request: Request, team_id: int) -> Response:
         with storage_errors_as_503():
             job = actions.member_import_start(
                 team=Team.objects.get(pk=team_id), owner=request.user, upload=upload,
-                initial_password=request.data.get("initial_password") or None,
-                dry_run=dry_run)
+                site=request.build_absolute_uri("/"), dry_run=dry_run)
     except actions.ImportRefused as refused:
         raise ValidationError({"file": str(refused)}) from None
     return Response({"job": queries.job_json(job)}, status=202)

@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 def publish(job: Job) -> None:
     """The job's new state to its owner and, for a team job, the team's owners."""
-    message = {"type": "job.event", "job": queries.job_json(job)}
+    message = {"type": "job.event", "job": queries.job_json(job), "owner": job.owner_id}
     publish_on_commit(group_name("jobs.user", job.owner_id), message)
     if job.team_id:
         publish_on_commit(group_name("jobs.team", job.team_id), message)

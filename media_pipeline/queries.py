@@ -83,19 +83,21 @@ def visible_jobs(user_id: int):
     ).distinct()
 
 
-def live_jobs_of(user_id: int) -> list[Job]:
+def live_jobs_of(user_id: int, teams: set[int] | None = None) -> list[Job]:
     """Not final, or ended within the hour, newest first, with their queue position:
-    what the jobs socket sends on connect (one query)."""
+    what the jobs socket sends on connect (one query). With `teams`, only those
+    teams' jobs (teams the user has just become an owner of)."""
     recent = timezone.now() - timedelta(hours=1)
-    live = visible_jobs(user_id).filter(~Q(status__in=FINAL) | Q(finished_at__gte=recent))
+    jobs = visible_jobs(user_id) if teams is None else Job.objects.filter(team_id__in=teams)
+    live = jobs.filter(~Q(status__in=FINAL) | Q(finished_at__gte=recent))
     return list(with_position(live).order_by("-created_at")[:200])
 
 
-def owned_team_ids(user_id: int) -> list[int]:
+def owned_team_ids(user_id: int) -> set[int]:
     from collab.models import Membership
 
-    return list(Membership.objects.filter(user_id=user_id, role="owner")
-                .values_list("team_id", flat=True))
+    return set(Membership.objects.filter(user_id=user_id, role="owner")
+               .values_list("team_id", flat=True))
 
 
 def backlog() -> dict:

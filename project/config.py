@@ -59,8 +59,9 @@ VARS: tuple[Var, ...] = (
     Var("INTERNAL_API_TOKEN", "bearer token of /api/v1/internal/, /health/ready/ details "
         "and /metrics (at least 50 random characters)", required_in_production=WEB,
         secret=True),
-    Var("EMAIL_URL", "smtp://user:pass@host:587 (or smtp+tls://); unset means console",
-        required_in_production=WEB, secret=True),
+    Var("EMAIL_URL", "smtp://user:pass@host:587 (or smtp+tls://); unset means console "
+        "(the worker sends the invitations of member imports)",
+        required_in_production=BOTH, secret=True),
     Var("DEFAULT_FROM_EMAIL", "sender of verification emails", "Moa <noreply@localhost>"),
     Var("DRAIN_SECONDS", "seconds a web instance keeps serving after SIGTERM", "30"),
     Var("DRAIN_JITTER_SECONDS", "window over which a draining web instance spreads its "

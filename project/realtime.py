@@ -30,6 +30,19 @@ def group_name(kind: str, key: object) -> str:
     return f"{kind}.{key}"
 
 
+def revocation_applies(message: dict, *, team_id: int | None, session_key: str | None
+                       ) -> bool:
+    """Whether a `user.revoke` message (project.accounts.actions.sockets_revoke) closes
+    a socket of that user opened in `team_id` with `session_key`."""
+    team, session = message.get("team"), message.get("session")
+    if team is not None and team_id != team:
+        return False
+    if session is not None and session_key != session:
+        return False
+    keep = message.get("keep_session")
+    return keep is None or session_key != keep
+
+
 def send_group(group: str, message: dict) -> bool:
     """Send now; return False (and log why) instead of raising."""
     try:

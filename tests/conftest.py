@@ -51,6 +51,15 @@ def no_embedded_worker(settings):
 
 
 @pytest.fixture
+async def hub_cleanup():
+    """Stop the test loop's collab hub (its tasks belong to that loop)."""
+    from collab.hub import stop_hub
+
+    yield
+    await stop_hub()
+
+
+@pytest.fixture
 def make_user(db):
     from project.accounts.models import User
 

@@ -12,19 +12,25 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, get_connection, send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.db.models.functions import Lower
+from django.template.loader import get_template
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from project.accounts.models import ApiToken, User, token_digest
+from project.accounts.tokens import invitation_tokens
 from project.bulk_insert import insert_rows
 from project.realtime import group_name, publish_on_commit
 from project.ws_frames import CLOSE_NOT_AUTHENTICATED
 
 logger = logging.getLogger(__name__)
 
+INVITE_BATCH = 100
 VERIFY_SALT = "moa.accounts.verify-email"
 
 
@@ -62,28 +68,74 @@ def user_signup(*, username: str, email: str, password: str,
     return user
 
 
-def users_bulk_create(*, accounts: list[tuple[str, str, str]], password_hash: str | None
-                      ) -> dict[str, int]:
+def users_bulk_create(*, accounts: list[tuple[str, str, str]]) -> dict[str, int]:
     """Create active accounts ((username, email, display name) each) in bulk, for an
     import; return each new account's id by its lowercased username.
 
-    Passwords are never hashed per account (a hash costs hundreds of milliseconds by
-    design): either every account shares `password_hash`, hashed once, and must change
-    it at first sign-in, or accounts get an unusable password and set one through the
-    password-reset link. The caller holds the transaction; a name taken meanwhile
-    raises IntegrityError and nothing is created.
+    No account gets a password: each waits for its invitation (`users_invite`), a
+    one-time link to set its own, and cannot sign in by any path until then. (A
+    shared initial password would let anyone in the batch sign in as any other.)
+    The caller holds the transaction; a name taken meanwhile raises IntegrityError
+    and nothing is created.
     """
     now = timezone.now()
     # Unusable is a "!" prefix; one random marker serves the whole batch (making one
     # per account cost 9 s of 50,000 rows' import).
-    password = password_hash if password_hash is not None else make_password(None)
+    password = make_password(None)
     insert_rows(User, [User(username=username, email=email, display_name=name,
                             is_active=True, date_joined=now, password=password,
-                            must_change_password=password_hash is not None)
+                            invitation_pending=True)
                        for username, email, name in accounts])
     names = [username.lower() for username, _, _ in accounts]
     return dict(User.objects.live().annotate(name=Lower("username"))
                 .filter(name__in=names).values_list("name", "id"))
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """What an invitation says: who added the person, to what, and where Moa is."""
+
+    site: str  # "https://moa.example.com", the origin the import was sent to
+    team_name: str
+    inviter_name: str
+
+
+def users_invite(*, user_ids: list[int], invitation: Invitation) -> int:
+    """Email each of these accounts still waiting for one its invitation: a link to set
+    its password, valid INVITATION_MAX_AGE and only once. Returns how many were sent.
+
+    Sent in batches over one SMTP connection; each batch is marked sent once the mail
+    server took it, so a failure (SMTPException, OSError: raised to the caller) leaves
+    the rest pending for the next call, and at worst one batch is sent twice.
+    """
+    sent = 0
+    pending = User.objects.live().filter(invitation_pending=True, is_active=True)
+    template = get_template("accounts/invitation_email.txt")
+    with get_connection() as connection:
+        for start in range(0, len(user_ids), INVITE_BATCH):
+            batch = list(pending.filter(pk__in=user_ids[start:start + INVITE_BATCH]))
+            if not batch:
+                continue
+            connection.send_messages([_invitation_email(user, invitation, template)
+                                      for user in batch])
+            User.objects.filter(pk__in=[user.pk for user in batch]).update(
+                invitation_pending=False, invited_at=timezone.now())
+            sent += len(batch)
+    if sent:
+        logger.info("%d invitation(s) sent for team %s", sent, invitation.team_name)
+    return sent
+
+
+def _invitation_email(user: User, invitation: Invitation, template) -> EmailMessage:
+    link = invitation.site.rstrip("/") + reverse("accounts:invitation", kwargs={
+        "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+        "token": invitation_tokens.make_token(user)})
+    days = settings.INVITATION_MAX_AGE // 86400
+    body = template.render({
+        "user": user, "invitation": invitation, "link": link, "days": days,
+        "reset": invitation.site.rstrip("/") + reverse("accounts:password_reset")})
+    return EmailMessage(subject=f"You are invited to {invitation.team_name} on Moa",
+                        body=body, to=[user.email])
 
 
 def user_verify_email(*, token: str) -> User:
@@ -107,14 +159,16 @@ def user_verify_email(*, token: str) -> User:
 
 
 def sockets_revoke(*, user_id: int, session_key: str | None = None,
-                   team_id: int | None = None, code: int = CLOSE_NOT_AUTHENTICATED) -> None:
+                   team_id: int | None = None, keep_session: str | None = None,
+                   code: int = CLOSE_NOT_AUTHENTICATED) -> None:
     """Close the user's open WebSockets on every instance, after the commit.
 
-    Narrowed to one session (a logout) or one team (a removal) when given.
+    Narrowed to one session (a logout) or one team (a removal) when given; with
+    `keep_session`, every socket but that session's (a password change).
     """
     publish_on_commit(group_name("user", user_id), {
         "type": "user.revoke", "user": user_id, "session": session_key, "team": team_id,
-        "code": code,
+        "keep_session": keep_session, "code": code,
     })
 
 

@@ -16,7 +16,8 @@ class MoaUserAdmin(UserAdmin):
 
     fieldsets = (*UserAdmin.fieldsets,
                  ("Moa", {"fields": ("display_name", "is_deleted", "deleted_at",
-                                     "email_verified_at", "must_change_password")}))
+                                     "email_verified_at", "invitation_pending",
+                                     "invited_at")}))
 
 
 @admin.register(ApiToken)

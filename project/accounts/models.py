@@ -32,7 +32,10 @@ class User(AbstractUser):
     is_deleted = models.BooleanField(default=False, db_index=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
     email_verified_at = models.DateTimeField(null=True, blank=True)
-    must_change_password = models.BooleanField(default=False)
+    # Created by a member import and not yet sent its invitation (a one-time link to
+    # set the first password); such an account has no usable password until then.
+    invitation_pending = models.BooleanField(default=False)
+    invited_at = models.DateTimeField(null=True, blank=True)
 
     objects = LiveUserManager()
 

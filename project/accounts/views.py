@@ -5,12 +5,14 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from project.accounts import actions
 from project.accounts.forms import SignupForm
 from project.accounts.models import User
+from project.accounts.tokens import invitation_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -57,14 +59,50 @@ class LogoutView(auth_views.LogoutView):
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
-    """Django's password change, which also lifts `must_change_password` (set on
-    accounts created by an import with a shared initial password)."""
+    """Django's password change, which also ends the user's other sessions (Django
+    does, through the session hash) and closes their WebSockets on every instance:
+    whoever knew the old password is out everywhere but here."""
 
     success_url = "/"
 
     def form_valid(self, form):
+        opened_with = self.request.session.session_key  # cycled by the change
         response = super().form_valid(form)
-        if self.request.user.must_change_password:
-            User.objects.filter(pk=self.request.user.pk).update(must_change_password=False)
-        messages.success(self.request, "Your password is changed.")
+        actions.sockets_revoke(user_id=self.request.user.pk, keep_session=opened_with)
+        messages.success(self.request, "Your password is changed; your other sessions "
+                                       "are signed out.")
+        return response
+
+
+class LiveUserConfirmMixin:
+    """A one-time link sets the password of a live, active account only, and closes
+    every WebSocket the account has open (it may have been someone else's)."""
+
+    def get_user(self, uidb64):
+        user = super().get_user(uidb64)
+        return user if user is not None and user.is_active and not user.is_deleted else None
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        actions.sockets_revoke(user_id=self.user.pk)
+        return response
+
+
+class PasswordResetConfirmView(LiveUserConfirmMixin, auth_views.PasswordResetConfirmView):
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+
+class InvitationView(LiveUserConfirmMixin, auth_views.PasswordResetConfirmView):
+    """The link of an imported account's invitation: it sets the first password, and
+    proves the address, so the email counts as verified."""
+
+    token_generator = invitation_tokens
+    success_url = reverse_lazy("accounts:login")
+    extra_context = {"invitation": True}
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        User.objects.filter(pk=self.user.pk).update(invitation_pending=False,
+                                                    email_verified_at=timezone.now())
+        messages.success(self.request, "Your password is set. Sign in to start.")
         return response

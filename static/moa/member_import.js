@@ -37,7 +37,8 @@ function table(report) {
   const counts = report.counts;
   const summary = element("p", { id: "import-summary" },
     `${report.dry_run ? "Dry run: would create" : "Created"} ${counts.created}, linked ${counts.linked}, ` +
-    `already members ${counts.already_members}, rejected ${counts.rejected}.`);
+    `already members ${counts.already_members}, rejected ${counts.rejected}` +
+    (report.dry_run ? "." : `; ${report.invitations_sent ?? 0} invitation(s) sent.`));
   const rows = [];
   for (const [outcome, items] of [["created", report.created], ["linked", report.linked],
                                    ["already a member", report.already_members]]) {

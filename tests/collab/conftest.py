@@ -4,14 +4,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from collab.hub import stop_hub
 from project.asgi import application
-
-
-@pytest.fixture
-async def hub_cleanup():
-    yield
-    await stop_hub()
 
 
 class MapSocket:
@@ -20,11 +13,14 @@ class MapSocket:
     def __init__(self, communicator: WebsocketCommunicator):
         self.ws = communicator
         self.client_id = str(uuid.uuid4())
+        self.peer_id: str | None = None  # what peers know it by (the welcome's you)
 
     async def hello(self, since=None) -> dict:
         await self.ws.send_json_to({"type": "hello", "client_id": self.client_id,
                                     "since": since})
-        return await self.expect("welcome")
+        welcome = await self.expect("welcome")
+        self.peer_id = welcome["you"]["client_id"]
+        return welcome
 
     async def op(self, op: dict, op_id: str | None = None) -> str:
         op_id = op_id or str(uuid.uuid4())

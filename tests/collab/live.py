@@ -21,6 +21,7 @@ class LiveClient:
         self.url = (base_url.replace("http", "ws", 1)
                     + f"/ws/mindmap/{team_id}/{map_id}/?token={token}")
         self.client_id = str(uuid.uuid4())
+        self.peer_id: str | None = None  # what peers know it by (the welcome's you)
         self.replica = Replica()
         self.unacked: dict[str, dict] = {}
         self.sent_at: dict[str, float] = {}
@@ -73,6 +74,7 @@ class LiveClient:
                 frame = json.loads(raw)
                 self.replica.handle(frame)
                 if frame["type"] == "welcome":
+                    self.peer_id = frame["you"]["client_id"]
                     self.welcomed.set()
                     self.presence.update({p["client_id"]: p for p in frame["peers"]})
                 elif frame["type"] == "presence":

@@ -34,7 +34,7 @@ async def test_hello_gets_a_snapshot_and_an_op_comes_back_as_its_ack(open_map, a
     ws = await open_map(alice, team.pk, mindmap.pk)
     welcome = await ws.hello()
     assert welcome["seq"] == 0 and welcome["ops"] is None
-    assert welcome["you"] == {"user_id": alice.pk, "client_id": ws.client_id}
+    assert welcome["you"] == {"user_id": alice.pk, "client_id": ws.peer_id}
     assert welcome["map"]["title"] == "Roadmap"
     op_id = await ws.op(child_of(root_of(welcome), "First"))
     (ack,) = await ws.events(1)
@@ -247,10 +247,10 @@ async def test_presence_is_conflated_and_never_stored(open_map, alice, bob, team
     assert await a.ws.receive_nothing(timeout=0.1)  # never echoed to its sender
     late = await open_map(bob, team.pk, mindmap.pk)
     welcome = await late.hello()
-    assert [p["client_id"] for p in welcome["peers"]] == [a.client_id]
+    assert [p["client_id"] for p in welcome["peers"]] == [a.peer_id]
     await a.close()
     leave = await b.expect("peer.leave")
-    assert leave["client_id"] == a.client_id
+    assert leave["client_id"] == a.peer_id
     await b.close()
     await late.close()
 

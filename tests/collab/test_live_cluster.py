@@ -121,8 +121,8 @@ async def test_presence_crosses_instances(cluster, tokens, team, mindmap):
     await there.connect()
     await here.send({"type": "presence", "cursor": {"x": 3, "y": 4}, "selection": [],
                      "drag": None})
-    await there.wait_for(lambda: here.client_id in there.presence, timeout=5)
-    assert there.presence[here.client_id]["cursor"] == {"x": 3.0, "y": 4.0}
+    await there.wait_for(lambda: here.peer_id in there.presence, timeout=5)
+    assert there.presence[here.peer_id]["cursor"] == {"x": 3.0, "y": 4.0}
     await here.close()
     await there.close()
 

@@ -40,33 +40,24 @@ def run_import(client, team, path: Path, **fields) -> Job:
     return Job.objects.get(pk=claimed.pk)
 
 
-def test_members_are_created_and_added_with_one_shared_password(client, alice, team, tmp_path,
-                                                                 local_storage):
+def test_members_are_created_and_added_each_invited_to_set_a_password(client, alice, team,
+                                                                      tmp_path, local_storage):
     client.force_login(alice)
     path = sheets.workbook(tmp_path / "m.xlsx", [
         ["ada", "Ada@Example.com", "Ada", "owner"],
         [10452, "edsger@example.com", None, None],  # a number typed as a username
         ["  grace  ", "grace@example.com", "Grace", "Member"],
     ])
-    job = run_import(client, team, path, initial_password="Sturdy-Password-42")
+    job = run_import(client, team, path)
     assert job.status == "DONE", job.error_message
     assert job.result["counts"] == {"created": 3, "linked": 0, "already_members": 0,
                                     "rejected": 0}
-    ada = User.objects.get(username="ada")
-    assert ada.check_password("Sturdy-Password-42") and ada.must_change_password
-    assert User.objects.filter(username="10452").exists()
-    assert User.objects.filter(username="grace").exists()
+    assert job.result["invitations_sent"] == 3
+    for user in User.objects.filter(username__in=["ada", "10452", "grace"]):
+        assert not user.has_usable_password() and not user.invitation_pending
     roles = dict(Membership.objects.filter(team=team).values_list("user__username", "role"))
     assert roles == {"alice": "owner", "ada": "owner", "10452": "member", "grace": "member"}
     assert not list(local_storage.rglob("*.xlsx"))  # the upload is gone once done
-
-
-def test_without_a_password_accounts_get_an_unusable_one(client, alice, team, tmp_path):
-    client.force_login(alice)
-    job = run_import(client, team, sheets.workbook(tmp_path / "m.xlsx", sheets.members(2)))
-    assert job.status == "DONE"
-    user = User.objects.get(username="user0")
-    assert not user.has_usable_password() and not user.must_change_password
 
 
 def test_bad_rows_are_rejected_with_their_row_and_reasons(client, alice, bob, team, tmp_path):
@@ -242,8 +233,9 @@ def test_fifty_thousand_rows_import_end_to_end(client, alice, team, tmp_path, se
         pytest.skip("the full-size import is measured against PostgreSQL")
     client.force_login(alice)
     path = sheets.workbook(tmp_path / "big.xlsx", sheets.members(50_000))
-    job = run_import(client, team, path, initial_password="Sturdy-Password-42")
+    job = run_import(client, team, path)
     assert job.status == "DONE", job.error_message
+    assert job.result["invitations_sent"] == 50_000
     assert job.result["counts"] == {"created": 50_000, "linked": 0, "already_members": 0,
                                     "rejected": 0}
     assert job.result["truncated"] and len(job.result["created"]) == 1000

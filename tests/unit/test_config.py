@@ -94,12 +94,16 @@ def test_production_web_role_lists_every_missing_name_in_one_error():
 
 def test_worker_role_does_not_need_web_only_names():
     env = {k: v for k, v in PRODUCTION_WEB.items()
-           if k not in ("ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "INTERNAL_API_TOKEN",
-                        "EMAIL_URL")}
+           if k not in ("ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "INTERNAL_API_TOKEN")}
     cfg = load(env)
     cfg.require("worker")
     assert set(cfg.missing_for("web")) == {"ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS",
-                                           "INTERNAL_API_TOKEN", "EMAIL_URL"}
+                                           "INTERNAL_API_TOKEN"}
+
+
+def test_the_worker_needs_email_for_invitations():
+    env = {k: v for k, v in PRODUCTION_WEB.items() if k != "EMAIL_URL"}
+    assert load(env).missing_for("worker") == ["EMAIL_URL"]
 
 
 def test_s3_storage_needs_a_bucket():
