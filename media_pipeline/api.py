@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import hmac
 import logging
 
-from django.conf import settings
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.permissions import AllowAny
@@ -15,6 +13,7 @@ from rest_framework.response import Response
 
 from media_pipeline import jobs, policy, queries, storage
 from media_pipeline.models import Job
+from project.internal_auth import internal_token_presented
 
 logger = logging.getLogger(__name__)
 
@@ -87,10 +86,7 @@ def change_job(request: Request, job_id, action, refusal_hint: str) -> Response:
 @permission_classes([AllowAny])
 def backlog(request: Request) -> Response:
     """For an autoscaler: `Authorization: Bearer <INTERNAL_API_TOKEN>`."""
-    expected = settings.INTERNAL_API_TOKEN or ""
-    scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
-    if scheme != "Bearer" or not expected or not hmac.compare_digest(
-            sent.strip().encode(), expected.encode()):
+    if not internal_token_presented(request.headers):
         return Response({"detail": "A valid internal token is required.",
                          "code": "not_authenticated"}, status=401,
                         headers={"WWW-Authenticate": "Bearer"})

@@ -6,10 +6,13 @@ every other URL, and before the HTTPS redirect, since the ALB probes over plain 
 """
 
 import threading
+import time
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from project import probes
+from project.internal_auth import internal_token_presented
 
 _draining = threading.Event()
 
@@ -23,22 +26,53 @@ def is_draining() -> bool:
     return _draining.is_set()
 
 
+class ProbeCache:
+    """The readiness probes' results, shared by every caller for `ttl` seconds: a
+    flood of anonymous probes costs one database query, Redis round trip and storage
+    check per interval, not one per request. Callers arriving while a probe runs wait
+    for its result."""
+
+    def __init__(self, ttl: float):
+        self.ttl = ttl
+        self.lock = threading.Lock()
+        self.checked = float("-inf")
+        self.results: list[probes.ProbeResult] = []
+
+    def get(self) -> list[probes.ProbeResult]:
+        with self.lock:
+            if time.monotonic() - self.checked >= self.ttl:
+                self.results = probes.readiness_probes()
+                self.checked = time.monotonic()
+            return self.results
+
+    def clear(self) -> None:
+        with self.lock:
+            self.checked = float("-inf")
+
+
+readiness_cache = ProbeCache(settings.READINESS_CACHE_SECONDS)
+
+
 def liveness(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"status": "ok"})
 
 
 def readiness(request: HttpRequest) -> HttpResponse:
+    """The status for anyone (a load balancer); which checks ran, how long they took
+    and why one failed (exception text, env names to check) only for a caller with the
+    internal token: that is a map of the deployment."""
     if is_draining():
         response = JsonResponse({"status": "draining"}, status=503)
         response._has_been_logged = True  # expected while draining: no error per probe
         return response
-    results = probes.readiness_probes()
-    checks = {result.name: result.as_json() for result in results}
+    results = readiness_cache.get()
     failed = [result.name for result in results if not result.ok]
-    if failed:
-        return JsonResponse({"status": "unready", "failed": failed, "checks": checks},
-                            status=503)
-    return JsonResponse({"status": "ready", "checks": checks})
+    body = {"status": "unready" if failed else "ready"}
+    if internal_token_presented(request.headers):
+        body["checks"] = {result.name: result.as_json() for result in results}
+        if failed:
+            body["failed"] = failed
+    return JsonResponse(body, status=503 if failed else 200)
 
 
 ROUTES = {

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -103,5 +105,22 @@ def probe_storage() -> ProbeResult:
     return run("storage", STORAGE_ENV, check)
 
 
+def probe_storage_reachable() -> ProbeResult:
+    """Storage answers and Moa may write there, without writing: the bucket's HEAD
+    (S3), or a writable directory (local). Readiness runs this on every interval;
+    `doctor` writes, reads and deletes an object for real."""
+    def check() -> str:
+        storage = storages["default"]
+        if settings.STORAGE_BACKEND == "s3":
+            storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)
+            return "s3: bucket answers"
+        root = Path(storage.location)
+        root.mkdir(parents=True, exist_ok=True)  # the first upload would make it anyway
+        if not os.access(root, os.W_OK | os.X_OK):
+            raise PermissionError(f"{root} is not a writable directory")
+        return "local: directory writable"
+    return run("storage", STORAGE_ENV, check)
+
+
 def readiness_probes() -> list[ProbeResult]:
-    return [probe_database(), probe_channel_layer(), probe_storage()]
+    return [probe_database(), probe_channel_layer(), probe_storage_reachable()]

@@ -246,6 +246,7 @@ DRAIN_SECONDS = MOA_CONFIG.integer("DRAIN_SECONDS")
 DRAIN_JITTER_SECONDS = MOA_CONFIG.integer("DRAIN_JITTER_SECONDS")
 FFMPEG_BINARY = MOA_CONFIG["FFMPEG_BINARY"]
 READINESS_TIMEOUT_SECONDS = 3.0
+READINESS_CACHE_SECONDS = 2.0  # readiness results are shared by every caller this long
 
 # Collaboration limits (docs/protocol.md).
 COLLAB_MAX_NODES_PER_MAP = 10_000

@@ -43,6 +43,14 @@ def fresh_channel_layer():
 
 
 @pytest.fixture(autouse=True)
+def fresh_readiness():
+    """Readiness results are shared for a couple of seconds: each test probes anew."""
+    from project.health import readiness_cache
+
+    readiness_cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def no_embedded_worker(settings):
     """Tests run workers as separate processes (or call them directly), never as a
     stray runner inside a test's event loop."""

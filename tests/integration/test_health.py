@@ -1,10 +1,20 @@
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from project import health
 from tests.helpers import unwritable_storages
 
 pytestmark = pytest.mark.django_db
+
+TOKEN = "Tq3-internal-token-for-the-readiness-details-0123456789"
+INTERNAL = {"HTTP_AUTHORIZATION": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture(autouse=True)
+def internal_token(settings):
+    settings.INTERNAL_API_TOKEN = TOKEN
 
 
 @pytest.mark.sqlite
@@ -22,7 +32,7 @@ def test_other_urls_still_refuse_an_unknown_host(client):
 
 @pytest.mark.sqlite
 def test_readiness_checks_database_channel_layer_and_storage(client):
-    response = client.get("/health/ready/", HTTP_HOST="172.31.5.17")
+    response = client.get("/health/ready/", HTTP_HOST="172.31.5.17", **INTERNAL)
     body = response.json()
     assert response.status_code == 200, body
     assert body["status"] == "ready"
@@ -33,7 +43,7 @@ def test_readiness_checks_database_channel_layer_and_storage(client):
 @pytest.mark.sqlite
 def test_readiness_is_503_naming_a_broken_storage(client, tmp_path):
     with override_settings(STORAGES=unwritable_storages(tmp_path)):
-        response = client.get("/health/ready/")
+        response = client.get("/health/ready/", **INTERNAL)
     body = response.json()
     assert response.status_code == 503
     assert body["failed"] == ["storage"]
@@ -50,13 +60,49 @@ def test_readiness_is_503_when_redis_does_not_answer(client):
     with override_settings(CHANNEL_LAYERS=dead):
         channel_layers.backends.clear()
         try:
-            response = client.get("/health/ready/")
+            response = client.get("/health/ready/", **INTERNAL)
         finally:
             channel_layers.backends.clear()
     body = response.json()
     assert response.status_code == 503
     assert body["failed"] == ["channel_layer"]
     assert body["checks"]["channel_layer"]["env"] == ["REDIS_URL"]
+
+
+@pytest.mark.sqlite
+def test_anonymous_callers_get_the_status_only(client, tmp_path):
+    assert client.get("/health/ready/").json() == {"status": "ready"}
+    health.readiness_cache.clear()
+    with override_settings(STORAGES=unwritable_storages(tmp_path)):
+        response = client.get("/health/ready/")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unready"}  # no exception text, no env names
+    for wrong in ("Bearer nope", f"Basic {TOKEN}", ""):
+        health.readiness_cache.clear()
+        with override_settings(STORAGES=unwritable_storages(tmp_path)):
+            body = client.get("/health/ready/", HTTP_AUTHORIZATION=wrong).json()
+        assert body == {"status": "unready"}
+
+
+@pytest.mark.sqlite
+def test_a_flood_of_probes_costs_one_probe_per_interval(client, monkeypatch):
+    probed = []
+    real = health.probes.readiness_probes
+    monkeypatch.setattr(health.probes, "readiness_probes", lambda: probed.append(1) or real())
+    with CaptureQueriesContext(connection) as queries:
+        statuses = {client.get("/health/ready/").status_code for _ in range(50)}
+    assert statuses == {200} and len(probed) == 1
+    assert len([q for q in queries if q["sql"] == "SELECT 1"]) == 1
+
+
+@pytest.mark.sqlite
+def test_readiness_never_writes_to_storage(client, tmp_path, settings):
+    media = tmp_path / "media"
+    with override_settings(STORAGES={**settings.STORAGES, "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(media)}}}):
+        assert client.get("/health/ready/").status_code == 200
+    assert media.is_dir() and list(media.iterdir()) == []
 
 
 @pytest.mark.sqlite

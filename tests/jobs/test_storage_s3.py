@@ -13,6 +13,12 @@ from tests.jobs.moto import s3_storages
 from tests.processes import free_port
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+TOKEN = "Zx8-internal-token-for-the-readiness-details-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def internal_token(settings):
+    settings.INTERNAL_API_TOKEN = TOKEN
 
 
 def test_put_head_read_delete_and_presigned_urls(moto_url):
@@ -63,7 +69,7 @@ def test_a_job_on_a_misconfigured_bucket_fails_with_the_reason(moto_url, alice):
 def test_readiness_is_503_naming_storage_when_the_bucket_is_missing(moto_url, client):
     with override_settings(STORAGES=s3_storages(moto_url, bucket="no-such-bucket"),
                            STORAGE_BACKEND="s3"):
-        response = client.get("/health/ready/")
+        response = client.get("/health/ready/", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
     assert response.status_code == 503 and response.json()["failed"] == ["storage"]
 
 
@@ -79,7 +85,7 @@ def test_wrong_credentials_fail_at_once_everywhere(moto_checking_credentials, al
         job = jobs.job_enqueue(kind="storage.checksum", owner=alice,
                                payload={"key": "videos/x.bin"})
         execute(JobContext(jobs.job_claim(channels=["jobs.excel"], worker_id="w")))
-        ready = client.get("/health/ready/")
+        ready = client.get("/health/ready/", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
     failed = Job.objects.get(pk=job.pk)
     assert (failed.status, failed.error_code, failed.attempts) == ("FAILED", "STORAGE_DENIED", 1)
     assert ready.status_code == 503 and ready.json()["failed"] == ["storage"]
