@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from collab import actions, queries
 from collab.errors import NotAMember
 from collab.models import Mindmap, Team
+from project import rate_limits
 
 
 def require_member(request: Request, team_id: int) -> str:
@@ -35,6 +36,8 @@ def team_maps(request: Request, team_id: int) -> Response:
     require_member(request, team_id)
     if request.method == "GET":
         return Response({"maps": queries.maps_of(team_id)})
+    rate_limits.throttle(request, ("map.user", rate_limits.BY_USER),
+                         ("create.ip", rate_limits.BY_IP))
     body = MapCreate(data=request.data)
     body.is_valid(raise_exception=True)
     team = get_object_or_404(Team, pk=team_id)

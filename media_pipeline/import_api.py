@@ -17,6 +17,7 @@ from collab.api import require_member
 from collab.models import Team
 from media_pipeline import actions, queries
 from media_pipeline.api import storage_errors_as_503
+from project import rate_limits
 
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the small fields
 
@@ -26,6 +27,8 @@ FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the small fields
 def member_import(request: Request, team_id: int) -> Response:
     if require_member(request, team_id) != "owner":
         raise PermissionDenied("Only the team's owners import members.")
+    rate_limits.throttle(request, ("import.user", rate_limits.BY_USER),
+                         ("create.ip", rate_limits.BY_IP))
     declared = int(request.META.get("CONTENT_LENGTH") or 0)
     if declared > settings.EXCEL_MAX_UPLOAD_BYTES + FORM_OVERHEAD:  # refused unread
         return Response({"detail": f"The file is over the limit of "

@@ -20,6 +20,7 @@ from collab.api import require_member
 from media_pipeline import actions, playback, queries, storage
 from media_pipeline.api import Conflict, storage_errors_as_503
 from media_pipeline.models import Video
+from project import rate_limits
 
 
 def absolute(request: Request, body: dict) -> dict:
@@ -45,6 +46,8 @@ def videos(request: Request) -> Response:
         found = queries.visible_videos(request.user.pk).select_related("job")
         return Response({"videos": [absolute(request, queries.video_json(video))
                                     for video in found.order_by("-created_at")[:100]]})
+    rate_limits.throttle(request, ("video.user", rate_limits.BY_USER),
+                         ("create.ip", rate_limits.BY_IP))
     team_id = request.data.get("team")
     if team_id is not None:
         if isinstance(team_id, bool) or not isinstance(team_id, int):

@@ -110,6 +110,20 @@ INTEGER_NAMES = ("DRAIN_SECONDS", "DRAIN_JITTER_SECONDS", "CHANNEL_CAPACITY",
                  "PARSER_CPU_SECONDS", "FFMPEG_MEMORY_MB", "VIDEO_MAX_DIMENSION",
                  "VIDEO_QUOTA_BYTES", "VIDEO_MAX_CONCURRENT_UPLOADS", "API_TOKEN_DAYS")
 RATE = re.compile(r"^(\d+)/(\d*)([smhd])$")
+# Request rate limits, by name (`<what>.<counted per>`); RATE_LIMITS overrides any of
+# them. docs/security.md says what each protects.
+DEFAULT_RATES = {
+    "signin.ip": "20/m",  # sign-in attempts from one address
+    "signin.account": "10/15m",  # failed sign-ins of one username, from anywhere
+    "signup.ip": "10/h",
+    "reset.ip": "10/h",  # password-reset requests from one address
+    "reset.account": "3/h",  # reset emails to one address
+    "token.user": "10/h",  # API tokens created by one user
+    "map.user": "120/h",
+    "video.user": "60/h",
+    "import.user": "30/h",
+    "create.ip": "600/h",  # maps, videos, imports and tokens from one address
+}
 
 
 class ConfigError(Exception):
@@ -297,14 +311,16 @@ def secret_problems(name: str, value: str | None) -> list[str]:
 
 
 def rate_overrides(raw: str) -> dict[str, str]:
-    """`name=N/period,...` (RATE_LIMITS) as a dict; ValueError naming what is wrong.
-    Which names exist is the settings' business (project/rate_limits.py)."""
+    """`name=N/period,...` (RATE_LIMITS) as a dict; ValueError naming what is wrong."""
     rates = {}
     for item in filter(None, (part.strip() for part in raw.split(","))):
         name, sep, rate = item.partition("=")
         if not sep or not name.strip() or not RATE.match(rate.strip()):
             raise ValueError(f"expected name=N/period (such as signin.ip=30/m), got "
                              f"{item!r}")
+        if name.strip() not in DEFAULT_RATES:
+            raise ValueError(f"unknown rate limit {name.strip()!r}; known: "
+                             f"{', '.join(DEFAULT_RATES)}")
         rates[name.strip()] = rate.strip()
     return rates
 

@@ -141,6 +141,22 @@ else:
         }
     }
 
+# --- Cache (rate limit counters) -------------------------------------------------------
+# Counters must be shared by every web instance, so production keeps them in Redis;
+# the embedded default is one process, whose memory is enough.
+if MOA_CONFIG["REDIS_URL"]:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": MOA_CONFIG["REDIS_URL"], "KEY_PREFIX": "moa-cache",
+                          "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2}}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+RATE_LIMITS = {**moa_config.DEFAULT_RATES,
+               **moa_config.rate_overrides(MOA_CONFIG["RATE_LIMITS"] or "")}
+# django-ratelimit's counters (project/rate_limits.py). The app is not installed: its
+# system checks only know django-redis and memcached, not Django's own RedisCache,
+# whose incr is atomic too.
+RATELIMIT_USE_CACHE = "default"
+
 # --- Storage ---------------------------------------------------------------------------
 STORAGE_BACKEND = MOA_CONFIG["STORAGE_BACKEND"]
 STORAGE_URL_EXPIRY_SECONDS = 15 * 60  # presigned URLs are short-lived on purpose
@@ -303,6 +319,7 @@ VIDEO_MAX_DIMENSION = MOA_CONFIG.integer("VIDEO_MAX_DIMENSION")
 VIDEO_QUOTA_BYTES = MOA_CONFIG.integer("VIDEO_QUOTA_BYTES")
 VIDEO_MAX_CONCURRENT_UPLOADS = MOA_CONFIG.integer("VIDEO_MAX_CONCURRENT_UPLOADS")
 API_TOKEN_DAYS = MOA_CONFIG.integer("API_TOKEN_DAYS")
+API_TOKENS_PER_USER = 20  # live tokens one account may hold
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from project import api, pages
+from project.accounts import api as accounts_api
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -11,6 +12,8 @@ urlpatterns = [
     path("videos/", pages.videos, name="videos"),
     path("accounts/", include("project.accounts.urls")),
     path("api/v1/me/", api.me, name="api-me"),
+    path("api/v1/tokens/", accounts_api.tokens, name="api-tokens"),
+    path("api/v1/tokens/<int:token_id>/", accounts_api.token_detail, name="api-token"),
     path("api/v1/", include("collab.urls")),
     path("api/v1/", include("media_pipeline.urls")),
     path("admin/", admin.site.urls),

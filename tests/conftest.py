@@ -43,6 +43,14 @@ def fresh_channel_layer():
 
 
 @pytest.fixture(autouse=True)
+def fresh_rate_limits(settings):
+    """Rate limit counters of a test of its own (the Redis cache outlives each test)."""
+    import uuid
+
+    settings.RATELIMIT_CACHE_PREFIX = f"rl:{uuid.uuid4().hex}:"
+
+
+@pytest.fixture(autouse=True)
 def fresh_readiness():
     """Readiness results are shared for a couple of seconds: each test probes anew."""
     from project.health import readiness_cache

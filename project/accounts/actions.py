@@ -194,12 +194,27 @@ def user_deactivate(*, user: User) -> None:
 
 def token_create(*, user: User, name: str, expires_at: datetime | None = None
                  ) -> tuple[ApiToken, str]:
-    """Return the token row and its secret, which is shown once and stored hashed."""
+    """Return the token row and its secret, which is shown once and stored hashed.
+
+    Every token expires: after API_TOKEN_DAYS unless `expires_at` says otherwise, so a
+    token forgotten in a script or leaked in a log stops working by itself.
+    """
     raw = secrets.token_urlsafe(32)
+    expires_at = expires_at or timezone.now() + timedelta(days=settings.API_TOKEN_DAYS)
     token = ApiToken.objects.create(
         user=user, name=name, prefix=raw[:8], digest=token_digest(raw), expires_at=expires_at
     )
+    logger.info("user_id=%s: API token %s… created, expires %s", user.pk, token.prefix,
+                expires_at.date())
     return token, raw
+
+
+def token_revoke(*, user: User, token_id: int) -> bool:
+    """Delete one of the user's tokens; False when the user has no such token."""
+    deleted, _ = ApiToken.objects.filter(user=user, pk=token_id).delete()
+    if deleted:
+        logger.info("user_id=%s: API token %s revoked", user.pk, token_id)
+    return bool(deleted)
 
 
 def users_purge_unverified(*, days: int, dry_run: bool) -> list[User]:

@@ -18,7 +18,7 @@ def user_for_token(raw: str) -> User | None:
     token = (ApiToken.objects.select_related("user")
              .filter(digest=token_digest(raw)).first())
     now = timezone.now()
-    if token is None or (token.expires_at and token.expires_at <= now):
+    if token is None or token.expires_at <= now:
         return None
     user = token.user
     if not user.is_active or user.is_deleted:

@@ -75,7 +75,8 @@ class ApiToken(models.Model):
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(help_text="every token expires (API_TOKEN_DAYS by "
+                                                "default)")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

@@ -1,20 +1,17 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path, reverse_lazy
+from django.urls import path
 
 from project.accounts import views
-from project.accounts.forms import ResetForm
 
 app_name = "accounts"
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup, name="signup"),
     path("verify/<str:token>/", views.verify, name="verify"),
     path("password-change/", views.PasswordChangeView.as_view(), name="password_change"),
-    path("password-reset/", auth_views.PasswordResetView.as_view(
-        form_class=ResetForm, success_url=reverse_lazy("accounts:password_reset_done"),
-        email_template_name="accounts/password_reset_email.txt"), name="password_reset"),
+    path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(),
          name="password_reset_done"),
     path("password-reset/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(),

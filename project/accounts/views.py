@@ -1,3 +1,4 @@
+import contextlib
 import logging
 from smtplib import SMTPException
 
@@ -9,17 +10,77 @@ from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from project import rate_limits
 from project.accounts import actions
-from project.accounts.forms import SignupForm
+from project.accounts.forms import ResetForm, SignupForm
 from project.accounts.models import User
 from project.accounts.tokens import invitation_tokens
 
 logger = logging.getLogger(__name__)
 
 
+class RateLimitedFormMixin:
+    """A form view whose POST counts against `limits` first. Over one, the form comes
+    back as the person filled it, with the reason, status 429 (503 when the counters
+    are unreachable) and Retry-After: they retry later and retype nothing."""
+
+    def limits(self, request) -> list[tuple[str, object, bool]]:
+        raise NotImplementedError
+
+    def post(self, request, *args, **kwargs):
+        refused = rate_limits.refusal(request, *self.limits(request))
+        if refused is None:
+            return super().post(request, *args, **kwargs)
+        response = self.render_to_response(self.get_context_data(
+            form=self.get_form(), refusal=refused.message))
+        return refusal_response(response, refused)
+
+
+def refusal_response(response, refused: rate_limits.Refusal):
+    response.status_code = refused.status
+    response["Retry-After"] = str(refused.retry_after)
+    return response
+
+
+class LoginView(RateLimitedFormMixin, auth_views.LoginView):
+    """Sign-in, limited per address (every attempt) and per username (failed attempts
+    only: a guesser gets a few tries per username however many addresses they use,
+    and successes never count against the account's owner)."""
+
+    def limits(self, request):
+        return [("signin.ip", rate_limits.BY_IP, True),
+                ("signin.account", self.username_key(request), False)]
+
+    def username_key(self, request):
+        return rate_limits.value_key(request.POST.get("username", ""))
+
+    def form_invalid(self, form):
+        with contextlib.suppress(rate_limits.LimitExceeded, rate_limits.CountersUnavailable):
+            rate_limits.hit(self.request, "signin.account", self.username_key(self.request))
+        return super().form_invalid(form)
+
+
+class PasswordResetView(RateLimitedFormMixin, auth_views.PasswordResetView):
+    """Reset emails, limited per address and per recipient (no mail bombing)."""
+
+    form_class = ResetForm
+    success_url = reverse_lazy("accounts:password_reset_done")
+    email_template_name = "accounts/password_reset_email.txt"
+
+    def limits(self, request):
+        return [("reset.ip", rate_limits.BY_IP, True),
+                ("reset.account", rate_limits.value_key(request.POST.get("email", "")),
+                 True)]
+
+
 @require_http_methods(["GET", "POST"])
 def signup(request):
     form = SignupForm(request.POST or None)
+    refused = request.method == "POST" and rate_limits.refusal(
+        request, ("signup.ip", rate_limits.BY_IP, True))
+    if refused:
+        return refusal_response(render(request, "accounts/signup.html",
+                                       {"form": form, "refusal": refused.message}), refused)
     if request.method == "POST" and form.is_valid():
         def verify_url(token: str) -> str:
             return request.build_absolute_uri(reverse("accounts:verify", args=[token]))
