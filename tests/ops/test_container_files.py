@@ -2,6 +2,7 @@
 checked for the topology and the start-up order it promises."""
 
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -46,9 +47,11 @@ def test_compose_has_the_topology_with_healthchecks_and_ordered_start():
 
 
 def interpolate(value: str) -> str:
-    """Compose's ${NAME:-default} gives the default; ${NAME:?error} a stand-in secret."""
+    """Compose's ${NAME:-default} gives the default; ${NAME:?error} a stand-in secret
+    (random, as the operator's .env must hold)."""
     return re.sub(r"\$\{\w+(?::-([^}]*)|:\?[^}]*)?\}",
-                  lambda match: match[1] if match[1] is not None else "x" * 40, value)
+                  lambda match: match[1] if match[1] is not None else secrets.token_urlsafe(50),
+                  value)
 
 
 def test_compose_sets_every_name_the_roles_need():
