@@ -322,7 +322,8 @@ USE_TZ = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "project.logcontext.ContextFilter"}},
+    "filters": {"context": {"()": "project.logcontext.ContextFilter"},
+                "redact": {"()": "project.logcontext.RedactFilter"}},
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -338,11 +339,14 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if PRODUCTION else "text",
-            "filters": ["context"],
+            "filters": ["context", "redact"],
         }
     },
     "root": {"handlers": ["console"], "level": MOA_CONFIG["LOG_LEVEL"].upper()},
     "loggers": {
+        # Only through the console handler above, whose filter hides URL secrets: Django's
+        # own handlers (a development console, mail_admins) would print them unfiltered.
+        "django": {"handlers": []},
         # Daphne logs a line per connection at INFO: keep those out of the way.
         "daphne": {"level": "WARNING"},
         "django.channels.server": {"level": "WARNING"},
