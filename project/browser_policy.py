@@ -12,7 +12,7 @@ straight to a presigned URL, and hls.js (or Safari's own player) follows Moa's
 redirects of segments to presigned GETs. hls.js plays through MediaSource (a blob:
 URL for the video element) and transmuxes MPEG-TS in a worker it starts from a blob:
 URL. WebSockets go to the page's own host: CSP Level 3 counts ws:/wss: of that host
-as 'self' (Chromium, Firefox, Safari 15.4+).
+as 'self' (current Chromium, Firefox and Safari).
 """
 
 from __future__ import annotations
