@@ -1,4 +1,5 @@
-"""Request and job ids carried into every log line, for text and JSON logs alike.
+"""Request and job ids carried into every log line, for text and JSON logs alike, and
+no URL secret in any of them.
 
 Context variables follow a request through sync_to_async threads and a job through
 its handler, so a log line says which request or job it belongs to without every
@@ -9,6 +10,8 @@ import contextvars
 import logging
 import re
 import uuid
+
+from project.url_secrets import redact
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 job_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("job_id", default="")
@@ -24,6 +27,27 @@ class ContextFilter(logging.Filter):
         record.request_id = getattr(record, "request_id", None) or request_id_var.get()
         record.job_id = getattr(record, "job_id", None) or job_id_var.get()
         return True
+
+
+class RedactFilter(logging.Filter):
+    """Hides URL secrets (project/url_secrets.py) in a record's message, its string
+    arguments, and the request django.request attaches (JSON logs print it: its repr
+    holds the path and the query string)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, dict):
+            record.args = {key: _redacted(value) for key, value in record.args.items()}
+        elif record.args:
+            record.args = tuple(_redacted(value) for value in record.args)
+        if getattr(record, "request", None) is not None:
+            record.request = redact(repr(record.request))
+        return True
+
+
+def _redacted(value):
+    return redact(value) if isinstance(value, str) else value
 
 
 class TextFormatter(logging.Formatter):

@@ -11,6 +11,7 @@ import environ
 from botocore.config import Config
 from django.core.exceptions import ImproperlyConfigured
 
+from project import browser_policy
 from project import config as moa_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -54,6 +55,9 @@ MIDDLEWARE = [
     "project.health.HealthCheckMiddleware",
     "project.logcontext.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise, so static files carry the policies too.
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -255,6 +259,18 @@ SECURE_HSTS_SECONDS = 31536000 if PRODUCTION else 0
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# HSTS covers this host only. Whether every subdomain serves HTTPS, and whether the
+# domain goes on browsers' preload list (hard to undo), is for the owner of the domain
+# to decide, not for an application that may be deployed at its apex.
+SILENCED_SYSTEM_CHECKS += ["security.W005", "security.W021"]
+
+# --- Browser policies (project/browser_policy.py, docs/pages.md) -------------------------
+CONTENT_SECURITY_POLICY = browser_policy.content_security_policy(
+    browser_policy.storage_sources(
+        backend=STORAGE_BACKEND, bucket=MOA_CONFIG["STORAGE_BUCKET"],
+        endpoint_url=MOA_CONFIG["STORAGE_ENDPOINT_URL"], region=MOA_CONFIG["STORAGE_REGION"]))
+PERMISSIONS_POLICY = browser_policy.PERMISSIONS_POLICY
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"  # Django's default, said out loud
 
 # --- Moa ----------------------------------------------------------------------------------
 INTERNAL_API_TOKEN = MOA_CONFIG["INTERNAL_API_TOKEN"]
@@ -330,7 +346,8 @@ USE_TZ = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "project.logcontext.ContextFilter"}},
+    "filters": {"context": {"()": "project.logcontext.ContextFilter"},
+                "redact": {"()": "project.logcontext.RedactFilter"}},
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -346,11 +363,14 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if PRODUCTION else "text",
-            "filters": ["context"],
+            "filters": ["context", "redact"],
         }
     },
     "root": {"handlers": ["console"], "level": MOA_CONFIG["LOG_LEVEL"].upper()},
     "loggers": {
+        # Only through the console handler above, whose filter hides URL secrets: Django's
+        # own handlers (a development console, mail_admins) would print them unfiltered.
+        "django": {"handlers": []},
         # Daphne logs a line per connection at INFO: keep those out of the way.
         "daphne": {"level": "WARNING"},
         "django.channels.server": {"level": "WARNING"},

@@ -37,6 +37,8 @@ from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import defer, reactor
 
+from project.url_secrets import redact
+
 logger = logging.getLogger("moa.web_server")
 
 CLOSE_SERVICE_RESTART = 1012
@@ -167,6 +169,13 @@ class DrainingServer(Server):
                                len(busy), timeout)
                 return
             await asyncio.sleep(0.05)
+
+    def log_action(self, protocol, action, details):
+        """Daphne's access lines go straight to stdout, past logging's filters: hide URL
+        secrets (project/url_secrets.py) here."""
+        if isinstance(details.get("path"), str):
+            details = {**details, "path": redact(details["path"])}
+        super().log_action(protocol, action, details)
 
     async def handle_reply(self, protocol, message):
         if self.draining is not None:

@@ -1,10 +1,15 @@
 """A real Moa (Daphne and a worker on the test database, Redis), and headless Chromium
-driven by Playwright. A failing test leaves a screenshot in var/test-artifacts/."""
+driven by Playwright. A failing test leaves a screenshot in var/test-artifacts/.
+
+Every page a test opens is watched for Content-Security-Policy and Permissions-Policy
+violations (the `securitypolicyviolation` event and the console): a test during which
+any page broke a policy fails."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -41,11 +46,17 @@ def chromium() -> str:
 
 
 @pytest.fixture
-def moa(transactional_db, tmp_path, request):
+def storage_env(tmp_path) -> dict[str, str]:
+    """Where the Moa under test keeps files: a folder of the test's own (a test module
+    may override this fixture with an S3 endpoint)."""
+    return {"STORAGE_LOCAL_ROOT": str(tmp_path / "media")}
+
+
+@pytest.fixture
+def moa(transactional_db, tmp_path, request, storage_env):
     """Daphne and a worker (none with @pytest.mark.no_worker) sharing the test
-    database and a storage folder."""
-    env = {"DATABASE_URL": shared_database_url(), "STORAGE_LOCAL_ROOT": str(tmp_path / "media"),
-           "JOB_LEASE_SECONDS": "5"}
+    database and the storage."""
+    env = {"DATABASE_URL": shared_database_url(), "JOB_LEASE_SECONDS": "5", **storage_env}
     port = free_port()
     log = open(tmp_path / "worker.log", "w")  # noqa: SIM115
     worker = None
@@ -62,6 +73,24 @@ def moa(transactional_db, tmp_path, request):
         log.close()
 
 
+# Chromium's console lines for a blocked load and for a policy it cannot parse; not a
+# feature it lacks on this platform (Linux has no Web Share; Web Bluetooth is off
+# headless): the policy denies those for the platforms that have them.
+POLICY_MESSAGE = re.compile(r"content.security.policy|permissions.policy", re.IGNORECASE)
+FEATURE_NOT_HERE = re.compile(r"Unrecognized feature: '(bluetooth|web-share)'")
+REPORT_VIOLATIONS = """document.addEventListener("securitypolicyviolation", (event) =>
+  window.reportPolicyViolation(`${event.effectiveDirective} blocked ${event.blockedURI}` +
+    ` on ${event.documentURI} (${event.sourceFile}:${event.lineNumber})`));"""
+
+
+@pytest.fixture
+def policy_violations() -> list[str]:
+    """What broke a page's policies during the test; it fails on any."""
+    found: list[str] = []
+    yield found
+    assert not found, "policy violations:\n" + "\n".join(found)
+
+
 @pytest.fixture
 def browser(chromium):
     from playwright.sync_api import sync_playwright
@@ -74,12 +103,33 @@ def browser(chromium):
 
 
 @pytest.fixture
-def page_as(browser, moa, request):
+def new_context(browser, policy_violations):
+    """new_context(**options) -> a browser context whose pages report every policy
+    violation to `policy_violations`."""
+
+    def console(message) -> None:
+        if POLICY_MESSAGE.search(message.text) and not FEATURE_NOT_HERE.search(message.text):
+            policy_violations.append(f"console: {message.text}")
+
+    def report(violation: str) -> None:
+        policy_violations.append(violation)
+
+    def make(**options):
+        context = browser.new_context(**options)
+        context.expose_function("reportPolicyViolation", report)
+        context.add_init_script(REPORT_VIOLATIONS)
+        context.on("console", console)
+        return context
+    return make
+
+
+@pytest.fixture
+def page_as(new_context, moa, request):
     """page_as(user) -> a signed-in page in a context of its own (one per user)."""
     pages = []
 
     def open_page(user, width: int = 1280, height: int = 800):
-        context = browser.new_context(viewport={"width": width, "height": height})
+        context = new_context(viewport={"width": width, "height": height})
         page = context.new_page()
         page.set_default_timeout(20_000)
         page.goto(f"{moa.url}/accounts/login/")

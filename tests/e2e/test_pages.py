@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from collab.actions import team_create
+from tests.e2e.waits import wait_until
 from tests.jobs import clips, sheets
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.e2e]
@@ -59,14 +60,13 @@ def test_a_video_uploads_encodes_and_plays(page_as, alice, tmp_path, moa):
     page.get_by_label("Title").fill("Stand-up")
     page.get_by_label("Video file").set_input_files(str(source))
     page.get_by_role("button", name="Upload").click()
-    page.wait_for_function("document.getElementById('upload-progress').value === 100")
-    page.wait_for_function("!document.getElementById('player').hidden", timeout=60_000)
+    wait_until(page, "document.getElementById('upload-progress').value === 100")
+    wait_until(page, "!document.getElementById('player').hidden", timeout=60_000)
     page.evaluate("() => { const p = document.getElementById('player'); p.muted = true; "
                   "return p.play().catch(() => null); }")
-    page.wait_for_function("document.getElementById('player').currentTime > 0",
-                           timeout=30_000)
-    page.wait_for_function(
-        "document.getElementById('video-list').innerText.includes('READY')", timeout=60_000)
+    wait_until(page, "document.getElementById('player').currentTime > 0", timeout=30_000)
+    wait_until(
+        page, "document.getElementById('video-list').innerText.includes('READY')", timeout=60_000)
 
 
 @pytest.mark.no_worker
@@ -114,8 +114,8 @@ def test_two_people_edit_one_map_and_see_each_other(page_as, alice, bob, moa, ar
     ben.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     ben.mouse.down()
     ben.mouse.move(box["x"] + 60, box["y"] + 160, steps=8)
-    ann.wait_for_function(f"document.querySelector(\"{alpha}\").getAttribute('transform')"
-                          f" !== {before!r}")
+    wait_until(ann, f"document.querySelector(\"{alpha}\").getAttribute('transform')"
+                    f" !== {before!r}")
     ben.mouse.up()
     # Ctrl+Z undoes Alice's own last change (her title), for everyone.
     ann.locator("#board").focus()
@@ -172,8 +172,8 @@ def test_drop_onto_a_node_reparents_and_a_refused_change_is_shown_and_undone(
         title.fill(name)
         title.press("Enter")
         page.locator(f"g.node[aria-label='{name}']").wait_for()
-    page.wait_for_function("document.getElementById('board-connection').textContent"
-                           " === 'Connected'")
+    wait_until(page, "document.getElementById('board-connection').textContent"
+                     " === 'Connected'")
     page.wait_for_timeout(300)  # every ack re-draws the board: let the acks land
     child = page.locator("g.node[aria-label='Child'] rect").bounding_box()
     parent = page.locator("g.node[aria-label='Parent'] rect").bounding_box()
