@@ -66,3 +66,18 @@ def uploads_retry_after(started: list[datetime], *, now: datetime, grant_seconds
         return None
     frees_one = live[len(live) - limit] + timedelta(seconds=grant_seconds)
     return max(1, math.ceil((frees_one - now).total_seconds()))
+
+
+def abandoned_before(now: datetime, *, grant_seconds: int, grace: timedelta) -> datetime:
+    """Uploads started before this can no longer receive bytes: their grant expired, and
+    `grace` more covers a PUT that began just before it did."""
+    return now - timedelta(seconds=grant_seconds) - grace
+
+
+def orphaned_uploads(uploads: list[tuple[str, str, datetime]], *, waiting: set[str],
+                     now: datetime, age: timedelta) -> list[tuple[str, str]]:
+    """(key, upload id) of the multipart uploads ((key, id, started at) each) started
+    over `age` before `now` that no video waits for (`waiting`: their upload ids). The
+    age covers a video whose row is written before its upload id."""
+    return [(key, upload_id) for key, upload_id, started in uploads
+            if upload_id not in waiting and started <= now - age]

@@ -1,7 +1,7 @@
 """Upload limits a client cannot talk its way around, on local storage: the per-user
 quota (403 quota_exceeded), concurrent unfinished uploads (429 too_many_uploads with
 Retry-After), both decided under the owner's row lock; an object of another size is
-deleted at upload-complete."""
+deleted at upload-complete; the sweep of abandoned uploads."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
-from media_pipeline import actions, storage
+from media_pipeline import actions, storage, upload_sweep
 from media_pipeline.models import Video
 from project.accounts.models import User
 
@@ -130,3 +131,30 @@ def _bytes(count: int):
     from django.core.files.base import ContentFile
 
     return ContentFile(b"z" * count)
+
+
+@pytest.mark.sqlite
+def test_the_sweep_removes_uploads_abandoned_past_their_grant(client, alice, settings,
+                                                            local_storage, capsys):
+    client.force_login(alice)
+    abandoned = create(client, 10, "abandoned").json()
+    fresh = create(client, 10, "fresh").json()
+    finished = create(client, 10, "finished").json()
+    client.generic("PUT", abandoned["upload"]["url"], b"a" * 10, content_type="video/mp4")
+    client.generic("PUT", finished["upload"]["url"], b"f" * 10, content_type="video/mp4")
+    client.post(f"/api/v1/videos/{finished['video']['id']}/upload-complete/")
+    long_ago = timezone.now() - upload_sweep.ABANDON_GRACE - timedelta(
+        seconds=settings.STORAGE_URL_EXPIRY_SECONDS + 60)
+    Video.objects.filter(pk__in=[abandoned["video"]["id"], finished["video"]["id"]]).update(
+        created_at=long_ago)
+    call_command("sweep_uploads", "--dry-run")
+    assert "would remove 1 abandoned upload(s)" in capsys.readouterr().out
+    assert Video.objects.count() == 3
+    call_command("sweep_uploads")
+    out = capsys.readouterr().out
+    assert abandoned["video"]["id"] in out and "removed 1 abandoned upload(s)" in out
+    assert set(Video.objects.values_list("title", flat=True)) == {"fresh", "finished"}
+    assert not (local_storage / "videos" / abandoned["video"]["id"]).exists()
+    assert client.get(f"/api/v1/videos/{abandoned['video']['id']}/").status_code == 404
+    assert upload_sweep.uploads_sweep(dry_run=False).videos == []  # idempotent
+    assert fresh  # untouched: its grant is live

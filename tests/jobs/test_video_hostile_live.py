@@ -2,7 +2,8 @@
 `manage.py runworker jobs.video` sharing PostgreSQL, Redis and local storage. Every
 file goes through the REST flow a script follows (bearer token, upload URL,
 upload-complete) and its job ends FAILED with its code; afterwards both processes
-are alive, /health/ answers and the same worker still encodes a good clip."""
+are alive, /health/ answers and the same worker still encodes a good clip. The
+worker also sweeps an abandoned upload when it starts."""
 
 from __future__ import annotations
 
@@ -11,13 +12,17 @@ import os
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from django.utils import timezone
 
+from media_pipeline.models import Video
 from tests.helpers import ROOT
 from tests.jobs import clips, hostile
+from tests.jobs.test_workers import wait_for
 from tests.processes import daphne, free_port, serving, shared_database_url, stop
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis, pytest.mark.slow]
@@ -66,6 +71,10 @@ def test_hostile_uploads_fail_and_leave_the_web_and_the_worker_serving(alice, to
     try:
         corpus = hostile.corpus(tmp_path, bait)
         good = clips.clip(tmp_path / "good.mp4", size="320x240", seconds=1)
+        abandoned = Video.objects.create(owner=alice, title="abandoned", filename="a.mp4",
+                                         size=10, content_type="video/mp4")
+        Video.objects.filter(pk=abandoned.pk).update(
+            created_at=timezone.now() - timedelta(hours=3))
         env = {"DATABASE_URL": shared_database_url(),
                "STORAGE_LOCAL_ROOT": str(tmp_path / "media")}
         port = free_port()
@@ -82,6 +91,9 @@ def test_hostile_uploads_fail_and_leave_the_web_and_the_worker_serving(alice, to
             encoded = final(api, job_id, 60)
             playable = api.get(f"/api/v1/videos/{video_id}/").json()
             assert worker.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
+            wait_for(lambda: not Video.objects.filter(pk=abandoned.pk).exists(), 10,
+                     "the worker sweeps the abandoned upload")
+            assert "upload sweep: removed 1 abandoned" in (tmp_path / "worker.log").read_text()
     finally:
         bait.close()
     for name, (_, code) in corpus.items():

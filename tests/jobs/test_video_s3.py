@@ -1,15 +1,18 @@
 """The video flow against S3 over HTTP (moto's standalone server): presigned PUT,
 multipart upload with a failed part retried alone, playback through presigned
 redirects, and storage failures answered as 503 with a detail; sizes bound in the
-presigned URLs and checked again at completion."""
+presigned URLs and checked again at completion; the sweep of abandoned uploads."""
 
 from __future__ import annotations
 
 import urllib.parse
+import uuid
+from datetime import timedelta
 
 import httpx
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
 from media_pipeline.models import Job, Video
 from tests.jobs import clips
@@ -175,3 +178,38 @@ def test_a_single_put_of_another_size_is_deleted_before_the_409(moto_url, client
     assert refused.status_code == 409
     assert "held 50000 bytes; 1000 were declared" in refused.json()["detail"]
     assert listed.get("KeyCount") == 0  # the oversized object does not stay
+
+
+def test_the_sweep_aborts_abandoned_and_orphaned_multipart_uploads(moto_url, client, alice,
+                                                                   settings):
+    """moto answers every upload's Initiated as 2010-11-10: any upload without a video
+    is old enough to be an orphan here (the age rule: tests/unit/test_upload_rules.py)."""
+    from media_pipeline import storage, upload_sweep
+
+    settings.VIDEO_MULTIPART_THRESHOLD_BYTES = settings.VIDEO_PART_BYTES = 5 * MiB
+    client.force_login(alice)
+    with override_settings(STORAGES=s3_storages(moto_url), STORAGE_BACKEND="s3"):
+        abandoned, live = create(client, 6 * MiB), create(client, 6 * MiB)
+        httpx.put(abandoned["upload"]["parts"][0]["url"], content=b"a" * 5 * MiB)
+        Video.objects.filter(pk=abandoned["video"]["id"]).update(
+            created_at=timezone.now() - timedelta(hours=3))
+        orphan_key = "videos/00000000-0000-4000-8000-000000000000/original"
+        storage.multipart_start(orphan_key, content_type="video/mp4")  # its video is gone
+
+        def open_uploads():
+            listed = s3_client().list_multipart_uploads(Bucket="moa-test", Prefix="videos/")
+            return {upload["Key"] for upload in listed.get("Uploads", [])}
+
+        before = open_uploads()
+        dry = upload_sweep.uploads_sweep(dry_run=True)
+        assert open_uploads() == before
+        report = upload_sweep.uploads_sweep(dry_run=False)
+        remaining = open_uploads()
+        again = upload_sweep.uploads_sweep(dry_run=False)
+    assert [str(video.id) for video in dry.videos] == [abandoned["video"]["id"]]
+    assert [key for key, _ in dry.orphans] == [orphan_key]
+    assert [str(video.id) for video in report.videos] == [abandoned["video"]["id"]]
+    assert [key for key, _ in report.orphans] == [orphan_key] and report.failed == []
+    assert remaining == {f"videos/{live['video']['id']}/original"}  # its video waits for it
+    assert list(Video.objects.values_list("id", flat=True)) == [uuid.UUID(live["video"]["id"])]
+    assert (again.videos, again.orphans, again.failed) == ([], [], [])  # idempotent

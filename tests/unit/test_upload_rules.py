@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from media_pipeline.upload_rules import (
+    abandoned_before,
     amount,
+    orphaned_uploads,
     part_problem,
     part_sizes,
     quota_problem,
@@ -59,3 +61,17 @@ def test_uploads_with_live_grants_count_until_their_grant_expires():
     assert uploads_retry_after(started, now=NOW, grant_seconds=900, limit=3) == 600
     # A limit of 2: one more must go, the second oldest (200 s old).
     assert uploads_retry_after(started, now=NOW, grant_seconds=900, limit=2) == 700
+
+
+def test_an_upload_is_abandoned_once_its_grant_and_the_grace_are_over():
+    cutoff = abandoned_before(NOW, grant_seconds=900, grace=timedelta(hours=2))
+    assert cutoff == NOW - timedelta(minutes=15, hours=2)
+
+
+def test_an_orphan_is_an_old_multipart_upload_no_video_waits_for():
+    day = timedelta(days=1)
+    uploads = [("videos/a/original", "old-orphan", NOW - 2 * day),
+               ("videos/b/original", "fresh-orphan", NOW - timedelta(hours=1)),
+               ("videos/c/original", "old-but-waited-for", NOW - 2 * day)]
+    assert orphaned_uploads(uploads, waiting={"old-but-waited-for"}, now=NOW, age=day) == [
+        ("videos/a/original", "old-orphan")]
