@@ -86,6 +86,17 @@ def test_the_size_limit_holds_before_a_frame_is_decoded(corpus):
     assert (source.width, source.height) == (64, 64)  # the limit itself is allowed
 
 
+@pytest.mark.parametrize("fields", [
+    None, {"width": 64}, {"width": -1, "height": 64, "rotation": 0, "duration": 1.0,
+                          "has_audio": False},
+    {"width": 64, "height": 64, "rotation": 0, "duration": float("nan"), "has_audio": False},
+    {"width": "64", "height": 64, "rotation": 0, "duration": 1.0, "has_audio": False},
+    {"width": 64, "height": 64, "rotation": 0, "duration": 1.0, "has_audio": "yes"}])
+def test_the_worker_does_not_take_the_probe_childs_word_for_an_impossible_stream(fields):
+    with pytest.raises(video.Unreadable):
+        video._source(fields)
+
+
 # --- the allow-list against this build -------------------------------------------------
 
 CONTAINERS = {  # extension: ffmpeg's arguments for a tiny clip in that container
