@@ -117,8 +117,8 @@ def _check_room(owner: User, size: int) -> None:
                                             grant_seconds=settings.STORAGE_URL_EXPIRY_SECONDS)
     if wait is not None:
         raise TooManyUploads(f"You have {limit} uploads waiting for their bytes "
-                             f"(VIDEO_MAX_CONCURRENT_UPLOADS). Finish or delete one, or try "
-                             f"again in {wait} s when the oldest upload URL expires.", wait)
+                             f"(VIDEO_MAX_CONCURRENT_UPLOADS): finish or delete one, or wait "
+                             f"until the oldest upload URL expires.", wait)
 
 
 def _multipart_grant(video: Video) -> dict:
