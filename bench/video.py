@@ -65,19 +65,25 @@ def pipeline(clip: Path) -> float:
 
 
 def bare(clip: Path) -> float:
-    """The same ffmpeg commands (every rung, then the thumbnail), nothing else."""
-    from media_pipeline import ladder, video
+    """The same ffmpeg commands (every rung, then the thumbnail), nothing else: no
+    sandbox shim, no limits, no probe child."""
+    from django.conf import settings
+
+    from media_pipeline import ladder, video, video_job
     from media_pipeline.ffmpeg import ffmpeg_binary
 
-    source = video.probe(str(clip))  # not timed: the pipeline's probe is in its time
+    # Not timed: the pipeline's probe is in its time.
+    size = settings.VIDEO_MAX_DIMENSION
+    source = video.probe(str(clip), limits=video_job.probe_limits(), max_dimension=size)
     binary = ffmpeg_binary()
     with tempfile.TemporaryDirectory() as work:
         commands = []
         for rung in ladder.plan_rungs(source):
             os.mkdir(f"{work}/{rung.name}")
             commands.append(ladder.encode_command(binary, str(clip), source, rung,
-                                                  f"{work}/{rung.name}"))
-        commands.append(ladder.thumbnail_command(binary, str(clip), source, f"{work}/t.jpg"))
+                                                  f"{work}/{rung.name}", size))
+        commands.append(ladder.thumbnail_command(binary, str(clip), source, f"{work}/t.jpg",
+                                                 size))
         started = time.perf_counter()
         for command in commands:
             subprocess.run(command, check=True, stdout=subprocess.DEVNULL)

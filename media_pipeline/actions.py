@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import tempfile
 import uuid
 from datetime import timedelta
@@ -18,10 +17,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from collab.models import Team
-from media_pipeline import excel, ladder, storage
+from media_pipeline import excel, ladder, storage, upload_rules
 from media_pipeline.jobs import job_cancel, job_enqueue
 from media_pipeline.models import Job, Video
 from project.accounts.models import User
@@ -41,6 +41,18 @@ class VideoRefused(Exception):
         self.problems = problems
 
 
+class QuotaExceeded(Exception):
+    """The upload would take the owner past VIDEO_QUOTA_BYTES (403 quota_exceeded)."""
+
+
+class TooManyUploads(Exception):
+    """The owner has VIDEO_MAX_CONCURRENT_UPLOADS uploads open (429 too_many_uploads)."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class UploadIncomplete(Exception):
     """upload-complete was called, but storage does not hold the declared file."""
 
@@ -48,7 +60,15 @@ class UploadIncomplete(Exception):
 def video_create(*, owner: User, team_id: int | None, title: object, filename: object,
                  size: object, content_type: object) -> tuple[Video, dict]:
     """A new video waiting for its upload, and how the client uploads it: one presigned
-    PUT, or (S3, above VIDEO_MULTIPART_THRESHOLD_BYTES) a presigned URL per part."""
+    PUT, or (S3, above VIDEO_MULTIPART_THRESHOLD_BYTES) a presigned URL per part, each
+    with its size signed in.
+
+    QuotaExceeded or TooManyUploads when the owner has no room for it. The checks and
+    the new row are one transaction holding the owner's row lock (SELECT ... FOR
+    UPDATE), so two creates at once cannot both take the last room; storage is called
+    after it commits (a slow store holds no lock), and a storage failure removes the
+    row again.
+    """
     problems = ladder.upload_problems(title=title, filename=filename, size=size,
                                       content_type=content_type,
                                       max_bytes=settings.VIDEO_MAX_UPLOAD_BYTES)
@@ -56,30 +76,63 @@ def video_create(*, owner: User, team_id: int | None, title: object, filename: o
         raise VideoRefused(problems)
     video = Video(id=uuid.uuid4(), owner=owner, team_id=team_id, title=title.strip(),
                   filename=filename, size=size, content_type=content_type)
-    if settings.STORAGE_BACKEND == "s3" and size > settings.VIDEO_MULTIPART_THRESHOLD_BYTES:
-        video.multipart_upload_id = storage.multipart_start(video.original_key,
-                                                            content_type=content_type)
-        grant = _multipart_grant(video)
-    else:
-        grant = storage.presigned_put(video.original_key, content_type=content_type,
-                                      size_bytes=size)
-    video.save(force_insert=True)
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=owner.pk).exists()
+        _check_room(owner, size)
+        video.save(force_insert=True)
+    try:
+        if settings.STORAGE_BACKEND == "s3" and size > settings.VIDEO_MULTIPART_THRESHOLD_BYTES:
+            video.multipart_upload_id = storage.multipart_start(video.original_key,
+                                                                content_type=content_type)
+            Video.objects.filter(pk=video.pk).update(
+                multipart_upload_id=video.multipart_upload_id)
+            grant = _multipart_grant(video)
+        else:
+            grant = storage.presigned_put(video.original_key, content_type=content_type,
+                                          size_bytes=size)
+    except storage.StorageError:
+        video.delete()  # it holds no room it cannot use (an open multipart is swept)
+        raise
     logger.info("video %s created (%d bytes, %s upload)", video.id, size, grant["method"])
     return video, grant
 
 
+def _check_room(owner: User, size: int) -> None:
+    """The owner's quota and concurrent uploads, read under the owner's row lock."""
+    used = Video.objects.filter(owner=owner, original_deleted_at__isnull=True).aggregate(
+        total=Sum("size"))["total"] or 0
+    problem = upload_rules.quota_problem(used=used, size=size, quota=settings.VIDEO_QUOTA_BYTES)
+    if problem:
+        raise QuotaExceeded(problem)
+    now = timezone.now()
+    started = Video.objects.filter(
+        owner=owner, status=Video.Status.UPLOADING,
+        created_at__gt=now - timedelta(seconds=settings.STORAGE_URL_EXPIRY_SECONDS),
+    ).values_list("created_at", flat=True)
+    limit = settings.VIDEO_MAX_CONCURRENT_UPLOADS
+    wait = upload_rules.uploads_retry_after(list(started), now=now, limit=limit,
+                                            grant_seconds=settings.STORAGE_URL_EXPIRY_SECONDS)
+    if wait is not None:
+        raise TooManyUploads(f"You have {limit} uploads waiting for their bytes "
+                             f"(VIDEO_MAX_CONCURRENT_UPLOADS): finish or delete one, or wait "
+                             f"until the oldest upload URL expires.", wait)
+
+
 def _multipart_grant(video: Video) -> dict:
     part_size = settings.VIDEO_PART_BYTES
-    count = math.ceil(video.size / part_size)
-    urls = storage.multipart_part_urls(video.original_key, video.multipart_upload_id, count)
+    sizes = upload_rules.part_sizes(video.size, part_size)
+    urls = storage.multipart_part_urls(video.original_key, video.multipart_upload_id, sizes)
     return {"method": "MULTIPART", "part_size": part_size, "headers": {},
-            "parts": [{"part_number": number, "url": url,
-                       "size": min(part_size, video.size - (number - 1) * part_size)}
-                      for number, url in enumerate(urls, start=1)]}
+            "parts": [{"part_number": number, "url": url, "size": size}
+                      for number, (url, size) in enumerate(zip(urls, sizes, strict=True),
+                                                           start=1)]}
 
 
 def video_upload_complete(*, video_id: uuid.UUID, parts: list[tuple[int, str]] | None) -> Job:
-    """Check storage holds the declared file (HEAD), then enqueue its encode.
+    """Check storage holds the declared file, then enqueue its encode: in parts, every
+    part of exactly its granted size before they are joined; then the object's size
+    (HEAD). An object of another size is deleted before answering, so it neither
+    stays in the bucket nor reaches the encoder.
 
     Idempotent: a second call answers the job of the first. UploadIncomplete (409)
     when the object is missing, of another size, or its parts do not join; a
@@ -90,16 +143,7 @@ def video_upload_complete(*, video_id: uuid.UUID, parts: list[tuple[int, str]] |
         return video.job
     if video.multipart_upload_id:
         _join_parts(video, parts)
-    try:
-        stored = storage.size(video.original_key)
-    except storage.StorageError as error:
-        if error.missing:
-            raise UploadIncomplete("The file is not in storage yet: upload it, then call "
-                                   "upload-complete.") from error
-        raise
-    if stored != video.size:
-        raise UploadIncomplete(f"Storage holds {stored} bytes; {video.size} were declared. "
-                               f"Upload the whole file again.")
+    _check_stored(video)
     with transaction.atomic():
         video = Video.objects.select_for_update().get(pk=video_id)
         if video.job_id is not None:  # a concurrent call got here first
@@ -117,12 +161,41 @@ def _join_parts(video: Video, parts: list[tuple[int, str]] | None) -> None:
         raise UploadIncomplete('This upload is in parts: send {"parts": [{"part_number": N, '
                                '"etag": "<ETag of its PUT>"}, ...]}.')
     try:
+        stored = storage.multipart_parts(video.original_key, video.multipart_upload_id)
+    except storage.StorageError as error:
+        if error.code == "NoSuchUpload":  # joined by an earlier call: the HEAD checks it
+            return
+        raise
+    granted = upload_rules.part_sizes(video.size, settings.VIDEO_PART_BYTES)
+    problem = upload_rules.part_problem(granted, [number for number, _ in parts], stored)
+    if problem:
+        raise UploadIncomplete(problem)
+    try:
         storage.multipart_complete(video.original_key, video.multipart_upload_id, parts)
     except storage.StorageError as error:
         if error.code in BAD_PARTS:
             raise UploadIncomplete(f"The parts sent do not make the file ({error.code}): "
                                    f"upload the missing or failed parts again.") from error
         raise
+
+
+def _check_stored(video: Video) -> None:
+    try:
+        stored = storage.size(video.original_key)
+    except storage.StorageError as error:
+        if error.missing:
+            raise UploadIncomplete("The file is not in storage yet: upload it, then call "
+                                   "upload-complete.") from error
+        raise
+    if stored == video.size:
+        return
+    storage.delete(video.original_key)
+    logger.warning("video %s: storage held %d bytes, %d declared; the object is deleted",
+                   video.id, stored, video.size)
+    again = ("delete this video and upload it again: its parts are joined and gone"
+             if video.multipart_upload_id else f"PUT exactly {video.size} bytes again")
+    raise UploadIncomplete(f"Storage held {stored} bytes; {video.size} were declared. The "
+                           f"object was deleted: {again}, then call upload-complete.")
 
 
 def video_encoding_started(*, video_id: str) -> Video:

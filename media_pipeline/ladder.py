@@ -1,5 +1,6 @@
 """The video rules with no I/O: which renditions a source gets, the ffmpeg command of
-each, reading ffmpeg's progress output, and the HLS master playlist.
+each, reading ffmpeg's progress output, and the HLS master playlist; and what an
+uploaded file may make FFmpeg do (formats, protocols, frame size, CPU time).
 
 Every rung is encoded by its own ffmpeg run, lowest first, so the smallest rendition
 can be published (and played) while the larger ones are still encoding.
@@ -10,6 +11,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SEGMENT_SECONDS = 4
+
+# The demuxers an upload may be read with: the video files people record and export.
+# FFmpeg matches a whitelist name against each alias of a demuxer, so "mov" admits
+# "mov,mp4,m4a,3gp,3g2,mj2" and "matroska" admits "matroska,webm" (checked against
+# this build: docs/videos.md). Left out on purpose: every demuxer that opens other
+# files or URLs named inside the file (hls, dash, concat, webm_dash_manifest, image2
+# patterns, ...), raw streams and the long tail of rarely used parsers.
+DEMUXERS = ("mov", "matroska", "avi", "mpegts", "mpeg", "flv", "asf", "ogg")
+# The source is a local file; ffmpeg's progress goes to a pipe. No network, no subfile.
+INPUT_PROTOCOLS = "file,pipe"
+# CPU time an ffmpeg run may use: a floor for short clips plus this much per second of
+# source. A 1080p rung measured 0.6 CPU-s per second of a 1080p source (veryfast), an
+# 8K source 2.3: the limit stops a runaway, never a slow honest encode.
+FFMPEG_CPU_FLOOR_SECONDS = 120
+FFMPEG_CPU_PER_SOURCE_SECOND = 20
+# ffmpeg's exit status after a signal it handles (SIGXCPU, sent every second once the
+# CPU limit is passed: 255 when it exits on the first, 123 when it "hard exits" after
+# more than three), and after running out of memory (AVERROR(ENOMEM) & 0xff).
+FFMPEG_EXIT_SIGNALLED = (255, 123)
+FFMPEG_EXIT_NO_MEMORY = 244
+# What ffmpeg and its libraries say when an allocation is refused (RLIMIT_AS).
+FFMPEG_MEMORY_WORDS = ("Cannot allocate memory", "malloc of size", "pthread_create() failed",
+                       "Resource temporarily unavailable")
 
 
 @dataclass(frozen=True)
@@ -69,15 +93,55 @@ def plan_rungs(source: Source) -> list[Rung]:
     return rungs
 
 
+def size_problem(width: int, height: int, max_dimension: int) -> str | None:
+    """Why a declared frame size is over the limit (None when it is not)."""
+    if width > max_dimension or height > max_dimension:
+        return (f"the video declares {width}x{height} pixels; the limit is {max_dimension} "
+                f"on either side (VIDEO_MAX_DIMENSION)")
+    return None
+
+
+def max_pixels(max_dimension: int) -> int:
+    """The largest frame a decoder may allocate (FFmpeg's max_pixels)."""
+    return max_dimension * max_dimension
+
+
+def input_options(max_dimension: int) -> list[str]:
+    """ffmpeg's options for reading an upload, before its `-i`: the allowed formats and
+    protocols, and no decoded frame larger than the size limit allows (a second SPS
+    in mid-stream could otherwise declare one after the probe has looked)."""
+    return ["-protocol_whitelist", INPUT_PROTOCOLS, "-format_whitelist", ",".join(DEMUXERS),
+            "-max_pixels", str(max_pixels(max_dimension))]
+
+
+def ffmpeg_cpu_seconds(duration: float) -> int:
+    """The CPU-time limit of one ffmpeg run over a source of `duration` seconds."""
+    return FFMPEG_CPU_FLOOR_SECONDS + int(FFMPEG_CPU_PER_SOURCE_SECOND * max(0.0, duration))
+
+
+def ffmpeg_limit_hit(returncode: int, said_memory: bool) -> str | None:
+    """Which limit stopped an ffmpeg that exited with `returncode` ("cpu", "memory"),
+    None when it failed for another reason. `said_memory`: a line of its output had
+    one of FFMPEG_MEMORY_WORDS. Only meaningful when Moa did not stop it itself."""
+    if returncode in FFMPEG_EXIT_SIGNALLED:
+        return "cpu"
+    if returncode == FFMPEG_EXIT_NO_MEMORY or (returncode != 0 and said_memory):
+        return "memory"
+    return None
+
+
 def encode_command(ffmpeg: str, source_path: str, source: Source, rung: Rung,
-                   out_dir: str) -> list[str]:
+                   out_dir: str, max_dimension: int) -> list[str]:
     """One rung as HLS: H.264 (+ AAC when the source has audio), keyframes every
     segment so every rung switches at the same points. ffmpeg applies the rotation
-    itself (autorotate), so the scale is to the display size."""
+    itself (autorotate), so the scale is to the display size. Output stops at the
+    probed duration (plus a second): a file holding more than its header declares
+    is not encoded past what the duration limit was checked against."""
     maxrate = int(rung.video_kbps * 1.07)
     command = [
         ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
-        "-progress", "pipe:1", "-nostats", "-i", source_path,
+        "-progress", "pipe:1", "-nostats", *input_options(max_dimension), "-i", source_path,
+        "-t", f"{source.duration + 1:.3f}",
         "-map", "0:v:0", "-vf", f"scale={rung.width}:{rung.height},setsar=1",
         "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main", "-level:v",
         rung.level, "-pix_fmt", "yuv420p", "-b:v", f"{rung.video_kbps}k",
@@ -92,12 +156,14 @@ def encode_command(ffmpeg: str, source_path: str, source: Source, rung: Rung,
     return command
 
 
-def thumbnail_command(ffmpeg: str, source_path: str, source: Source, out_path: str) -> list[str]:
+def thumbnail_command(ffmpeg: str, source_path: str, source: Source, out_path: str,
+                      max_dimension: int) -> list[str]:
     """A JPEG a third of the way in (past black openings), 360 px on its short side."""
     width, height = source.display_size
     scale = "scale=-2:360" if width >= height else "scale=360:-2"
     return [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
-            "-ss", f"{source.duration / 3:.3f}", "-i", source_path, "-frames:v", "1",
+            *input_options(max_dimension), "-ss", f"{source.duration / 3:.3f}",
+            "-i", source_path, "-frames:v", "1",
             "-vf", scale, "-q:v", "4", out_path]
 
 

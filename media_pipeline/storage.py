@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -207,18 +208,46 @@ def multipart_start(key: str, *, content_type: str) -> str:
         raise _wrap("multipart start", key, error) from error
 
 
-def multipart_part_urls(key: str, upload_id: str, part_count: int) -> list[str]:
-    """A presigned PUT URL per part (1-based): a failed part is retried alone."""
+def multipart_part_urls(key: str, upload_id: str, sizes: list[int]) -> list[str]:
+    """A presigned PUT URL per part (1-based; a failed part is retried alone), each with
+    its part's size signed in (Content-Length is a signed header: S3 refuses a PUT of
+    another size)."""
     storage = _storage()
     client = storage.connection.meta.client
     try:
         return [client.generate_presigned_url(
             "upload_part", Params={"Bucket": storage.bucket_name, "Key": key,
-                                   "UploadId": upload_id, "PartNumber": number},
+                                   "UploadId": upload_id, "PartNumber": number,
+                                   "ContentLength": size},
             ExpiresIn=settings.STORAGE_URL_EXPIRY_SECONDS, HttpMethod="PUT")
-            for number in range(1, part_count + 1)]
+            for number, size in enumerate(sizes, start=1)]
     except (ClientError, BotoCoreError) as error:
         raise _wrap("presign", key, error) from error
+
+
+def multipart_parts(key: str, upload_id: str) -> dict[int, int]:
+    """Part number -> bytes of what storage holds for an unfinished multipart upload."""
+    storage = _storage()
+    paginator = storage.connection.meta.client.get_paginator("list_parts")
+    try:
+        return {part["PartNumber"]: part["Size"]
+                for page in paginator.paginate(Bucket=storage.bucket_name, Key=key,
+                                               UploadId=upload_id)
+                for part in page.get("Parts", [])}
+    except (ClientError, BotoCoreError) as error:
+        raise _wrap("multipart list parts", key, error) from error
+
+
+def multipart_uploads(prefix: str) -> list[tuple[str, str, datetime]]:
+    """(key, upload id, started at) of every unfinished multipart upload under `prefix`."""
+    storage = _storage()
+    paginator = storage.connection.meta.client.get_paginator("list_multipart_uploads")
+    try:
+        return [(upload["Key"], upload["UploadId"], upload["Initiated"])
+                for page in paginator.paginate(Bucket=storage.bucket_name, Prefix=prefix)
+                for upload in page.get("Uploads", [])]
+    except (ClientError, BotoCoreError) as error:
+        raise _wrap("multipart list uploads", prefix, error) from error
 
 
 def multipart_complete(key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:

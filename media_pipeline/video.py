@@ -1,23 +1,24 @@
 """The adapter to video files and ffmpeg: probe a file, run an ffmpeg command with
 progress and a way to stop it. Plain arguments and callbacks; no models, no Channels.
 
-Probing uses PyAV (FFmpeg's libraries in a wheel): the imageio-ffmpeg wheel that
-supplies the ffmpeg binary ships no ffprobe, and PyAV gives the streams, duration
-and rotation as data rather than text to parse.
+Both run as children under limits (media_pipeline/sandbox.py): the probe is
+`python -m media_pipeline.video_probe` (PyAV: FFmpeg's libraries in a wheel, since
+the imageio-ffmpeg wheel ships no ffprobe), ffmpeg is exec'd by the sandbox shim. A
+forged header, a decoder bug or a runaway encode costs the child; the worker gets a
+ChildFailed naming the limit and takes the next job.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
-import signal
+import shutil
 import subprocess
 import threading
 import time
 from collections.abc import Callable
 
-import av
-
+from media_pipeline import ladder, sandbox
 from media_pipeline.ladder import Source, progress_seconds
 
 logger = logging.getLogger(__name__)
@@ -34,63 +35,82 @@ class Unreadable(Exception):
     """The file cannot be read as media: corrupt, truncated, or not media at all."""
 
 
+class TooLarge(Exception):
+    """The file declares a frame larger than the size limit."""
+
+
 class FfmpegFailed(Exception):
     """ffmpeg exited with an error; the message carries the end of what it said."""
 
 
-def probe(path: str) -> Source:
-    """Streams, size, rotation and duration; NotAVideo or Unreadable with a reason."""
+REFUSALS = {"not_video": NotAVideo, "unreadable": Unreadable, "too_large": TooLarge}
+
+
+def probe(path: str, *, limits: sandbox.Limits, max_dimension: int) -> Source:
+    """Streams, size, rotation and duration, read by the probe child. NotAVideo,
+    Unreadable or TooLarge with a reason; sandbox.ChildFailed when the child went over
+    a limit, crashed, or was refused an allocation by its memory limit."""
+    answer = sandbox.run_json(sandbox.python_command(
+        "media_pipeline.video_probe", "--max-dimension", str(max_dimension), path),
+        limits, "the video probe")
+    if "refused" in answer:
+        if answer["refused"] == "too_complex":  # FFmpeg's ENOMEM: RLIMIT_AS, or its own caps
+            raise sandbox.ChildFailed(f"the video probe ran out of memory: {answer['reason']}",
+                                      limit="memory")
+        raise REFUSALS.get(answer["refused"], Unreadable)(str(answer.get("reason")))
+    source = _source(answer.get("source"))
+    problem = ladder.size_problem(source.width, source.height, max_dimension)
+    if problem:  # the child checked; a child subverted by the file could have lied
+        raise TooLarge(problem)
+    return source
+
+
+def _source(fields: object) -> Source:
+    """The child's answer as a Source, checked field by field: it comes from a process
+    that has read hostile bytes."""
     try:
-        with av.open(path, metadata_errors="ignore") as container:
-            videos = [s for s in container.streams.video if s.codec_context.width]
-            if not videos:
-                kinds = sorted({s.type for s in container.streams}) or ["no streams"]
-                raise NotAVideo(f"the file has no video stream ({', '.join(kinds)})")
-            stream = videos[0]
-            duration = _duration(container, stream)
-            rotation = 0
-            for frame in container.decode(stream):  # the display matrix rides on frames
-                rotation = round(getattr(frame, "rotation", 0) or 0)
-                break
-            else:
-                raise Unreadable("the video stream has no decodable frame")
-            return Source(width=stream.codec_context.width, height=stream.codec_context.height,
-                          rotation=rotation, duration=duration,
-                          has_audio=bool(container.streams.audio))
-    except (av.FFmpegError, UnicodeDecodeError, ValueError) as error:
-        reason = getattr(error, "strerror", None) or error
-        raise Unreadable(f"the file cannot be read as a video ({reason})") from error
+        source = Source(**fields)  # type: ignore[arg-type]
+    except TypeError:
+        raise Unreadable("the video probe answered nonsense") from None
+    numbers = (source.width, source.height, source.rotation)
+    if (not all(isinstance(value, int) and not isinstance(value, bool) for value in numbers)
+            or not isinstance(source.duration, int | float) or not source.duration > 0
+            or source.width <= 0 or source.height <= 0 or not isinstance(source.has_audio, bool)):
+        raise Unreadable(f"the video probe answered an impossible stream ({fields})")
+    return source
 
 
-def _duration(container, stream) -> float:
-    if container.duration:
-        return container.duration / av.time_base
-    if stream.duration and stream.time_base:
-        return float(stream.duration * stream.time_base)
-    raise Unreadable("the file does not say how long it is (truncated or still being written?)")
-
-
-def run_ffmpeg(command: list[str], *, on_progress: Callable[[float], None],
+def run_ffmpeg(command: list[str], *, limits: sandbox.Limits,
+               on_progress: Callable[[float], None],
                stall_seconds: float = STALL_SECONDS) -> float:
-    """Run `command` (with `-progress pipe:1`); return the seconds of output written.
+    """Run `command` (with `-progress pipe:1`) under `limits`; return the seconds of
+    output written.
 
     `on_progress(seconds)` is called for each progress report and about once a second
     without one; if it raises (the job was cancelled, the worker is stopping), ffmpeg
     is asked to stop (SIGTERM), killed after STOP_GRACE_SECONDS, and the exception
-    propagates. FfmpegFailed on a non-zero exit or a stall.
+    propagates. FfmpegFailed on a non-zero exit or a stall; sandbox.ChildFailed when
+    a limit stopped it (memory, CPU time, `limits.wall_seconds`) or it crashed;
+    FileNotFoundError when the binary is missing.
     """
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,  # noqa: S603
-                               stdin=subprocess.DEVNULL, text=True, errors="replace")
+    if shutil.which(command[0]) is None:  # the shim would only fail after the fork
+        raise FileNotFoundError(f"no executable ffmpeg at {command[0]}")
+    process = sandbox.start(command, limits, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, errors="replace")
     reports: queue.Queue = queue.Queue()
-    errors: list[str] = []
+    said = _Said()
     readers = [threading.Thread(target=_read_blocks, args=(process.stdout, reports),
                                 daemon=True),
-               threading.Thread(target=_keep_tail, args=(process.stderr, errors), daemon=True)]
+               threading.Thread(target=said.read, args=(process.stderr,), daemon=True)]
     for reader in readers:
         reader.start()
-    written, last_report = 0.0, time.monotonic()
+    written = 0.0
+    started = last_report = time.monotonic()
     try:
         while True:
+            if time.monotonic() - started > limits.wall_seconds:
+                raise sandbox.ChildFailed(f"ffmpeg took longer than "
+                                          f"{limits.wall_seconds:.0f} s", limit="time")
             try:
                 block = reports.get(timeout=1.0)
             except queue.Empty:
@@ -105,15 +125,29 @@ def run_ffmpeg(command: list[str], *, on_progress: Callable[[float], None],
             written = progress_seconds(block) or written
             on_progress(written)
     except BaseException:
-        _stop(process)
+        sandbox.stop(process, STOP_GRACE_SECONDS)
         raise
     finally:
         for reader in readers:
             reader.join(timeout=STOP_GRACE_SECONDS)
-    if process.wait() != 0:
-        said = " ".join(line.strip() for line in errors[-3:]) or "no message"
-        raise FfmpegFailed(f"ffmpeg exited with status {process.returncode}: {said}")
+    returncode = process.wait()
+    if returncode != 0:
+        raise _failure(returncode, said, limits)
     return written
+
+
+def _failure(returncode: int, said: _Said, limits: sandbox.Limits) -> Exception:
+    last_words = " ".join(line.strip() for line in said.lines[-3:]) or "no message"
+    if returncode < 0:  # killed: the CPU limit's SIGKILL, or a crash
+        return sandbox.exit_reason(returncode, limits, "ffmpeg")
+    limit = ladder.ffmpeg_limit_hit(returncode, said.memory)
+    if limit == "cpu":
+        return sandbox.ChildFailed(f"ffmpeg used more than {limits.cpu_seconds} s of CPU "
+                                   f"time", limit="cpu")
+    if limit == "memory":
+        return sandbox.ChildFailed(f"ffmpeg needed more than {limits.memory_bytes // 2**20} "
+                                   f"MiB of memory ({last_words})", limit="memory")
+    return FfmpegFailed(f"ffmpeg exited with status {returncode}: {last_words}")
 
 
 def _read_blocks(stream, reports: queue.Queue) -> None:
@@ -127,21 +161,16 @@ def _read_blocks(stream, reports: queue.Queue) -> None:
     reports.put(None)
 
 
-def _keep_tail(stream, lines: list[str], keep: int = 20) -> None:
-    for line in stream:
-        lines.append(line)
-        del lines[:-keep]
+class _Said:
+    """The end of ffmpeg's stderr, and whether any line said an allocation failed."""
 
+    def __init__(self, keep: int = 20):
+        self.lines: list[str] = []
+        self.keep, self.memory = keep, False
 
-def _stop(process: subprocess.Popen) -> None:
-    """Ask ffmpeg to finish (SIGTERM lets it close its files), then kill it."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=STOP_GRACE_SECONDS)
-    except subprocess.TimeoutExpired:
-        logger.warning("ffmpeg (pid %d) ignored SIGTERM for %.0f s; killing it", process.pid,
-                       STOP_GRACE_SECONDS)
-        process.kill()
-        process.wait()
+    def read(self, stream) -> None:
+        for line in stream:
+            self.memory = self.memory or any(words in line
+                                             for words in ladder.FFMPEG_MEMORY_WORDS)
+            self.lines.append(line)
+            del self.lines[:-self.keep]

@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from rest_framework import serializers
 from rest_framework.decorators import api_view
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, Throttled, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -61,6 +61,10 @@ def videos(request: Request) -> Response:
                 content_type=request.data.get("content_type"))
     except actions.VideoRefused as refused:
         raise ValidationError(refused.problems) from None
+    except actions.QuotaExceeded as refused:
+        raise PermissionDenied(str(refused), code="quota_exceeded") from None
+    except actions.TooManyUploads as refused:  # 429 with Retry-After
+        raise Throttled(refused.retry_after, str(refused), code="too_many_uploads") from None
     if grant["method"] == "PUT" and grant["url"].startswith("/"):
         grant["url"] = request.build_absolute_uri(grant["url"])
     return Response({"video": absolute(request, queries.video_json(video)), "upload": grant},

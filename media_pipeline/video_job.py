@@ -7,6 +7,10 @@ while 720p is still encoding. Progress: downloading 0-3, probing 3-5, the rungs 
 Temporary files live in one directory removed whatever happens. A retry clears the
 output prefix first, so it re-runs cleanly; a cancelled or failed encode removes its
 partial output (a released or fenced one leaves it to the attempt that owns it now).
+
+The probe and every ffmpeg run are children under limits (media_pipeline/video.py):
+one stopped by a limit, or crashing, fails the job as INPUT_TOO_COMPLEX naming the
+limit and its setting, and the worker goes on with the next job.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from media_pipeline import actions, ladder, storage, video
+from media_pipeline import actions, ladder, sandbox, storage, video
 from media_pipeline.errors import JobFailed, JobFenced, JobReleased
 from media_pipeline.ffmpeg import ffmpeg_binary
 from media_pipeline.models import Video
@@ -25,6 +29,17 @@ from media_pipeline.playback import content_type
 from media_pipeline.progress import JobContext
 
 logger = logging.getLogger(__name__)
+
+# The probe reads headers and decodes one frame: CPU bounds a spinning parser; the
+# wall clock, a little longer, one that blocks without using CPU.
+PROBE_WALL_MARGIN_SECONDS = 10
+# Which setting raises each limit of a child, for the person reading the failure.
+LIMIT_SETTINGS = {
+    "the video probe": {"memory": "PARSER_MEMORY_MB", "cpu": "PARSER_CPU_SECONDS",
+                        "time": "PARSER_CPU_SECONDS"},
+    "ffmpeg": {"memory": "FFMPEG_MEMORY_MB",
+               "cpu": "derived from the video's duration", "time": "twice its CPU limit"},
+}
 
 
 def video_encode(context: JobContext) -> dict:
@@ -51,6 +66,7 @@ def _encode(context: JobContext, row: Video, work: Path) -> dict:
     rungs = ladder.plan_rungs(source)
     _storage(storage.delete_prefix, row.output_prefix)  # a retry starts from nothing
     binary = ffmpeg_binary()
+    limits = ffmpeg_limits(source)
     weights = [rung.width * rung.height for rung in rungs]
     done_weight, renditions = 0, []
     for rung, weight in zip(rungs, weights, strict=True):
@@ -58,8 +74,10 @@ def _encode(context: JobContext, row: Video, work: Path) -> dict:
         span = 90 * weight / sum(weights)
         out_dir = work / rung.name
         out_dir.mkdir()
-        written = _run(ladder.encode_command(binary, source_path, source, rung, str(out_dir)),
-                       context, start, span * 0.9, f"encoding {rung.name}", source.duration)
+        command = ladder.encode_command(binary, source_path, source, rung, str(out_dir),
+                                        settings.VIDEO_MAX_DIMENSION)
+        written = _run(command, limits, context, start, span * 0.9, f"encoding {rung.name}",
+                       source.duration)
         if written < 0.9 * source.duration - 1:
             raise JobFailed("INPUT_INVALID", f"The video ends after {written:.1f} s of the "
                             f"{source.duration:.1f} s it declares: the file is truncated "
@@ -69,20 +87,40 @@ def _encode(context: JobContext, row: Video, work: Path) -> dict:
         done_weight += weight
         context.progress(5 + 90 * done_weight / sum(weights), f"{rung.name} playable")
     context.progress(95, "thumbnail")
-    has_thumbnail = _thumbnail(binary, source_path, source, row, work)
+    has_thumbnail = _thumbnail(binary, source_path, source, limits, row, work)
     published = [rendition.as_json() for rendition in renditions]
     actions.video_ready(video_id=str(row.id), renditions=published, has_thumbnail=has_thumbnail)
     return {"video": str(row.id), "duration": source.duration, "renditions": published}
 
 
+def probe_limits() -> sandbox.Limits:
+    """The probe child's: PARSER_MEMORY_MB, PARSER_CPU_SECONDS, and a little more wall."""
+    return sandbox.Limits(memory_bytes=settings.PARSER_MEMORY_BYTES,
+                          cpu_seconds=settings.PARSER_CPU_SECONDS,
+                          wall_seconds=settings.PARSER_CPU_SECONDS + PROBE_WALL_MARGIN_SECONDS)
+
+
+def ffmpeg_limits(source: ladder.Source) -> sandbox.Limits:
+    """Each ffmpeg run's: FFMPEG_MEMORY_MB, CPU time from the source's duration, and
+    twice that on the wall clock (a run also stops after STALL_SECONDS without progress)."""
+    cpu = ladder.ffmpeg_cpu_seconds(source.duration)
+    return sandbox.Limits(memory_bytes=settings.FFMPEG_MEMORY_BYTES, cpu_seconds=cpu,
+                          wall_seconds=2 * cpu)
+
+
 def _probe(path: str) -> ladder.Source:
     try:
-        source = video.probe(path)
+        source = video.probe(path, limits=probe_limits(),
+                             max_dimension=settings.VIDEO_MAX_DIMENSION)
     except video.NotAVideo as error:
         raise JobFailed("INPUT_NOT_VIDEO", f"This is not a video: {error}.") from error
     except video.Unreadable as error:
         raise JobFailed("INPUT_INVALID", f"The file is unreadable or truncated: {error}."
                         ) from error
+    except video.TooLarge as error:
+        raise JobFailed("INPUT_TOO_LARGE", f"The video is too large: {error}.") from error
+    except sandbox.ChildFailed as error:
+        raise too_complex(error, "the video probe") from error
     if source.duration > settings.VIDEO_MAX_DURATION_SECONDS:
         raise JobFailed("INPUT_TOO_LONG", f"The video lasts {source.duration:.0f} s; the "
                         f"limit is {settings.VIDEO_MAX_DURATION_SECONDS} s "
@@ -90,17 +128,29 @@ def _probe(path: str) -> ladder.Source:
     return source
 
 
-def _run(command: list[str], context: JobContext, start: float, span: float, stage: str,
-         duration: float) -> float:
+def too_complex(error: sandbox.ChildFailed, child: str) -> JobFailed:
+    """INPUT_TOO_COMPLEX, saying which limit stopped which child and what raises it."""
+    setting = LIMIT_SETTINGS[child].get(error.limit or "")
+    limit = f" (the {error.limit} limit: {setting})" if setting else ""
+    logger.warning("%s stopped: %s%s", child, error, limit)
+    return JobFailed("INPUT_TOO_COMPLEX", f"Reading this file went over what Moa allows: "
+                     f"{error}{limit}. The file is hostile or broken, or needs more than "
+                     f"this server gives a video.")
+
+
+def _run(command: list[str], limits: sandbox.Limits, context: JobContext, start: float,
+         span: float, stage: str, duration: float) -> float:
     """One ffmpeg run with its progress mapped onto [start, start + span] percent."""
     def report(seconds: float) -> None:
         context.progress(start + span * min(1.0, seconds / max(duration, 0.001)), stage)
 
     try:
-        return video.run_ffmpeg(command, on_progress=report)
+        return video.run_ffmpeg(command, limits=limits, on_progress=report)
     except OSError as error:  # the binary is missing or not executable
         raise JobFailed("ENCODER_UNAVAILABLE", f"ffmpeg could not be started ({error}); set "
                         f"FFMPEG_BINARY to a working ffmpeg.") from error
+    except sandbox.ChildFailed as error:
+        raise too_complex(error, "ffmpeg") from error
     except video.FfmpegFailed as error:
         raise JobFailed("ENCODE_FAILED", f"Encoding failed: {error}") from error
 
@@ -130,14 +180,15 @@ def _publish_rendition(row: Video, rung: ladder.Rung, source: ladder.Source, out
     return rendition
 
 
-def _thumbnail(binary: str, source_path: str, source: ladder.Source, row: Video,
-               work: Path) -> bool:
+def _thumbnail(binary: str, source_path: str, source: ladder.Source,
+               limits: sandbox.Limits, row: Video, work: Path) -> bool:
     """A thumbnail is a nicety: a frame ffmpeg cannot grab is logged, not a failure."""
     path = work / "thumbnail.jpg"
+    command = ladder.thumbnail_command(binary, source_path, source, str(path),
+                                       settings.VIDEO_MAX_DIMENSION)
     try:
-        video.run_ffmpeg(ladder.thumbnail_command(binary, source_path, source, str(path)),
-                         on_progress=lambda seconds: None)
-    except (OSError, video.FfmpegFailed) as error:
+        video.run_ffmpeg(command, limits=limits, on_progress=lambda seconds: None)
+    except (OSError, video.FfmpegFailed, sandbox.ChildFailed) as error:
         logger.warning("video %s: no thumbnail: %s", row.id, error)
         return False
     if not path.exists():

@@ -7,6 +7,8 @@ when idle. It runs the handler in a thread while its event loop renews the job's
 lease, publishes the worker's heartbeat and sends the job events the thread hands
 over (a LoopPublisher). On stop (SIGTERM) it claims nothing more,
 lets the current job finish for a grace period, then releases it to another worker.
+A runner of jobs.video also sweeps abandoned uploads at start and about hourly
+(media_pipeline/upload_sweep.py), in a thread of its own.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import socket
 import uuid
 import weakref
@@ -24,7 +27,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
-from media_pipeline import jobs
+from media_pipeline import jobs, upload_sweep
 from media_pipeline.errors import JobCancelled, JobFailed, JobFenced, JobReleased
 from media_pipeline.kinds import HANDLERS
 from media_pipeline.models import WorkerHeartbeat
@@ -81,6 +84,8 @@ class JobRunner:
         publisher = LoopPublisher()
         background = [asyncio.create_task(self._listen(channel)) for channel in self.channels]
         background.append(asyncio.create_task(self._heartbeat()))
+        if KIND_CHANNELS["video.encode"] in self.channels:
+            background.append(asyncio.create_task(self._sweep_uploads()))
         try:
             while not self.stopping.is_set():
                 self.woken.clear()  # before the claim: a wake-up during it is not lost
@@ -157,6 +162,20 @@ class JobRunner:
             except Exception:
                 logger.exception("worker %s: heartbeat failed", self.worker_id)
             await asyncio.sleep(settings.JOB_HEARTBEAT_SECONDS)
+
+    async def _sweep_uploads(self) -> None:
+        """Idempotent, so every video worker may run it; jittered so they spread out.
+        Off the heartbeat's thread: a slow store must not delay lease renewals."""
+        sweep = database_sync_to_async(upload_sweep.uploads_sweep, thread_sensitive=False)
+        while True:
+            try:
+                await sweep(dry_run=False)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database away: the next round tries again
+                logger.exception("worker %s: upload sweep failed", self.worker_id)
+            spread = random.uniform(0.75, 1.25)  # noqa: S311 (not a secret)
+            await asyncio.sleep(upload_sweep.SWEEP_INTERVAL_SECONDS * spread)
 
     def _beat(self) -> None:
         context = self.current

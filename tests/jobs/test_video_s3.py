@@ -1,12 +1,18 @@
 """The video flow against S3 over HTTP (moto's standalone server): presigned PUT,
 multipart upload with a failed part retried alone, playback through presigned
-redirects, and storage failures answered as 503 with a detail."""
+redirects, and storage failures answered as 503 with a detail; sizes bound in the
+presigned URLs and checked again at completion; the sweep of abandoned uploads."""
 
 from __future__ import annotations
+
+import urllib.parse
+import uuid
+from datetime import timedelta
 
 import httpx
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
 from media_pipeline.models import Job, Video
 from tests.jobs import clips
@@ -63,7 +69,8 @@ def test_a_large_upload_goes_in_parts_and_a_failed_part_is_retried_alone(
             {"part_number": 1, "etag": one.headers["ETag"]},
             {"part_number": 2, "etag": "\"0123456789abcdef0123456789abcdef\""}]},
             content_type="application/json")
-        assert refused.status_code == 409 and "parts" in refused.json()["detail"]
+        assert refused.status_code == 409
+        assert "Part 2 holds 1000 bytes" in refused.json()["detail"]
         assert broken.status_code == 200
         two = httpx.put(second["url"], content=body[5 * MiB:])  # only that part again
         done = client.post(complete, {"parts": [
@@ -113,3 +120,96 @@ def test_deleting_a_video_mid_upload_aborts_its_multipart_upload(moto_url, clien
         assert client.delete(f"/api/v1/videos/{created['video']['id']}/").status_code == 204
         assert open_uploads() == []
     assert not Video.objects.exists()
+
+
+def signed_headers(url: str) -> list[str]:
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)
+    return query["X-Amz-SignedHeaders"][0].split(";")
+
+
+def s3_client():
+    from media_pipeline import storage
+
+    return storage.storages["default"].connection.meta.client
+
+
+def test_a_part_of_another_size_is_refused_at_completion_and_never_joined(
+        moto_url, client, alice, settings):
+    """S3 refuses a PUT whose Content-Length differs from the signed one; moto does not
+    check signatures, so the oversized part lands here and completion must catch it."""
+    settings.VIDEO_MULTIPART_THRESHOLD_BYTES = settings.VIDEO_PART_BYTES = 5 * MiB
+    client.force_login(alice)
+    with override_settings(STORAGES=s3_storages(moto_url), STORAGE_BACKEND="s3"):
+        created = create(client, 7 * MiB)
+        first, second = created["upload"]["parts"]
+        assert all("content-length" in signed_headers(part["url"]) for part in (first, second))
+        one = httpx.put(first["url"], content=b"a" * 5 * MiB)
+        too_big = httpx.put(second["url"], content=b"b" * 3 * MiB)  # 2 MiB were granted
+        assert too_big.status_code == 200  # moto: no signature check
+        complete = f"/api/v1/videos/{created['video']['id']}/upload-complete/"
+        parts = [{"part_number": 1, "etag": one.headers["ETag"]},
+                 {"part_number": 2, "etag": too_big.headers["ETag"]}]
+        refused = client.post(complete, {"parts": parts}, content_type="application/json")
+        assert refused.status_code == 409
+        assert refused.json()["detail"].startswith(
+            f"Part 2 holds {3 * MiB} bytes; {2 * MiB} were granted")
+        key = f"videos/{created['video']['id']}/original"
+        assert s3_client().list_multipart_uploads(Bucket="moa-test", Prefix=key)["Uploads"]
+        only_one = client.post(complete, {"parts": parts[:1]}, content_type="application/json")
+        assert only_one.status_code == 409 and "parts 1-2" in only_one.json()["detail"]
+        right = httpx.put(second["url"], content=b"b" * 2 * MiB)
+        parts[1]["etag"] = right.headers["ETag"]
+        done = client.post(complete, {"parts": parts}, content_type="application/json")
+        assert done.status_code == 202, done.json()
+        assert s3_client().head_object(Bucket="moa-test", Key=key)["ContentLength"] == 7 * MiB
+
+
+def test_a_single_put_of_another_size_is_deleted_before_the_409(moto_url, client, alice):
+    client.force_login(alice)
+    with override_settings(STORAGES=s3_storages(moto_url), STORAGE_BACKEND="s3"):
+        created = create(client, 1000)
+        assert "content-length" in signed_headers(created["upload"]["url"])
+        put = httpx.put(created["upload"]["url"], content=b"x" * 50_000,
+                        headers=created["upload"]["headers"])
+        assert put.status_code == 200  # moto: no signature check
+        refused = client.post(f"/api/v1/videos/{created['video']['id']}/upload-complete/")
+        listed = s3_client().list_objects_v2(Bucket="moa-test",
+                                             Prefix=f"videos/{created['video']['id']}/")
+    assert refused.status_code == 409
+    assert "held 50000 bytes; 1000 were declared" in refused.json()["detail"]
+    assert listed.get("KeyCount") == 0  # the oversized object does not stay
+
+
+def test_the_sweep_aborts_abandoned_and_orphaned_multipart_uploads(moto_url, client, alice,
+                                                                   settings):
+    """moto answers every upload's Initiated as 2010-11-10: any upload without a video
+    is old enough to be an orphan here (the age rule: tests/unit/test_upload_rules.py)."""
+    from media_pipeline import storage, upload_sweep
+
+    settings.VIDEO_MULTIPART_THRESHOLD_BYTES = settings.VIDEO_PART_BYTES = 5 * MiB
+    client.force_login(alice)
+    with override_settings(STORAGES=s3_storages(moto_url), STORAGE_BACKEND="s3"):
+        abandoned, live = create(client, 6 * MiB), create(client, 6 * MiB)
+        httpx.put(abandoned["upload"]["parts"][0]["url"], content=b"a" * 5 * MiB)
+        Video.objects.filter(pk=abandoned["video"]["id"]).update(
+            created_at=timezone.now() - timedelta(hours=3))
+        orphan_key = "videos/00000000-0000-4000-8000-000000000000/original"
+        storage.multipart_start(orphan_key, content_type="video/mp4")  # its video is gone
+
+        def open_uploads():
+            listed = s3_client().list_multipart_uploads(Bucket="moa-test", Prefix="videos/")
+            return {upload["Key"] for upload in listed.get("Uploads", [])}
+
+        before = open_uploads()
+        dry = upload_sweep.uploads_sweep(dry_run=True)
+        assert open_uploads() == before
+        report = upload_sweep.uploads_sweep(dry_run=False)
+        remaining = open_uploads()
+        again = upload_sweep.uploads_sweep(dry_run=False)
+    assert [str(video.id) for video in dry.videos] == [abandoned["video"]["id"]]
+    assert [key for key, _ in dry.orphans] == [orphan_key]
+    assert [str(video.id) for video in report.videos] == [abandoned["video"]["id"]]
+    assert [key for key, _ in report.orphans] == [orphan_key] and report.failed == []
+    assert remaining == {f"videos/{live['video']['id']}/original"}  # its video waits for it
+    assert list(Video.objects.values_list("id", flat=True)) == [uuid.UUID(live["video"]["id"])]
+    assert (again.videos, again.orphans, again.failed) == ([], [], [])  # idempotent

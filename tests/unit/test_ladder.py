@@ -1,16 +1,25 @@
-"""The pure video rules: rungs, commands, progress, playlists, upload checks."""
+"""The pure video rules: rungs, commands, progress, playlists, upload checks, and what
+an upload may make FFmpeg do."""
+
+import itertools
 
 import pytest
 
 from media_pipeline.ladder import (
+    DEMUXERS,
+    FFMPEG_CPU_FLOOR_SECONDS,
     Rendition,
     Source,
     encode_command,
+    ffmpeg_cpu_seconds,
+    ffmpeg_limit_hit,
     master_playlist,
     parse_media_playlist,
     plan_rungs,
     progress_seconds,
     segment_bandwidth,
+    size_problem,
+    thumbnail_command,
     upload_problems,
 )
 
@@ -64,11 +73,67 @@ def test_the_codecs_attribute_names_main_profile_and_the_level():
 
 def test_the_encode_command_maps_audio_only_when_there_is_some():
     rung = plan_rungs(source(640, 360))[0]
-    with_audio = encode_command("ffmpeg", "in.mp4", source(640, 360), rung, "out")
-    silent = encode_command("ffmpeg", "in.mp4", source(640, 360, audio=False), rung, "out")
+    with_audio = encode_command("ffmpeg", "in.mp4", source(640, 360), rung, "out", 7680)
+    silent = encode_command("ffmpeg", "in.mp4", source(640, 360, audio=False), rung, "out",
+                            7680)
     assert "0:a:0" in with_audio and "0:a:0" not in silent
     assert with_audio[-1] == "out/index.m3u8" and "scale=640:360,setsar=1" in with_audio
     assert "pipe:1" in with_audio  # progress comes from ffmpeg's own output
+
+
+def input_options_of(command: list[str]) -> dict[str, str]:
+    """The options given before `-i` (each flag with its value)."""
+    before = command[:command.index("-i")]
+    return {flag: value for flag, value in itertools.pairwise(before) if flag.startswith("-")}
+
+
+def test_every_ffmpeg_command_reads_its_input_through_the_allow_lists():
+    src = source(1280, 720)
+    rung = plan_rungs(src)[0]
+    for command in (encode_command("ffmpeg", "in.mp4", src, rung, "out", 7680),
+                    thumbnail_command("ffmpeg", "in.mp4", src, "t.jpg", 7680)):
+        options = input_options_of(command)
+        assert options["-protocol_whitelist"] == "file,pipe"
+        assert options["-format_whitelist"] == ",".join(DEMUXERS)
+        assert options["-max_pixels"] == str(7680 * 7680)
+
+
+def test_the_allow_list_names_each_container_family_and_no_list_or_playlist():
+    assert {"mov", "matroska", "avi", "mpegts"} <= set(DEMUXERS)
+    assert not {"hls", "dash", "concat", "image2", "webm_dash_manifest"} & set(DEMUXERS)
+
+
+def test_the_encode_stops_at_the_probed_duration_plus_a_second():
+    command = encode_command("ffmpeg", "in.mkv", source(640, 360), plan_rungs(
+        source(640, 360))[0], "out", 7680)
+    assert command[command.index("-t") + 1] == "31.000"  # the source claims 30 s
+    assert command.index("-t") > command.index("-i")  # an output option
+
+
+@pytest.mark.parametrize(("width", "height", "refused"), [
+    (7680, 4320, False), (7680, 7680, False), (7681, 100, True), (100, 7681, True),
+    (16384, 8192, True)])
+def test_a_declared_size_over_the_limit_on_either_side_is_refused(width, height, refused):
+    problem = size_problem(width, height, 7680)
+    assert (problem is not None) == refused
+    if refused:
+        assert f"{width}x{height}" in problem and "VIDEO_MAX_DIMENSION" in problem
+
+
+def test_the_ffmpeg_cpu_limit_is_generous_and_grows_with_the_duration():
+    assert ffmpeg_cpu_seconds(0) == FFMPEG_CPU_FLOOR_SECONDS
+    assert ffmpeg_cpu_seconds(3600) > ffmpeg_cpu_seconds(60) > ffmpeg_cpu_seconds(1)
+    # Measured here: a 1080p rung costs 0.6 CPU-s per second of 1080p source (veryfast),
+    # decoding an 8K source 2.3. The limit leaves ample room for a slow machine.
+    assert ffmpeg_cpu_seconds(600) >= 8 * 2.3 * 600
+
+
+@pytest.mark.parametrize(("returncode", "said_memory", "limit"), [
+    (255, False, "cpu"), (123, False, "cpu"),  # SIGXCPU, once or "more than 3 signals"
+    (244, False, "memory"), (187, True, "memory"), (1, True, "memory"),
+    (1, False, None), (187, False, None), (0, True, None)])
+def test_the_limit_that_stopped_ffmpeg_is_read_from_its_exit(returncode, said_memory, limit):
+    assert ffmpeg_limit_hit(returncode, said_memory) == limit
 
 
 def test_progress_reads_the_output_time_in_microseconds():
