@@ -19,6 +19,7 @@ child when it is over, cancelled or no longer wanted.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import logging
 import os
@@ -35,6 +36,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 OPEN_FILES = 256  # a parser needs a handful; ffmpeg opens one segment at a time
 # Exit status of a Python child that hit MemoryError (set by `python_child_main`).
 EXIT_OUT_OF_MEMORY = 90
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 @dataclass(frozen=True)
@@ -131,12 +133,14 @@ def exit_reason(returncode: int, limits: Limits, what: str) -> ChildFailed:
         if number == signal.SIGXCPU or number == signal.SIGKILL:
             return ChildFailed(f"{what} used more than {limits.cpu_seconds} s of CPU time",
                                limit="cpu")
-        if number in (signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS):
-            # An allocation refused by RLIMIT_AS aborts Rust and C readers.
-            return ChildFailed(f"{what} crashed ({signal.Signals(number).name}), most "
-                               f"likely on an allocation over its "
+        if number == signal.SIGABRT:
+            # An allocation refused by RLIMIT_AS aborts Rust and C++ readers.
+            return ChildFailed(f"{what} aborted (SIGABRT), most likely on an allocation over its "
                                f"{limits.memory_bytes // 2**20} MiB memory limit",
                                limit="memory")
+        if number in (signal.SIGSEGV, signal.SIGBUS):
+            return ChildFailed(f"{what} crashed ({signal.Signals(number).name}) on this file: "
+                               f"a broken or hostile file, or a bug in the reader")
         return ChildFailed(f"{what} was stopped by {signal.Signals(number).name}")
     return ChildFailed(f"{what} exited with status {returncode}")
 
@@ -149,6 +153,18 @@ def python_child_main(main) -> None:
     except MemoryError:
         os._exit(EXIT_OUT_OF_MEMORY)
     sys.exit(status or 0)
+
+
+def _die_with_parent() -> None:
+    """Linux: the child is killed with its parent (a worker killed with SIGKILL leaves
+    no reader running on, which only its CPU limit would end, late)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the CPU and wall limits still hold
+        return
+    if os.getppid() == 1:  # the parent died before prctl: nobody waits for us
+        os._exit(1)
 
 
 def _apply_limits(memory_bytes: int, cpu_seconds: int) -> None:
@@ -170,6 +186,7 @@ def main(argv: list[str] | None = None) -> None:
     if not target:
         parser.error("a command to run is required after --")
     _apply_limits(options.memory, options.cpu)
+    _die_with_parent()
     os.execvp(target[0], target)  # noqa: S606 (the command the parent chose)
 
 

@@ -1,7 +1,9 @@
 """The exec shim's limits hold for real children, and what a child is told is not secret."""
 
 import resource
+import subprocess
 import sys
+import time
 
 import pytest
 
@@ -34,6 +36,37 @@ def test_a_native_allocation_refused_by_the_limit_is_a_memory_failure():
     with pytest.raises(sandbox.ChildFailed) as failure:
         sandbox.run_json(python(code), LIMITS, "the reader")
     assert failure.value.limit == "memory" and "SIGABRT" in str(failure.value)
+
+
+def test_a_crash_is_named_a_crash_not_a_memory_limit():
+    code = "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"
+    with pytest.raises(sandbox.ChildFailed) as failure:
+        sandbox.run_json(python(code), LIMITS, "ffmpeg")
+    assert failure.value.limit is None and "crashed (SIGSEGV)" in str(failure.value)
+
+
+def test_a_child_dies_with_its_parent(tmp_path):
+    parent = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from media_pipeline import sandbox; "
+        "child = sandbox.start([sys.executable, '-c', 'import time; time.sleep(60)'], "
+        "sandbox.Limits(256 * 2**20, 10, 60)); print(child.pid, flush=True); time.sleep(60)")],
+        cwd=sandbox.BASE_DIR, stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    parent.kill()  # SIGKILL: no cleanup of its own runs
+    parent.wait()
+    deadline = time.monotonic() + 5
+    while alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(child)
+
+
+def alive(pid: int) -> bool:
+    """Running, not merely a zombie waiting for its new parent to reap it."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return not any(line.startswith("State:\tZ") for line in status)
+    except FileNotFoundError:
+        return False
 
 
 def test_a_spinning_child_is_stopped_by_its_cpu_limit():
