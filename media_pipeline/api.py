@@ -7,14 +7,16 @@ import hmac
 import logging
 
 from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from media_pipeline import jobs, policy, queries, storage
+from media_pipeline import jobs, openapi, policy, queries, storage
 from media_pipeline.models import Job
+from project.openapi import INTERNAL_TOKEN, SIGNED_IN, errors
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +46,10 @@ def visible_job(request: Request, job_id) -> Job:
     return job
 
 
+@extend_schema(operation_id="jobs_list",
+               summary="The caller's jobs and those of teams they own, newest first (100)",
+               parameters=[OpenApiParameter("status", enum=openapi.JOB_STATUSES)],
+               responses={200: openapi.JobList, **errors(*SIGNED_IN, 400)})
 @api_view(["GET"])
 def job_list(request: Request) -> Response:
     found = queries.visible_jobs(request.user.pk)
@@ -57,16 +63,21 @@ def job_list(request: Request) -> Response:
     return Response({"jobs": [queries.job_json(job, alive) for job in page]})
 
 
+@extend_schema(summary="A job", responses={200: openapi.Job, **errors(*SIGNED_IN, 404)})
 @api_view(["GET"])
 def job_detail(request: Request, job_id) -> Response:
     return Response(queries.job_json(visible_job(request, job_id)))
 
 
+@extend_schema(summary="Cancel a job that is not final", request=None,
+               responses={202: openapi.Job, **errors(*SIGNED_IN, 404, 409)})
 @api_view(["POST"])
 def job_cancel(request: Request, job_id) -> Response:
     return change_job(request, job_id, jobs.job_cancel, "")
 
 
+@extend_schema(summary="Run a FAILED job again", request=None,
+               responses={202: openapi.Job, **errors(*SIGNED_IN, 404, 409)})
 @api_view(["POST"])
 def job_retry(request: Request, job_id) -> Response:
     return change_job(request, job_id, jobs.job_retry, "; only a FAILED job can be retried")
@@ -82,6 +93,8 @@ def change_job(request: Request, job_id, action, refusal_hint: str) -> Response:
     return Response(queries.job_json(job), status=202)
 
 
+@extend_schema(summary="Queue depth for an autoscaler", auth=INTERNAL_TOKEN,
+               responses={200: openapi.BACKLOG, **errors(401, 503)})
 @api_view(["GET"])
 @authentication_classes([])
 @permission_classes([AllowAny])

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from project import api, pages
 
@@ -11,6 +12,10 @@ urlpatterns = [
     path("videos/", pages.videos, name="videos"),
     path("accounts/", include("project.accounts.urls")),
     path("api/v1/me/", api.me, name="api-me"),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # The split view serves its start-up script as a file: no inline script for the CSP.
+    path("api/v1/schema/ui/", SpectacularSwaggerSplitView.as_view(
+        url_name="api-schema", template_name="api_schema_ui.html"), name="api-schema-ui"),
     path("api/v1/", include("collab.urls")),
     path("api/v1/", include("media_pipeline.urls")),
     path("admin/", admin.site.urls),
