@@ -27,8 +27,12 @@ class Conflict(APIException):
 
 
 class StorageUnavailable(APIException):
+    """The client learns that storage failed and the request id to quote; the operation,
+    bucket, key and endpoint stay in the log line storage.py wrote."""
+
     status_code = 503
     default_code = "storage_unavailable"
+    default_detail = "Storage is unavailable; try again in a minute."
 
 
 @contextlib.contextmanager
@@ -36,7 +40,7 @@ def storage_errors_as_503():
     try:
         yield
     except storage.StorageError as error:  # already logged with bucket and key
-        raise StorageUnavailable(f"Storage failed, nothing was changed: {error}") from error
+        raise StorageUnavailable() from error
 
 
 def visible_job(request: Request, job_id) -> Job:

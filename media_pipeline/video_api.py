@@ -25,7 +25,7 @@ from rest_framework.response import Response
 
 from collab.api import require_member
 from media_pipeline import actions, openapi, playback, queries, storage
-from media_pipeline.api import Conflict, storage_errors_as_503
+from media_pipeline.api import Conflict, StorageUnavailable, storage_errors_as_503
 from media_pipeline.models import Video
 from project.openapi import ANSWERS, RETRY_AFTER, SIGNED_IN, Error, errors
 
@@ -169,7 +169,7 @@ def hls_file(request, video_id, token: str, name: str):
     except storage.StorageError as error:
         if error.missing:
             raise NotFound("No such file.") from None
-        return JsonResponse({"detail": str(error), "code": "storage_unavailable"}, status=503)
+        raise StorageUnavailable() from error
 
 
 @extend_schema(summary="The local backend's stand-in for a presigned PUT", auth=[],
@@ -210,9 +210,6 @@ def local_upload(request, token: str):
                                  f"{'more' if received > grant['size'] else received}.",
                                  "code": "size_mismatch"}, status=400)
         spool.flush()
-        try:
+        with storage_errors_as_503():
             storage.put_file(grant["key"], spool.name, grant["type"])
-        except storage.StorageError as error:
-            return JsonResponse({"detail": str(error), "code": "storage_unavailable"},
-                                status=503)
     return JsonResponse({}, status=200)

@@ -20,3 +20,8 @@ urlpatterns = [
     path("api/v1/", include("media_pipeline.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Under /api/ these answer JSON errors; elsewhere Django's pages (project/api_errors.py).
+handler400 = "project.api_errors.bad_request"
+handler404 = "project.api_errors.not_found"
+handler500 = "project.api_errors.server_error"
