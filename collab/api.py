@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from collab import actions, openapi, queries
 from collab.errors import NotAMember
 from collab.models import Mindmap, Team
+from project.api_fields import JsonString
 from project.openapi import RETRY_AFTER, SIGNED_IN, errors
 
 
@@ -24,7 +25,7 @@ def require_member(request: Request, team_id: int) -> str:
 
 
 class MapCreate(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
+    title = JsonString(max_length=200)
 
 
 @extend_schema(operation_id="teams_list",

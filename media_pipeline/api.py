@@ -58,7 +58,7 @@ def visible_job(request: Request, job_id) -> Job:
 def job_list(request: Request) -> Response:
     found = queries.visible_jobs(request.user.pk)
     status = request.query_params.get("status")
-    if status:
+    if status is not None:
         if status not in policy.TRANSITIONS:
             raise ValidationError({"status": f"one of {', '.join(policy.TRANSITIONS)}"})
         found = found.filter(status=status)

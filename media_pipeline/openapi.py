@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from media_pipeline.policy import TRANSITIONS
+from project.api_fields import WHITESPACE, JsonString
 
 JOB_STATUSES = list(TRANSITIONS)
 VIDEO_STATUSES = ["UPLOADING", "UPLOADED", "PROCESSING", "READY", "FAILED"]
@@ -102,14 +103,14 @@ class VideoCreated(serializers.Serializer):
 class VideoCreate(serializers.Serializer):
     """What POST videos/ reads (media_pipeline/ladder.py checks it, by field)."""
 
-    title = serializers.RegexField(r"\S", max_length=200, help_text="1-200 characters, "
-                                                                   "not all blank.")
-    filename = serializers.RegexField(r"^[^/\\\x00]*[^/\\\x00\s][^/\\\x00]*$",
-                                      max_length=255, help_text="A file name, no path "
-                                                                "separators.")
+    title = JsonString(max_length=200, help_text="1-200 characters, not all blank.")
+    filename = serializers.RegexField(
+        rf"^[^/\\\x00]*[^/\\\x00{WHITESPACE}][^/\\\x00]*$", max_length=255,
+        help_text="A file name, no path separators.")
     size = serializers.IntegerField(min_value=1, max_value=settings.VIDEO_MAX_UPLOAD_BYTES,
                                     help_text="The file's size in bytes.")
-    content_type = serializers.RegexField(r"^video/", help_text="video/*")
+    content_type = serializers.RegexField(r"^video/[^\x00]*$", max_length=100,
+                                          help_text="video/*")
     team = serializers.IntegerField(required=False, allow_null=True,
                                     help_text="A team the caller is in.")
 

@@ -27,6 +27,7 @@ from collab.api import require_member
 from media_pipeline import actions, openapi, playback, queries, storage
 from media_pipeline.api import Conflict, StorageUnavailable, storage_errors_as_503
 from media_pipeline.models import Video
+from project.api_fields import JsonString
 from project.openapi import ANSWERS, RETRY_AFTER, SIGNED_IN, Error, errors
 
 
@@ -66,6 +67,9 @@ def videos(request: Request) -> Response:
         found = queries.visible_videos(request.user.pk).select_related("job")
         return Response({"videos": [absolute(request, queries.video_json(video))
                                     for video in found.order_by("-created_at")[:100]]})
+    if not isinstance(request.data, dict):
+        raise ValidationError({"non_field_errors": ["a JSON object: title, filename, size, "
+                                                    "content_type"]})
     team_id = request.data.get("team")
     if team_id is not None:
         if isinstance(team_id, bool) or not isinstance(team_id, int):
@@ -103,7 +107,7 @@ def video_detail(request: Request, video_id) -> Response:
 
 class Part(serializers.Serializer):
     part_number = serializers.IntegerField(min_value=1, max_value=10_000)
-    etag = serializers.CharField(max_length=200)
+    etag = JsonString(max_length=200)
 
 
 class UploadComplete(serializers.Serializer):
