@@ -41,7 +41,7 @@ def teams(request: Request) -> Response:
                responses={200: openapi.MapList, **errors(*SIGNED_IN, 404)})
 @extend_schema(methods=["POST"], summary="A new map, with its root node", request=MapCreate,
                parameters=[RETRY_AFTER],
-               responses={201: openapi.Map, **errors(*SIGNED_IN, 400, 404, 415, 429)})
+               responses={201: openapi.Map, **errors(*SIGNED_IN, 400, 404, 413, 415, 429)})
 @api_view(["GET", "POST"])
 def team_maps(request: Request, team_id: int) -> Response:
     require_member(request, team_id)

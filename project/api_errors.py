@@ -26,19 +26,20 @@ from project.logcontext import request_id_var
 
 logger = logging.getLogger(__name__)
 
-# The database is down, unreachable or went away mid-request: the client can only retry.
-UNREACHABLE = (db.OperationalError, db.InterfaceError)
+# The database is down, unreachable, went away mid-request or gave up on a query (a
+# timeout, a deadlock): the client can only retry.
+DATABASE_DOWN = (db.OperationalError, db.InterfaceError)
 
 
 class DatabaseUnavailable(exceptions.APIException):
     status_code = 503
     default_code = "unavailable"
-    default_detail = "The database cannot be reached; try again in a minute."
+    default_detail = "The database is unavailable; try again in a minute."
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, UNREACHABLE):
-        logger.error("database unreachable: %s", exc)
+    if isinstance(exc, DATABASE_DOWN):
+        logger.error("database unavailable: %s", exc)
         exc = DatabaseUnavailable()
     response = drf_exception_handler(exc, context)
     if response is None:
@@ -86,7 +87,7 @@ def server_error(request: HttpRequest):
     database outage (503, retry) from a bug (500, logged with its traceback by Django)."""
     if not _is_api(request):
         return defaults.server_error(request)
-    if isinstance(sys.exception(), UNREACHABLE):
+    if isinstance(sys.exception(), DATABASE_DOWN):
         return _answer(503, DatabaseUnavailable.default_detail, "unavailable")
     return _answer(500, "Something went wrong on our side; it is logged.", "server_error")
 

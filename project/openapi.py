@@ -1,7 +1,7 @@
 """What every app's OpenAPI description shares: the error bodies, the error answers by
 status, and the bearer-token scheme.
 
-drf-spectacular serves the schema at /api/v1/schema/; tests/test_api_schema_fuzz.py
+drf-spectacular serves the schema at /api/v1/schema/; tests/api/test_fuzz.py
 (schemathesis) holds the views to it, so a status or a field written here is one the
 code answers.
 """
@@ -36,7 +36,7 @@ ANSWERS = {
                                 "its CSRF token), `password_change_required`."),
     404: OpenApiResponse(Error, "No such object, or none the caller may see: `not_found`."),
     409: OpenApiResponse(Error, "The object is not in a state that allows this: `conflict`."),
-    413: OpenApiResponse(Error, "The request declares a body over the limit: `too_large`."),
+    413: OpenApiResponse(Error, "The body is over the limit: `too_large`."),
     415: OpenApiResponse(Error, "A body of another media type than documented: "
                                 "`unsupported_media_type`."),
     429: OpenApiResponse(Error, "Too many requests: `rate_limited`; Retry-After says when "
