@@ -236,7 +236,6 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
     "APPEND_COMPONENTS": {"securitySchemes": {"internalToken": {
         "type": "http", "scheme": "bearer",
         "description": "INTERNAL_API_TOKEN, for autoscalers and operators."}}},
