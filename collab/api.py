@@ -1,16 +1,19 @@
 """REST for teams and maps: parse, authorize against membership, call, serialize."""
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from collab import actions, queries
+from collab import actions, openapi, queries
 from collab.errors import NotAMember
 from collab.models import Mindmap, Team
 from project import rate_limits
+from project.api_fields import JsonString
+from project.openapi import RETRY_AFTER, SIGNED_IN, errors
 
 
 def require_member(request: Request, team_id: int) -> str:
@@ -23,14 +26,23 @@ def require_member(request: Request, team_id: int) -> str:
 
 
 class MapCreate(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
+    title = JsonString(max_length=200)
 
 
+@extend_schema(operation_id="teams_list",
+               summary="The caller's teams, with their first owner and member count",
+               responses={200: openapi.TeamList, **errors(*SIGNED_IN)})
 @api_view(["GET"])
 def teams(request: Request) -> Response:
     return Response({"teams": queries.teams_of(request.user.pk)})
 
 
+@extend_schema(methods=["GET"], operation_id="team_maps_list",
+               summary="A team's maps, newest first",
+               responses={200: openapi.MapList, **errors(*SIGNED_IN, 404)})
+@extend_schema(methods=["POST"], summary="A new map, with its root node", request=MapCreate,
+               parameters=[RETRY_AFTER],
+               responses={201: openapi.Map, **errors(*SIGNED_IN, 400, 404, 413, 415, 429)})
 @api_view(["GET", "POST"])
 def team_maps(request: Request, team_id: int) -> Response:
     require_member(request, team_id)
@@ -46,6 +58,8 @@ def team_maps(request: Request, team_id: int) -> Response:
     return Response(queries.map_json(mindmap), status=status.HTTP_201_CREATED)
 
 
+@extend_schema(summary="A map's snapshot and the seq it is at",
+               responses={200: openapi.MapSnapshot, **errors(*SIGNED_IN, 404)})
 @api_view(["GET"])
 def map_detail(request: Request, map_id: int) -> Response:
     mindmap = Mindmap.objects.filter(pk=map_id, is_deleted=False).first()

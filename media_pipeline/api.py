@@ -5,15 +5,17 @@ from __future__ import annotations
 import contextlib
 import logging
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from media_pipeline import jobs, policy, queries, storage
+from media_pipeline import jobs, openapi, policy, queries, storage
 from media_pipeline.models import Job
 from project.internal_auth import internal_token_presented
+from project.openapi import INTERNAL_TOKEN, SIGNED_IN, errors
 
 logger = logging.getLogger(__name__)
 
@@ -24,8 +26,12 @@ class Conflict(APIException):
 
 
 class StorageUnavailable(APIException):
+    """The client learns that storage failed and the request id to quote; the operation,
+    bucket, key and endpoint stay in the log line storage.py wrote."""
+
     status_code = 503
     default_code = "storage_unavailable"
+    default_detail = "Storage is unavailable; try again in a minute."
 
 
 @contextlib.contextmanager
@@ -33,7 +39,7 @@ def storage_errors_as_503():
     try:
         yield
     except storage.StorageError as error:  # already logged with bucket and key
-        raise StorageUnavailable(f"Storage failed, nothing was changed: {error}") from error
+        raise StorageUnavailable() from error
 
 
 def visible_job(request: Request, job_id) -> Job:
@@ -43,11 +49,15 @@ def visible_job(request: Request, job_id) -> Job:
     return job
 
 
+@extend_schema(operation_id="jobs_list",
+               summary="The caller's jobs and those of teams they own, newest first (100)",
+               parameters=[OpenApiParameter("status", enum=openapi.JOB_STATUSES)],
+               responses={200: openapi.JobList, **errors(*SIGNED_IN, 400)})
 @api_view(["GET"])
 def job_list(request: Request) -> Response:
     found = queries.visible_jobs(request.user.pk)
     status = request.query_params.get("status")
-    if status:
+    if status is not None:
         if status not in policy.TRANSITIONS:
             raise ValidationError({"status": f"one of {', '.join(policy.TRANSITIONS)}"})
         found = found.filter(status=status)
@@ -56,16 +66,21 @@ def job_list(request: Request) -> Response:
     return Response({"jobs": [queries.job_json(job, alive) for job in page]})
 
 
+@extend_schema(summary="A job", responses={200: openapi.Job, **errors(*SIGNED_IN, 404)})
 @api_view(["GET"])
 def job_detail(request: Request, job_id) -> Response:
     return Response(queries.job_json(visible_job(request, job_id)))
 
 
+@extend_schema(summary="Cancel a job that is not final", request=None,
+               responses={202: openapi.Job, **errors(*SIGNED_IN, 404, 409)})
 @api_view(["POST"])
 def job_cancel(request: Request, job_id) -> Response:
     return change_job(request, job_id, jobs.job_cancel, "")
 
 
+@extend_schema(summary="Run a FAILED job again", request=None,
+               responses={202: openapi.Job, **errors(*SIGNED_IN, 404, 409)})
 @api_view(["POST"])
 def job_retry(request: Request, job_id) -> Response:
     return change_job(request, job_id, jobs.job_retry, "; only a FAILED job can be retried")
@@ -81,6 +96,8 @@ def change_job(request: Request, job_id, action, refusal_hint: str) -> Response:
     return Response(queries.job_json(job), status=202)
 
 
+@extend_schema(summary="Queue depth for an autoscaler", auth=INTERNAL_TOKEN,
+               responses={200: openapi.BACKLOG, **errors(401, 503)})
 @api_view(["GET"])
 @authentication_classes([])
 @permission_classes([AllowAny])

@@ -6,6 +6,8 @@ from io import BytesIO
 
 from django.conf import settings
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from openpyxl import Workbook
 from rest_framework.decorators import api_view, parser_classes
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -15,13 +17,18 @@ from rest_framework.response import Response
 
 from collab.api import require_member
 from collab.models import Team
-from media_pipeline import actions, queries
+from media_pipeline import actions, openapi, queries
 from media_pipeline.api import storage_errors_as_503
 from project import rate_limits
+from project.openapi import RETRY_AFTER, SIGNED_IN, errors
 
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the small fields
 
 
+@extend_schema(summary="Import a member list (.xlsx) into a team (owners)",
+               request={"multipart/form-data": openapi.MemberImport}, parameters=[RETRY_AFTER],
+               responses={202: openapi.JobEnvelope,
+                          **errors(*SIGNED_IN, 400, 404, 413, 415, 429)})
 @api_view(["POST"])
 @parser_classes([MultiPartParser])
 def member_import(request: Request, team_id: int) -> Response:
@@ -49,6 +56,9 @@ def member_import(request: Request, team_id: int) -> Response:
     return Response({"job": queries.job_json(job)}, status=202)
 
 
+@extend_schema(summary="A member list to start from", responses={
+    (200, actions.XLSX_TYPE): OpenApiResponse(OpenApiTypes.BINARY, "The example .xlsx."),
+    **errors(*SIGNED_IN)})
 @api_view(["GET"])
 def member_import_example(request: Request) -> HttpResponse:
     """A member list to start from, in the format docs/member-import.md describes."""

@@ -234,7 +234,8 @@ def upload_problems(*, title: object, filename: object, size: object, content_ty
                     max_bytes: int) -> dict[str, str]:
     """What is wrong with a video upload request, by field (empty when nothing)."""
     problems = {}
-    if not isinstance(title, str) or not title.strip() or len(title) > 200:
+    # The database refuses NUL in text, and values past its column widths.
+    if not isinstance(title, str) or not title.strip() or len(title) > 200 or "\x00" in title:
         problems["title"] = "a title of 1-200 characters is required"
     if (not isinstance(filename, str) or not filename.strip() or len(filename) > 255
             or "/" in filename or "\\" in filename or "\x00" in filename):
@@ -244,6 +245,7 @@ def upload_problems(*, title: object, filename: object, size: object, content_ty
     elif size > max_bytes:
         problems["size"] = (f"{size} bytes is over the limit of {max_bytes} bytes "
                             f"({max_bytes / 2**30:.1f} GiB)")
-    if not isinstance(content_type, str) or not content_type.startswith("video/"):
+    if (not isinstance(content_type, str) or not content_type.startswith("video/")
+            or len(content_type) > 100 or "\x00" in content_type):
         problems["content_type"] = "a video/* content type, such as video/mp4"
     return problems

@@ -7,20 +7,29 @@ import tempfile
 
 from django.conf import settings
 from django.core import signing
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect, JsonResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.decorators import api_view
+from rest_framework.decorators import (
+    api_view,
+    authentication_classes,
+    content_negotiation_class,
+    permission_classes,
+)
 from rest_framework.exceptions import NotFound, PermissionDenied, Throttled, ValidationError
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from collab.api import require_member
-from media_pipeline import actions, playback, queries, storage
-from media_pipeline.api import Conflict, storage_errors_as_503
+from media_pipeline import actions, openapi, playback, queries, storage
+from media_pipeline.api import Conflict, StorageUnavailable, storage_errors_as_503
 from media_pipeline.models import Video
 from project import rate_limits
+from project.api_fields import JsonString
+from project.openapi import ANSWERS, RETRY_AFTER, SIGNED_IN, Error, errors
 
 
 def absolute(request: Request, body: dict) -> dict:
@@ -40,6 +49,19 @@ def visible_video(request: Request, video_id) -> Video:
     return video
 
 
+@extend_schema(methods=["GET"], operation_id="videos_list",
+               summary="The caller's videos and their teams', newest first (100)",
+               responses={200: openapi.VideoList, **errors(*SIGNED_IN)})
+@extend_schema(methods=["POST"], summary="A video waiting for its upload, and where to upload",
+               request={"application/json": openapi.VideoCreate}, parameters=[RETRY_AFTER],
+               responses={
+                   201: openapi.VideoCreated, **errors(*SIGNED_IN, 400, 404, 415, 429),
+                   403: OpenApiResponse(Error, ANSWERS[403].description + " "
+                                        "`quota_exceeded`: the upload would pass the "
+                                        "caller's video quota."),
+                   429: OpenApiResponse(Error, ANSWERS[429].description + " "
+                                        "`too_many_uploads`: too many of the caller's "
+                                        "uploads are unfinished.")})
 @api_view(["GET", "POST"])
 def videos(request: Request) -> Response:
     if request.method == "GET":
@@ -48,6 +70,9 @@ def videos(request: Request) -> Response:
                                     for video in found.order_by("-created_at")[:100]]})
     rate_limits.throttle(request, ("video.user", rate_limits.BY_USER),
                          ("create.ip", rate_limits.BY_IP))
+    if not isinstance(request.data, dict):
+        raise ValidationError({"non_field_errors": ["a JSON object: title, filename, size, "
+                                                    "content_type"]})
     team_id = request.data.get("team")
     if team_id is not None:
         if isinstance(team_id, bool) or not isinstance(team_id, int):
@@ -71,6 +96,10 @@ def videos(request: Request) -> Response:
                     status=201)
 
 
+@extend_schema(methods=["GET"], summary="A video, with its playback URL once playable",
+               responses={200: openapi.Video, **errors(*SIGNED_IN, 404)})
+@extend_schema(methods=["DELETE"], summary="Delete a video and its files (the uploader)",
+               responses={204: None, **errors(*SIGNED_IN, 404)})
 @api_view(["GET", "DELETE"])
 def video_detail(request: Request, video_id) -> Response:
     video = visible_video(request, video_id)
@@ -85,13 +114,16 @@ def video_detail(request: Request, video_id) -> Response:
 
 class Part(serializers.Serializer):
     part_number = serializers.IntegerField(min_value=1, max_value=10_000)
-    etag = serializers.CharField(max_length=200)
+    etag = JsonString(max_length=200)
 
 
 class UploadComplete(serializers.Serializer):
     parts = Part(many=True, required=False)
 
 
+@extend_schema(summary="Say the upload is done: checks storage, queues the encode",
+               request={"application/json": UploadComplete},
+               responses={202: openapi.JobEnvelope, **errors(*SIGNED_IN, 400, 404, 409, 415)})
 @api_view(["POST"])
 def video_upload_complete(request: Request, video_id) -> Response:
     video = visible_video(request, video_id)
@@ -108,11 +140,32 @@ def video_upload_complete(request: Request, video_id) -> Response:
     return Response({"job": queries.job_json(job)}, status=202)
 
 
-@require_GET
+class AnyAccept(BaseContentNegotiation):
+    """Players and uploaders send all kinds of Accept headers and get files or nothing:
+    never a 406. Errors are JSON."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+@extend_schema(summary="A file of a video's HLS output, for a player", auth=[],
+               description="Authorized by the signed token of `hls_url` (players send no "
+                           "credentials). A segment is a 302 to a presigned URL on S3.",
+               responses={**{(200, kind): openapi.PLAYBACK_FILE
+                             for kind in playback.CONTENT_TYPES.values()},
+                          302: OpenApiResponse(description="To the segment's presigned URL."),
+                          **errors(404, 503)})
+@api_view(["GET"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+@content_negotiation_class(AnyAccept)
 def hls_file(request, video_id, token: str, name: str):
     """A file of a video's HLS output, for a player: authorized by the signed token."""
     if not playback.FILE_NAME.match(name) or not playback.token_allows(token, video_id):
-        raise Http404("No such file.")
+        raise NotFound("No such file.")
     key = f"videos/{video_id}/hls/{name}"
     kind = playback.content_type(name)
     try:
@@ -126,12 +179,25 @@ def hls_file(request, video_id, token: str, name: str):
         return FileResponse(storage.open_file(key), content_type=kind)
     except storage.StorageError as error:
         if error.missing:
-            raise Http404("No such file.") from None
-        return JsonResponse({"detail": str(error), "code": "storage_unavailable"}, status=503)
+            raise NotFound("No such file.") from None
+        raise StorageUnavailable() from error
 
 
-@csrf_exempt  # authorized by the signed URL itself, like an S3 presigned PUT
-@require_http_methods(["PUT"])
+@extend_schema(summary="The local backend's stand-in for a presigned PUT", auth=[],
+               description="The `upload.url` of POST videos/ on the local backend: authorized "
+                           "by the signed URL itself, like an S3 presigned PUT; exactly the "
+                           "declared size.",
+               request={"application/octet-stream": OpenApiTypes.BINARY},
+               responses={200: OpenApiResponse({"type": "object"}, "Stored."),
+                          400: OpenApiResponse(Error, "Not the declared size: "
+                                                      "`size_mismatch`."),
+                          403: OpenApiResponse(Error, "An expired (`expired`) or forged "
+                                                      "(`forbidden`) URL."),
+                          **errors(503)})
+@api_view(["PUT"])
+@authentication_classes([])  # no session, so no CSRF check: the signature authorizes
+@permission_classes([AllowAny])
+@content_negotiation_class(AnyAccept)
 def local_upload(request, token: str):
     """The local backend's stand-in for a presigned PUT: signed, expiring, size-bound,
     streamed to disk (never the whole body in memory)."""
@@ -155,9 +221,6 @@ def local_upload(request, token: str):
                                  f"{'more' if received > grant['size'] else received}.",
                                  "code": "size_mismatch"}, status=400)
         spool.flush()
-        try:
+        with storage_errors_as_503():
             storage.put_file(grant["key"], spool.name, grant["type"])
-        except storage.StorageError as error:
-            return JsonResponse({"detail": str(error), "code": "storage_unavailable"},
-                                status=503)
     return JsonResponse({}, status=200)

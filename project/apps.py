@@ -11,7 +11,8 @@ class ProjectConfig(AppConfig):
     label = "moa"
 
     def ready(self) -> None:
-        from project import checks  # noqa: F401  (registers the system checks)
+        # Imported for what they register: the system checks, the bearer-token scheme.
+        from project import checks, openapi  # noqa: F401
 
         log = logging.getLogger("moa.config")
         for warning in settings.MOA_CONFIG.warnings:

@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "media_pipeline",  # before channels: its runworker is the worker role
     "channels",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # the schema UI's assets, served from our static files
     "project.accounts",
     "project",
     "collab",
@@ -236,7 +238,28 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "project.api_errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+# --- OpenAPI schema (/api/v1/schema/, docs/protocol.md) ----------------------------------
+# Public like the docs it mirrors: no authentication runs, so a stale token or cookie
+# cannot break it and it costs no query. The UI's assets come from our static files.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Moa API",
+    "DESCRIPTION": "Moa's REST endpoints. docs/protocol.md, docs/videos.md, docs/jobs.md and "
+                   "docs/member-import.md are the guides.",
+    "VERSION": "1",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,  # a request's file is binary, its answer's a URL
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "APPEND_COMPONENTS": {"securitySchemes": {"internalToken": {
+        "type": "http", "scheme": "bearer",
+        "description": "INTERNAL_API_TOKEN, for autoscalers and operators."}}},
 }
 
 # --- Email ------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from project import api, pages
 from project.accounts import api as accounts_api
@@ -14,7 +15,16 @@ urlpatterns = [
     path("api/v1/me/", api.me, name="api-me"),
     path("api/v1/tokens/", accounts_api.tokens, name="api-tokens"),
     path("api/v1/tokens/<int:token_id>/", accounts_api.token_detail, name="api-token"),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # The split view serves its start-up script as a file: no inline script for the CSP.
+    path("api/v1/schema/ui/", SpectacularSwaggerSplitView.as_view(
+        url_name="api-schema", template_name="api_schema_ui.html"), name="api-schema-ui"),
     path("api/v1/", include("collab.urls")),
     path("api/v1/", include("media_pipeline.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Under /api/ these answer JSON errors; elsewhere Django's pages (project/api_errors.py).
+handler400 = "project.api_errors.bad_request"
+handler404 = "project.api_errors.not_found"
+handler500 = "project.api_errors.server_error"

@@ -76,6 +76,16 @@ async def hub_cleanup():
 
 
 @pytest.fixture
+def local_storage(settings, tmp_path):
+    """The local backend in a folder of the test's own; returns that folder."""
+    settings.STORAGE_BACKEND = "local"
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": tmp_path / "media", "allow_overwrite": True}}}
+    return tmp_path / "media"
+
+
+@pytest.fixture
 def make_user(db):
     from project.accounts.models import User
 

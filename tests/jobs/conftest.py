@@ -15,13 +15,3 @@ def moto_checking_credentials():
     and Moa's ("test") are unknown to it: the wrong-credentials case."""
     with moto_server(INITIAL_NO_AUTH_ACTION_COUNT="1") as url:
         yield url
-
-
-@pytest.fixture
-def local_storage(settings, tmp_path):
-    """The local backend in a folder of the test's own; returns that folder."""
-    settings.STORAGE_BACKEND = "local"
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": tmp_path / "media", "allow_overwrite": True}}}
-    return tmp_path / "media"

@@ -1,7 +1,8 @@
 """The video flow against S3 over HTTP (moto's standalone server): presigned PUT,
 multipart upload with a failed part retried alone, playback through presigned
-redirects, and storage failures answered as 503 with a detail; sizes bound in the
-presigned URLs and checked again at completion; the sweep of abandoned uploads."""
+redirects, and storage failures answered as 503 with the request id (the details go
+to the log); sizes bound in the presigned URLs and checked again at completion; the
+sweep of abandoned uploads."""
 
 from __future__ import annotations
 
@@ -82,8 +83,8 @@ def test_a_large_upload_goes_in_parts_and_a_failed_part_is_retried_alone(
     assert Video.objects.get(pk=created["video"]["id"]).status == "READY"
 
 
-def test_storage_refusing_the_credentials_is_503_with_detail_never_200(
-        moto_checking_credentials, client, alice, settings):
+def test_storage_refusing_the_credentials_is_503_with_the_request_id_never_the_bucket(
+        moto_checking_credentials, client, alice, settings, caplog):
     settings.VIDEO_MULTIPART_THRESHOLD_BYTES = settings.VIDEO_PART_BYTES = 5 * MiB
     client.force_login(alice)
     with override_settings(STORAGES=s3_storages(moto_checking_credentials),
@@ -93,11 +94,17 @@ def test_storage_refusing_the_credentials_is_503_with_detail_never_200(
         multipart = client.post("/api/v1/videos/", {
             "title": "t", "filename": "b.mp4", "size": 6 * MiB, "content_type": "video/mp4"},
             content_type="application/json")
-    assert complete.status_code == 503 and complete.json()["code"] == "storage_unavailable"
-    assert "storage head of" in complete.json()["detail"]  # a HEAD's 403 has no body
-    assert "403" in complete.json()["detail"]
-    assert multipart.status_code == 503 and "multipart start" in multipart.json()["detail"]
-    assert "InvalidAccessKeyId" in multipart.json()["detail"]
+    for answer in (complete, multipart):
+        body = answer.json()
+        assert answer.status_code == 503 and body["code"] == "storage_unavailable"
+        assert body["request_id"] == answer["X-Request-ID"] and body["request_id"] in body["detail"]
+        for secret in ("moa-test", "videos/", moto_checking_credentials.split("//")[1], "403",
+                       "InvalidAccessKeyId"):
+            assert secret not in answer.content.decode()
+    logged = [record.getMessage() for record in caplog.records
+              if record.name == "media_pipeline.storage"]
+    assert "storage head of" in logged[0] and "moa-test" in logged[0] and "403" in logged[0]
+    assert "multipart start" in logged[1] and "InvalidAccessKeyId" in logged[1]
     assert not Job.objects.exists() and Video.objects.count() == 1
 
 

@@ -166,9 +166,10 @@ def test_the_master_lists_renditions_lowest_first_with_their_attributes():
 
 
 @pytest.mark.parametrize(("field", "value"), [
-    ("title", " "), ("title", "x" * 201), ("filename", "a/b.mp4"), ("filename", ""),
-    ("size", 0), ("size", True), ("size", "12"), ("size", 2001),
+    ("title", " "), ("title", "x" * 201), ("title", "a\x00b"), ("filename", "a/b.mp4"),
+    ("filename", ""), ("size", 0), ("size", True), ("size", "12"), ("size", 2001),
     ("content_type", "application/pdf"), ("content_type", None),
+    ("content_type", "video/" + "x" * 95), ("content_type", "video/mp4\x00"),
 ])
 def test_upload_requests_name_the_field_that_is_wrong(field, value):
     request = {"title": "Talk", "filename": "talk.mp4", "size": 2000,

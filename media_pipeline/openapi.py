@@ -1,0 +1,133 @@
+"""The OpenAPI shapes of the pipeline's REST answers and of the requests its views read
+by hand, as media_pipeline/queries.py builds them (docs/jobs.md, docs/videos.md)."""
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+from media_pipeline.policy import TRANSITIONS
+from project.api_fields import WHITESPACE, JsonString
+
+JOB_STATUSES = list(TRANSITIONS)
+VIDEO_STATUSES = ["UPLOADING", "UPLOADED", "PROCESSING", "READY", "FAILED"]
+
+
+class Queue(serializers.Serializer):
+    position = serializers.IntegerField(help_text="PENDING jobs of its kind ahead of it.")
+    workers_alive = serializers.IntegerField(help_text="0: no worker runs this kind.")
+
+
+class Job(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.CharField(help_text="video.encode, excel.import, ...")
+    status = serializers.ChoiceField(JOB_STATUSES)
+    progress = serializers.IntegerField(min_value=0, max_value=100)
+    stage = serializers.CharField(allow_blank=True)
+    message = serializers.CharField(allow_blank=True)
+    error_code = serializers.CharField(allow_blank=True, help_text="docs/jobs.md lists them.")
+    error_message = serializers.CharField(allow_blank=True)
+    result = serializers.JSONField(allow_null=True, help_text="What the job produced, by "
+                                                              "kind (docs/member-import.md).")
+    version = serializers.IntegerField(help_text="Rises with every change; keep the highest.")
+    attempts = serializers.IntegerField()
+    team = serializers.IntegerField(allow_null=True)
+    cancel_requested = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    queue = Queue()
+
+
+class JobList(serializers.Serializer):
+    jobs = Job(many=True)
+
+
+class JobEnvelope(serializers.Serializer):
+    job = Job()
+
+
+class Rendition(serializers.Serializer):
+    name = serializers.CharField(help_text="360p, 480p, ...")
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    bandwidth = serializers.IntegerField(help_text="Peak bits per second.")
+    average_bandwidth = serializers.IntegerField()
+    codecs = serializers.CharField()
+
+
+class Video(serializers.Serializer):
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+    filename = serializers.CharField()
+    size = serializers.IntegerField(help_text="Bytes, as declared.")
+    content_type = serializers.CharField()
+    team = serializers.IntegerField(allow_null=True)
+    status = serializers.ChoiceField(VIDEO_STATUSES)
+    duration = serializers.FloatField(allow_null=True, help_text="Seconds.")
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    renditions = Rendition(many=True, help_text="Published so far, smallest first.")
+    hls_url = serializers.URLField(allow_null=True, help_text="Signed; plays before READY.")
+    thumbnail_url = serializers.URLField(allow_null=True)
+    job = Job(allow_null=True)
+    created_at = serializers.DateTimeField()
+    ready_at = serializers.DateTimeField(allow_null=True)
+    original_deleted = serializers.BooleanField()
+
+
+class VideoList(serializers.Serializer):
+    videos = Video(many=True)
+
+
+class UploadPart(serializers.Serializer):
+    part_number = serializers.IntegerField(min_value=1)
+    url = serializers.URLField()
+    size = serializers.IntegerField()
+
+
+class UploadGrant(serializers.Serializer):
+    method = serializers.ChoiceField(["PUT", "MULTIPART"])
+    url = serializers.URLField(required=False, help_text="PUT: where to PUT the bytes.")
+    headers = serializers.DictField(child=serializers.CharField(),
+                                    help_text="Headers to send with each PUT.")
+    part_size = serializers.IntegerField(required=False, help_text="MULTIPART only.")
+    parts = UploadPart(many=True, required=False, help_text="MULTIPART only.")
+
+
+class VideoCreated(serializers.Serializer):
+    video = Video()
+    upload = UploadGrant()
+
+
+class VideoCreate(serializers.Serializer):
+    """What POST videos/ reads (media_pipeline/ladder.py checks it, by field)."""
+
+    title = JsonString(max_length=200, help_text="1-200 characters, not all blank.")
+    filename = serializers.RegexField(
+        rf"^[^/\\\x00]*[^/\\\x00{WHITESPACE}][^/\\\x00]*$", max_length=255,
+        help_text="A file name, no path separators.")
+    size = serializers.IntegerField(min_value=1, max_value=settings.VIDEO_MAX_UPLOAD_BYTES,
+                                    help_text="The file's size in bytes.")
+    content_type = serializers.RegexField(r"^video/[^\x00]*$", max_length=100,
+                                          help_text="video/*")
+    team = serializers.IntegerField(required=False, allow_null=True,
+                                    help_text="A team the caller is in.")
+
+
+class MemberImport(serializers.Serializer):
+    file = serializers.FileField(help_text="The member list (.xlsx).")
+    dry_run = serializers.BooleanField(required=False, help_text="Check and report, "
+                                                                 "write nothing.")
+
+
+_COUNT = {"type": "integer", "minimum": 0}
+BACKLOG = OpenApiResponse(
+    {"type": "object", "required": ["workers_alive"],
+     "properties": {"workers_alive": {"type": "object", "additionalProperties": _COUNT}},
+     "additionalProperties": {"type": "object", "required": ["pending", "running"],
+                              "properties": {"pending": _COUNT, "running": _COUNT}}},
+    "Pending and running jobs by kind (video.encode, excel.import, ...), and live "
+    "workers by channel.")
+
+PLAYBACK_FILE = OpenApiResponse(OpenApiTypes.BINARY, "A playlist, a segment or the thumbnail.")
