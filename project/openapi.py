@@ -33,7 +33,8 @@ ANSWERS = {
                                 "WWW-Authenticate: Bearer) or `authentication_failed`."),
     403: OpenApiResponse(Error, "Refused: `permission_denied` (not a member of the team, not "
                                 "an owner, not the uploader, or a session request without "
-                                "its CSRF token), `password_change_required`."),
+                                "its CSRF token), `session_required` (tokens are created from "
+                                "a session), `quota_exceeded`."),
     404: OpenApiResponse(Error, "No such object, or none the caller may see: `not_found`."),
     409: OpenApiResponse(Error, "The object is not in a state that allows this: `conflict`."),
     413: OpenApiResponse(Error, "The body is over the limit: `too_large`."),
@@ -42,7 +43,8 @@ ANSWERS = {
     429: OpenApiResponse(Error, "Too many requests: `rate_limited`; Retry-After says when "
                                 "to try again."),
     503: OpenApiResponse(Error, "A dependency failed, nothing to fix on the client's side: "
-                                "`unavailable` (the database), `storage_unavailable`. The body "
+                                "`unavailable` (the database, the rate limit counters), "
+                                "`storage_unavailable`. The body "
                                 "carries `request_id`; try again in a minute."),
 }
 SIGNED_IN = (401, 403, 503)  # any endpoint behind a session or token may answer these

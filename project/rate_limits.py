@@ -11,6 +11,7 @@ refused with 503 `unavailable` rather than let through unlimited.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,12 +19,27 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.http import HttpRequest
 from django_ratelimit.core import get_usage
+from redis.exceptions import RedisError
 from rest_framework.exceptions import APIException, Throttled
 
 logger = logging.getLogger(__name__)
 
-# What a limit counts per: the caller's address (IPv6 by /64), or its user.
-BY_IP = "ip"
+def _address(group: str, request) -> str:
+    """The caller's address as counted: IPv4 whole, IPv6 by its /64 (one machine
+    holds a whole /64). Without one (a Unix-socket listener that is not told), every
+    such caller shares one counter."""
+    address = request.META.get("REMOTE_ADDR", "")
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return "no-address"
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+# What a limit counts per: the caller's address, or its user.
+BY_IP = _address
 BY_USER = "user"
 
 
@@ -56,7 +72,7 @@ def hit(request: HttpRequest, name: str, key, *, count: bool = True) -> None:
     try:
         usage = get_usage(request, group=name, key=key, rate=settings.RATE_LIMITS[name],
                           increment=count)
-    except Exception as error:  # the cache's own errors (redis-py's, mostly)
+    except (RedisError, OSError) as error:  # Redis away, or its socket
         logger.error("rate limit %s: counters unavailable: %s: %s", name,
                      type(error).__name__, error)
         raise CountersUnavailable(str(error)) from error

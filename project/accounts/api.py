@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -12,13 +13,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from project import rate_limits
-from project.accounts import actions
+from project.accounts import actions, openapi
 from project.accounts.auth import BearerTokenAuthentication
 from project.accounts.models import ApiToken
+from project.api_fields import JsonString
+from project.openapi import RETRY_AFTER, SIGNED_IN, errors
 
 
 class TokenCreate(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
+    name = JsonString(max_length=100)
     expires_in_days = serializers.IntegerField(min_value=1, max_value=365, required=False)
 
 
@@ -28,6 +31,11 @@ def token_json(token: ApiToken) -> dict:
             "expires_at": token.expires_at}
 
 
+@extend_schema(methods=["GET"], operation_id="tokens_list", summary="The caller's API tokens",
+               responses={200: openapi.TokenList, **errors(*SIGNED_IN)})
+@extend_schema(methods=["POST"], summary="A new API token (from a signed-in session only)",
+               request=TokenCreate, parameters=[RETRY_AFTER],
+               responses={201: openapi.TokenCreated, **errors(*SIGNED_IN, 400, 413, 415, 429)})
 @api_view(["GET", "POST"])
 def tokens(request: Request) -> Response:
     if request.method == "GET":
@@ -51,6 +59,8 @@ def tokens(request: Request) -> Response:
     return Response({"token": token_json(token), "secret": secret}, status=201)
 
 
+@extend_schema(summary="Revoke one of the caller's tokens",
+               responses={204: None, **errors(*SIGNED_IN, 404)})
 @api_view(["DELETE"])
 def token_detail(request: Request, token_id: int) -> Response:
     if not actions.token_revoke(user=request.user, token_id=token_id):

@@ -135,3 +135,20 @@ def test_token_creation_is_limited_per_user(client, alice, limits):
     second = client.post("/api/v1/tokens/", {"name": "b"}, content_type="application/json")
     assert (first.status_code, second.status_code) == (201, 429)
     assert second.json()["code"] == "rate_limited"
+
+
+@pytest.mark.sqlite
+def test_addresses_are_counted_by_host_and_ipv6_by_its_64(rf):
+    from project.rate_limits import BY_IP
+
+    def key(address=None):
+        request = rf.get("/")
+        if address is None:
+            del request.META["REMOTE_ADDR"]  # a Unix-socket listener tells none
+        else:
+            request.META["REMOTE_ADDR"] = address
+        return BY_IP("group", request)
+
+    assert key("198.51.100.7") == "198.51.100.7"
+    assert key("2001:db8:1:2:aaaa::1") == key("2001:db8:1:2:bbbb::9") == "2001:db8:1:2::/64"
+    assert key() == key("not an address") == "no-address"
