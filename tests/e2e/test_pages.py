@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from collab.actions import team_create
-from tests.e2e.waits import wait_until
+from tests.e2e.waits import upload_and_play, wait_until
 from tests.jobs import clips, sheets
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.e2e]
@@ -56,15 +56,7 @@ def test_an_excel_import_from_the_team_page_shows_its_result_table(page_as, alic
 def test_a_video_uploads_encodes_and_plays(page_as, alice, tmp_path, moa):
     source = clips.clip(tmp_path / "clip.mp4", size="640x360", seconds=4)
     page = page_as(alice)
-    page.goto(f"{moa.url}/videos/")
-    page.get_by_label("Title").fill("Stand-up")
-    page.get_by_label("Video file").set_input_files(str(source))
-    page.get_by_role("button", name="Upload").click()
-    wait_until(page, "document.getElementById('upload-progress').value === 100")
-    wait_until(page, "!document.getElementById('player').hidden", timeout=60_000)
-    page.evaluate("() => { const p = document.getElementById('player'); p.muted = true; "
-                  "return p.play().catch(() => null); }")
-    wait_until(page, "document.getElementById('player').currentTime > 0", timeout=30_000)
+    upload_and_play(page, moa.url, source)
     wait_until(
         page, "document.getElementById('video-list').innerText.includes('READY')", timeout=60_000)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.waits import wait_until
+from tests.e2e.waits import upload_and_play
 from tests.jobs import clips
 from tests.jobs.moto import BUCKET, moto_server
 
@@ -32,14 +32,6 @@ def test_a_video_uploads_to_s3_and_plays_from_presigned_segments(page_as, alice,
             storage_requests.append(request.method)
 
     page.on("request", seen)
-    page.goto(f"{moa.url}/videos/")
-    page.get_by_label("Title").fill("Stand-up")
-    page.get_by_label("Video file").set_input_files(str(source))
-    page.get_by_role("button", name="Upload").click()
-    wait_until(page, "document.getElementById('upload-progress').value === 100")
-    wait_until(page, "!document.getElementById('player').hidden", timeout=60_000)
-    page.evaluate("() => { const p = document.getElementById('player'); p.muted = true; "
-                  "return p.play().catch(() => null); }")
-    wait_until(page, "document.getElementById('player').currentTime > 0", timeout=30_000)
+    upload_and_play(page, moa.url, source)
     assert "PUT" in storage_requests  # the upload went to the storage itself ...
     assert "GET" in storage_requests  # ... and so did the player, for segments
