@@ -23,11 +23,12 @@ REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
 
 def production_env(**extra: str) -> dict:
     """Moa as deployed: production mode (no DEBUG query log), real services."""
-    return {**os.environ, "MOA_ENV": "production", "SECRET_KEY": "bench-only-Zq8rT2vLw9XnK4pH7sJ3mF6dB1cG5yQ0aE_uIo-W",
+    return {**os.environ, "MOA_ENV": "production",
+            "SECRET_KEY": "bench-only-Zq8rT2vLw9XnK4pH7sJ3mF6dB1cG5yQ0aE_uIo-W",
             "ALLOWED_HOSTS": "127.0.0.1,localhost", "CSRF_TRUSTED_ORIGINS": "http://127.0.0.1",
             "DATABASE_URL": DATABASE, "REDIS_URL": REDIS, "STORAGE_BACKEND": "local",
-            "INTERNAL_API_TOKEN": "bench-only-R7tY2uI9oP4aS1dF6gH3jK8lZ5xC0vB_nMq-E", "EMAIL_URL": "smtp://127.0.0.1:2525",
-            "LOG_LEVEL": "WARNING", **extra}
+            "INTERNAL_API_TOKEN": "bench-only-R7tY2uI9oP4aS1dF6gH3jK8lZ5xC0vB_nMq-E4wJ",
+            "EMAIL_URL": "smtp://127.0.0.1:2525", "LOG_LEVEL": "WARNING", **extra}
 
 
 def prepare_database() -> dict:
