@@ -11,6 +11,7 @@ rules on rows). The web process never builds a sheet's grid of cells.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterator
 
 from django.conf import settings
@@ -21,12 +22,19 @@ from media_pipeline.sheet_errors import SheetRefused, SheetTooLarge
 __all__ = ["SheetRefused", "SheetTooLarge", "check_readable", "open_members",
            "reader_limits"]
 
+logger = logging.getLogger(__name__)
+
 
 def check_readable(path: str) -> None:
     """What the upload checks before answering, in bounded memory and time: a sane
     .xlsx whose first sheet stays within the row and column caps and has a header
-    row. SheetRefused (SheetTooLarge past the caps) otherwise."""
-    sheet_scan.check(path, max_rows=settings.EXCEL_MAX_ROWS)
+    row. SheetRefused (SheetTooLarge past the caps) otherwise, and logged: the person
+    gets the message as the request's answer, the log says what was refused."""
+    try:
+        sheet_scan.check(path, max_rows=settings.EXCEL_MAX_ROWS)
+    except SheetRefused as refused:
+        logger.info("member list refused at upload: %s", refused)
+        raise
 
 
 def reader_limits() -> sandbox.Limits:

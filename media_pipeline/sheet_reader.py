@@ -51,6 +51,7 @@ from media_pipeline.sheet_rows import (
     column_name,
     find_members,
     row_cap,
+    too_large_message,
 )
 from media_pipeline.xlsx_package import Package
 
@@ -268,10 +269,9 @@ def read(path: str, max_rows: int, emit: Callable[[object], None]) -> None:
                            f"{str(error)[:300]}).") from error
     end = sheet.end  # (row, column) from 0 of the furthest cell holding a value
     if end is not None and (end[0] >= row_cap(max_rows) or end[1] >= MAX_COLUMN):
-        raise SheetTooLarge(f"The first sheet's values reach row {end[0] + 1} and column "
-                            f"{column_name(end[1] + 1)}; a member list may span "
-                            f"{row_cap(max_rows)} rows and {MAX_COLUMN} columns. Delete the "
-                            f"rows and columns past the list and upload it again.")
+        row, column = end[0] + 1, end[1] + 1
+        raise SheetTooLarge(too_large_message(f"{column_name(column)}{row}", row=row,
+                                              column=column, max_rows=max_rows))
     emit({"rows_in_sheet": end[0] + 1 if end is not None else 0})
     header, members = find_members(sheet.iter_rows(), max_rows=max_rows)
     emit({"header": header})

@@ -137,6 +137,19 @@ def _members(rows: Iterator[tuple[int, list]], indexes: list[int | None], max_ro
                        else "" for index in indexes]
 
 
+def too_large_message(cell: str, *, row: int, column: int, max_rows: int) -> str:
+    """Why a sheet whose value at `cell` (1-based `row` and `column`) is past the caps
+    is refused, and what to do about it."""
+    if row > row_cap(max_rows):
+        return (f"The first sheet has a value in cell {cell}, below row "
+                f"{row_cap(max_rows)}: a member list may have at most {max_rows} members "
+                f"(split a longer one into several files), and nothing should sit below "
+                f"it (delete those rows).")
+    return (f"The first sheet has a value in cell {cell}, right of column "
+            f"{column_name(MAX_COLUMN)}: a member list may use the first {MAX_COLUMN} "
+            f"columns only (delete the columns right of the list).")
+
+
 def too_many_rows_message(max_rows: int) -> str:
     return f"The sheet has more than {max_rows} member rows; split it into several files."
 

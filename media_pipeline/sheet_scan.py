@@ -34,6 +34,7 @@ from media_pipeline.sheet_rows import (
     cut,
     header_refusal,
     row_cap,
+    too_large_message,
 )
 from media_pipeline.xlsx_package import STYLES, Package
 from media_pipeline.xml_guard import MAX_DEPTH, Enough, GuardedXml
@@ -48,7 +49,7 @@ def check(path: str, *, max_rows: int) -> None:
     .xlsx whose first sheet fits `row_cap(max_rows)` rows and MAX_COLUMN columns
     and has a header row."""
     with Package(path) as package:
-        scan = SheetScan(max_row=row_cap(max_rows))
+        scan = SheetScan(max_rows=max_rows)
         scan.feed(package.stream(package.first_sheet()))
         strings = shared_strings(package, scan.shared_indices())
         styles = package.part(STYLES)
@@ -70,9 +71,10 @@ class _Kept:
 class SheetScan(GuardedXml):
     """One pass over a worksheet's XML; see the module docstring."""
 
-    def __init__(self, *, max_row: int):
+    def __init__(self, *, max_rows: int):
         super().__init__("The first sheet")
-        self.max_row = max_row  # rows 1..max_row may hold values
+        self.max_rows = max_rows
+        self.max_row = row_cap(max_rows)  # rows 1..max_row may hold values
         self.in_data = False
         self.row = 0  # calamine's running position (from 0) for cells without `r`
         self.column = 0
@@ -191,7 +193,9 @@ class SheetScan(GuardedXml):
     def _cell_with_value(self) -> None:
         row, column = self.cell_row, self.cell_column
         if row >= self.max_row or column >= MAX_COLUMN:
-            raise SheetTooLarge(self._too_large(row, column))
+            cell = self.ref[:20] if self.ref else f"{column_name(column + 1)}{row + 1}"
+            raise SheetTooLarge(too_large_message(cell, row=row + 1, column=column + 1,
+                                                  max_rows=self.max_rows))
         if column < self.min_column:
             self.min_column = column
         if not self.keeping:
@@ -204,13 +208,6 @@ class SheetScan(GuardedXml):
             self.all_rows = False
         if len(kept) == HEADER_SEARCH_ROWS:
             self.keep_to = max(kept)
-
-    def _too_large(self, row: int, column: int) -> str:
-        ref = self.ref[:20] if self.ref else f"{column_name(column + 1)}{row + 1}"
-        return (f"The first sheet has a value in cell {ref}, past what a member list may "
-                f"span: {self.max_row} rows and {MAX_COLUMN} columns (A to "
-                f"{column_name(MAX_COLUMN)}). Delete the rows and columns past the list "
-                f"(select them, then Delete) and upload it again.")
 
     def _keep_text(self) -> None:
         text = self.sink.value()

@@ -64,7 +64,7 @@ def test_one_long_shared_string_in_many_cells_is_stopped_by_the_memory_limit(tmp
 
 
 def test_a_grid_that_fits_but_reaches_past_the_caps_is_too_large(tmp_path):
-    with pytest.raises(SheetTooLarge, match="reach row 10 and column XFD"):
+    with pytest.raises(SheetTooLarge, match="cell XFD10, right of column CV"):
         read_all(hostile.far_cell(tmp_path / "far.xlsx", "XFD10"))
 
 

@@ -12,7 +12,7 @@ from python_calamine import CalamineWorkbook
 
 from media_pipeline import cell_refs, shared_strings, sheet_scan, xlsx_package
 from media_pipeline.sheet_errors import SheetRefused, SheetTooLarge
-from media_pipeline.sheet_rows import MAX_COLUMN, column_name
+from media_pipeline.sheet_rows import MAX_COLUMN, ROW_ALLOWANCE, column_name
 from media_pipeline.xlsx_package import Package
 from tests.jobs import hostile_sheets as hostile
 from tests.jobs import sheets
@@ -49,9 +49,16 @@ def test_every_hostile_file_is_refused_or_read_in_bounded_time_and_memory(name, 
     assert peak < SCAN_PEAK_BYTES, f"{name}: {peak} bytes at the peak"
 
 
-def test_a_far_cell_is_too_large_not_merely_refused(tmp_path):
-    with pytest.raises(SheetTooLarge):
+def test_a_far_cell_is_too_large_and_the_message_says_what_to_do(tmp_path):
+    with pytest.raises(SheetTooLarge) as far:
         scan(hostile.far_cell(tmp_path / "far.xlsx"))
+    assert str(far.value) == (
+        "The first sheet has a value in cell XFD1048576, below row 51000: a member list "
+        "may have at most 50000 members (split a longer one into several files), and "
+        "nothing should sit below it (delete those rows).")
+    with pytest.raises(SheetTooLarge, match="right of column CV: a member list may use "
+                                            "the first 100 columns only"):
+        scan(hostile.far_cell(tmp_path / "far.xlsx", "XFD2000"))
 
 
 def test_a_large_real_list_is_scanned_in_little_memory(tmp_path):
@@ -123,7 +130,7 @@ def test_shared_strings_are_read_as_calamine_reads_them(tmp_path):
                            parts={"xl/sharedStrings.xml": table.encode()})
     scan(path)
     with Package(str(path)) as package:
-        first = sheet_scan.SheetScan(max_row=10)
+        first = sheet_scan.SheetScan(max_rows=10)
         first.feed(package.stream(package.first_sheet()))
         strings = shared_strings.shared_strings(package, first.shared_indices())
     calamine = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()[0]
@@ -221,6 +228,11 @@ def cell_xml(form: str, ref: str | None) -> bytes:
     }[form].encode()
 
 
+def scan_to(last_row: int) -> sheet_scan.SheetScan:
+    """A scan whose row cap is `last_row` (rows 1..last_row may hold values)."""
+    return sheet_scan.SheetScan(max_rows=last_row - ROW_ALLOWANCE)
+
+
 rows_strategy = st.lists(st.tuples(
     st.one_of(st.none(), st.integers(1, 60)),  # the row's r, or none
     st.lists(st.tuples(st.one_of(st.none(), st.integers(1, MAX_COLUMN + 5)),
@@ -244,16 +256,16 @@ def test_the_scan_never_places_a_value_nearer_than_calamine(rows, tmp_path):
     with Package(str(path)) as package:
         part = package.first_sheet()
         if end is None:
-            sheet_scan.SheetScan(max_row=1).feed(package.stream(part))  # no value at all
+            sheet_scan.SheetScan(max_rows=0).feed(package.stream(part))  # no value at all
             return
         last_row, last_column = end
         with pytest.raises(SheetTooLarge):  # a cap just short of calamine's furthest row
-            sheet_scan.SheetScan(max_row=last_row).feed(package.stream(part))
+            scan_to(last_row).feed(package.stream(part))
         if last_column >= MAX_COLUMN:
             with pytest.raises(SheetTooLarge):
-                sheet_scan.SheetScan(max_row=10**6).feed(package.stream(part))
+                scan_to(10**6).feed(package.stream(part))
         else:  # and exact on these forms: calamine's furthest row is within the cap
-            sheet_scan.SheetScan(max_row=last_row + 1).feed(package.stream(part))
+            scan_to(last_row + 1).feed(package.stream(part))
 
 
 def test_the_directory_caps_still_hold(tmp_path):
