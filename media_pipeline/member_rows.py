@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 
-from media_pipeline.sheet_rows import cell_text
-
 ROLES = ("member", "owner")
 USERNAME = re.compile(r"^[\w.@+-]+\Z")  # Django's username rule (UnicodeUsernameValidator)
 MAX_USERNAME, MAX_EMAIL, MAX_NAME = 150, 254, 150
@@ -30,9 +28,10 @@ class Row:
 
 
 def row_from_cells(number: int, cells: list[str]) -> tuple[Row, dict[str, str]]:
-    """The row's values, from the texts of sheet_rows.COLUMNS in that order, and what
-    is wrong with them (column -> reason)."""
-    username, email, name, role = (cell_text(cell) for cell in cells)
+    """The row's values, from the texts of sheet_rows.COLUMNS in that order (as
+    sheet_rows reads cells: stripped, cut), and what is wrong with them (column ->
+    reason)."""
+    username, email, name, role = cells
     row = Row(number, username, email, name, role.lower() or "member")
     return row, validate(row)
 
