@@ -80,17 +80,13 @@ class MemberSheet:
         self._start()
 
     def _start(self) -> None:
-        while True:
+        message = self.lines.next_message()
+        if isinstance(message, dict) and set(message) == {"rows_in_sheet"}:
+            self.rows_in_sheet = _count(message["rows_in_sheet"], self.row_cap, self.lines)
             message = self.lines.next_message()
-            if not isinstance(message, dict):
-                raise self.lines.unexpected("a row before the header")
-            if "rows_in_sheet" in message:
-                self.rows_in_sheet = _count(message["rows_in_sheet"], self.row_cap, self.lines)
-            elif "header" in message:
-                self.header_row = _count(message["header"], self.row_cap, self.lines)
-                return
-            else:
-                raise self.lines.unexpected("no header")
+        if not isinstance(message, dict) or set(message) != {"header"}:
+            raise self.lines.unexpected("no header")
+        self.header_row = _count(message["header"], self.row_cap, self.lines)
 
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
         count, last = 0, self.header_row
