@@ -54,17 +54,19 @@ class RichText:
         return "".join(self.parts)
 
 
-def shared_strings(package: Package, indices: set[int]) -> dict[int, str]:
+def shared_strings(package: Package, indices: set[int], *, max_elements: int
+                   ) -> dict[int, str]:
     """The texts of the shared strings at `indices`, cut short; SheetRefused when the
-    workbook lacks one (the reader fails on it). With no index to find, the part is
-    still read up to its root element: a DTD there is refused."""
+    workbook lacks one (the reader fails on it), or when finding them would take more
+    than `max_elements` elements. With no index to find, the part is still read up to
+    its root element: a DTD there is refused."""
     part = package.part(SHARED_STRINGS)
     if part is None:
         if indices:
             raise SheetRefused("The first sheet refers to shared strings the workbook does "
                                "not hold: save the file again from Excel.")
         return {}
-    strings = _SharedStrings(indices)
+    strings = _SharedStrings(indices, max_elements)
     strings.feed(package.stream(part, MAX_SHARED_STRINGS_BYTES))
     missing = indices - strings.found.keys()
     if missing:
@@ -77,8 +79,8 @@ class _SharedStrings(GuardedXml):
     """Numbers the <si> entries as calamine does (every one, even one holding no
     text), keeps the texts at `wanted`, and stops past the last of them."""
 
-    def __init__(self, wanted: set[int]):
-        super().__init__("The workbook's shared strings")
+    def __init__(self, wanted: set[int], max_elements: int):
+        super().__init__("The workbook's shared strings", max_elements=max_elements)
         self.wanted = wanted
         self.last = max(wanted, default=-1)
         self.found: dict[int, str] = {}

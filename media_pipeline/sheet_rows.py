@@ -38,12 +38,22 @@ MAX_COLUMN = 100
 # Longer than any member field may be (an email, 254), so a value cut here is still
 # rejected as too long; it ends with an ellipsis so that stripping cannot shorten it.
 MAX_CELL_CHARS = 300
+# What the upload's scan reads of a sheet's XML, and of its shared strings, at most,
+# per row the caps allow: a row of 30 inline-string cells is about 90 elements (cell,
+# string, text), so a list of 50,000 rows of 30 columns fits; 5.1 million elements at
+# the default EXCEL_MAX_ROWS, about 2.5 s of one core, at worst, per upload.
+ELEMENTS_PER_ROW = 100
 MESSAGE_CHARS = 200  # of the first row, quoted when no header is found
 
 
 def row_cap(max_rows: int) -> int:
     """The furthest row (1-based) a value may sit in, for a limit of `max_rows` members."""
     return max_rows + ROW_ALLOWANCE
+
+
+def element_cap(max_rows: int) -> int:
+    """The XML elements the upload's scan reads of a part at most (ELEMENTS_PER_ROW)."""
+    return row_cap(max_rows) * ELEMENTS_PER_ROW
 
 
 def column_name(number: int) -> str:

@@ -32,6 +32,7 @@ from media_pipeline.sheet_rows import (
     cell_text,
     column_name,
     cut,
+    element_cap,
     header_refusal,
     row_cap,
     too_large_message,
@@ -51,7 +52,8 @@ def check(path: str, *, max_rows: int) -> None:
     with Package(path) as package:
         scan = SheetScan(max_rows=max_rows)
         scan.feed(package.stream(package.first_sheet()))
-        strings = shared_strings(package, scan.shared_indices())
+        strings = shared_strings(package, scan.shared_indices(),
+                                 max_elements=element_cap(max_rows))
         styles = package.part(STYLES)
         if styles is not None:  # the reader parses it too: no DTD there either
             _Prolog("The workbook's styles").feed(package.stream(styles))
@@ -72,7 +74,7 @@ class SheetScan(GuardedXml):
     """One pass over a worksheet's XML; see the module docstring."""
 
     def __init__(self, *, max_rows: int):
-        super().__init__("The first sheet")
+        super().__init__("The first sheet", max_elements=element_cap(max_rows))
         self.max_rows = max_rows
         self.max_row = row_cap(max_rows)  # rows 1..max_row may hold values
         self.in_data = False

@@ -10,6 +10,9 @@ bounded.
   bounds its memory and every text node too (Excel's own limit for a cell is 32,767
   characters), and it keeps the reparsing of a large token by expat 2.5
   (CVE-2023-52425) cheap.
+- Time: a scan may be given a number of elements past which it refuses the part, so
+  that a small file of millions of tiny elements cannot hold a web process's CPU
+  (each element costs a Python call, about a quarter of a microsecond).
 The bytes fed come from xlsx_package.Package.stream, which counts what a part really
 unpacks to. Subclasses get local names (no namespace prefix) in `start` and `end`,
 switch `text` on only while they keep text, and raise `Enough` when they have what
@@ -33,8 +36,9 @@ class Enough(Exception):
 
 
 class GuardedXml:
-    def __init__(self, what: str):
+    def __init__(self, what: str, *, max_elements: int | None = None):
         self.what = what  # the part, for messages: "The first sheet"
+        self.max_elements = max_elements
         self.depth = 0
         self.starts = 0
         parser = expat.ParserCreate()
@@ -75,6 +79,8 @@ class GuardedXml:
                                            f"refused as hostile.")
                 else:
                     quiet, seen = 0, self.starts
+                    if self.max_elements is not None and seen > self.max_elements:
+                        raise SheetRefused(self.too_many_elements())
             parser.Parse(b"", True)
         except Enough:
             return
@@ -95,6 +101,11 @@ class GuardedXml:
     def _end(self, name: str) -> None:
         self.depth -= 1
         self.end(name[name.find(":") + 1:])
+
+    def too_many_elements(self) -> str:
+        return (f"{self.what} holds more than {self.max_elements:,} XML elements, more "
+                f"than a member list needs: delete the columns that are not part of the "
+                f"list, or split it into several files.")
 
     def too_deep(self) -> None:
         raise SheetRefused(f"{self.what} nests elements more than {MAX_DEPTH} deep: "

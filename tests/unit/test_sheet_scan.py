@@ -1,6 +1,7 @@
 """The upload's scan: every hostile file refused with a message a person can act on,
 in bounded time and memory, and cells placed as calamine places them."""
 
+import random
 import time
 import tracemalloc
 import zipfile
@@ -12,7 +13,7 @@ from python_calamine import CalamineWorkbook
 
 from media_pipeline import cell_refs, shared_strings, sheet_scan, xlsx_package
 from media_pipeline.sheet_errors import SheetRefused, SheetTooLarge
-from media_pipeline.sheet_rows import MAX_COLUMN, ROW_ALLOWANCE, column_name
+from media_pipeline.sheet_rows import MAX_COLUMN, column_name
 from media_pipeline.xlsx_package import Package
 from tests.jobs import hostile_sheets as hostile
 from tests.jobs import sheets
@@ -103,7 +104,7 @@ def test_a_header_in_shared_strings_is_found_and_the_table_is_read_no_further(tm
     read = []
     with Package(str(path)) as package:
         part = package.part("xl/sharedStrings.xml")
-        strings = shared_strings._SharedStrings({0, 1})
+        strings = shared_strings._SharedStrings({0, 1}, max_elements=10_000)
         chunks = package.stream(part)
         strings.feed(chunk for chunk in chunks if not read.append(chunk))
     assert strings.found == {0: "username", 1: "email"}
@@ -132,7 +133,8 @@ def test_shared_strings_are_read_as_calamine_reads_them(tmp_path):
     with Package(str(path)) as package:
         first = sheet_scan.SheetScan(max_rows=10)
         first.feed(package.stream(package.first_sheet()))
-        strings = shared_strings.shared_strings(package, first.shared_indices())
+        strings = shared_strings.shared_strings(package, first.shared_indices(),
+                                                max_elements=10_000)
     calamine = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()[0]
     assert first.first_rows(strings)[0][:4] == calamine == ["username", "email", "user", ""]
 
@@ -229,8 +231,11 @@ def cell_xml(form: str, ref: str | None) -> bytes:
 
 
 def scan_to(last_row: int) -> sheet_scan.SheetScan:
-    """A scan whose row cap is `last_row` (rows 1..last_row may hold values)."""
-    return sheet_scan.SheetScan(max_rows=last_row - ROW_ALLOWANCE)
+    """A scan whose row cap is `last_row` (rows 1..last_row may hold values), with a
+    generous element budget."""
+    scan = sheet_scan.SheetScan(max_rows=10**6)
+    scan.max_row = last_row
+    return scan
 
 
 rows_strategy = st.lists(st.tuples(
@@ -256,7 +261,7 @@ def test_the_scan_never_places_a_value_nearer_than_calamine(rows, tmp_path):
     with Package(str(path)) as package:
         part = package.first_sheet()
         if end is None:
-            sheet_scan.SheetScan(max_rows=0).feed(package.stream(part))  # no value at all
+            scan_to(1).feed(package.stream(part))  # no value at all
             return
         last_row, last_column = end
         with pytest.raises(SheetTooLarge):  # a cap just short of calamine's furthest row
@@ -273,3 +278,14 @@ def test_the_directory_caps_still_hold(tmp_path):
                            parts={f"p{n}.xml": b"<x/>" for n in range(xlsx_package.MAX_ENTRIES)})
     with pytest.raises(SheetRefused, match="at most 500"):
         scan(path)
+
+
+def test_a_sheet_of_many_tiny_elements_is_refused_once_past_its_element_budget(tmp_path):
+    """Within every other cap, but each element costs a Python call: the budget is
+    100 elements per row the caps allow (1,010 rows here: 101,000 elements)."""
+    rng = random.Random(3)
+    body = b"".join(rng.choice((b"<a/>", b"<b/>")) for _ in range(200_000))
+    path = hostile.package(tmp_path / "tiny.xlsx", hostile.sheet_xml(hostile.HEADER + body))
+    with pytest.raises(SheetRefused, match="more than 101,000 XML elements"):
+        sheet_scan.check(str(path), max_rows=10)
+    sheet_scan.check(str(path), max_rows=2000)  # a budget of 300,000 elements
