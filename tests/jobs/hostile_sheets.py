@@ -186,6 +186,14 @@ def deeply_nested(path: Path, depth: int = 100_000) -> Path:
     return package(path, sheet_xml(HEADER + b"<x>" * depth + b"</x>" * depth))
 
 
+def tiny_elements(path: Path, count: int = 5_200_000) -> Path:
+    """Millions of four-byte elements, random enough to pack 18 to 1 (1.2 MB): within
+    the zip's caps, but a Python call each for the scan."""
+    rng = random.Random(3)
+    return package(path, sheet_xml(HEADER + b"".join(rng.choices((b"<a/>", b"<b/>"),
+                                                                 k=count))))
+
+
 def huge_text_node(path: Path) -> Path:
     """A single text node of 100 MiB (about 100 KB packed)."""
     return package(path, sheet_xml(HEADER + row(2, b'<c r="A2" t="inlineStr"><is><t>'
@@ -322,6 +330,7 @@ CORPUS: dict[str, Hostile] = {
     "external_entity": Hostile(external_entity, "DTD"),
     "doctype_in_workbook": Hostile(doctype_in_workbook, "DTD"),
     "deeply_nested": Hostile(deeply_nested, "nests elements"),
+    "tiny_elements": Hostile(tiny_elements, "more than 5,100,000 XML elements"),
     "huge_text_node": Hostile(huge_text_node, "zip bomb"),
     "long_random_text": Hostile(long_random_text, "more than 1 MiB"),
     "long_header_text": Hostile(long_header_text, "more than 65536 characters"),
