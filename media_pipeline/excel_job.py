@@ -19,14 +19,13 @@ import tempfile
 from pathlib import Path
 from smtplib import SMTPException
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 
 from collab.actions import memberships_bulk_add
 from collab.models import Membership, Team
-from media_pipeline import excel, member_rows, storage
+from media_pipeline import excel, member_rows, sandbox, storage
 from media_pipeline.errors import JobCancelled, JobFailed, JobFenced, JobReleased, is_permanent
 from media_pipeline.member_rows import Account, Row
 from media_pipeline.progress import JobContext
@@ -85,25 +84,38 @@ def _import(context: JobContext, path: Path) -> dict:
 
 
 def _read(context: JobContext, path: str) -> tuple[list[Row], list[dict]]:
-    """Valid rows, and the rejected ones with their reasons (inside the file)."""
-    def on_row(count: int) -> None:
-        if count % 500 == 0:  # the row count is unknown up front: creep towards 60 %
-            context.progress(60 * count / (count + 20_000), "reading", f"{count} rows read")
+    """Valid rows, and the rejected ones with their reasons (inside the file). A child
+    process reads the sheet (excel.open_members); this process validates each row."""
+    rows: list[Row] = []
+    rejected: list[dict] = []
+    sheet = None
+
+    def report() -> None:  # also where a cancelled or released job stops the child
+        count = len(rows) + len(rejected)
+        if sheet is None:
+            context.progress(0, "reading", "opening the sheet")
+        else:
+            context.progress(60 * count / max(sheet.rows_in_sheet, count, 1), "reading",
+                             f"{count} rows read")
 
     try:
-        excel.inspect(path)
-        _, header, data = excel.read_rows(path, max_rows=settings.EXCEL_MAX_ROWS,
-                                          on_row=on_row)
-        columns = member_rows.header_columns(header)
-        rows, rejected = [], []
-        for number, cells in data:
-            row, errors = member_rows.row_from_cells(number, cells, columns)
-            if errors:
-                rejected.append({"row": number, "errors": errors})
-            else:
-                rows.append(row)
+        with excel.open_members(path, on_wait=report) as sheet:
+            for number, cells in sheet:
+                row, errors = member_rows.row_from_cells(number, cells)
+                if errors:
+                    rejected.append({"row": number, "errors": errors})
+                else:
+                    rows.append(row)
+                if (len(rows) + len(rejected)) % 500 == 0:
+                    report()
+    except excel.SheetTooLarge as refused:
+        raise JobFailed("INPUT_TOO_LARGE", str(refused)) from refused
     except excel.SheetRefused as refused:
         raise JobFailed("INPUT_INVALID", str(refused)) from refused
+    except sandbox.ChildFailed as failure:
+        raise JobFailed("INPUT_TOO_COMPLEX", f"Reading the member list failed: {failure}. "
+                        f"The file is hostile or damaged: open it in Excel, copy the member "
+                        f"columns into a new workbook and upload that.") from failure
     repeated = member_rows.duplicates(rows)
     rejected += [{"row": number, "errors": errors} for number, errors in repeated.items()]
     return [row for row in rows if row.number not in repeated], rejected

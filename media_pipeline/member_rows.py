@@ -1,51 +1,21 @@
-"""The pure rules of a member import: header, cell values, row validation, and the
-plan (create, link, already a member, reject) given the accounts that exist. No I/O:
-the Excel adapter feeds rows in, the job looks the accounts up and applies the plan.
+"""The pure rules of a member import: row validation, and the plan (create, link,
+already a member, reject) given the accounts that exist. No I/O: the sheet reader
+feeds rows in (sheet_rows says which rows and how cells read), the job looks the
+accounts up and applies the plan.
 """
 
 from __future__ import annotations
 
-import datetime
 import re
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 
-REQUIRED = ("username", "email")
-OPTIONAL = ("name", "role")
 ROLES = ("member", "owner")
 USERNAME = re.compile(r"^[\w.@+-]+\Z")  # Django's username rule (UnicodeUsernameValidator)
 MAX_USERNAME, MAX_EMAIL, MAX_NAME = 150, 254, 150
 _email = EmailValidator()
-
-
-def header_columns(cells: list[str]) -> dict[str, int] | None:
-    """Column index of each known header (case-insensitive), or None when the row is
-    not a header (it lacks a required column)."""
-    found: dict[str, int] = {}
-    for index, cell in enumerate(cells):
-        name = cell.strip().lower()
-        if name in REQUIRED + OPTIONAL and name not in found:
-            found[name] = index
-    return found if all(name in found for name in REQUIRED) else None
-
-
-def cell_text(value: object) -> str:
-    """A cell as the text a person sees: 12345.0 typed as a number is "12345", dates
-    are ISO dates, whitespace (including non-breaking spaces) is stripped."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime.datetime):
-        return value.date().isoformat() if value.time() == datetime.time() else \
-            value.isoformat(sep=" ")
-    if isinstance(value, datetime.date | datetime.time):
-        return value.isoformat()
-    return str(value).replace("\xa0", " ").strip()
 
 
 @dataclass(frozen=True)
@@ -57,15 +27,12 @@ class Row:
     role: str
 
 
-def row_from_cells(number: int, cells: list[object], columns: dict[str, int]
-                   ) -> tuple[Row, dict[str, str]]:
-    """The row's values and what is wrong with them (column -> reason)."""
-    def value(name: str) -> str:
-        index = columns.get(name)
-        return cell_text(cells[index]) if index is not None and index < len(cells) else ""
-
-    row = Row(number, value("username"), value("email"), value("name"),
-              value("role").lower() or "member")
+def row_from_cells(number: int, cells: list[str]) -> tuple[Row, dict[str, str]]:
+    """The row's values, from the texts of sheet_rows.COLUMNS in that order (as
+    sheet_rows reads cells: stripped, cut), and what is wrong with them (column ->
+    reason)."""
+    username, email, name, role = cells
+    row = Row(number, username, email, name, role.lower() or "member")
     return row, validate(row)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,12 +11,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from collab.actions import membership_ensure, team_create
 from collab.models import Membership
-from media_pipeline import jobs
+from media_pipeline import actions, jobs, sandbox, sheet_reader, storage
 from media_pipeline.models import Job
 from media_pipeline.progress import JobContext
 from media_pipeline.worker import execute
 from project.accounts.actions import user_soft_delete
 from project.accounts.models import User
+from tests.jobs import hostile_sheets as hostile
 from tests.jobs import sheets
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite, pytest.mark.usefixtures("local_storage")]
@@ -169,6 +171,9 @@ def test_only_team_owners_may_import(client, bob, alice, team, tmp_path):
     (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4) and p, "not an Excel"),
     (lambda p: sheets.zip_bomb(p), "zip bomb"),
     (lambda p: sheets.workbook(p, [["a", "b"]], header=["Login", "Mail"]), "username and email"),
+    (hostile.far_cell, "cell XFD1048576"),  # once the web process's end (512 GiB asked)
+    (hostile.billion_laughs_in_sheet, "DTD"),
+    (hostile.chart_first, "chart sheet"),
 ])
 def test_files_that_are_not_member_lists_are_refused_at_upload(client, alice, team, tmp_path,
                                                                make, words):
@@ -290,3 +295,93 @@ def test_a_transient_failure_keeps_the_file_for_the_retry(client, alice, team, t
     assert (again.status, again.attempts) == ("DONE", 2)
     assert again.result["counts"]["created"] == 2
     assert not list(local_storage.rglob("*.xlsx"))
+
+
+def import_stored(alice, team, path: Path) -> Job:
+    """Import a file stored without the upload's check (queued before that check
+    existed, or stored by another path): only the worker's own defences stand."""
+    key = f"imports/{path.name}"
+    storage.put_file(key, str(path), actions.XLSX_TYPE)
+    jobs.job_enqueue(kind="excel.import", owner=alice, team_id=team.pk,
+                     payload={"key": key, "team": team.pk, "sha256": "", "dry_run": False})
+    claimed = jobs.job_claim(channels=["jobs.excel"], worker_id="test")
+    execute(JobContext(claimed))
+    return Job.objects.get(pk=claimed.pk)
+
+
+def test_a_far_cell_the_upload_never_saw_costs_only_the_readers_child(client, alice, team,
+                                                                     tmp_path, local_storage):
+    job = import_stored(alice, team, hostile.far_cell(tmp_path / "far.xlsx"))
+    assert (job.status, job.error_code, job.attempts) == ("FAILED", "INPUT_TOO_COMPLEX", 1)
+    assert "1024 MiB memory limit" in job.error_message
+    assert "hostile or damaged" in job.error_message
+    assert not list(local_storage.rglob("*.xlsx"))
+    client.force_login(alice)  # and this process takes the next job
+    after = run_import(client, team, sheets.workbook(tmp_path / "m.xlsx", sheets.members(2)))
+    assert after.status == "DONE" and after.result["counts"]["created"] == 2
+
+
+def test_a_sheet_past_the_caps_that_the_reader_can_hold_fails_as_too_large(alice, team,
+                                                                          tmp_path):
+    job = import_stored(alice, team, hostile.far_cell(tmp_path / "far.xlsx", "XFD10"))
+    assert (job.status, job.error_code) == ("FAILED", "INPUT_TOO_LARGE")
+    assert "cell XFD10, right of column CV" in job.error_message
+
+
+def test_a_file_within_the_caps_but_over_the_readers_memory_fails_as_too_complex(
+        client, alice, team, tmp_path, settings):
+    settings.PARSER_MEMORY_BYTES = 128 * 2**20  # a grid of 51,000 x 100 cells is 163 MB
+    path = hostile.package(tmp_path / "cv.xlsx", hostile.sheet_xml(
+        hostile.HEADER + hostile.members(2, 3)
+        + hostile.row(51_000, b'<c r="CV51000"><v>1</v></c>')))
+    client.force_login(alice)
+    job = run_import(client, team, path)  # the upload lets it through: within the caps
+    assert (job.status, job.error_code) == ("FAILED", "INPUT_TOO_COMPLEX")
+    assert "128 MiB memory limit" in job.error_message
+    assert not User.objects.filter(username="m2").exists()
+
+
+def test_one_long_string_in_every_cell_passes_the_upload_and_not_the_reader(
+        client, alice, team, tmp_path, settings):
+    settings.PARSER_MEMORY_BYTES = 256 * 2**20
+    client.force_login(alice)
+    job = run_import(client, team, hostile.shared_string_fanout(tmp_path / "f.xlsx"))
+    assert (job.status, job.error_code) == ("FAILED", "INPUT_TOO_COMPLEX")
+
+
+def spinning_child(monkeypatch, then=None) -> list:
+    """The reader replaced by a child that never answers; `then()` runs once it started."""
+    started = []
+    real_start = sandbox.start
+
+    def start(argv, limits, **popen):
+        process = real_start([sys.executable, "-c", "while True: pass"], limits, **popen)
+        started.append(process)
+        if then is not None:
+            then()
+        return process
+
+    monkeypatch.setattr(sheet_reader.sandbox, "start", start)
+    return started
+
+
+def test_a_reader_over_its_cpu_time_fails_as_too_complex(client, alice, team, tmp_path,
+                                                         settings, monkeypatch):
+    settings.PARSER_CPU_SECONDS = 1
+    started = spinning_child(monkeypatch)
+    client.force_login(alice)
+    job = run_import(client, team, sheets.workbook(tmp_path / "m.xlsx", sheets.members(2)))
+    assert (job.status, job.error_code) == ("FAILED", "INPUT_TOO_COMPLEX")
+    assert "more than 1 s of CPU time" in job.error_message
+    assert started[0].poll() is not None
+
+
+def test_cancelling_the_job_stops_the_reader(client, alice, team, tmp_path, monkeypatch):
+    client.force_login(alice)
+    assert send(client, team, sheets.workbook(tmp_path / "m.xlsx", sheets.members(2))
+                ).status_code == 202
+    claimed = jobs.job_claim(channels=["jobs.excel"], worker_id="test")
+    started = spinning_child(monkeypatch, then=lambda: jobs.job_cancel(job_id=claimed.pk))
+    execute(JobContext(claimed))
+    assert Job.objects.get(pk=claimed.pk).status == "CANCELLED"
+    assert started[0].poll() is not None  # stopped, not left spinning

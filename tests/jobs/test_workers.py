@@ -24,9 +24,9 @@ LEASE = 3
 
 
 @contextlib.contextmanager
-def worker(log_name: str):
+def worker(log_name: str, **extra_env: str):
     env = {**os.environ, "DATABASE_URL": shared_database_url(),
-           "JOB_LEASE_SECONDS": str(LEASE)}
+           "JOB_LEASE_SECONDS": str(LEASE), **extra_env}
     log = open(f"/tmp/moa-{log_name}-{os.getpid()}.log", "w+")  # noqa: SIM115
     process = subprocess.Popen([sys.executable, "manage.py", "runworker", "jobs.video",
                                 "jobs.excel"], cwd=ROOT, env=env, stdout=log,

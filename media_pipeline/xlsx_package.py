@@ -1,0 +1,227 @@
+"""An uploaded .xlsx as a package: what the file really is, its zip directory within
+caps, which part is its first sheet, and a part's bytes counted as they unpack.
+
+No Python spreadsheet library bounds its input by default (an unguarded 511 KB .xlsx
+has been reported to take 530 MiB), so nothing is parsed before the zip directory
+passes: entry count, declared sizes, compression ratio, no encrypted entries, no two
+names alike. A zip can lie about its sizes, so a part's bytes are also counted as
+they unpack and reading stops past its cap. Parts are found the way calamine (the
+reader) finds them, by name ignoring ASCII case and following the first sheet's
+relationship, so the part checked here is the part the reader reads. Standard
+library only: the sheet reader's child process imports this too.
+"""
+
+from __future__ import annotations
+
+import zipfile
+import zlib
+from collections.abc import Iterator
+
+from media_pipeline.sheet_errors import SheetRefused
+from media_pipeline.xml_guard import Enough, GuardedXml
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls, and encrypted .xlsx
+ZIP_MAGIC = b"PK\x03\x04"
+ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+
+MAX_ENTRIES = 500
+MAX_ENTRY_BYTES = 128 * 2**20  # unpacked, any one part
+MAX_SHARED_STRINGS_BYTES = 64 * 2**20  # the reader holds the whole table in memory
+MAX_TOTAL_BYTES = 512 * 2**20
+MAX_RATIO = 200  # unpacked / packed, for parts over RATIO_FLOOR
+RATIO_FLOOR = 2**20
+MAX_RELATIONSHIPS_BYTES = 2**20  # one short line per part, and parts are few
+CHUNK_BYTES = 64 * 1024
+
+WORKBOOK = "xl/workbook.xml"
+RELATIONSHIPS = "xl/_rels/workbook.xml.rels"
+SHARED_STRINGS = "xl/sharedStrings.xml"
+STYLES = "xl/styles.xml"
+NOT_WORKSHEETS = {"chartsheets": "a chart", "dialogsheets": "a dialog"}
+
+
+def _fold(name: str) -> str:
+    """A part name as calamine compares it: ASCII letters in any case are alike."""
+    return "".join(char.lower() if char.isascii() else char for char in name)
+
+
+def sniff(path: str) -> None:
+    """Refuse, with a reason a person can act on, a file that is not a zip at all."""
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+        if not head:
+            raise SheetRefused("The file is empty: upload the member list saved from Excel "
+                               "as .xlsx.")
+        if head.startswith(OLE_MAGIC):
+            handle.seek(0)
+            if ENCRYPTED_STREAM in handle.read(4 * 2**20):
+                raise SheetRefused("The workbook is password-protected: remove the password "
+                                   "in Excel (File > Info > Protect Workbook) and upload "
+                                   "it again.")
+            raise SheetRefused("This is an old Excel 97-2003 .xls file: open it in Excel "
+                               "and save it as .xlsx.")
+        if not head.startswith(ZIP_MAGIC):
+            handle.seek(0)
+            if _looks_like_text(handle.read(4096)):
+                raise SheetRefused("This is a text (CSV) file with an .xlsx name: open it in "
+                                   "Excel and save it as an Excel workbook (.xlsx).")
+            raise SheetRefused("This is not an Excel .xlsx file.")
+
+
+def _looks_like_text(sample: bytes) -> bool:
+    try:
+        text = sample.decode("utf-8")
+    except UnicodeDecodeError:
+        text = sample.decode("latin-1")
+    return bool(text) and all(ch.isprintable() or ch in "\r\n\t" for ch in text)
+
+
+class Package:
+    """An open .xlsx whose zip directory passed the caps (a context manager)."""
+
+    def __init__(self, path: str):
+        sniff(path)
+        try:
+            self.zip = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile) as error:
+            raise SheetRefused(f"The .xlsx file is damaged ({error}).") from error
+        try:
+            self.parts = _check_directory(self.zip.infolist())
+        except SheetRefused:
+            self.zip.close()
+            raise
+
+    def __enter__(self) -> Package:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.zip.close()
+
+    def part(self, name: str) -> zipfile.ZipInfo | None:
+        return self.parts.get(_fold(name))
+
+    def stream(self, part: zipfile.ZipInfo, cap: int = MAX_ENTRY_BYTES) -> Iterator[bytes]:
+        """The part's bytes as they unpack, CHUNK_BYTES at a time; SheetRefused past
+        `cap` bytes (whatever the zip declares) or when the zip is damaged."""
+        unpacked = 0
+        try:
+            with self.zip.open(part) as handle:
+                while chunk := handle.read(CHUNK_BYTES):
+                    unpacked += len(chunk)
+                    if unpacked > cap:
+                        raise SheetRefused(f"The workbook's part {part.filename} unpacks to "
+                                           f"more than {cap} bytes: refused as a zip bomb.")
+                    yield chunk
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as error:
+            raise SheetRefused(f"The .xlsx file is damaged ({error}): save it again from "
+                               f"Excel.") from error
+
+    def first_sheet(self) -> zipfile.ZipInfo:
+        """The part of the workbook's first sheet, as calamine resolves it: the first
+        <sheet> of xl/workbook.xml, its relationship's Target in
+        xl/_rels/workbook.xml.rels (the last one with that Id), under xl/."""
+        first = _FirstSheet()
+        first.feed(self.stream(self.part(WORKBOOK)))
+        if first.name is None:
+            raise SheetRefused("The workbook has no sheet: save the member list from Excel "
+                               "as .xlsx.")
+        relationships = self.part(RELATIONSHIPS)
+        if relationships is None or first.id is None:
+            raise SheetRefused("The workbook does not say where its first sheet is (no "
+                               "relationship): save it again from Excel.")
+        target = _Target(first.id)
+        target.feed(self.stream(relationships, MAX_RELATIONSHIPS_BYTES))
+        if target.target is None:
+            raise SheetRefused("The workbook does not say where its first sheet is (no "
+                               "relationship): save it again from Excel.")
+        path = _sheet_path(target.target)
+        folders = _fold(path).split("/")
+        if "\\" in path or len(folders) < 3 or any(folder in ("", ".", "..")
+                                                   for folder in folders):
+            raise SheetRefused(f"The workbook's first sheet points outside the workbook's "
+                               f"sheets ({target.target[:100]}): refused as hostile.")
+        if folders[1] in NOT_WORKSHEETS:
+            raise SheetRefused(f"The first sheet ({first.name[:100]}) is "
+                               f"{NOT_WORKSHEETS[folders[1]]} sheet: move the member list "
+                               f"to the first sheet.")
+        part = self.part(path)
+        if folders[1] != "worksheets" or part is None:
+            raise SheetRefused(f"The workbook's first sheet is not in the file "
+                               f"({target.target[:100]}): save it again from Excel.")
+        return part
+
+
+def _sheet_path(target: str) -> str:
+    """calamine's reading of a sheet's Target: relative to xl/, or absolute."""
+    if target.startswith("/xl/"):
+        return target[1:]
+    if target.startswith("xl/"):
+        return target
+    return "xl/" + target
+
+
+def _check_directory(entries: list[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInfo]:
+    """The parts by folded name, once the directory passed the caps."""
+    if len(entries) > MAX_ENTRIES:
+        raise SheetRefused(f"The workbook has {len(entries)} parts; at most {MAX_ENTRIES} "
+                           f"are accepted.")
+    parts: dict[str, zipfile.ZipInfo] = {}
+    for entry in entries:
+        folded = _fold(entry.filename)
+        if folded in parts or "\x00" in entry.orig_filename:
+            raise SheetRefused(f"The workbook holds two parts named {entry.filename[:100]}: "
+                               f"refused as hostile.")
+        parts[folded] = entry
+    if _fold(WORKBOOK) not in parts:
+        if "xl/workbook.bin" in parts:
+            raise SheetRefused("This is a binary Excel workbook (.xlsb): open it in Excel "
+                               "and save it as .xlsx.")
+        if "mimetype" in parts or "content.xml" in parts:
+            raise SheetRefused("This is an OpenDocument spreadsheet (.ods): save it as an "
+                               "Excel workbook (.xlsx).")
+        raise SheetRefused("This zip file is not an Excel workbook (no xl/workbook.xml): "
+                           "save the list from Excel as .xlsx.")
+    total = 0
+    for folded, entry in parts.items():
+        if entry.flag_bits & 0x1:
+            raise SheetRefused("The workbook's parts are encrypted: save it from Excel "
+                               "without a password.")
+        total += entry.file_size
+        limit = MAX_SHARED_STRINGS_BYTES if folded == _fold(SHARED_STRINGS) else MAX_ENTRY_BYTES
+        ratio = entry.file_size / max(entry.compress_size, 1)
+        if entry.file_size > limit or (entry.file_size > RATIO_FLOOR and ratio > MAX_RATIO):
+            raise SheetRefused(f"The workbook's part {entry.filename[:100]} unpacks to "
+                               f"{entry.file_size} bytes ({ratio:.0f}x its packed size): "
+                               f"refused as a zip bomb.")
+    if total > MAX_TOTAL_BYTES:
+        raise SheetRefused(f"The workbook unpacks to {total} bytes; at most "
+                           f"{MAX_TOTAL_BYTES} are accepted.")
+    return parts
+
+
+class _FirstSheet(GuardedXml):
+    """The name and relationship id of xl/workbook.xml's first <sheet>."""
+
+    def __init__(self):
+        super().__init__("The workbook (xl/workbook.xml)")
+        self.name: str | None = None
+        self.id: str | None = None
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        if name == "sheet":
+            self.name = attrs.get("name", "")
+            self.id = attrs.get("r:id", attrs.get("relationships:id"))
+            raise Enough
+
+
+class _Target(GuardedXml):
+    """The Target of the relationship with a given Id; the last one wins, as in calamine."""
+
+    def __init__(self, id_: str):
+        super().__init__("The workbook's relationships (xl/_rels/workbook.xml.rels)")
+        self.id = id_
+        self.target: str | None = None
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        if name == "Relationship" and attrs.get("Id") == self.id:
+            self.target = attrs.get("Target", "")

@@ -1,0 +1,116 @@
+"""Expat, hardened for the XML parts of an uploaded workbook, which are hostile until
+bounded.
+
+- No DTD: a DOCTYPE is refused as soon as it starts, so no entity is ever declared,
+  let alone expanded (billion laughs, external entities); parameter entities are off.
+- Depth: more than MAX_DEPTH open elements is refused (expat keeps a record per open
+  element; a worksheet nests about seven deep).
+- Size of a token: more than MAX_QUIET_BYTES of input without an element starting is
+  refused. Expat holds a whole tag or comment in memory before reporting it, so this
+  bounds its memory and every text node too (Excel's own limit for a cell is 32,767
+  characters), and it keeps the reparsing of a large token by expat 2.5
+  (CVE-2023-52425) cheap.
+- Time: a scan may be given a number of elements past which it refuses the part, so
+  that a small file of millions of tiny elements cannot hold a web process's CPU
+  (each element costs a Python call, about a quarter of a microsecond).
+The bytes fed come from xlsx_package.Package.stream, which counts what a part really
+unpacks to. Subclasses get local names (no namespace prefix) in `start` and `end`,
+switch `text` on only while they keep text, and raise `Enough` when they have what
+they need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from xml.parsers import expat
+
+from media_pipeline.sheet_errors import SheetRefused
+
+MAX_DEPTH = 64
+MAX_QUIET_BYTES = 2**20
+BUFFER_CHARS = 64 * 1024  # text reaches `text` in pieces of at most this
+
+
+class Enough(Exception):
+    """Raised by a handler: the scan has what it needs; stop reading the part."""
+
+
+class GuardedXml:
+    def __init__(self, what: str, *, max_elements: int | None = None):
+        self.what = what  # the part, for messages: "The first sheet"
+        self.max_elements = max_elements
+        self.depth = 0
+        self.starts = 0
+        parser = expat.ParserCreate()
+        parser.buffer_text = True
+        parser.buffer_size = BUFFER_CHARS
+        parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+        parser.StartDoctypeDeclHandler = self._refuse_dtd
+        parser.EntityDeclHandler = self._refuse_dtd
+        parser.ExternalEntityRefHandler = self._refuse_dtd
+        parser.StartElementHandler = self._start
+        parser.EndElementHandler = self._end
+        self.parser = parser
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        """An element starts (`name` without its namespace prefix)."""
+
+    def end(self, name: str) -> None:
+        """An element ends (`self.depth` is already the depth outside it)."""
+
+    def text(self, data: str) -> None:
+        """Character data (in pieces), while `collect_text(True)` holds."""
+
+    def collect_text(self, on: bool) -> None:
+        self.parser.CharacterDataHandler = self.text if on else None
+
+    def feed(self, chunks: Iterable[bytes]) -> None:
+        """Parse the part's bytes to the end, or until a handler raises Enough."""
+        parser = self.parser
+        quiet, seen = 0, 0
+        try:
+            for chunk in chunks:
+                parser.Parse(chunk, False)
+                if self.starts == seen:
+                    quiet += len(chunk)
+                    if quiet > MAX_QUIET_BYTES:
+                        raise SheetRefused(f"{self.what} holds a single tag, text or comment "
+                                           f"of more than {MAX_QUIET_BYTES // 2**20} MiB: "
+                                           f"refused as hostile.")
+                else:
+                    quiet, seen = 0, self.starts
+                    if self.max_elements is not None and seen > self.max_elements:
+                        raise SheetRefused(self.too_many_elements())
+            parser.Parse(b"", True)
+        except Enough:
+            return
+        except expat.ExpatError as error:
+            raise SheetRefused(f"{self.what} is not well-formed XML "
+                               f"({expat.ErrorString(error.code)}, line {error.lineno}): save "
+                               f"the file again from Excel.") from error
+
+    # The raw expat handlers. A scanner on a hot path may override them, keeping the
+    # depth and start counts (`feed` and the depth cap rely on them).
+    def _start(self, name: str, attrs: dict[str, str]) -> None:
+        self.depth += 1
+        self.starts += 1
+        if self.depth > MAX_DEPTH:
+            self.too_deep()
+        self.start(name[name.find(":") + 1:], attrs)
+
+    def _end(self, name: str) -> None:
+        self.depth -= 1
+        self.end(name[name.find(":") + 1:])
+
+    def too_many_elements(self) -> str:
+        return (f"{self.what} holds more than {self.max_elements:,} XML elements, more "
+                f"than a member list needs: delete the columns that are not part of the "
+                f"list, or split it into several files.")
+
+    def too_deep(self) -> None:
+        raise SheetRefused(f"{self.what} nests elements more than {MAX_DEPTH} deep: "
+                           f"refused as hostile.")
+
+    def _refuse_dtd(self, *args) -> None:
+        raise SheetRefused(f"{self.what} declares a DTD or entities, which Excel never "
+                           f"writes: refused as hostile.")

@@ -1,0 +1,354 @@
+"""A hostile corpus of member lists, written by code: small on disk, quick to build.
+
+Each maker writes one file at `path` and returns it. CORPUS names them all with what
+must become of each: refused at upload (400, with words of the message), or stored
+and imported by a job that ends DONE (files that must stay cheap).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import struct
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from media_pipeline.sheet_rows import column_name
+from tests.jobs import sheets
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PACKAGE_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
+CONTENT_TYPES = (b'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.'
+                 b'openxmlformats.org/package/2006/content-types"><Default Extension="xml" '
+                 b'ContentType="application/xml"/><Default Extension="rels" ContentType='
+                 b'"application/vnd.openxmlformats-package.relationships+xml"/></Types>')
+ROOT_RELS = (f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{PACKAGE_RELS}">'
+             f'<Relationship Id="rId1" Type="{RELS}/officeDocument" Target="xl/workbook.xml"/>'
+             f'</Relationships>').encode()
+DOCTYPE_BOMB = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+                + b"".join(f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10 if n > 1 else "&lol;" * 10}">'
+                           .encode() for n in range(1, 10)) + b"]>")
+
+
+def workbook_xml(*, sheet_tag: str = "sheet") -> bytes:
+    return (f'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{MAIN}" xmlns:r="{RELS}">'
+            f'<sheets><{sheet_tag} name="Members" sheetId="1" r:id="rId1"/></sheets>'
+            f'</workbook>').encode()
+
+
+def workbook_rels(target: str = "worksheets/sheet1.xml", kind: str = "worksheet") -> bytes:
+    return (f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{PACKAGE_RELS}">'
+            f'<Relationship Id="rId1" Type="{RELS}/{kind}" Target="{target}"/>'
+            f'</Relationships>').encode()
+
+
+def sheet_xml(rows: bytes, *, prolog: bytes = b'<?xml version="1.0" encoding="UTF-8"?>'
+              ) -> bytes:
+    return prolog + f'<worksheet xmlns="{MAIN}"><sheetData>'.encode() + rows + \
+        b"</sheetData></worksheet>"
+
+
+def inline(ref: str, text: str) -> bytes:
+    return f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>'.encode()
+
+
+def row(number: int, *cells: bytes) -> bytes:
+    return f'<row r="{number}">'.encode() + b"".join(cells) + b"</row>"
+
+
+HEADER = row(1, inline("A1", "username"), inline("B1", "email"))
+
+
+def members(start: int, count: int) -> bytes:
+    return b"".join(row(n, inline(f"A{n}", f"m{n}"), inline(f"B{n}", f"m{n}@example.com"))
+                    for n in range(start, start + count))
+
+
+def package(path: Path, sheet: bytes, *, parts: dict[str, bytes] | None = None,
+            workbook: bytes | None = None, relationships: bytes | None = None) -> Path:
+    """A workbook zip with the given first sheet (xl/worksheets/sheet1.xml)."""
+    files = {"[Content_Types].xml": CONTENT_TYPES, "_rels/.rels": ROOT_RELS,
+             "xl/workbook.xml": workbook or workbook_xml(),
+             "xl/_rels/workbook.xml.rels": relationships or workbook_rels(),
+             "xl/worksheets/sheet1.xml": sheet, **(parts or {})}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return path
+
+
+def random_letters(count: int, seed: int = 7) -> str:
+    rng = random.Random(seed)
+    return "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=count))
+
+
+# --- The cells a grid is built from -------------------------------------------------
+
+def far_cell(path: Path, ref: str = "XFD1048576") -> Path:
+    """A header, one member, and one value at `ref`: 512 GiB of grid at XFD1048576,
+    1 GiB at XFD2000 (calamine sizes its grid from the furthest value)."""
+    number = int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    return package(path, sheet_xml(HEADER + members(2, 1)
+                                   + row(number, f'<c r="{ref}"><v>1</v></c>'.encode())))
+
+
+def far_column_header(path: Path) -> Path:
+    """The header itself sits past the column cap."""
+    return package(path, sheet_xml(row(1, inline("DA1", "username"), inline("DB1", "email"))))
+
+
+def cells_without_references(path: Path, count: int = 200) -> Path:
+    """A row of `count` cells without `r`: calamine places each after the one before."""
+    cells = b"".join(b'<c t="inlineStr"><is><t>x</t></is></c>' for _ in range(count))
+    return package(path, sheet_xml(HEADER + b"<row>" + cells + b"</row>"))
+
+
+def rows_without_references(path: Path, count: int = 52_000) -> Path:
+    """`count` rows without `r`, each with a number: past the row cap by counting."""
+    rows = b"".join(f"<row><c><v>{n}</v></c></row>".encode() for n in range(count))
+    return package(path, sheet_xml(HEADER + rows))
+
+
+def million_empty_styled_rows(path: Path) -> Path:
+    """Three members, then a million rows of styled empty cells: they hold nothing,
+    so they cost nothing (the import is done)."""
+    styled = b"".join(f'<row r="{n}"><c r="A{n}" s="1"/></row>'.encode()
+                      for n in range(5, 1_000_005))
+    return package(path, sheet_xml(HEADER + members(2, 3) + styled))
+
+
+def reference_not_a_reference(path: Path) -> Path:
+    return package(path, sheet_xml(HEADER + row(2, b'<c r="1A"><v>1</v></c>')))
+
+
+# --- Shared strings -----------------------------------------------------------------
+
+def shared_strings(strings: list[str], *, prolog: bytes = b"") -> bytes:
+    items = b"".join(f"<si><t>{text}</t></si>".encode() for text in strings)
+    return prolog + f'<sst xmlns="{MAIN}">'.encode() + items + b"</sst>"
+
+
+def shared_header() -> bytes:
+    return row(1, b'<c r="A1" t="s"><v>0</v></c>', b'<c r="B1" t="s"><v>1</v></c>')
+
+
+def shared_strings_bomb(path: Path) -> Path:
+    """A shared-strings table unpacking to 100 MiB (about 100 KB packed)."""
+    bomb = (f'<sst xmlns="{MAIN}"><si><t>username</t></si><si><t>email</t></si>'.encode()
+            + b"<si><t>x</t></si>" * (100 * 2**20 // 17) + b"</sst>")
+    return package(path, sheet_xml(shared_header()), parts={"xl/sharedStrings.xml": bomb})
+
+
+def shared_string_fanout(path: Path, rows: int = 20_000, columns: int = 4) -> Path:
+    """One string of 32,767 characters (Excel's limit) in every cell of `rows` rows:
+    a 200 KB file within every cap that calamine turns into a copy of the string per
+    cell (2.6 GB here). Only the reader's memory limit stops it."""
+    long = random_letters(32_767)
+    letters = [column_name(n) for n in range(1, columns + 1)]
+    body = b"".join(f'<row r="{n}">'.encode() + b"".join(
+        f'<c r="{letter}{n}" t="s"><v>2</v></c>'.encode() for letter in letters) + b"</row>"
+        for n in range(2, rows + 2))
+    return package(path, sheet_xml(shared_header() + body),
+                   parts={"xl/sharedStrings.xml": shared_strings(["username", "email", long])})
+
+
+def missing_shared_string(path: Path) -> Path:
+    return package(path, sheet_xml(shared_header()),
+                   parts={"xl/sharedStrings.xml": shared_strings(["username"])})
+
+
+# --- XML attacks --------------------------------------------------------------------
+
+def billion_laughs_in_sheet(path: Path) -> Path:
+    return package(path, sheet_xml(HEADER + row(2, inline("A2", "&lol9;")), prolog=DOCTYPE_BOMB))
+
+
+def billion_laughs_in_shared_strings(path: Path) -> Path:
+    """The header is inline: the shared strings are read only up to their root."""
+    return package(path, sheet_xml(HEADER),
+                   parts={"xl/sharedStrings.xml": shared_strings(["&lol9;"],
+                                                                 prolog=DOCTYPE_BOMB)})
+
+
+def external_entity(path: Path) -> Path:
+    prolog = b'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+    return package(path, sheet_xml(HEADER + row(2, inline("A2", "&x;")), prolog=prolog))
+
+
+def doctype_in_workbook(path: Path) -> Path:
+    return package(path, sheet_xml(HEADER), workbook=DOCTYPE_BOMB + workbook_xml()[38:])
+
+
+def deeply_nested(path: Path, depth: int = 100_000) -> Path:
+    return package(path, sheet_xml(HEADER + b"<x>" * depth + b"</x>" * depth))
+
+
+def tiny_elements(path: Path, count: int = 5_200_000) -> Path:
+    """Millions of four-byte elements, random enough to pack 18 to 1 (1.2 MB): within
+    the zip's caps, but a Python call each for the scan."""
+    rng = random.Random(3)
+    return package(path, sheet_xml(HEADER + b"".join(rng.choices((b"<a/>", b"<b/>"),
+                                                                 k=count))))
+
+
+def huge_text_node(path: Path) -> Path:
+    """A single text node of 100 MiB (about 100 KB packed)."""
+    return package(path, sheet_xml(HEADER + row(2, b'<c r="A2" t="inlineStr"><is><t>'
+                                                + b"x" * (100 * 2**20) + b"</t></is></c>")))
+
+
+def long_random_text(path: Path) -> Path:
+    """2 MiB of random letters in one cell below the first rows: incompressible, so
+    within the zip's ratio."""
+    return package(path, sheet_xml(HEADER + members(2, 12)
+                                   + row(20, inline("A20", random_letters(2 * 2**20)))))
+
+
+def long_header_text(path: Path) -> Path:
+    """100,000 random letters in a cell of the first rows, which the scan keeps."""
+    return package(path, sheet_xml(HEADER + row(2, inline("A2", random_letters(100_000)))))
+
+
+def huge_attribute(path: Path) -> Path:
+    """One tag of 2 MiB (expat holds a whole tag in memory before reporting it)."""
+    return package(path, sheet_xml(HEADER + row(2, f'<c r="A2" x="{random_letters(2 * 2**20)}">'
+                                                   f'<v>1</v></c>'.encode())))
+
+
+# --- The package --------------------------------------------------------------------
+
+def sheet_outside_xl(path: Path, target: str = "../../etc/passwd") -> Path:
+    return package(path, sheet_xml(HEADER), relationships=workbook_rels(target))
+
+
+def chart_first(path: Path) -> Path:
+    return package(path, sheet_xml(HEADER), relationships=workbook_rels(
+        "chartsheets/sheet1.xml", "chartsheet"),
+        parts={"xl/chartsheets/sheet1.xml": b'<chartsheet xmlns="' + MAIN.encode() + b'"/>'})
+
+
+def first_sheet_missing(path: Path) -> Path:
+    return package(path, sheet_xml(HEADER), relationships=workbook_rels("worksheets/gone.xml"))
+
+
+def duplicate_parts(path: Path) -> Path:
+    return package(path, sheet_xml(HEADER + members(2, 1)),
+                   parts={"XL/Worksheets/Sheet1.xml": sheet_xml(HEADER + members(2, 1)
+                                                                + row(3, inline("XFD3", "x")))})
+
+
+def too_many_parts(path: Path) -> Path:
+    return package(path, sheet_xml(HEADER),
+                   parts={f"xl/media/image{n}.xml": b"<x/>" for n in range(600)})
+
+
+def lying_sizes(path: Path) -> Path:
+    """The sheet says it unpacks to 1,000 bytes; it inflates to 50 MiB."""
+    package(path, sheet_xml(HEADER + row(2, inline("A2", "x" * (50 * 2**20)))))
+    return declare_size(path, "xl/worksheets/sheet1.xml", 1000)
+
+
+def declare_size(path: Path, name: str, size: int) -> Path:
+    """Rewrite the uncompressed size a zip declares for `name` (local header and
+    central directory), leaving the data as it is."""
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(name)
+    struct.pack_into("<I", data, info.header_offset + 22, size)
+    encoded = name.encode()
+    central = data.find(b"PK\x01\x02")
+    while data[central + 46:central + 46 + len(encoded)] != encoded:
+        central = data.find(b"PK\x01\x02", central + 4)
+    struct.pack_into("<I", data, central + 24, size)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def encrypted(path: Path) -> Path:
+    return sheets.ole_file(path, encrypted=True)
+
+
+def xls_renamed(path: Path) -> Path:
+    return sheets.ole_file(path, encrypted=False)
+
+
+def ods_renamed(path: Path) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", "<office:document-content/>")
+    return path
+
+
+def csv_renamed(path: Path) -> Path:
+    path.write_text("username,email\nann,ann@example.com\n")
+    return path
+
+
+def empty(path: Path) -> Path:
+    path.write_bytes(b"")
+    return path
+
+
+def random_bytes(path: Path) -> Path:
+    path.write_bytes(b"PK\x03\x04" + os.urandom(4096))
+    return path
+
+
+def zip_bomb(path: Path) -> Path:
+    return sheets.zip_bomb(path)
+
+
+def no_header(path: Path) -> Path:
+    return package(path, sheet_xml(row(1, inline("A1", "Login"), inline("B1", "Mail"))
+                                   + members(2, 3)))
+
+
+@dataclass(frozen=True)
+class Hostile:
+    make: Callable[[Path], Path]
+    refused: str | None  # words of the upload's 400; None: stored and imported by a job
+    job: str = "DONE"  # how that job ends: DONE, or FAILED with this error code
+    created: int = 0  # members a DONE import creates
+
+
+CORPUS: dict[str, Hostile] = {
+    "far_cell": Hostile(far_cell, "cell XFD1048576"),
+    "far_cell_XFD2000": Hostile(lambda p: far_cell(p, "XFD2000"), "cell XFD2000"),
+    "far_column_header": Hostile(far_column_header, "cell DA1"),
+    "cells_without_references": Hostile(cells_without_references, "cell CW2"),
+    "rows_without_references": Hostile(rows_without_references, "cell A51001"),
+    "reference_not_a_reference": Hostile(reference_not_a_reference, "not a cell reference"),
+    "million_empty_styled_rows": Hostile(million_empty_styled_rows, None, created=3),
+    "shared_strings_bomb": Hostile(shared_strings_bomb, "zip bomb"),
+    "shared_string_fanout": Hostile(shared_string_fanout, None, job="INPUT_TOO_COMPLEX"),
+    "missing_shared_string": Hostile(missing_shared_string, "shared string 1"),
+    "billion_laughs_in_sheet": Hostile(billion_laughs_in_sheet, "DTD"),
+    "billion_laughs_in_shared_strings": Hostile(billion_laughs_in_shared_strings, "DTD"),
+    "external_entity": Hostile(external_entity, "DTD"),
+    "doctype_in_workbook": Hostile(doctype_in_workbook, "DTD"),
+    "deeply_nested": Hostile(deeply_nested, "nests elements"),
+    "tiny_elements": Hostile(tiny_elements, "more than 5,100,000 XML elements"),
+    "huge_text_node": Hostile(huge_text_node, "zip bomb"),
+    "long_random_text": Hostile(long_random_text, "more than 1 MiB"),
+    "long_header_text": Hostile(long_header_text, "more than 65536 characters"),
+    "huge_attribute": Hostile(huge_attribute, "more than 1 MiB"),
+    "sheet_outside_xl": Hostile(sheet_outside_xl, "points outside"),
+    "sheet_at_root": Hostile(lambda p: sheet_outside_xl(p, "/docProps/core.xml"),
+                             "points outside"),
+    "chart_first": Hostile(chart_first, "chart"),
+    "first_sheet_missing": Hostile(first_sheet_missing, "not in the file"),
+    "duplicate_parts": Hostile(duplicate_parts, "two parts"),
+    "too_many_parts": Hostile(too_many_parts, "parts; at most 500"),
+    "lying_sizes": Hostile(lying_sizes, "damaged"),
+    "zip_bomb": Hostile(zip_bomb, "zip bomb"),
+    "encrypted": Hostile(encrypted, "password-protected"),
+    "xls_renamed": Hostile(xls_renamed, ".xls file"),
+    "ods_renamed": Hostile(ods_renamed, "OpenDocument"),
+    "csv_renamed": Hostile(csv_renamed, "CSV"),
+    "empty": Hostile(empty, "empty"),
+    "random_bytes": Hostile(random_bytes, "damaged"),
+    "no_header": Hostile(no_header, "username and email"),
+}
