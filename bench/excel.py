@@ -68,7 +68,7 @@ def ours(path: Path, limit: int, team, owner) -> int:
 
         upload = SimpleUploadedFile(path.name, handle.read())
     job = actions.member_import_start(team=team, owner=owner, upload=upload,
-                                      initial_password=None, dry_run=False)
+                                      site="http://127.0.0.1:8000/", dry_run=False)
     claimed = jobs.job_claim(channels=["jobs.excel"], worker_id="bench")
     execute(JobContext(claimed))
     job.refresh_from_db()
