@@ -114,7 +114,8 @@ RATE = re.compile(r"^(\d+)/(\d*)([smhd])$")
 # them. docs/security.md says what each protects.
 DEFAULT_RATES = {
     "signin.ip": "20/m",  # sign-in attempts from one address
-    "signin.account": "10/15m",  # failed sign-ins of one username, from anywhere
+    "signin.account": "10/15m",  # failed sign-ins of one username from one address
+    "signin.account_total": "100/h",  # failed sign-ins of one username, from anywhere
     "signup.ip": "10/h",
     "reset.ip": "10/h",  # password-reset requests from one address
     "reset.account": "3/h",  # reset emails to one address

@@ -66,6 +66,11 @@ def value_key(value: str) -> Callable:
     return lambda group, request: value.strip().lower()
 
 
+def value_and_address_key(value: str) -> Callable:
+    """A key that counts per `value` and caller's address together."""
+    return lambda group, request: f"{value.strip().lower()}@{_address(group, request)}"
+
+
 def hit(request: HttpRequest, name: str, key, *, count: bool = True) -> None:
     """Count one request against limit `name` (or, with `count=False`, only look) and
     raise LimitExceeded once over it. `key` is BY_IP, BY_USER or a `value_key`."""

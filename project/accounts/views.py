@@ -43,20 +43,26 @@ def refusal_response(response, refused: rate_limits.Refusal):
 
 
 class LoginView(RateLimitedFormMixin, auth_views.LoginView):
-    """Sign-in, limited per address (every attempt) and per username (failed attempts
-    only: a guesser gets a few tries per username however many addresses they use,
-    and successes never count against the account's owner)."""
+    """Sign-in, limited per address (every attempt) and by failed attempts on one
+    username: from one address (`signin.account`, the guesser locks out only
+    themselves) and from everywhere (`signin.account_total`, a higher ceiling against
+    guessing from many addresses, which only a sustained attack reaches). Successes
+    never count against the account's owner."""
 
     def limits(self, request):
         return [("signin.ip", rate_limits.BY_IP, True),
-                ("signin.account", self.username_key(request), False)]
+                *((name, key, False) for name, key in self.failure_limits(request))]
 
-    def username_key(self, request):
-        return rate_limits.value_key(request.POST.get("username", ""))
+    def failure_limits(self, request):
+        username = request.POST.get("username", "")
+        return [("signin.account", rate_limits.value_and_address_key(username)),
+                ("signin.account_total", rate_limits.value_key(username))]
 
     def form_invalid(self, form):
-        with contextlib.suppress(rate_limits.LimitExceeded, rate_limits.CountersUnavailable):
-            rate_limits.hit(self.request, "signin.account", self.username_key(self.request))
+        for name, key in self.failure_limits(self.request):
+            with contextlib.suppress(rate_limits.LimitExceeded,
+                                     rate_limits.CountersUnavailable):
+                rate_limits.hit(self.request, name, key)
         return super().form_invalid(form)
 
 

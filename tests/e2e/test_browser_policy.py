@@ -43,6 +43,22 @@ def test_the_admin_works_under_the_policies(page, moa, make_user):
     page.locator(".messagelist .success").wait_for()
 
 
+def test_the_api_schema_ui_works_under_the_policies(page, moa, alice, token_for):
+    page.goto(f"{moa.url}/api/v1/schema/ui/")
+    page.locator(".auth-wrapper button.authorize").click()
+    dialog = page.locator(".modal-ux")
+    dialog.locator("input[type=text]").first.fill(token_for(alice))
+    dialog.locator("button.authorize").first.click()
+    dialog.locator("button.btn-done").first.click()
+    page.locator("#operations-teams-teams_list").click()
+    page.get_by_role("button", name="Try it out").click()
+    page.get_by_role("button", name="Execute").click()
+    answered = page.locator(".live-responses-table tbody .response-col_status").first
+    answered.wait_for()
+    assert answered.inner_text().strip().startswith("200")
+    page.wait_for_timeout(500)  # the copy button's icon, drawn last
+
+
 def test_the_watch_sees_a_blocked_load(page, moa, policy_violations):
     page.goto(f"{moa.url}/accounts/login/")
     page.evaluate("""() => { const script = document.createElement("script");

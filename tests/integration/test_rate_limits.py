@@ -14,8 +14,8 @@ pytestmark = [pytest.mark.django_db]
 @pytest.fixture
 def limits(settings):
     def set_(**rates):
-        settings.RATE_LIMITS = {**settings.RATE_LIMITS,
-                                **{name.replace("_", "."): rate for name, rate in rates.items()}}
+        settings.RATE_LIMITS = {**settings.RATE_LIMITS, **{
+            name.replace("_", ".", 1): rate for name, rate in rates.items()}}
     return set_
 
 
@@ -38,10 +38,19 @@ def test_sign_in_is_limited_per_address_and_keeps_the_username(client, alice, li
 
 
 @pytest.mark.sqlite
-def test_failed_sign_ins_of_one_account_are_limited_from_any_address(client, alice, limits):
+def test_failed_sign_ins_lock_out_the_guesser_not_the_owner(client, alice, limits):
     limits(signin_account="3/15m")
+    for _ in range(3):
+        assert sign_in(client, "ALICE", "wrong", ip="203.0.113.1").status_code == 200
+    assert sign_in(client, "alice", PASSWORD, ip="203.0.113.1").status_code == 429
+    assert sign_in(client, "alice", PASSWORD, ip="203.0.113.2").status_code == 302
+
+
+@pytest.mark.sqlite
+def test_failed_sign_ins_of_one_account_from_anywhere_have_a_ceiling(client, alice, limits):
+    limits(signin_account_total="3/h")
     for n in range(3):
-        assert sign_in(client, "ALICE", "wrong", ip=f"203.0.113.{n}").status_code == 200
+        assert sign_in(client, "alice", "wrong", ip=f"203.0.113.{n}").status_code == 200
     assert sign_in(client, "alice", PASSWORD, ip="203.0.113.99").status_code == 429
 
 
