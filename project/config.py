@@ -10,6 +10,7 @@ This module reads nothing but the mapping it is given, so it is tested without D
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -63,6 +64,10 @@ VARS: tuple[Var, ...] = (
         "(the worker sends the invitations of member imports)",
         required_in_production=BOTH, secret=True),
     Var("DEFAULT_FROM_EMAIL", "sender of verification emails", "Moa <noreply@localhost>"),
+    Var("TRUSTED_PROXIES", "comma-separated addresses or networks (CIDR) whose "
+        "X-Forwarded-For and X-Forwarded-Proto the web role believes (with "
+        "--proxy-headers); anyone else's are ignored",
+        "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"),
     Var("DRAIN_SECONDS", "seconds a web instance keeps serving after SIGTERM", "30"),
     Var("DRAIN_JITTER_SECONDS", "window over which a draining web instance spreads its "
         "WebSocket closes (1012), so clients do not all reconnect at once", "5"),
@@ -114,8 +119,8 @@ RATE = re.compile(r"^(\d+)/(\d*)([smhd])$")
 # them. docs/security.md says what each protects.
 DEFAULT_RATES = {
     "signin.ip": "20/m",  # sign-in attempts from one address
-    "signin.account": "10/15m",  # failed sign-ins of one username from one address
-    "signin.account_total": "100/h",  # failed sign-ins of one username, from anywhere
+    "signin.account": "10/15m",  # sign-in attempts on one username from one address
+    "signin.account_total": "100/h",  # sign-in attempts on one username, from anywhere
     "signup.ip": "10/h",
     "reset.ip": "10/h",  # password-reset requests from one address
     "reset.account": "3/h",  # reset emails to one address
@@ -267,6 +272,10 @@ def _validate(config: Config) -> list[str]:
         rate_overrides(config["RATE_LIMITS"] or "")
     except ValueError as error:
         problems.append(f"RATE_LIMITS: {error}")
+    try:
+        trusted_networks(config["TRUSTED_PROXIES"] or "")
+    except ValueError as error:
+        problems.append(f"TRUSTED_PROXIES: {error}")
     redis_url = config["REDIS_URL"]
     if redis_url and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
         problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
@@ -309,6 +318,18 @@ def secret_problems(name: str, value: str | None) -> list[str]:
                 f"generate a random one with `python -c \"import secrets; "
                 f"print(secrets.token_urlsafe(50))\"`"]
     return []
+
+
+def trusted_networks(raw: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """TRUSTED_PROXIES as networks; ValueError naming an entry that is none."""
+    networks = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an address or a network such as "
+                             f"10.0.0.0/8") from None
+    return networks
 
 
 def rate_overrides(raw: str) -> dict[str, str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,6 +34,8 @@ def _address(group: str, request) -> str:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return "no-address"
+    if ip.version == 6 and ip.ipv4_mapped:  # ::ffff:a.b.c.d from a dual-stack socket
+        return str(ip.ipv4_mapped)
     if ip.version == 6:
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
     return str(ip)
@@ -61,14 +64,22 @@ class Unavailable(APIException):
     default_detail = "The service is briefly unavailable; try again in a few seconds."
 
 
+def folded(value: str) -> str:
+    """`value` as account lookups compare it: NFKC-normalised (as Django's username
+    field normalises what is typed) and upper-cased (as `iexact` compares, UPPER() on
+    PostgreSQL), so a full-width `demo3`, `DEMO3` and `demo3` are one account and count
+    as one."""
+    return unicodedata.normalize("NFKC", value.strip()).upper()
+
+
 def value_key(value: str) -> Callable:
-    """A key that counts per `value` (a username, an email), case-insensitively."""
-    return lambda group, request: value.strip().lower()
+    """A key that counts per `value` (a username, an email) as lookups compare it."""
+    return lambda group, request: folded(value)
 
 
 def value_and_address_key(value: str) -> Callable:
     """A key that counts per `value` and caller's address together."""
-    return lambda group, request: f"{value.strip().lower()}@{_address(group, request)}"
+    return lambda group, request: f"{folded(value)}@{_address(group, request)}"
 
 
 def hit(request: HttpRequest, name: str, key, *, count: bool = True) -> None:

@@ -274,6 +274,10 @@ DEFAULT_FROM_EMAIL = MOA_CONFIG["DEFAULT_FROM_EMAIL"]
 # nginx (or the ALB) terminates TLS and sets X-Forwarded-Proto, overwriting whatever the
 # client sent; Django trusts it, so an https request behind the proxy is never redirected.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Daphne's --proxy-headers believes X-Forwarded-For from these peers only (the web
+# entry point, project/web_server.py): anyone else could pick their address, and
+# with it their rate limit counters.
+TRUSTED_PROXIES = moa_config.trusted_networks(MOA_CONFIG["TRUSTED_PROXIES"] or "")
 SECURE_SSL_REDIRECT = PRODUCTION
 SECURE_REDIRECT_EXEMPT = [r"^health/"]
 SESSION_COOKIE_SECURE = PRODUCTION

@@ -24,6 +24,7 @@ A second SIGTERM, or SIGINT, stops at once.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import random
@@ -31,7 +32,10 @@ import signal
 import sys
 import time
 
+# isort: off
 from daphne.cli import CommandLineInterface  # first: it installs Twisted's asyncio reactor
+from daphne import http_protocol, utils, ws_protocol
+# isort: on
 from daphne.http_protocol import WebRequest
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
@@ -59,13 +63,42 @@ def check_websocket_timeout(websocket_timeout: int, group_expiry: int) -> None:
             f"receiving group messages without notice")
 
 
+def from_trusted_proxies(parse, networks):
+    """Daphne's X-Forwarded-* parser, believed only for a peer in `networks` (nginx,
+    the ALB). With plain --proxy-headers Daphne believes whoever connects: a client
+    reaching the instance directly could choose its address, and so escape its
+    per-address rate limits. A peer without an address (a Unix socket) is local."""
+    def parse_if_trusted(headers, address_header_name, port_header_name, proto_header_name,
+                         original_addr=None, original_scheme=None):
+        if original_addr:
+            try:
+                peer = ipaddress.ip_address(original_addr[0])
+            except ValueError:
+                return original_addr, original_scheme
+            if peer.version == 6 and peer.ipv4_mapped:
+                peer = peer.ipv4_mapped
+            if not any(peer in network for network in networks):
+                return original_addr, original_scheme
+        return parse(headers, address_header_name, port_header_name, proto_header_name,
+                     original_addr, original_scheme)
+    return parse_if_trusted
+
+
 class DrainingServer(Server):
-    """Daphne's Server with SIGTERM turned into the drain described above."""
+    """Daphne's Server with SIGTERM turned into the drain described above, and proxy
+    headers believed from TRUSTED_PROXIES only."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         from django.conf import settings  # the application (and Django) is loaded by now
 
+        if self.proxy_forwarded_address_header:
+            # Both protocols call the parser they imported; this process is a web server
+            # and nothing else, so replacing it there is the whole change.
+            trusted = from_trusted_proxies(utils.parse_x_forwarded_for,
+                                           settings.TRUSTED_PROXIES)
+            http_protocol.parse_x_forwarded_for = trusted
+            ws_protocol.parse_x_forwarded_for = trusted
         check_websocket_timeout(self.websocket_timeout, settings.CHANNEL_LAYER_GROUP_EXPIRY)
         self.drain_seconds = settings.DRAIN_SECONDS
         self.jitter_seconds = settings.DRAIN_JITTER_SECONDS

@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import PasswordResetForm, UsernameField
+from django.contrib.auth.forms import PasswordResetForm, UsernameField, _unicode_ci_compare
 
 from project.accounts.models import User
 
@@ -37,4 +37,8 @@ class ResetForm(PasswordResetForm):
     accounts still get nothing, and the page never says whether an address is known."""
 
     def get_users(self, email):
-        return User.objects.live().filter(email__iexact=email, is_active=True)
+        # iexact alone matches look-alikes (a dotless i, U+0131, is I in upper case): like
+        # Django's own form, keep only addresses equal under Unicode's caseless match.
+        return [user for user in User.objects.live().filter(email__iexact=email,
+                                                            is_active=True)
+                if _unicode_ci_compare(email, user.email)]

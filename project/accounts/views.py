@@ -1,4 +1,3 @@
-import contextlib
 import logging
 from smtplib import SMTPException
 
@@ -43,27 +42,17 @@ def refusal_response(response, refused: rate_limits.Refusal):
 
 
 class LoginView(RateLimitedFormMixin, auth_views.LoginView):
-    """Sign-in, limited per address (every attempt) and by failed attempts on one
-    username: from one address (`signin.account`, the guesser locks out only
-    themselves) and from everywhere (`signin.account_total`, a higher ceiling against
-    guessing from many addresses, which only a sustained attack reaches). Successes
-    never count against the account's owner."""
+    """Sign-in, limited per address and per username: from one address
+    (`signin.account`: a guesser locks out only themselves) and from everywhere
+    (`signin.account_total`: a higher ceiling against guessing from many addresses,
+    which only a sustained attack reaches). Attempts are counted before the password
+    is checked, so parallel attempts cannot slip past a limit."""
 
     def limits(self, request):
-        return [("signin.ip", rate_limits.BY_IP, True),
-                *((name, key, False) for name, key in self.failure_limits(request))]
-
-    def failure_limits(self, request):
         username = request.POST.get("username", "")
-        return [("signin.account", rate_limits.value_and_address_key(username)),
-                ("signin.account_total", rate_limits.value_key(username))]
-
-    def form_invalid(self, form):
-        for name, key in self.failure_limits(self.request):
-            with contextlib.suppress(rate_limits.LimitExceeded,
-                                     rate_limits.CountersUnavailable):
-                rate_limits.hit(self.request, name, key)
-        return super().form_invalid(form)
+        return [("signin.ip", rate_limits.BY_IP, True),
+                ("signin.account", rate_limits.value_and_address_key(username), True),
+                ("signin.account_total", rate_limits.value_key(username), True)]
 
 
 class PasswordResetView(RateLimitedFormMixin, auth_views.PasswordResetView):

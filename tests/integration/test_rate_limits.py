@@ -55,11 +55,25 @@ def test_failed_sign_ins_of_one_account_from_anywhere_have_a_ceiling(client, ali
 
 
 @pytest.mark.sqlite
-def test_successful_sign_ins_never_count_against_the_account(client, alice, limits):
-    limits(signin_account="2/15m")
-    for _ in range(4):
-        assert sign_in(client, "alice", PASSWORD).status_code == 302
-        client.logout()
+def test_look_alike_spellings_of_a_username_count_as_that_username(client, alice, limits):
+    limits(signin_account_total="3/h")
+    for n, spelling in enumerate(["alice", "ALICE", "\uff41lice"]):  # full-width a
+        assert sign_in(client, spelling, "wrong", ip=f"203.0.113.{n}").status_code == 200
+    assert sign_in(client, "\uff41lice", PASSWORD, ip="203.0.113.9").status_code == 429
+
+
+@pytest.mark.sqlite
+def test_parallel_attempts_cannot_slip_past_the_limit(alice, limits, transactional_db):
+    """Each attempt is counted before its password is checked."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.test import Client
+
+    limits(signin_account="5/15m")
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda _: sign_in(Client(), "alice", "wrong").status_code,
+                                 range(16)))
+    assert statuses.count(200) == 5 and statuses.count(429) == 11
 
 
 @pytest.mark.sqlite
@@ -161,3 +175,11 @@ def test_addresses_are_counted_by_host_and_ipv6_by_its_64(rf):
     assert key("198.51.100.7") == "198.51.100.7"
     assert key("2001:db8:1:2:aaaa::1") == key("2001:db8:1:2:bbbb::9") == "2001:db8:1:2::/64"
     assert key() == key("not an address") == "no-address"
+    assert key("::ffff:198.51.100.7") == "198.51.100.7"  # a dual-stack socket's IPv4
+
+
+@pytest.mark.sqlite
+def test_a_look_alike_address_gets_no_reset_email(client, alice):
+    """iexact matches a dotless i (U+0131) with i: the reset form must not."""
+    answer = client.post("/accounts/password-reset/", {"email": "al\u0131ce@example.com"})
+    assert answer.status_code == 302 and mail.outbox == []

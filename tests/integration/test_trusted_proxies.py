@@ -1,0 +1,42 @@
+"""X-Forwarded-For is believed from TRUSTED_PROXIES only: a client that reaches a web
+instance directly cannot pick its address, and with it its rate limit counters."""
+
+import httpx
+import pytest
+
+from collab.actions import team_create
+from project.config import ConfigError, load, trusted_networks
+from tests.processes import daphne, free_port, serving, shared_database_url
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def creations_from_rotating_addresses(url: str, team_id: int, token: str) -> list[int]:
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as http:
+        return [http.post(f"/api/v1/teams/{team_id}/maps/", json={"title": f"m{n}"},
+                          headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
+                for n in range(3)]
+
+
+@pytest.mark.parametrize(("trusted", "expected"), [
+    ("10.0.0.0/8", [201, 201, 429]),  # the test's 127.0.0.1 is no proxy: its XFF ignored
+    ("127.0.0.0/8", [201, 201, 201]),  # a trusted proxy: each XFF is a client of its own
+])
+def test_forwarded_addresses_count_only_from_trusted_proxies(alice, token_for, trusted,
+                                                             expected):
+    team = team_create(name="Crew", owner=alice)
+    port = free_port()
+    env = {"DATABASE_URL": shared_database_url(), "TRUSTED_PROXIES": trusted,
+           "RATE_LIMITS": "create.ip=2/m"}
+    with serving(daphne(port, "--proxy-headers"), port, env) as server:
+        assert creations_from_rotating_addresses(server.url, team.pk,
+                                                 token_for(alice)) == expected
+
+
+@pytest.mark.sqlite
+def test_trusted_proxies_must_be_addresses_or_networks():
+    assert [str(n) for n in trusted_networks("10.0.0.0/8, 192.0.2.7,::1")] == [
+        "10.0.0.0/8", "192.0.2.7/32", "::1/128"]
+    with pytest.raises(ConfigError) as error:
+        load({"TRUSTED_PROXIES": "10.0.0.0/8,the load balancer"})
+    assert "TRUSTED_PROXIES" in str(error.value) and "the load balancer" in str(error.value)
