@@ -21,7 +21,7 @@ from smtplib import SMTPException
 
 from django.db import transaction
 from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Upper
 
 from collab.actions import memberships_bulk_add
 from collab.models import Membership, Team
@@ -30,6 +30,7 @@ from media_pipeline.errors import JobCancelled, JobFailed, JobFenced, JobRelease
 from media_pipeline.member_rows import Account, Row
 from media_pipeline.progress import JobContext
 from project.accounts.actions import Invitation, users_bulk_create, users_invite
+from project.accounts.identity import lookup_key
 from project.accounts.models import User
 
 logger = logging.getLogger(__name__)
@@ -122,22 +123,23 @@ def _read(context: JobContext, path: str) -> tuple[list[Row], list[dict]]:
 
 
 def _accounts(rows: list[Row]) -> tuple[dict[str, Account], dict[str, Account]]:
-    """Live accounts holding any of the rows' usernames or emails (case-insensitive),
-    looked up in batches: a few queries for 50,000 rows, not one per row."""
+    """Live accounts holding any of the rows' usernames or emails (compared as sign-in
+    and the constraints compare them: upper case), looked up in batches: a few queries
+    for 50,000 rows, not one per row."""
     by_username: dict[str, Account] = {}
     by_email: dict[str, Account] = {}
     live = User.objects.filter(is_deleted=False)
     for start in range(0, len(rows), LOOKUP_BATCH):
         batch = rows[start:start + LOOKUP_BATCH]
-        names = [row.username.lower() for row in batch]
-        emails = [row.email.lower() for row in batch]
-        found = live.annotate(lname=Lower("username"), lemail=Lower("email")).filter(
-            Q(lname__in=names) | Q(lemail__in=emails))
+        names = [lookup_key(row.username) for row in batch]
+        emails = [lookup_key(row.email) for row in batch]
+        found = live.annotate(uname=Upper("username"), uemail=Upper("email")).filter(
+            Q(uname__in=names) | Q(uemail__in=emails))
         for user_id, username, email in found.values_list("id", "username", "email"):
             account = Account(user_id, username, email)
-            by_username[username.lower()] = account
+            by_username[lookup_key(username)] = account
             if email:
-                by_email[email.lower()] = account
+                by_email[lookup_key(email)] = account
     return by_username, by_email
 
 
@@ -153,7 +155,7 @@ def _apply(team: Team, plan: member_rows.Plan) -> None:
             batch = plan.create[start:start + APPLY_BATCH]
             ids = users_bulk_create(
                 accounts=[(row.username, row.email, row.name) for row in batch])
-            memberships_bulk_add(team=team, roles={ids[row.username.lower()]: row.role
+            memberships_bulk_add(team=team, roles={ids[row.username]: row.role
                                                    for row in batch})
         memberships_bulk_add(team=team, roles={user_id: row.role for row, user_id in plan.link})
     logger.info("import into team %s: %d created, %d linked", team.pk, len(plan.create),
@@ -164,11 +166,11 @@ def _invite(context: JobContext, team: Team, rows: list[Row]) -> int:
     """Invite the file's accounts still waiting for an invitation: those this import
     created, and those an earlier attempt created but could not reach (a retry after
     the mail server failed sends the rest)."""
-    names = [row.username.lower() for row in rows]
+    names = [lookup_key(row.username) for row in rows]
     waiting: list[int] = []
     for start in range(0, len(names), LOOKUP_BATCH):
-        waiting += User.objects.live().annotate(lname=Lower("username")).filter(
-            lname__in=names[start:start + LOOKUP_BATCH], invitation_pending=True,
+        waiting += User.objects.live().annotate(uname=Upper("username")).filter(
+            uname__in=names[start:start + LOOKUP_BATCH], invitation_pending=True,
         ).values_list("id", flat=True)
     owner = User.objects.get(pk=context.owner_id)
     invitation = Invitation(site=context.payload.get("site") or "", team_name=team.name,

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 
+from project.accounts.identity import lookup_key, normalized
+
 ROLES = ("member", "owner")
 USERNAME = re.compile(r"^[\w.@+-]+\Z")  # Django's username rule (UnicodeUsernameValidator)
 MAX_USERNAME, MAX_EMAIL, MAX_NAME = 150, 254, 150
@@ -32,7 +34,7 @@ def row_from_cells(number: int, cells: list[str]) -> tuple[Row, dict[str, str]]:
     sheet_rows reads cells: stripped, cut), and what is wrong with them (column ->
     reason)."""
     username, email, name, role = cells
-    row = Row(number, username, email, name, role.lower() or "member")
+    row = Row(number, normalized(username), email, name, role.lower() or "member")
     return row, validate(row)
 
 
@@ -61,13 +63,14 @@ def validate(row: Row) -> dict[str, str]:
 
 
 def duplicates(rows: list[Row]) -> dict[int, dict[str, str]]:
-    """Later rows repeating an earlier row's username or email (case-insensitive)."""
+    """Later rows repeating an earlier row's username or email (as lookups compare
+    them: identity.lookup_key)."""
     seen_username: dict[str, int] = {}
     seen_email: dict[str, int] = {}
     errors: dict[int, dict[str, str]] = {}
     for row in rows:
-        for column, seen, key in (("username", seen_username, row.username.lower()),
-                                  ("email", seen_email, row.email.lower())):
+        for column, seen, key in (("username", seen_username, lookup_key(row.username)),
+                                  ("email", seen_email, lookup_key(row.email))):
             if key in seen:
                 errors.setdefault(row.number, {})[column] = f"also on row {seen[key]}"
             else:
@@ -96,12 +99,13 @@ def plan(rows: list[Row], by_username: dict[str, Account], by_email: dict[str, A
          member_ids: set[int]) -> Plan:
     """Decide each valid row: a live account with this username and email is linked
     (or is already a member); an account holding only one of them is a conflict;
-    neither is a new account. Deleted accounts are not in the lookups: their
-    usernames and emails are free again."""
+    neither is a new account. `by_username` and `by_email` are keyed by
+    identity.lookup_key. Deleted accounts are not in the lookups: their usernames and
+    emails are free again."""
     result = Plan()
     for row in rows:
-        named = by_username.get(row.username.lower())
-        mailed = by_email.get(row.email.lower())
+        named = by_username.get(lookup_key(row.username))
+        mailed = by_email.get(lookup_key(row.email))
         if named is None and mailed is None:
             result.create.append(row)
         elif named is not None and mailed is not None and named.id == mailed.id:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,6 +21,8 @@ from django.http import HttpRequest
 from django_ratelimit.core import get_usage
 from redis.exceptions import RedisError
 from rest_framework.exceptions import APIException, Throttled
+
+from project.accounts.identity import lookup_key
 
 logger = logging.getLogger(__name__)
 
@@ -64,22 +65,15 @@ class Unavailable(APIException):
     default_detail = "The service is briefly unavailable; try again in a few seconds."
 
 
-def folded(value: str) -> str:
-    """`value` as account lookups compare it: NFKC-normalised (as Django's username
-    field normalises what is typed) and upper-cased (as `iexact` compares, UPPER() on
-    PostgreSQL), so a full-width `demo3`, `DEMO3` and `demo3` are one account and count
-    as one."""
-    return unicodedata.normalize("NFKC", value.strip()).upper()
-
-
 def value_key(value: str) -> Callable:
-    """A key that counts per `value` (a username, an email) as lookups compare it."""
-    return lambda group, request: folded(value)
+    """A key that counts per `value` (a username, an email) as lookups compare it: a
+    full-width or look-alike spelling counts as the account it signs in to."""
+    return lambda group, request: lookup_key(value)
 
 
 def value_and_address_key(value: str) -> Callable:
     """A key that counts per `value` and caller's address together."""
-    return lambda group, request: f"{folded(value)}@{_address(group, request)}"
+    return lambda group, request: f"{lookup_key(value)}@{_address(group, request)}"
 
 
 def hit(request: HttpRequest, name: str, key, *, count: bool = True) -> None:

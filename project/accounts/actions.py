@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection, send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Count
-from django.db.models.functions import Lower
+from django.db.models.functions import Upper
 from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
@@ -70,7 +70,7 @@ def user_signup(*, username: str, email: str, password: str,
 
 def users_bulk_create(*, accounts: list[tuple[str, str, str]]) -> dict[str, int]:
     """Create active accounts ((username, email, display name) each) in bulk, for an
-    import; return each new account's id by its lowercased username.
+    import; return each new account's id by its username, as given.
 
     No account gets a password: each waits for its invitation (`users_invite`), a
     one-time link to set its own, and cannot sign in by any path until then. (A
@@ -86,9 +86,9 @@ def users_bulk_create(*, accounts: list[tuple[str, str, str]]) -> dict[str, int]
                             is_active=True, date_joined=now, password=password,
                             invitation_pending=True)
                        for username, email, name in accounts])
-    names = [username.lower() for username, _, _ in accounts]
-    return dict(User.objects.live().annotate(name=Lower("username"))
-                .filter(name__in=names).values_list("name", "id"))
+    return dict(User.objects.live().filter(username__in=[username for username, _, _
+                                                          in accounts])
+                .values_list("username", "id"))
 
 
 @dataclass(frozen=True)
@@ -255,11 +255,11 @@ def users_find_duplicates() -> list[DuplicateGroup]:
     for field in ("username", "email"):
         shared = (
             User.objects.exclude(**{field: ""})
-            .annotate(key=Lower(field)).values("key")
+            .annotate(key=Upper(field)).values("key")
             .annotate(n=Count("pk")).filter(n__gt=1).values("key")
         )
         holders: dict[str, list[tuple[int, bool]]] = {}
-        rows = (User.objects.annotate(key=Lower(field)).filter(key__in=shared)
+        rows = (User.objects.annotate(key=Upper(field)).filter(key__in=shared)
                 .order_by("key", "pk").values_list("key", "pk", "is_deleted"))
         for key, pk, deleted in rows:
             holders.setdefault(key, []).append((pk, deleted))

@@ -5,7 +5,7 @@ import hashlib
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Upper
 
 LIVE = Q(is_deleted=False)
 
@@ -40,13 +40,16 @@ class User(AbstractUser):
     objects = LiveUserManager()
 
     class Meta:
+        # Upper(), as sign-in's iexact compares on PostgreSQL: two live names that
+        # sign-in could confuse (a long s and an s, a dotless i and an i) cannot both
+        # exist (project/accounts/identity.py).
         constraints = [
             models.UniqueConstraint(
-                Lower("username"), condition=LIVE, name="accounts_user_username_live_uniq",
+                Upper("username"), condition=LIVE, name="accounts_user_username_live_uniq",
                 violation_error_message="A user with that username already exists.",
             ),
             models.UniqueConstraint(
-                Lower("email"), condition=LIVE & ~Q(email=""),
+                Upper("email"), condition=LIVE & ~Q(email=""),
                 name="accounts_user_email_live_uniq",
                 violation_error_message="A user with that email already exists.",
             ),

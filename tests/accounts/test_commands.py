@@ -45,7 +45,7 @@ def test_duplicates_report_then_fix_frees_names(make_user):
         user_soft_delete(user=make_user("carol"))
     live = make_user("carol")
     report = run("check_deleted_user_duplicates")
-    assert "username 'carol'" in report and "2 deleted account(s) to scrub" in report
+    assert "username 'CAROL'" in report and "2 deleted account(s) to scrub" in report
 
     dry = run("check_deleted_user_duplicates", "--fix", "--dry-run")
     assert "would scrub 2" in dry

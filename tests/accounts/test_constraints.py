@@ -55,3 +55,12 @@ def test_lookups_by_natural_key_ignore_deleted_accounts(make_user):
     user_soft_delete(user=old)
     new = make_user("carol", email="carol2@example.com")
     assert User.objects.get_by_natural_key("CAROL") == new
+
+
+def test_a_name_sign_in_would_confuse_with_a_live_one_cannot_be_created(make_user, settings):
+    """Upper() like iexact: on PostgreSQL a long s (U+017F) is an S in upper case."""
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        pytest.skip("SQLite's UPPER() folds ASCII only, as its iexact does")
+    make_user("outsider")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_user("out\u017fider", email="other@example.com")

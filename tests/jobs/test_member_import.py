@@ -17,6 +17,7 @@ from media_pipeline.progress import JobContext
 from media_pipeline.worker import execute
 from project.accounts.actions import user_soft_delete
 from project.accounts.models import User
+from tests.conftest import PASSWORD
 from tests.jobs import hostile_sheets as hostile
 from tests.jobs import sheets
 
@@ -385,3 +386,20 @@ def test_cancelling_the_job_stops_the_reader(client, alice, team, tmp_path, monk
     execute(JobContext(claimed))
     assert Job.objects.get(pk=claimed.pk).status == "CANCELLED"
     assert started[0].poll() is not None  # stopped, not left spinning
+
+
+@pytest.mark.parametrize("spelling", ["out\u017fider", "OUTSIDER", "\uff4futsider"])
+def test_an_import_cannot_make_a_look_alike_of_an_existing_account(client, alice, team,
+                                                                  tmp_path, make_user,
+                                                                  spelling):
+    """A long s (U+017F), case or full-width letters: sign-in would confuse the new
+    account with the existing one (and then let neither in)."""
+    make_user("outsider", email="outsider@example.com")
+    client.force_login(alice)
+    job = run_import(client, team, sheets.workbook(tmp_path / "m.xlsx", [
+        [spelling, "attacker@example.com", "", "member"]]))
+    assert job.result["counts"]["created"] == 0
+    assert job.result["rejected"] == [
+        {"row": 2, "errors": {"username": "taken by an account with another email"}}]
+    client.logout()
+    assert client.login(username="outsider", password=PASSWORD)
