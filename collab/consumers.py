@@ -68,6 +68,7 @@ class MindmapConsumer(JsonFrameConsumer):
         self.user_id, self.user = user.pk, {"id": user.pk, "name": user.name}
         session = self.scope.get("session")
         self.session_key = session.session_key if session is not None else None
+        self.token_id = self.scope.get("token_id")
         self.hub = await get_hub()
         await self.hub.watch(self)  # before the check: no revocation falls in between
         self.watched = True

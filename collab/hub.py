@@ -53,6 +53,7 @@ class Socket(Protocol):
     user_id: int
     team_id: int
     session_key: str | None
+    token_id: int | None
 
     async def send_text(self, text: str) -> None: ...
 
@@ -347,7 +348,7 @@ class Hub(PresenceFanout):
         one session's (a password change keeps the session that made it)."""
         for socket in list(self.users.get(message["user"], ())):
             if revocation_applies(message, team_id=socket.team_id,
-                                  session_key=socket.session_key):
+                                  session_key=socket.session_key, token_id=socket.token_id):
                 await socket.revoke(message["code"])
 
 

@@ -77,7 +77,8 @@ class JobsConsumer(JsonFrameConsumer):
     async def user_revoke(self, message: dict) -> None:
         if message.get("team") is not None:
             await self.follow_teams(send_new_jobs=False)  # removed from a team
-        elif revocation_applies(message, team_id=None, session_key=self._session()):
+        elif revocation_applies(message, team_id=None, session_key=self._session(),
+                                token_id=self.scope.get("token_id")):
             await self.close(code=message["code"])
 
     async def user_teams(self, message: dict) -> None:

@@ -30,14 +30,16 @@ def group_name(kind: str, key: object) -> str:
     return f"{kind}.{key}"
 
 
-def revocation_applies(message: dict, *, team_id: int | None, session_key: str | None
-                       ) -> bool:
+def revocation_applies(message: dict, *, team_id: int | None, session_key: str | None,
+                       token_id: int | None) -> bool:
     """Whether a `user.revoke` message (project.accounts.actions.sockets_revoke) closes
-    a socket of that user opened in `team_id` with `session_key`."""
-    team, session = message.get("team"), message.get("session")
+    a socket of that user opened in `team_id` with `session_key` or `token_id`."""
+    team, session, token = message.get("team"), message.get("session"), message.get("token")
     if team is not None and team_id != team:
         return False
     if session is not None and session_key != session:
+        return False
+    if token is not None and token_id != token:
         return False
     keep = message.get("keep_session")
     return keep is None or session_key != keep

@@ -12,7 +12,7 @@ from channels.db import database_sync_to_async
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.contrib.auth.models import AnonymousUser
 
-from project.accounts.auth import user_for_token
+from project.accounts.auth import live_token
 
 
 def query_token(scope) -> str | None:
@@ -25,14 +25,16 @@ def has_origin(scope) -> bool:
 
 
 class TokenAuthMiddleware:
-    """Sets scope["user"] from `?token=` (AnonymousUser when it is not valid)."""
+    """Sets scope["user"] from `?token=` (AnonymousUser when it is not valid) and
+    scope["token_id"], so revoking that token closes the socket."""
 
     def __init__(self, inner):
         self.inner = inner
 
     async def __call__(self, scope, receive, send):
-        user = await database_sync_to_async(user_for_token)(query_token(scope) or "")
-        scope = dict(scope, user=user or AnonymousUser(), auth="token")
+        token = await database_sync_to_async(live_token)(query_token(scope) or "")
+        scope = dict(scope, user=token.user if token else AnonymousUser(), auth="token",
+                     token_id=token.pk if token else None)
         return await self.inner(scope, receive, send)
 
 

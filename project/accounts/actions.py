@@ -159,17 +159,31 @@ def user_verify_email(*, token: str) -> User:
 
 
 def sockets_revoke(*, user_id: int, session_key: str | None = None,
-                   team_id: int | None = None, keep_session: str | None = None,
+                   team_id: int | None = None, token_id: int | None = None,
+                   keep_session: str | None = None,
                    code: int = CLOSE_NOT_AUTHENTICATED) -> None:
     """Close the user's open WebSockets on every instance, after the commit.
 
-    Narrowed to one session (a logout) or one team (a removal) when given; with
-    `keep_session`, every socket but that session's (a password change).
+    Narrowed to one session (a logout), one team (a removal) or one token (revoked)
+    when given; with `keep_session`, every socket but that session's (a password
+    change).
     """
     publish_on_commit(group_name("user", user_id), {
         "type": "user.revoke", "user": user_id, "session": session_key, "team": team_id,
-        "keep_session": keep_session, "code": code,
+        "token": token_id, "keep_session": keep_session, "code": code,
     })
+
+
+def user_credentials_reset(*, user: User, keep_session: str | None = None) -> int:
+    """After a password change or reset: every API token of the user is deleted and
+    every socket closed but `keep_session`'s (whoever knew the old password, or minted
+    a token with a stolen session, is out). Returns how many tokens were deleted."""
+    with transaction.atomic():
+        deleted, _ = ApiToken.objects.filter(user=user).delete()
+        sockets_revoke(user_id=user.pk, keep_session=keep_session)
+    logger.info("user_id=%s: password set; %d API token(s) revoked, other sockets closed",
+                user.pk, deleted)
+    return deleted
 
 
 def user_soft_delete(*, user: User) -> None:
@@ -210,8 +224,12 @@ def token_create(*, user: User, name: str, expires_at: datetime | None = None
 
 
 def token_revoke(*, user: User, token_id: int) -> bool:
-    """Delete one of the user's tokens; False when the user has no such token."""
-    deleted, _ = ApiToken.objects.filter(user=user, pk=token_id).delete()
+    """Delete one of the user's tokens and close the sockets opened with it; False when
+    the user has no such token."""
+    with transaction.atomic():
+        deleted, _ = ApiToken.objects.filter(user=user, pk=token_id).delete()
+        if deleted:
+            sockets_revoke(user_id=user.pk, token_id=token_id)
     if deleted:
         logger.info("user_id=%s: API token %s revoked", user.pk, token_id)
     return bool(deleted)

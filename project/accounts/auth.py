@@ -5,14 +5,15 @@ from datetime import timedelta
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from project.accounts.models import ApiToken, User, token_digest
+from project.accounts.models import ApiToken, token_digest
 
 # Writing last_used_at on every request would turn reads into writes.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
-def user_for_token(raw: str) -> User | None:
-    """The live, active user a token belongs to, or None (unknown, expired, deleted)."""
+def live_token(raw: str) -> ApiToken | None:
+    """The token `raw` is, with its live, active user (`token.user`), or None
+    (unknown, expired, deleted)."""
     if not raw or len(raw) > 200:
         return None
     token = (ApiToken.objects.select_related("user")
@@ -25,7 +26,7 @@ def user_for_token(raw: str) -> User | None:
         return None
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return user
+    return token
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -36,10 +37,10 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         scheme, _, raw = header.partition(" ")
         if scheme != self.keyword:
             return None
-        user = user_for_token(raw.strip())
-        if user is None:
+        token = live_token(raw.strip())
+        if token is None:
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
-        return user, None
+        return token.user, token
 
     def authenticate_header(self, request) -> str:
         return self.keyword

@@ -116,23 +116,27 @@ class LogoutView(auth_views.LogoutView):
 
 class PasswordChangeView(auth_views.PasswordChangeView):
     """Django's password change, which also ends the user's other sessions (Django
-    does, through the session hash) and closes their WebSockets on every instance:
-    whoever knew the old password is out everywhere but here."""
+    does, through the session hash), closes their WebSockets on every instance and
+    revokes the user's API tokens: whoever knew the old password, or minted a token
+    with a stolen session, is out everywhere but here."""
 
     success_url = "/"
 
     def form_valid(self, form):
         opened_with = self.request.session.session_key  # cycled by the change
         response = super().form_valid(form)
-        actions.sockets_revoke(user_id=self.request.user.pk, keep_session=opened_with)
+        tokens = actions.user_credentials_reset(user=self.request.user,
+                                                keep_session=opened_with)
         messages.success(self.request, "Your password is changed; your other sessions "
-                                       "are signed out.")
+                                       "are signed out" + (f" and your {tokens} API "
+                                       f"token(s) revoked." if tokens else "."))
         return response
 
 
 class LiveUserConfirmMixin:
-    """A one-time link sets the password of a live, active account only, and closes
-    every WebSocket the account has open (it may have been someone else's)."""
+    """A one-time link sets the password of a live, active account only, and ends
+    every other credential: its WebSockets close and its API tokens are revoked (the
+    account may have been someone else's until now)."""
 
     def get_user(self, uidb64):
         user = super().get_user(uidb64)
@@ -140,7 +144,7 @@ class LiveUserConfirmMixin:
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        actions.sockets_revoke(user_id=self.user.pk)
+        actions.user_credentials_reset(user=self.user)
         return response
 
 
