@@ -42,6 +42,12 @@ class JobFailed(Exception):
         self.code = code
         self.message = message
 
+    @classmethod
+    def from_storage(cls, error) -> JobFailed:
+        """A storage.StorageError as the job's failure: its code and its public message
+        (the job's owner sees it; bucket and key stay in the log)."""
+        return cls(error.error_code, error.public_message)
+
 
 class JobCancelled(Exception):
     """The job was cancelled; the handler stops at its next progress point."""

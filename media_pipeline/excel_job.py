@@ -68,7 +68,7 @@ def _import(context: JobContext, path: Path) -> dict:
     try:
         storage.download(payload["key"], str(path))
     except storage.StorageError as error:
-        raise JobFailed(error.error_code, str(error)) from error
+        raise JobFailed.from_storage(error) from error
     rows, rejected = _read(context, str(path))
     context.progress(60, "checking", f"{len(rows) + len(rejected)} rows read")
     team = Team.objects.get(pk=payload["team"])

@@ -47,7 +47,7 @@ def storage_checksum(context: JobContext) -> dict:
             done += len(block)
             context.progress(100 * done / max(total, 1), "reading")
     except StorageError as error:
-        raise JobFailed(error.error_code, str(error)) from error
+        raise JobFailed.from_storage(error) from error
     return {"key": key, "size": done, "sha256": digest.hexdigest()}
 
 

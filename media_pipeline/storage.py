@@ -43,6 +43,18 @@ class StorageError(Exception):
             return "INPUT_MISSING"
         return "STORAGE_UNAVAILABLE" if self.transient else "STORAGE_DENIED"
 
+    @property
+    def public_message(self) -> str:
+        """What a person is told (a job's error_message): what failed and whether it
+        passes, never the bucket, key or endpoint, which the log line has."""
+        if self.missing:
+            return "The uploaded file is no longer in storage: upload it again."
+        if self.transient:
+            return (f"Storage could not be reached ({self.operation}); the job is retried, "
+                    f"and the worker's log has the details.")
+        return (f"Storage refused Moa's {self.operation} (credentials or bucket): an "
+                f"operator must fix the storage settings; the worker's log has the details.")
+
 
 def bucket() -> str:
     return (settings.STORAGES["default"]["OPTIONS"].get("bucket_name")

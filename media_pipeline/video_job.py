@@ -203,7 +203,7 @@ def _storage(operation, *args):
     try:
         return operation(*args)
     except storage.StorageError as error:
-        raise JobFailed(error.error_code, str(error)) from error
+        raise JobFailed.from_storage(error) from error
 
 
 def _withdraw(row: Video) -> None:

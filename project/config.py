@@ -290,6 +290,14 @@ def _validate(config: Config) -> list[str]:
     if config.production:
         for name in ("SECRET_KEY", "INTERNAL_API_TOKEN"):
             problems.extend(secret_problems(name, config[name]))
+        email_scheme = urlsplit(config["EMAIL_URL"] or "").scheme
+        if email_scheme in ("consolemail", "filemail"):
+            problems.append(f"EMAIL_URL is {email_scheme}:// but MOA_ENV=production: it "
+                            f"would write reset and invitation links (credentials) to the "
+                            f"log or the disk; use smtp://, smtp+tls:// or smtp+ssl://")
+        elif email_scheme in ("dummymail", "memorymail"):
+            config.warnings.append(f"EMAIL_URL is {email_scheme}:// in production: no "
+                                   f"email leaves Moa (invitations and resets never arrive)")
         if database_url and urlsplit(database_url).scheme == "sqlite":
             problems.append("DATABASE_URL is SQLite but MOA_ENV=production needs PostgreSQL "
                             "(several processes share it)")

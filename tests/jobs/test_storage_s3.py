@@ -53,7 +53,7 @@ def test_an_unreachable_endpoint_is_transient():
     assert error.value.transient and error.value.error_code == "STORAGE_UNAVAILABLE"
 
 
-def test_a_job_on_a_misconfigured_bucket_fails_with_the_reason(moto_url, alice):
+def test_a_job_on_a_misconfigured_bucket_fails_with_the_reason(moto_url, alice, caplog):
     with override_settings(STORAGES=s3_storages(moto_url, bucket="no-such-bucket"),
                            STORAGE_BACKEND="s3"):
         job = jobs.job_enqueue(kind="storage.checksum", owner=alice,
@@ -63,7 +63,11 @@ def test_a_job_on_a_misconfigured_bucket_fails_with_the_reason(moto_url, alice):
     failed = Job.objects.get(pk=job.pk)
     assert (failed.status, failed.attempts) == ("FAILED", 1)  # permanent: no retry loop
     assert failed.error_code == "STORAGE_DENIED"
-    assert "no-such-bucket" in failed.error_message
+    assert "an operator must fix the storage settings" in failed.error_message
+    # The owner is told what failed, never where: the bucket and key are in the log.
+    assert "no-such-bucket" not in failed.error_message
+    assert "videos/x.bin" not in failed.error_message and moto_url not in failed.error_message
+    assert "no-such-bucket" in caplog.text
 
 
 def test_readiness_is_503_naming_storage_when_the_bucket_is_missing(moto_url, client):

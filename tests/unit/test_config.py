@@ -167,3 +167,15 @@ def test_configuration_doc_lists_every_name_and_alias():
             assert alias in documented, alias
     for piece in config.REDIS_PARTS:
         assert piece in documented, piece
+
+
+@pytest.mark.parametrize("scheme", ["consolemail", "filemail"])
+def test_production_refuses_a_mail_backend_that_writes_links_to_logs_or_disk(scheme):
+    with pytest.raises(ConfigError) as error:
+        load(dict(PRODUCTION_WEB, EMAIL_URL=f"{scheme}://"))
+    assert "EMAIL_URL" in str(error.value) and "credentials" in str(error.value)
+
+
+def test_production_warns_when_no_email_leaves():
+    assert any("never arrive" in warning
+               for warning in load(dict(PRODUCTION_WEB, EMAIL_URL="dummymail://")).warnings)
