@@ -6,6 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
+from media_pipeline import ladder
 from media_pipeline.policy import TRANSITIONS
 from project.api_fields import WHITESPACE, JsonString
 
@@ -109,8 +110,8 @@ class VideoCreate(serializers.Serializer):
         help_text="A file name, no path separators.")
     size = serializers.IntegerField(min_value=1, max_value=settings.VIDEO_MAX_UPLOAD_BYTES,
                                     help_text="The file's size in bytes.")
-    content_type = serializers.RegexField(r"^video/[^\x00]*$", max_length=100,
-                                          help_text="video/*")
+    content_type = serializers.RegexField(f"^{ladder.VIDEO_TYPE.pattern}$", max_length=100,
+                                          help_text="video/*, without parameters")
     team = serializers.IntegerField(required=False, allow_null=True,
                                     help_text="A team the caller is in.")
 

@@ -1,10 +1,11 @@
 from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from project import api, pages
 from project.accounts import api as accounts_api
+from project.openapi import SchemaView
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -16,7 +17,7 @@ urlpatterns = [
     path("api/v1/me/", api.me, name="api-me"),
     path("api/v1/tokens/", accounts_api.tokens, name="api-tokens"),
     path("api/v1/tokens/<int:token_id>/", accounts_api.token_detail, name="api-token"),
-    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/v1/schema/", SchemaView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file: no inline script for the CSP.
     # Swagger UI draws its icons from data: SVGs: allowed on this page only (an image
     # runs no script).

@@ -1,15 +1,18 @@
 """Who is on the other end of a WebSocket, and whether their page may open it.
 
-Browsers authenticate with the session cookie, so their Origin must be an allowed
-host (cross-site WebSocket hijacking). Scripts pass `?token=`; no cookie is read on
-that path, so a missing Origin is fine there, and a present one is still checked.
+Browsers authenticate with the session cookie, so their Origin must be Moa's own
+(cross-site WebSocket hijacking): in production an exact origin of
+CSRF_TRUSTED_ORIGINS, in development any origin on an allowed host. Scripts pass
+`?token=`; no cookie is read on that path, so a missing Origin is fine there, and a
+present one is still checked.
 """
 
 from urllib.parse import parse_qs
 
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
-from channels.security.websocket import AllowedHostsOriginValidator
+from channels.security.websocket import AllowedHostsOriginValidator, OriginValidator
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
 from project.accounts.auth import live_token
@@ -38,11 +41,21 @@ class TokenAuthMiddleware:
         return await self.inner(scope, receive, send)
 
 
+def origin_checked(application):
+    """Refuse a handshake whose Origin is not Moa's own. In production that is an exact
+    origin of CSRF_TRUSTED_ORIGINS (scheme, host and port: another port or plain http on
+    the same host is another origin, maybe another program); in development, any
+    origin on an allowed host."""
+    if settings.PRODUCTION:
+        return OriginValidator(application, settings.CSRF_TRUSTED_ORIGINS)
+    return AllowedHostsOriginValidator(application)
+
+
 class WebSocketAuth:
     def __init__(self, inner):
         self.by_token = TokenAuthMiddleware(inner)
-        self.by_token_checked = AllowedHostsOriginValidator(self.by_token)
-        self.by_session = AllowedHostsOriginValidator(AuthMiddlewareStack(inner))
+        self.by_token_checked = origin_checked(self.by_token)
+        self.by_session = origin_checked(AuthMiddlewareStack(inner))
 
     async def __call__(self, scope, receive, send):
         if query_token(scope) is None:

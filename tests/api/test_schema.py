@@ -63,3 +63,18 @@ def test_the_ui_loads_only_our_static_files_and_no_inline_script(client):
     assert script.status_code == 200
     assert script["Content-Type"].startswith("application/javascript")
     assert '"/api/v1/schema/"' in script.content.decode()
+
+
+def test_the_schema_is_generated_once_per_process(client, monkeypatch):
+    from drf_spectacular.generators import SchemaGenerator
+
+    from project.openapi import SchemaView
+
+    monkeypatch.setattr(SchemaView, "generated", {})
+    calls = []
+    real = SchemaGenerator.get_schema
+    monkeypatch.setattr(SchemaGenerator, "get_schema",
+                        lambda self, *a, **k: calls.append(1) or real(self, *a, **k))
+    answers = [client.get("/api/v1/schema/?format=json") for _ in range(5)]
+    assert {answer.status_code for answer in answers} == {200} and len(calls) == 1
+    assert answers[0].json() == answers[-1].json()

@@ -86,3 +86,28 @@ async def test_malformed_and_oversized_frames_get_an_error_and_the_socket_stays(
     assert (await ws.receive_json_from())["echo"] == "still here"
     await ws.disconnect()
 
+
+
+@pytest.mark.parametrize(("origin", "accepted"), [
+    (b"https://moa.example.com", True),
+    (b"https://moa.example.com:443", True),
+    (b"http://moa.example.com", False),  # plain http on the same host: another origin
+    (b"https://moa.example.com:8443", False),  # another port: maybe another program
+    (b"https://evil.example", False),
+])
+async def test_in_production_only_an_exact_trusted_origin_opens_a_session_socket(
+        alice_cookie, settings, origin, accepted):
+    from channels.routing import URLRouter
+
+    from project.asgi import websocket_urlpatterns
+    from project.ws_auth import WebSocketAuth
+
+    settings.PRODUCTION = True
+    settings.ALLOWED_HOSTS = ["moa.example.com"]
+    settings.CSRF_TRUSTED_ORIGINS = ["https://moa.example.com"]
+    app = WebSocketAuth(URLRouter(websocket_urlpatterns))
+    communicator = WebsocketCommunicator(app, "/ws/ping/",
+                                         headers=[alice_cookie, (b"origin", origin)])
+    connected, _ = await communicator.connect()
+    assert connected is accepted
+    await communicator.disconnect()

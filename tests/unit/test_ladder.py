@@ -170,6 +170,8 @@ def test_the_master_lists_renditions_lowest_first_with_their_attributes():
     ("filename", ""), ("size", 0), ("size", True), ("size", "12"), ("size", 2001),
     ("content_type", "application/pdf"), ("content_type", None),
     ("content_type", "video/" + "x" * 95), ("content_type", "video/mp4\x00"),
+    ("content_type", "video/mp4\r\nX-Injected: 1"), ("content_type", "video/mp4;<script>"),
+    ("content_type", "video/"), ("content_type", "video/mp4 "),
 ])
 def test_upload_requests_name_the_field_that_is_wrong(field, value):
     request = {"title": "Talk", "filename": "talk.mp4", "size": 2000,
