@@ -96,4 +96,6 @@ class HealthCheckMiddleware:
                                 status=405)
         response = view(request)
         response["Cache-Control"] = "no-store"
+        # Answered before SecurityMiddleware: the header it would have added.
+        response["X-Content-Type-Options"] = "nosniff"
         return response

@@ -23,6 +23,7 @@ def test_liveness_answers_200_for_an_instance_ip_host(client):
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
     assert response["Cache-Control"] == "no-store"
+    assert response["X-Content-Type-Options"] == "nosniff"
 
 
 @pytest.mark.sqlite
