@@ -31,7 +31,7 @@ import httpx
 from common import ROOT, prepare_database, production_env, report, start
 
 from tests.jobs import clips, hostile, hostile_sheets, sheets
-from tests.processes import free_port, stop
+from tests.processes import free_port, peak_mib, stop
 
 FINAL = ("DONE", "FAILED", "CANCELLED")
 BEHIND_TLS = {"X-Forwarded-Proto": "https"}  # what nginx adds; production redirects otherwise
@@ -44,14 +44,6 @@ class Upload:
     name: str
     kind: str  # "sheet" or "video"
     path: Path
-
-
-def peak_mib(pid: int) -> float:
-    """The process's peak resident memory so far (VmHWM), in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmHWM for {pid}")
 
 
 def wait_job(api: httpx.Client, job_id: str, timeout: float = 300) -> dict:

@@ -60,8 +60,8 @@ class UploadIncomplete(Exception):
 def video_create(*, owner: User, team_id: int | None, title: object, filename: object,
                  size: object, content_type: object) -> tuple[Video, dict]:
     """A new video waiting for its upload, and how the client uploads it: one presigned
-    PUT, or (S3, above VIDEO_MULTIPART_THRESHOLD_BYTES) a presigned URL per part, each
-    with its size signed in.
+    PUT, or a presigned URL per part, each with its size signed in (upload_rules.in_parts:
+    on S3 above VIDEO_MULTIPART_THRESHOLD_BYTES, locally above VIDEO_PART_BYTES).
 
     QuotaExceeded or TooManyUploads when the owner has no room for it. The checks and
     the new row are one transaction holding the owner's row lock (SELECT ... FOR
@@ -81,7 +81,9 @@ def video_create(*, owner: User, team_id: int | None, title: object, filename: o
         _check_room(owner, size)
         video.save(force_insert=True)
     try:
-        if settings.STORAGE_BACKEND == "s3" and size > settings.VIDEO_MULTIPART_THRESHOLD_BYTES:
+        if upload_rules.in_parts(size, backend=settings.STORAGE_BACKEND,
+                                 s3_threshold=settings.VIDEO_MULTIPART_THRESHOLD_BYTES,
+                                 part_bytes=settings.VIDEO_PART_BYTES):
             video.multipart_upload_id = storage.multipart_start(video.original_key,
                                                                 content_type=content_type)
             Video.objects.filter(pk=video.pk).update(
@@ -228,7 +230,8 @@ def video_output_withdrawn(*, video_id: str) -> None:
 
 
 def video_delete(*, video_id: uuid.UUID) -> None:
-    """Remove a video: its unfinished multipart upload (S3 keeps and bills the parts),
+    """Remove a video: its unfinished multipart upload (S3 keeps and bills the parts;
+    the local backend keeps them in a staging folder),
     its encode (cancelled; a running one stops at its next progress point and removes
     what it wrote), every stored object, and the row."""
     video = Video.objects.select_related("job").get(pk=video_id)

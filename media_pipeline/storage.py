@@ -1,4 +1,6 @@
 """The one door to object storage: local disk or S3-compatible, chosen by STORAGE_BACKEND.
+The local backend imitates S3's presigned PUTs and multipart uploads
+(media_pipeline/local_uploads.py), so callers need not know which one runs.
 
 Every failure becomes a StorageError naming the operation, the bucket and the key, and
 saying whether retrying can help (a timeout can; wrong credentials or a missing
@@ -20,9 +22,11 @@ from django.core import signing
 from django.core.files import File
 from django.core.files.storage import storages
 
+from media_pipeline import local_uploads
+from media_pipeline.local_uploads import CHUNK
+
 logger = logging.getLogger(__name__)
 
-CHUNK = 1024 * 1024
 LOCAL_UPLOAD_SALT = "moa.storage.local-upload"
 # S3 error codes that retrying will not fix: configuration or a missing object.
 DENIED = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "NoSuchBucket",
@@ -65,6 +69,14 @@ def _storage():
     return storages["default"]
 
 
+def _local() -> bool:
+    return settings.STORAGE_BACKEND != "s3"
+
+
+def _local_root() -> Path:
+    return Path(_storage().location)
+
+
 def _wrap(operation: str, key: str, error: Exception) -> StorageError:
     if isinstance(error, ClientError):
         code = _code(error)
@@ -72,6 +84,9 @@ def _wrap(operation: str, key: str, error: Exception) -> StorageError:
         failure = StorageError(operation, key, f"{code or status}: {error}",
                                transient=code not in DENIED | MISSING and status >= 500,
                                missing=code in MISSING, code=code)
+    elif isinstance(error, local_uploads.Refused):  # as S3 refuses it, with S3's code
+        failure = StorageError(operation, key, f"{error.code}: {error}", transient=False,
+                               code=error.code)
     elif isinstance(error, FileNotFoundError):
         failure = StorageError(operation, key, "no such object", transient=False, missing=True)
     elif isinstance(error, PermissionError | IsADirectoryError | NotADirectoryError):
@@ -211,19 +226,25 @@ def presigned_get(key: str, content_type: str | None = None) -> str:
 
 
 def multipart_start(key: str, *, content_type: str) -> str:
-    """Open an S3 multipart upload; return its upload id."""
+    """Open a multipart upload; return its upload id."""
     storage = _storage()
     try:
+        if _local():
+            return local_uploads.start(_local_root(), key)
         return storage.connection.meta.client.create_multipart_upload(
             Bucket=storage.bucket_name, Key=key, ContentType=content_type)["UploadId"]
-    except (ClientError, BotoCoreError) as error:
+    except (ClientError, BotoCoreError, OSError) as error:
         raise _wrap("multipart start", key, error) from error
 
 
 def multipart_part_urls(key: str, upload_id: str, sizes: list[int]) -> list[str]:
     """A presigned PUT URL per part (1-based; a failed part is retried alone), each with
     its part's size signed in (Content-Length is a signed header: S3 refuses a PUT of
-    another size)."""
+    another size; the local upload URL signs the size and refuses any other)."""
+    if _local():
+        return [_local_upload_url({"key": key, "upload": upload_id, "part": number,
+                                   "size": size})
+                for number, size in enumerate(sizes, start=1)]
     storage = _storage()
     client = storage.connection.meta.client
     try:
@@ -239,48 +260,61 @@ def multipart_part_urls(key: str, upload_id: str, sizes: list[int]) -> list[str]
 
 def multipart_parts(key: str, upload_id: str) -> dict[int, int]:
     """Part number -> bytes of what storage holds for an unfinished multipart upload."""
-    storage = _storage()
-    paginator = storage.connection.meta.client.get_paginator("list_parts")
     try:
+        if _local():
+            return local_uploads.parts(_local_root(), key, upload_id)
+        storage = _storage()
+        paginator = storage.connection.meta.client.get_paginator("list_parts")
         return {part["PartNumber"]: part["Size"]
                 for page in paginator.paginate(Bucket=storage.bucket_name, Key=key,
                                                UploadId=upload_id)
                 for part in page.get("Parts", [])}
-    except (ClientError, BotoCoreError) as error:
+    except (ClientError, BotoCoreError, OSError, local_uploads.Refused) as error:
         raise _wrap("multipart list parts", key, error) from error
 
 
 def multipart_uploads(prefix: str) -> list[tuple[str, str, datetime]]:
-    """(key, upload id, started at) of every unfinished multipart upload under `prefix`."""
-    storage = _storage()
-    paginator = storage.connection.meta.client.get_paginator("list_multipart_uploads")
+    """(key, upload id, started at) of every unfinished multipart upload under `prefix`
+    (locally: last changed, local_uploads.uploads)."""
     try:
+        if _local():
+            return local_uploads.uploads(_local_root(), prefix)
+        storage = _storage()
+        paginator = storage.connection.meta.client.get_paginator("list_multipart_uploads")
         return [(upload["Key"], upload["UploadId"], upload["Initiated"])
                 for page in paginator.paginate(Bucket=storage.bucket_name, Prefix=prefix)
                 for upload in page.get("Uploads", [])]
-    except (ClientError, BotoCoreError) as error:
+    except (ClientError, BotoCoreError, OSError) as error:
         raise _wrap("multipart list uploads", prefix, error) from error
 
 
 def multipart_complete(key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
-    """Join the uploaded parts ((number, ETag) each) into the object."""
-    storage = _storage()
+    """Join the uploaded parts ((number, ETag) each) into the object (locally a
+    streaming copy of every byte: seconds for a large file)."""
     try:
+        if _local():
+            local_uploads.complete(_local_root(), key, upload_id, parts,
+                                   Path(_storage().path(key)))
+            return
+        storage = _storage()
         storage.connection.meta.client.complete_multipart_upload(
             Bucket=storage.bucket_name, Key=key, UploadId=upload_id,
             MultipartUpload={"Parts": [{"PartNumber": number, "ETag": etag}
                                        for number, etag in parts]})
-    except (ClientError, BotoCoreError) as error:
+    except (ClientError, BotoCoreError, OSError, local_uploads.Refused) as error:
         raise _wrap("multipart complete", key, error) from error
 
 
 def multipart_abort(key: str, upload_id: str) -> None:
-    """Drop an unfinished multipart upload and the parts S3 keeps (and bills) for it."""
-    storage = _storage()
+    """Drop an unfinished multipart upload and the parts storage keeps (S3 bills them)."""
     try:
+        if _local():
+            local_uploads.abort(_local_root(), key, upload_id)
+            return
+        storage = _storage()
         storage.connection.meta.client.abort_multipart_upload(
             Bucket=storage.bucket_name, Key=key, UploadId=upload_id)
-    except (ClientError, BotoCoreError) as error:
+    except (ClientError, BotoCoreError, OSError, local_uploads.Refused) as error:
         raise _wrap("multipart abort", key, error) from error
 
 
@@ -298,13 +332,34 @@ def presigned_put(key: str, *, content_type: str, size_bytes: int) -> dict:
         except (ClientError, BotoCoreError) as error:
             raise _wrap("presign", key, error) from error
     else:
-        token = signing.dumps({"key": key, "size": size_bytes, "type": content_type},
-                              salt=LOCAL_UPLOAD_SALT)
-        url = f"/api/v1/storage/upload/{token}/"
+        url = _local_upload_url({"key": key, "size": size_bytes})
     return {"method": "PUT", "url": url, "headers": {"Content-Type": content_type}}
 
 
+def _local_upload_url(grant: dict) -> str:
+    """Moa's signed path for one PUT: of an object (key, size) or of a part (key,
+    upload, part, size)."""
+    return f"/api/v1/storage/upload/{signing.dumps(grant, salt=LOCAL_UPLOAD_SALT)}/"
+
+
 def local_upload_grant(token: str) -> dict:
-    """The key, size and type a local upload URL allows; BadSignature when forged or old."""
+    """What a local upload URL allows (_local_upload_url); BadSignature when forged or
+    expired."""
     return signing.loads(token, salt=LOCAL_UPLOAD_SALT,
                          max_age=settings.STORAGE_URL_EXPIRY_SECONDS)
+
+
+def local_upload_receive(grant: dict, body) -> str:
+    """Store the body of a local upload URL's PUT, streamed to disk: the object, or a
+    part of a multipart upload. Return the ETag S3 would answer (the quoted MD5 of the
+    bytes). local_uploads.SizeMismatch, nothing stored, when the body is not exactly the
+    grant's size; StorageError with code NoSuchUpload for a part of an upload
+    completed or aborted."""
+    key = grant["key"]
+    try:
+        if "part" in grant:
+            return local_uploads.put_part(_local_root(), key, grant["upload"], grant["part"],
+                                          body, grant["size"])
+        return local_uploads.put_object(Path(_storage().path(key)), body, grant["size"])
+    except (OSError, local_uploads.Refused) as error:
+        raise _wrap("put", key, error) from error

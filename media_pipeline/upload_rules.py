@@ -1,6 +1,6 @@
-"""The rules of video upload grants, with no I/O: the parts of a multipart upload and
-whether storage holds exactly those, a user's storage quota, how many uploads one user
-may have open at once, and which leftovers the sweep removes.
+"""The rules of video upload grants, with no I/O: which uploads go in parts, the parts of
+a multipart upload and whether storage holds exactly those, a user's storage quota, how
+many uploads one user may have open at once, and which leftovers the sweep removes.
 
 An upload grant is only as good as what storage checks: S3 signs each part's (and a
 single PUT's) Content-Length into its presigned URL, but not every S3-compatible store
@@ -12,6 +12,14 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+
+
+def in_parts(size: int, *, backend: str, s3_threshold: int, part_bytes: int) -> bool:
+    """Whether an upload of `size` bytes goes in parts. On S3 above `s3_threshold`: a
+    dropped connection then costs a part, not the file. On the local backend above one
+    part: the web process receives those bytes, and Daphne holds a request's whole body
+    in memory, so no body it is sent may be larger than a part."""
+    return size > (s3_threshold if backend == "s3" else part_bytes)
 
 
 def part_sizes(size: int, part_bytes: int) -> list[int]:

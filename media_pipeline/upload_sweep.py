@@ -10,9 +10,10 @@ Two kinds of leftovers:
   a grant cannot be renewed (the client starts a new upload in any case), and a
   kept row would need a state of its own outside the quota. Its owner sees it gone
   from the list; upload-complete on it answers 404.
-- An S3 multipart upload under videos/ started over ORPHAN_AGE ago that no video
-  waits for (its video was deleted while storage failed, or its creation failed half
-  way): aborted, since S3 keeps and bills its parts until then.
+- A multipart upload under videos/ started over ORPHAN_AGE ago that no video waits
+  for (its video was deleted while storage failed, or its creation failed half way):
+  aborted, since storage keeps its parts until then (S3 bills them; the local backend
+  keeps them in a staging folder, whose age is its last change).
 
 Idempotent, so several workers sweeping at once are harmless: a second abort answers
 NoSuchUpload, a second delete finds nothing. Storage is called before rows change, and
@@ -52,7 +53,8 @@ class SweepReport:
 
 
 def uploads_sweep(*, dry_run: bool, now: datetime | None = None) -> SweepReport:
-    """Remove abandoned uploads and abort orphaned multipart uploads (see the module)."""
+    """Remove abandoned uploads and abort orphaned multipart uploads (see the module),
+    on either backend."""
     now = now or timezone.now()
     report = SweepReport()
     cutoff = upload_rules.abandoned_before(now, grant_seconds=settings.STORAGE_URL_EXPIRY_SECONDS,
@@ -62,8 +64,7 @@ def uploads_sweep(*, dry_run: bool, now: datetime | None = None) -> SweepReport:
         report.videos.append(video)
         if not dry_run:
             _remove_abandoned(video, report)
-    if settings.STORAGE_BACKEND == "s3":
-        _abort_orphans(now, dry_run, report)
+    _abort_orphans(now, dry_run, report)
     (logger.warning if report.failed else logger.info)("upload sweep: %s",
                                                        report.summary(dry_run))
     return report

@@ -3,13 +3,11 @@ authorize, call one action or query, serialize. docs/videos.md is the client's g
 
 from __future__ import annotations
 
-import tempfile
-
 from django.conf import settings
 from django.core import signing
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect, JsonResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import (
     api_view,
@@ -24,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from collab.api import require_member
-from media_pipeline import actions, openapi, playback, queries, storage
+from media_pipeline import actions, local_uploads, openapi, playback, queries, storage
 from media_pipeline.api import Conflict, StorageUnavailable, storage_errors_as_503
 from media_pipeline.models import Video
 from project import rate_limits
@@ -39,6 +37,14 @@ def absolute(request: Request, body: dict) -> dict:
         if body.get(field):
             body[field] = request.build_absolute_uri(body[field])
     return body
+
+
+def absolute_grant(request: Request, grant: dict) -> dict:
+    """The local backend's upload URLs (paths of this server) as absolute URLs."""
+    for target in (grant, *grant.get("parts", ())):
+        if target.get("url", "").startswith("/"):
+            target["url"] = request.build_absolute_uri(target["url"])
+    return grant
 
 
 def visible_video(request: Request, video_id) -> Video:
@@ -90,10 +96,8 @@ def videos(request: Request) -> Response:
         raise PermissionDenied(str(refused), code="quota_exceeded") from None
     except actions.TooManyUploads as refused:  # 429 with Retry-After
         raise Throttled(refused.retry_after, str(refused), code="too_many_uploads") from None
-    if grant["method"] == "PUT" and grant["url"].startswith("/"):
-        grant["url"] = request.build_absolute_uri(grant["url"])
-    return Response({"video": absolute(request, queries.video_json(video)), "upload": grant},
-                    status=201)
+    return Response({"video": absolute(request, queries.video_json(video)),
+                     "upload": absolute_grant(request, grant)}, status=201)
 
 
 @extend_schema(methods=["GET"], summary="A video, with its playback URL once playable",
@@ -184,23 +188,29 @@ def hls_file(request, video_id, token: str, name: str):
 
 
 @extend_schema(summary="The local backend's stand-in for a presigned PUT", auth=[],
-               description="The `upload.url` of POST videos/ on the local backend: authorized "
-                           "by the signed URL itself, like an S3 presigned PUT; exactly the "
-                           "declared size.",
+               description="An `upload.url` (or a part's `url`) of POST videos/ on the local "
+                           "backend: authorized by the signed URL itself, like an S3 "
+                           "presigned PUT; exactly the granted size.",
                request={"application/octet-stream": OpenApiTypes.BINARY},
+               parameters=[OpenApiParameter(
+                   "ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200],
+                   description="The quoted MD5 of the bytes stored; a part's goes back in "
+                               "upload-complete.")],
                responses={200: OpenApiResponse({"type": "object"}, "Stored."),
-                          400: OpenApiResponse(Error, "Not the declared size: "
+                          400: OpenApiResponse(Error, "Not the granted size: "
                                                       "`size_mismatch`."),
                           403: OpenApiResponse(Error, "An expired (`expired`) or forged "
                                                       "(`forbidden`) URL."),
+                          404: OpenApiResponse(Error, "A part of an upload completed or "
+                                                      "deleted: `no_such_upload`."),
                           **errors(503)})
 @api_view(["PUT"])
 @authentication_classes([])  # no session, so no CSRF check: the signature authorizes
 @permission_classes([AllowAny])
 @content_negotiation_class(AnyAccept)
 def local_upload(request, token: str):
-    """The local backend's stand-in for a presigned PUT: signed, expiring, size-bound,
-    streamed to disk (never the whole body in memory)."""
+    """The local backend's stand-in for a presigned PUT (of a file, or of one part of a
+    multipart upload): signed, expiring, size-bound, streamed to disk."""
     try:
         grant = storage.local_upload_grant(token)
     except signing.SignatureExpired:
@@ -209,18 +219,13 @@ def local_upload(request, token: str):
     except signing.BadSignature:
         return JsonResponse({"detail": "This upload URL is not valid.", "code": "forbidden"},
                             status=403)
-    with tempfile.NamedTemporaryFile(prefix="moa-upload-") as spool:
-        received = 0
-        while block := request.read(storage.CHUNK):
-            received += len(block)
-            if received > grant["size"]:
-                break
-            spool.write(block)
-        if received != grant["size"]:
-            return JsonResponse({"detail": f"Expected {grant['size']} bytes, got "
-                                 f"{'more' if received > grant['size'] else received}.",
-                                 "code": "size_mismatch"}, status=400)
-        spool.flush()
-        with storage_errors_as_503():
-            storage.put_file(grant["key"], spool.name, grant["type"])
-    return JsonResponse({}, status=200)
+    try:
+        etag = storage.local_upload_receive(grant, request)
+    except local_uploads.SizeMismatch as mismatch:
+        return JsonResponse({"detail": str(mismatch), "code": "size_mismatch"}, status=400)
+    except storage.StorageError as error:
+        if error.code != "NoSuchUpload":
+            raise StorageUnavailable() from error
+        return JsonResponse({"detail": "This upload was completed or deleted: no part can "
+                             "be added to it.", "code": "no_such_upload"}, status=404)
+    return JsonResponse({}, status=200, headers={"ETag": etag})

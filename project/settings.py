@@ -341,7 +341,9 @@ WORKER_COUNT_CACHE_SECONDS = 1.0
 VIDEO_MAX_UPLOAD_BYTES = MOA_CONFIG.integer("VIDEO_MAX_UPLOAD_BYTES")
 VIDEO_MAX_DURATION_SECONDS = MOA_CONFIG.integer("VIDEO_MAX_DURATION_SECONDS")
 # Larger uploads go to S3 in parts (presigned per part), so a dropped connection costs
-# one part, not the whole file. S3 wants parts of 5 MiB or more, at most 10,000.
+# one part, not the whole file. S3 wants parts of 5 MiB or more, at most 10,000. On the
+# local backend every upload above one part goes in parts: the web process receives
+# those bodies, each whole in memory (media_pipeline/upload_rules.py in_parts).
 VIDEO_MULTIPART_THRESHOLD_BYTES = 64 * 2**20
 VIDEO_PART_BYTES = 16 * 2**20
 # The HLS URL is a signed Moa URL (players send no credentials); it lasts this long.

@@ -103,6 +103,14 @@ def stop(process: subprocess.Popen, timeout: float = 15) -> None:
             process.wait(timeout=5)
 
 
+def peak_mib(pid: int) -> float:
+    """The process's peak resident memory so far (VmHWM, from the kernel), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM for {pid}")
+
+
 def daphne(port: int, *options: str) -> list[str]:
     """The web role as deployed: Daphne through Moa's draining entry point."""
     return [sys.executable, "-m", "project.web_server", "-b", "127.0.0.1", "-p", str(port),

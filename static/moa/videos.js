@@ -1,6 +1,7 @@
-// The videos page: direct-to-storage upload with a byte progress bar (one PUT, or S3
-// parts retried one by one), then the encode job's progress, then playback (hls.js,
-// or the browser's own HLS), starting as soon as the first rendition plays.
+// The videos page: direct-to-storage upload with a byte progress bar (one PUT, or parts
+// retried one by one: on S3 above 64 MiB, on Moa's own upload URLs above one part),
+// then the encode job's progress, then playback (hls.js, or the browser's own HLS),
+// starting as soon as the first rendition plays.
 import { api, describeJob, element, jobEvents } from "./api.js";
 
 const form = document.getElementById("video-form");

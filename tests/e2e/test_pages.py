@@ -1,11 +1,13 @@
 """The pages in a real browser: an Excel import with its result table, a video that
-uploads, encodes and plays, and the jobs panel."""
+uploads (in one PUT, or in parts when larger than one), encodes and plays, and the jobs
+panel."""
 
 from __future__ import annotations
 
 import threading
 
 import pytest
+from django.conf import settings
 
 from collab.actions import team_create
 from tests.e2e.waits import upload_and_play, wait_until
@@ -59,6 +61,31 @@ def test_a_video_uploads_encodes_and_plays(page_as, alice, tmp_path, moa):
     upload_and_play(page, moa.url, source)
     wait_until(
         page, "document.getElementById('video-list').innerText.includes('READY')", timeout=60_000)
+
+
+# The upload bar's values as the page sets them (<progress> reflects `value`).
+WATCH_UPLOAD_BAR = """document.addEventListener("DOMContentLoaded", () => {
+  const bar = document.getElementById("upload-progress");
+  if (!bar) return;
+  window.uploadBarSeen = [];
+  new MutationObserver(() => window.uploadBarSeen.push(bar.value))
+    .observe(bar, { attributes: true });
+});"""
+
+
+def test_a_video_larger_than_a_part_uploads_in_parts_with_byte_progress(page_as, alice,
+                                                                        tmp_path, moa):
+    source = clips.clip(tmp_path / "big.mp4", size="640x360", seconds=10, bitrate="16M")
+    assert source.stat().st_size > settings.VIDEO_PART_BYTES  # two parts on local storage
+    page = page_as(alice)
+    page.add_init_script(WATCH_UPLOAD_BAR)
+    puts = []
+    page.on("request", lambda request: puts.append(request.url) if request.method == "PUT"
+            else None)
+    upload_and_play(page, moa.url, source)
+    assert len(puts) == 2 and all("/api/v1/storage/upload/" in url for url in puts)
+    seen = page.evaluate("window.uploadBarSeen")
+    assert any(0 < value < 100 for value in seen), seen  # the bar moves as bytes go
 
 
 @pytest.mark.no_worker

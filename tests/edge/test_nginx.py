@@ -121,7 +121,8 @@ def test_nginx_limits_match_moas_settings():
         size = re.search(r"client_max_body_size (\d+)m;", block[:block.index("}")])[1]
         return int(size) << 20
 
-    assert limit("location /api/v1/storage/upload/") == settings.VIDEO_MAX_UPLOAD_BYTES
+    # A local upload is sent in parts above one part: no body is larger.
+    assert limit("location /api/v1/storage/upload/") == settings.VIDEO_PART_BYTES
     sheet = limit("location ~ ^/api/v1/teams/[0-9]+/members/import/$")
     assert settings.EXCEL_MAX_UPLOAD_BYTES < sheet <= settings.EXCEL_MAX_UPLOAD_BYTES + (2 << 20)
     realip, geo = trusted_cidrs(site)

@@ -8,6 +8,7 @@ import pytest
 from media_pipeline.upload_rules import (
     abandoned_before,
     amount,
+    in_parts,
     orphaned_uploads,
     part_problem,
     part_sizes,
@@ -17,6 +18,14 @@ from media_pipeline.upload_rules import (
 
 MiB = 2**20
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+def test_local_uploads_go_in_parts_above_one_part_and_s3_ones_above_the_threshold():
+    sizes = {"s3_threshold": 64 * MiB, "part_bytes": 16 * MiB}
+    assert not in_parts(16 * MiB, backend="local", **sizes)
+    assert in_parts(16 * MiB + 1, backend="local", **sizes)  # no local body over a part
+    assert not in_parts(64 * MiB, backend="s3", **sizes)
+    assert in_parts(64 * MiB + 1, backend="s3", **sizes)
 
 
 def test_parts_are_full_size_but_the_last():

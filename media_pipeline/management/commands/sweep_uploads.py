@@ -1,4 +1,4 @@
-"""Remove abandoned video uploads and abort orphaned S3 multipart uploads (workers do
+"""Remove abandoned video uploads and abort orphaned multipart uploads (workers do
 it hourly; media_pipeline/upload_sweep.py says what and why)."""
 
 from django.core.management.base import BaseCommand, CommandError
