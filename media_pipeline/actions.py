@@ -130,6 +130,13 @@ def _multipart_grant(video: Video) -> dict:
                                                            start=1)]}
 
 
+def video_awaits_upload(*, key: str) -> bool:
+    """Whether `key` is the original of a video still waiting for its bytes."""
+    video_id = Video.id_of_original(key)
+    return video_id is not None and Video.objects.filter(
+        pk=video_id, status=Video.Status.UPLOADING, job__isnull=True).exists()
+
+
 def video_upload_complete(*, video_id: uuid.UUID, parts: list[tuple[int, str]] | None) -> Job:
     """Check storage holds the declared file, then enqueue its encode: in parts, every
     part of exactly its granted size before they are joined; then the object's size

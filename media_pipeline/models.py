@@ -118,6 +118,18 @@ class Video(models.Model):
     def original_key(self) -> str:
         return f"videos/{self.id}/original"
 
+    @staticmethod
+    def id_of_original(key: str) -> uuid.UUID | None:
+        """The video whose `original_key` is `key`, or None for any other key."""
+        prefix, _, rest = key.partition("/")
+        video_id, _, name = rest.partition("/")
+        if prefix != "videos" or name != "original":
+            return None
+        try:
+            return uuid.UUID(video_id)
+        except ValueError:
+            return None
+
     @property
     def output_prefix(self) -> str:
         """Everything the encoder writes; a retry clears it first (idempotent output)."""

@@ -219,6 +219,11 @@ def local_upload(request, token: str):
     except signing.BadSignature:
         return JsonResponse({"detail": "This upload URL is not valid.", "code": "forbidden"},
                             status=403)
+    if "part" not in grant and not actions.video_awaits_upload(key=grant["key"]):
+        # upload-complete checked what was stored: a URL still valid must not replace it.
+        return JsonResponse({"detail": "This upload is complete (or its video deleted): "
+                             "the file can no longer be replaced.", "code": "upload_closed"},
+                            status=409)
     try:
         etag = storage.local_upload_receive(grant, request)
     except local_uploads.SizeMismatch as mismatch:

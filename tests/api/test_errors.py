@@ -90,15 +90,17 @@ def test_failing_storage_is_logged_in_full_and_answered_with_the_request_id_only
                                  content_type="video/mp4")
     hls = local_storage / "videos" / str(video.pk) / "hls"
     (hls / "master.m3u8").mkdir(parents=True)  # reading it fails, and not as "missing"
-    (local_storage / "videos" / "blocked").write_text("a file where a folder must go")
-    blocked_upload = storage.presigned_put("videos/blocked/original", content_type="video/mp4",
+    blocked = Video.objects.create(owner=alice, title="b", filename="b.mp4", size=3,
+                                   content_type="video/mp4")
+    (local_storage / "videos" / str(blocked.pk)).write_text("a file where a folder must go")
+    blocked_upload = storage.presigned_put(blocked.original_key, content_type="video/mp4",
                                            size_bytes=3)["url"]
     answers = [client.get(f"{playback.hls_base(video.pk)}master.m3u8"),
                client.put(blocked_upload, b"abc", content_type="video/mp4")]
     logged = "\n".join(record.getMessage() for record in caplog.records
                        if record.name == "media_pipeline.storage")
     for answer, key in zip(answers, (f"videos/{video.pk}/hls/master.m3u8",
-                                     "videos/blocked/original"), strict=True):
+                                     blocked.original_key), strict=True):
         assert_error(answer, 503, "storage_unavailable")
         assert key in logged and str(local_storage) in logged
         assert key not in answer.content.decode()

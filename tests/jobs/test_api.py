@@ -82,15 +82,21 @@ def test_backlog_is_closed_when_no_token_is_configured(client):
                       HTTP_AUTHORIZATION="Bearer ").status_code == 401
 
 
-def test_local_upload_url_is_signed_expiring_and_size_bound(client):
+def test_local_upload_url_is_signed_expiring_size_bound_and_closed_once_complete(client,
+                                                                                  alice):
     from media_pipeline import storage
+    from media_pipeline.models import Video
 
-    grant = storage.presigned_put("tests/up.bin", content_type="application/octet-stream",
-                                  size_bytes=5)
+    video = Video.objects.create(owner=alice, title="t", filename="t.mp4", size=5,
+                                 content_type="video/mp4")
+    grant = storage.presigned_put(video.original_key, content_type="video/mp4", size_bytes=5)
     url = grant["url"]
-    assert client.put(url, b"toolong", content_type="application/octet-stream"
-                      ).status_code == 400
-    assert client.put(url, b"hello", content_type="application/octet-stream").status_code == 200
-    assert storage.size("tests/up.bin") == 5
+    assert client.put(url, b"toolong", content_type="video/mp4").status_code == 400
+    assert client.put(url, b"hello", content_type="video/mp4").status_code == 200
+    assert storage.size(video.original_key) == 5
     assert client.put(url.replace("/upload/", "/upload/x"), b"hello").status_code == 403
-    storage.delete("tests/up.bin")
+    Video.objects.filter(pk=video.pk).update(status=Video.Status.UPLOADED)  # completed
+    replaced = client.put(url, b"HELLO", content_type="video/mp4")
+    assert replaced.status_code == 409 and replaced.json()["code"] == "upload_closed"
+    assert storage.read_bytes(video.original_key) == b"hello"  # what was checked stays
+    storage.delete_prefix(f"videos/{video.id}/")
