@@ -203,6 +203,8 @@ def hls_file(request, video_id, token: str, name: str):
                                                       "(`forbidden`) URL."),
                           404: OpenApiResponse(Error, "A part of an upload completed or "
                                                       "deleted: `no_such_upload`."),
+                          409: OpenApiResponse(Error, "The upload was completed (or its "
+                                                      "video deleted): `upload_closed`."),
                           **errors(503)})
 @api_view(["PUT"])
 @authentication_classes([])  # no session, so no CSRF check: the signature authorizes
