@@ -32,6 +32,18 @@ def is_permanent(code: str) -> bool:
     return ERROR_CODES.get(code, (TRANSIENT, ""))[0] == PERMANENT
 
 
+def retry_refusal(code: str) -> str | None:
+    """Why a person may not retry a job that failed with `code`, or None when they
+    may. A permanent INPUT_* code is the file's fault: the same file fails the same
+    way, at the same cost, however often. Other permanent codes (ENCODER_UNAVAILABLE,
+    STORAGE_DENIED, ...) are the deployment's, fixed and then retried."""
+    if not (code.startswith("INPUT_") and is_permanent(code)):
+        return None
+    return (f"This job failed with {code} ({ERROR_CODES[code][1]}): the file itself is "
+            f"at fault, and running it again would fail the same way. Upload a corrected "
+            f"file as a new one.")
+
+
 class JobFailed(Exception):
     """Raised by a handler: the job fails with a stable code and a message for a person."""
 

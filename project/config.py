@@ -123,6 +123,8 @@ DEFAULT_RATES = {
     "map.user": "120/h",
     "video.user": "60/h",
     "import.user": "30/h",
+    "retry.user": "20/h",  # failed jobs one user runs again (each may be a full encode)
+    "cancel.user": "120/h",  # jobs one user cancels
     "create.ip": "600/h",  # maps, videos, imports and tokens from one address
 }
 
