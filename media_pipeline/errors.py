@@ -13,7 +13,8 @@ ERROR_CODES: dict[str, tuple[str, str]] = {
     "INPUT_NOT_VIDEO": (PERMANENT, "the uploaded file has no video stream"),
     "INPUT_TOO_LONG": (PERMANENT, "the video is longer than VIDEO_MAX_DURATION_SECONDS"),
     "INPUT_TOO_LARGE": (PERMANENT, "the file declares dimensions over Moa's limits "
-                        "(VIDEO_MAX_DIMENSION, the sheet's row and column caps)"),
+                        "(VIDEO_MAX_DIMENSION, VIDEO_MAX_FRAME_RATE, VIDEO_MAX_GIGAPIXELS, "
+                        "the sheet's row and column caps)"),
     "INPUT_TOO_COMPLEX": (PERMANENT, "reading the file needed more memory or CPU time than "
                           "its reader may use (PARSER_MEMORY_MB, PARSER_CPU_SECONDS, "
                           "FFMPEG_MEMORY_MB): a hostile or broken file"),

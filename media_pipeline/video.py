@@ -79,8 +79,10 @@ def _source(fields: object) -> Source:
     except TypeError:
         raise Unreadable("the video probe answered nonsense") from None
     numbers = (source.width, source.height, source.rotation)
+    rates = (source.duration, source.frame_rate)
     if (not all(isinstance(value, int) and not isinstance(value, bool) for value in numbers)
-            or not isinstance(source.duration, int | float) or not source.duration > 0
+            or not all(isinstance(value, int | float) and not isinstance(value, bool)
+                       and 0 < value < float("inf") for value in rates)
             or source.width <= 0 or source.height <= 0 or not isinstance(source.has_audio, bool)):
         raise Unreadable(f"the video probe answered an impossible stream ({fields})")
     return source
