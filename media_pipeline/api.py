@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from media_pipeline import jobs, openapi, policy, queries, storage
 from media_pipeline.models import Job
+from project import rate_limits
 from project.internal_auth import internal_token_presented
 from project.openapi import INTERNAL_TOKEN, SIGNED_IN, errors
 
@@ -73,16 +74,18 @@ def job_detail(request: Request, job_id) -> Response:
 
 
 @extend_schema(summary="Cancel a job that is not final", request=None,
-               responses={202: openapi.Job, **errors(*SIGNED_IN, 404, 409)})
+               responses={202: openapi.Job, **errors(*SIGNED_IN, 404, 409, 429)})
 @api_view(["POST"])
 def job_cancel(request: Request, job_id) -> Response:
+    rate_limits.throttle(request, ("cancel.user", rate_limits.BY_USER))
     return change_job(request, job_id, jobs.job_cancel, "")
 
 
-@extend_schema(summary="Run a FAILED job again", request=None,
-               responses={202: openapi.Job, **errors(*SIGNED_IN, 404, 409)})
+@extend_schema(summary="Run a FAILED job again (not one that failed on its input)",
+               request=None, responses={202: openapi.Job, **errors(*SIGNED_IN, 404, 409, 429)})
 @api_view(["POST"])
 def job_retry(request: Request, job_id) -> Response:
+    rate_limits.throttle(request, ("retry.user", rate_limits.BY_USER))
     return change_job(request, job_id, jobs.job_retry, "; only a FAILED job can be retried")
 
 
@@ -91,6 +94,8 @@ def change_job(request: Request, job_id, action, refusal_hint: str) -> Response:
     visible_job(request, job_id)
     try:
         job = action(job_id=job_id)
+    except policy.RetryRefused as error:
+        raise Conflict(str(error)) from None
     except policy.IllegalTransition as error:
         raise Conflict(f"{error}{refusal_hint}") from None
     return Response(queries.job_json(job), status=202)

@@ -13,7 +13,8 @@ ERROR_CODES: dict[str, tuple[str, str]] = {
     "INPUT_NOT_VIDEO": (PERMANENT, "the uploaded file has no video stream"),
     "INPUT_TOO_LONG": (PERMANENT, "the video is longer than VIDEO_MAX_DURATION_SECONDS"),
     "INPUT_TOO_LARGE": (PERMANENT, "the file declares dimensions over Moa's limits "
-                        "(VIDEO_MAX_DIMENSION, the sheet's row and column caps)"),
+                        "(VIDEO_MAX_DIMENSION, VIDEO_MAX_FRAME_RATE, VIDEO_MAX_GIGAPIXELS, "
+                        "the sheet's row and column caps)"),
     "INPUT_TOO_COMPLEX": (PERMANENT, "reading the file needed more memory or CPU time than "
                           "its reader may use (PARSER_MEMORY_MB, PARSER_CPU_SECONDS, "
                           "FFMPEG_MEMORY_MB): a hostile or broken file"),
@@ -30,6 +31,18 @@ ERROR_CODES: dict[str, tuple[str, str]] = {
 
 def is_permanent(code: str) -> bool:
     return ERROR_CODES.get(code, (TRANSIENT, ""))[0] == PERMANENT
+
+
+def retry_refusal(code: str) -> str | None:
+    """Why a person may not retry a job that failed with `code`, or None when they
+    may. A permanent INPUT_* code is the file's fault: the same file fails the same
+    way, at the same cost, however often. Other permanent codes (ENCODER_UNAVAILABLE,
+    STORAGE_DENIED, ...) are the deployment's, fixed and then retried."""
+    if not (code.startswith("INPUT_") and is_permanent(code)):
+        return None
+    return (f"This job failed with {code} ({ERROR_CODES[code][1]}): the file itself is "
+            f"at fault, and running it again would fail the same way. Upload a corrected "
+            f"file as a new one.")
 
 
 class JobFailed(Exception):

@@ -21,7 +21,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from media_pipeline import policy, queries
-from media_pipeline.errors import JobFenced, is_permanent
+from media_pipeline.errors import JobFenced, is_permanent, retry_refusal
 from media_pipeline.models import Job
 from media_pipeline.policy import KIND_CHANNELS, kinds_of
 from media_pipeline.statements import claim_oldest_pending, update_returning
@@ -77,10 +77,14 @@ def job_cancel(*, job_id: uuid.UUID) -> Job:
 
 
 def job_retry(*, job_id: uuid.UUID) -> Job:
-    """Run a FAILED job again, with a fresh allowance of attempts."""
+    """Run a FAILED job again, with a fresh allowance of attempts. RetryRefused when
+    it failed on its input (retry_refusal)."""
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job_id)
         policy.check_transition(job.status, policy.PENDING)
+        refusal = retry_refusal(job.error_code)
+        if refusal:
+            raise policy.RetryRefused(refusal)
         job.status, job.progress, job.stage, job.message = policy.PENDING, 0, "", ""
         job.error_code, job.error_message, job.result = "", "", None
         job.finished_at, job.run_after, job.cancel_requested = None, None, False

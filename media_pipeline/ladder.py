@@ -1,6 +1,7 @@
 """The video rules with no I/O: which renditions a source gets, the ffmpeg command of
 each, reading ffmpeg's progress output, and the HLS master playlist; and what an
-uploaded file may make FFmpeg do (formats, protocols, frame size, CPU time).
+uploaded file may make FFmpeg do (formats, protocols, frame size, pixels to decode,
+CPU time).
 
 Every rung is encoded by its own ffmpeg run, lowest first, so the smallest rendition
 can be published (and played) while the larger ones are still encoding.
@@ -22,11 +23,26 @@ SEGMENT_SECONDS = 4
 DEMUXERS = ("mov", "matroska", "avi", "mpegts", "mpeg", "flv", "asf", "ogg")
 # The source is a local file; ffmpeg's progress goes to a pipe. No network, no subfile.
 INPUT_PROTOCOLS = "file,pipe"
-# CPU time an ffmpeg run may use: a floor for short clips plus this much per second of
-# source. A 1080p rung measured 0.6 CPU-s per second of a 1080p source (veryfast), an
-# 8K source 2.3: the limit stops a runaway, never a slow honest encode.
+# What an encode costs is pixels, not seconds: a 108 KB clip of 8K gray frames at
+# 60 fps decodes 2 gigapixels per second of video, and a 4-hour one took ~40 CPU-hours
+# over four rungs when only its duration was bounded. So the probe's width x height x
+# frame rate x duration (decoded pixels) is capped, and each run's CPU limit is a floor
+# plus seconds per gigapixel decoded and encoded. Measured on a 2-core test machine:
+# about 1.3 CPU-s per decoded gigapixel (4K60 gray to 360p; 8K60 1.1) and 10 per
+# encoded gigapixel (noisy 720p to 720p, veryfast). The rates below are ten times
+# those: the limit stops a runaway or a file that lies about its frame rate, never a
+# slow honest encode.
 FFMPEG_CPU_FLOOR_SECONDS = 120
-FFMPEG_CPU_PER_SOURCE_SECOND = 20
+FFMPEG_CPU_PER_DECODED_GIGAPIXEL = 15
+FFMPEG_CPU_PER_ENCODED_GIGAPIXEL = 100
+# Renditions are encoded at most at this rate: what players and screens show. A
+# 120/240 fps slow-motion phone clip is still decoded in full, but each rung encodes
+# (and scales) half or a quarter of its frames.
+MAX_OUTPUT_FRAME_RATE = 60
+# Tasks (processes and threads) of one ffmpeg run, when its namespace counts them:
+# x264, the decoder, the filters and ffmpeg's own threads each scale with the cores.
+FFMPEG_BASE_TASKS = 64
+FFMPEG_TASKS_PER_CORE = 4
 # ffmpeg's exit status after a signal it handles (SIGXCPU, sent every second once the
 # CPU limit is passed: 255 when it exits on the first, 123 when it "hard exits" after
 # more than three), and after running out of memory (AVERROR(ENOMEM) & 0xff).
@@ -65,6 +81,7 @@ class Source:
     rotation: int  # degrees from the display matrix: 0, 90, 180, 270 (or negative)
     duration: float
     has_audio: bool
+    frame_rate: float  # frames per second, on average, as the file declares
 
     @property
     def display_size(self) -> tuple[int, int]:
@@ -102,6 +119,36 @@ def size_problem(width: int, height: int, max_dimension: int) -> str | None:
     return None
 
 
+def decoded_gigapixels(source: Source) -> float:
+    """The pixels every ffmpeg run decodes (width x height x frame rate x duration),
+    in billions: the work a video costs, however small its file."""
+    return source.width * source.height * source.frame_rate * source.duration / 1e9
+
+
+def encoded_gigapixels(source: Source, rung: Rung) -> float:
+    """The pixels a rung's run encodes, at most MAX_OUTPUT_FRAME_RATE per second."""
+    rate = min(source.frame_rate, MAX_OUTPUT_FRAME_RATE)
+    return rung.width * rung.height * rate * source.duration / 1e9
+
+
+def work_problem(source: Source, *, max_frame_rate: float, max_gigapixels: float) -> str | None:
+    """Why encoding `source` would cost more than Moa allows (None when it would not),
+    saying what to do about it."""
+    if source.frame_rate > max_frame_rate:
+        return (f"it declares {source.frame_rate:.0f} frames per second; the limit is "
+                f"{max_frame_rate:.0f} (VIDEO_MAX_FRAME_RATE). Export it at a lower frame "
+                f"rate, such as 30 or 60")
+    work = decoded_gigapixels(source)
+    if work > max_gigapixels:
+        fits = max_gigapixels / work * source.duration
+        return (f"{source.width}x{source.height} at {source.frame_rate:.0f} frames per second "
+                f"for {source.duration:.0f} s is {work:,.0f} gigapixels to decode; the limit "
+                f"is {max_gigapixels:,.0f} (VIDEO_MAX_GIGAPIXELS). At this size and frame "
+                f"rate at most {fits:.0f} s fit: cut it into shorter parts, or export it at "
+                f"a lower resolution or frame rate")
+    return None
+
+
 def max_pixels(max_dimension: int) -> int:
     """The largest frame a decoder may allocate (FFmpeg's max_pixels)."""
     return max_dimension * max_dimension
@@ -115,9 +162,17 @@ def input_options(max_dimension: int) -> list[str]:
             "-max_pixels", str(max_pixels(max_dimension))]
 
 
-def ffmpeg_cpu_seconds(duration: float) -> int:
-    """The CPU-time limit of one ffmpeg run over a source of `duration` seconds."""
-    return FFMPEG_CPU_FLOOR_SECONDS + int(FFMPEG_CPU_PER_SOURCE_SECOND * max(0.0, duration))
+def ffmpeg_cpu_seconds(source: Source, rung: Rung) -> int:
+    """The CPU-time limit of the ffmpeg run encoding `rung` from `source` (also the
+    thumbnail's, with the lowest rung): from the pixels it decodes and encodes."""
+    work = (FFMPEG_CPU_PER_DECODED_GIGAPIXEL * decoded_gigapixels(source)
+            + FFMPEG_CPU_PER_ENCODED_GIGAPIXEL * encoded_gigapixels(source, rung))
+    return FFMPEG_CPU_FLOOR_SECONDS + int(work)
+
+
+def ffmpeg_tasks(cores: int) -> int:
+    """How many tasks one ffmpeg run may have at once on a machine of `cores` cores."""
+    return FFMPEG_BASE_TASKS + FFMPEG_TASKS_PER_CORE * max(1, cores)
 
 
 def ffmpeg_limit_hit(returncode: int, said_memory: bool) -> str | None:
@@ -137,13 +192,17 @@ def encode_command(ffmpeg: str, source_path: str, source: Source, rung: Rung,
     segment so every rung switches at the same points. ffmpeg applies the rotation
     itself (autorotate), so the scale is to the display size. Output stops at the
     probed duration (plus a second): a file holding more than its header declares
-    is not encoded past what the duration limit was checked against."""
+    is not encoded past what the duration limit was checked against. A source faster
+    than MAX_OUTPUT_FRAME_RATE is thinned by the fps filter first, so neither the
+    scaler nor the encoder sees the frames it drops."""
     maxrate = int(rung.video_kbps * 1.07)
+    fps = (f"fps={MAX_OUTPUT_FRAME_RATE},"
+           if source.frame_rate > MAX_OUTPUT_FRAME_RATE else "")
     command = [
         ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
         "-progress", "pipe:1", "-nostats", *input_options(max_dimension), "-i", source_path,
         "-t", f"{source.duration + 1:.3f}",
-        "-map", "0:v:0", "-vf", f"scale={rung.width}:{rung.height},setsar=1",
+        "-map", "0:v:0", "-vf", f"{fps}scale={rung.width}:{rung.height},setsar=1",
         "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main", "-level:v",
         rung.level, "-pix_fmt", "yuv420p", "-b:v", f"{rung.video_kbps}k",
         "-maxrate", f"{maxrate}k", "-bufsize", f"{rung.video_kbps * 2}k",

@@ -32,6 +32,10 @@ class IllegalTransition(Exception):
     """A job state change the state machine does not allow (never a silent no-op)."""
 
 
+class RetryRefused(IllegalTransition):
+    """A FAILED job that running again cannot help; the message says what will."""
+
+
 def check_transition(current: str, target: str) -> None:
     if target not in TRANSITIONS.get(current, frozenset()):
         raise IllegalTransition(f"a {current} job cannot become {target}")

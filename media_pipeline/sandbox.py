@@ -4,50 +4,70 @@ A spreadsheet library that sizes its grid from a cell reference, a demuxer fed a
 forged header or a decoder bug can ask for hundreds of gigabytes or spin forever; in
 the process that serves sockets or claims jobs that takes everything down with it.
 So every parser of a file someone uploaded (sheet reading, video probing, ffmpeg)
-runs as a child started through this module's exec shim:
+runs as a child started through the exec shim (media_pipeline/sandbox_shim.py:
+resource limits, no capabilities, and where the kernel allows, its own user,
+network and PID namespaces).
 
-    python -m media_pipeline.sandbox --memory BYTES --cpu SECONDS -- <command...>
-
-The shim sets the limits on itself (address space, CPU time, no core dumps, few open
-files) and then `exec`s the command, which inherits them. Nothing is set in the
-parent between fork and exec (`preexec_fn` is unsafe in a process with threads).
 The child gets a minimal environment: no SECRET_KEY, database URL or storage
-credentials reach a parser. The parent enforces the wall-clock limit and kills the
-child when it is over, cancelled or no longer wanted.
+credentials. Its parent (the worker) is not dumpable (project/roles.py), so a child
+of the same uid that runs code of an attacker's choosing cannot read the worker's
+environment or memory through /proc either. The parent enforces the wall-clock
+limit, reads the child's pipes with caps (media_pipeline/child_output.py), and ends
+the child's whole process group when it is over a limit, cancelled, no longer
+wanted, or the parent exits.
+
+This contains a parser that crashes, spins or allocates without end. Against a file
+that gains code execution in the parser it is depth, not a boundary: the child still
+runs as the worker's uid (it can read what that uid can read) unless the operator
+runs workers as a uid of their own; see docs/security.md.
 """
 
 from __future__ import annotations
 
-import argparse
-import ctypes
+import atexit
+import contextlib
+import functools
 import json
 import logging
 import os
-import resource
+import selectors
 import signal
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from media_pipeline.child_output import READ_BYTES, Flooded, Lines
 
 logger = logging.getLogger(__name__)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-OPEN_FILES = 256  # a parser needs a handful; ffmpeg opens one segment at a time
 # Exit status of a Python child that hit MemoryError (set by `python_child_main`).
 EXIT_OUT_OF_MEMORY = 90
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
+# A JSON answer (the probe's) is a few hundred bytes; stderr is kept for the log.
+MAX_ANSWER_BYTES = 2**20
+MAX_STDERR_BYTES = 4 * 2**20
+STDERR_TAIL_BYTES = 2048
+# Once the child itself has exited, a pipe still open belongs to a process it left
+# behind (without namespaces): read that much longer, then stop.
+EXIT_GRACE_SECONDS = 0.5
+# Tasks (processes and threads) a child may have at once, when it is isolated.
+PROCESSES = 64
 
 
 @dataclass(frozen=True)
 class Limits:
     """What one child may use. `memory_bytes` caps its address space (RLIMIT_AS),
-    `cpu_seconds` its CPU time (RLIMIT_CPU: SIGXCPU, then SIGKILL 5 s later) and
-    `wall_seconds` its life as the parent sees it."""
+    `cpu_seconds` the CPU time of each of its processes (RLIMIT_CPU: SIGXCPU, then
+    SIGKILL 5 s later), `wall_seconds` its life as the parent sees it, `processes`
+    its tasks at once (only where it has namespaces: see sandbox_shim)."""
 
     memory_bytes: int
     cpu_seconds: int
     wall_seconds: float
+    processes: int = PROCESSES  # RLIMIT_NPROC inside the child's own namespaces
 
     def describe(self) -> str:
         return (f"{self.memory_bytes // 2**20} MiB of memory, {self.cpu_seconds} s of CPU, "
@@ -59,14 +79,16 @@ class ChildFailed(Exception):
 
     def __init__(self, message: str, *, limit: str | None = None):
         super().__init__(message)
-        self.limit = limit  # "memory", "cpu", "time" or None (a crash or an error exit)
+        # "memory", "cpu", "time", "output" or None (a crash or an error exit)
+        self.limit = limit
 
 
-def command(argv: list[str], limits: Limits) -> list[str]:
+def command(argv: list[str], limits: Limits, *, namespaces: bool) -> list[str]:
     """`argv` wrapped in the exec shim that applies `limits`."""
-    return [sys.executable, "-m", "media_pipeline.sandbox",
+    return [sys.executable, "-m", "media_pipeline.sandbox_shim",
             "--memory", str(limits.memory_bytes), "--cpu", str(limits.cpu_seconds),
-            "--", *argv]
+            "--processes", str(limits.processes), "--parent", str(os.getpid()),
+            *([] if namespaces else ["--no-namespaces"]), "--", *argv]
 
 
 def python_command(module: str, *args: str) -> list[str]:
@@ -81,36 +103,92 @@ def environment() -> dict[str, str]:
     return {**keep, "PYTHONPATH": str(BASE_DIR), "PYTHONDONTWRITEBYTECODE": "1"}
 
 
-def start(argv: list[str], limits: Limits, **popen) -> subprocess.Popen:
-    """Start `argv` under `limits` (stdin closed; stdout/stderr as `popen` says)."""
-    return subprocess.Popen(command(argv, limits), cwd=BASE_DIR, env=environment(),  # noqa: S603
-                            stdin=subprocess.DEVNULL, start_new_session=True, **popen)
-
-
-def stop(process: subprocess.Popen, grace: float = 2.0) -> None:
-    """SIGTERM, then SIGKILL after `grace` seconds: only this child, by its pid."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
+@functools.cache
+def isolation() -> tuple[bool, str]:
+    """(whether children get their own user, network and PID namespaces here, why
+    not). Asked of the shim once per process; logged once when they do not."""
     try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        process.kill()
+        completed = subprocess.run(
+            [sys.executable, "-m", "media_pipeline.sandbox_shim", "--check"], cwd=BASE_DIR,
+            env=environment(), stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+        answer = json.loads(completed.stdout[:4096])
+        found = bool(answer["isolated"]), str(answer["reason"])[:300]
+    except (OSError, subprocess.SubprocessError, ValueError, KeyError, TypeError) as error:
+        found = False, f"the check failed: {type(error).__name__}: {error}"[:300]
+    if not found[0]:
+        logger.warning("parser children run without namespaces (%s): they keep network "
+                       "access, and a process they start with setsid can outlive them. "
+                       "See docs/security.md", found[1])
+    return found
+
+
+_live: set[subprocess.Popen] = set()
+_live_lock = threading.Lock()
+
+
+def start(argv: list[str], limits: Limits, **popen) -> subprocess.Popen:
+    """Start `argv` under `limits` (stdin closed; stdout/stderr as `popen` says), in
+    a process group of its own. End it with `stop`."""
+    namespaces, _ = isolation()
+    process = subprocess.Popen(command(argv, limits, namespaces=namespaces),  # noqa: S603
+                               cwd=BASE_DIR, env=environment(), stdin=subprocess.DEVNULL,
+                               start_new_session=True, **popen)
+    with _live_lock:
+        _live.add(process)
+    return process
+
+
+def exited(process: subprocess.Popen) -> bool:
+    """Whether the child has exited, without reaping it: while it is a zombie its
+    pid stays reserved, so signalling its process group cannot hit another's."""
+    if process.returncode is not None:
+        return True
+    return os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+
+
+def stop(process: subprocess.Popen, grace: float = 2.0) -> int:
+    """End the child and everything left in its process group: SIGTERM, SIGKILL
+    after `grace` seconds (at once when the child has exited: what remains was left
+    behind). Returns the child's exit status. Idempotent."""
+    if process.returncode is None:
+        if not exited(process):
+            _signal_group(process, signal.SIGTERM)
+            deadline = time.monotonic() + grace
+            while not exited(process) and time.monotonic() < deadline:
+                time.sleep(0.02)
+        _signal_group(process, signal.SIGKILL)
         process.wait()
+    with _live_lock:
+        _live.discard(process)
+    return process.returncode
+
+
+def _signal_group(process: subprocess.Popen, number: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, number)
+
+
+@atexit.register
+def _stop_all() -> None:
+    """The parent's way out: no child, nor what it started, outlives it."""
+    with _live_lock:
+        remaining = list(_live)
+    for process in remaining:
+        stop(process, grace=0)
 
 
 def run_json(argv: list[str], limits: Limits, what: str) -> dict:
     """Run a child that prints one JSON object, and return that object. ChildFailed
-    when it is over a limit, crashes, or prints anything else."""
+    when it is over a limit, crashes, writes too much, or prints anything else."""
     process = start(argv, limits, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        out, err = process.communicate(timeout=limits.wall_seconds)
-    except subprocess.TimeoutExpired:
-        stop(process)
-        raise ChildFailed(f"{what} took longer than {limits.wall_seconds:.0f} s",
-                          limit="time") from None
-    if process.returncode != 0:
-        failure = exit_reason(process.returncode, limits, what)
+        out, err = _collect(process, limits, what)
+    finally:
+        returncode = stop(process)
+        process.stdout.close()
+        process.stderr.close()
+    if returncode != 0:
+        failure = exit_reason(returncode, limits, what)
         said = err.decode(errors="replace").strip().splitlines()[-1:]
         logger.warning("%s: %s%s", what, failure, f" ({said[0][:300]})" if said else "")
         raise failure
@@ -121,6 +199,45 @@ def run_json(argv: list[str], limits: Limits, what: str) -> dict:
     if not isinstance(answer, dict):
         raise ChildFailed(f"{what} answered something else than a JSON object")
     return answer
+
+
+def _collect(process: subprocess.Popen, limits: Limits, what: str) -> tuple[bytes, bytes]:
+    """The child's stdout (at most MAX_ANSWER_BYTES) and the end of its stderr, read
+    until both close, or shortly after the child exits; ChildFailed past a cap or
+    the wall-clock limit."""
+    caps = {process.stdout.fileno(): Lines("stdout", max_line=MAX_ANSWER_BYTES,
+                                           max_bytes=MAX_ANSWER_BYTES),
+            process.stderr.fileno(): Lines("stderr", max_line=MAX_STDERR_BYTES,
+                                           max_bytes=MAX_STDERR_BYTES)}
+    out, err = bytearray(), b""
+    deadline = time.monotonic() + limits.wall_seconds
+    gone_at = None
+    with selectors.DefaultSelector() as selector:
+        for fd in caps:
+            selector.register(fd, selectors.EVENT_READ)
+        while selector.get_map():
+            now = time.monotonic()
+            if now > deadline:
+                raise ChildFailed(f"{what} took longer than {limits.wall_seconds:.0f} s",
+                                  limit="time")
+            if gone_at is None and exited(process):
+                gone_at = now
+            if gone_at is not None and now - gone_at > EXIT_GRACE_SECONDS:
+                break  # a process it left behind holds the pipe: stop() ends it
+            for key, _ in selector.select(timeout=0.1):
+                data = os.read(key.fd, READ_BYTES)
+                if not data:
+                    selector.unregister(key.fd)
+                    continue
+                try:
+                    caps[key.fd].feed(data)
+                except Flooded as flooded:
+                    raise ChildFailed(f"{what} {flooded}", limit="output") from None
+                if key.fd == process.stdout.fileno():
+                    out += data
+                else:
+                    err = (err + data)[-STDERR_TAIL_BYTES:]
+    return bytes(out), err
 
 
 def exit_reason(returncode: int, limits: Limits, what: str) -> ChildFailed:
@@ -153,42 +270,3 @@ def python_child_main(main) -> None:
     except MemoryError:
         os._exit(EXIT_OUT_OF_MEMORY)
     sys.exit(status or 0)
-
-
-def _die_with_parent() -> None:
-    """Linux: the child is killed with its parent (a worker killed with SIGKILL leaves
-    no reader running on, which only its CPU limit would end, late)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: the CPU and wall limits still hold
-        return
-    if os.getppid() == 1:  # the parent died before prctl: nobody waits for us
-        os._exit(1)
-
-
-def _apply_limits(memory_bytes: int, cpu_seconds: int) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    # The soft limit sends SIGXCPU (the child may exit cleanly); the hard one kills.
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES, OPEN_FILES))
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m media_pipeline.sandbox",
-                                     description="Apply resource limits, then exec a command.")
-    parser.add_argument("--memory", type=int, required=True, help="address space, bytes")
-    parser.add_argument("--cpu", type=int, required=True, help="CPU time, seconds")
-    parser.add_argument("argv", nargs=argparse.REMAINDER)
-    options = parser.parse_args(argv)
-    target = options.argv[1:] if options.argv[:1] == ["--"] else options.argv
-    if not target:
-        parser.error("a command to run is required after --")
-    _apply_limits(options.memory, options.cpu)
-    _die_with_parent()
-    os.execvp(target[0], target)  # noqa: S606 (the command the parent chose)
-
-
-if __name__ == "__main__":
-    main()

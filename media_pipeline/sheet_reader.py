@@ -23,8 +23,8 @@ built, finds the header and cuts each cell (sheet_rows); it imports no Django. T
 parent trusts none of it beyond shape: lines are length-capped, rows must be four
 short strings with rising row numbers within the cap, the count must match. Row
 validation stays in the parent, with Django's email validator, so what the child
-says passes the same rules as any other input. The parent stops the child (by its
-pid) when the job must stop, when the wall-clock limit passes, or on anything
+says passes the same rules as any other input. The parent stops the child (its
+process group) when the job must stop, when the wall-clock limit passes, or on anything
 unexpected; a child that dies says why through its exit status (sandbox.exit_reason).
 """
 
@@ -160,6 +160,7 @@ class _ChildLines:
         self.partial = b""
         self.stderr_tail = b""
         self.stdout_open = True
+        self.exited_at: float | None = None
 
     def next_message(self) -> object:
         while not self.pending:
@@ -188,6 +189,7 @@ class _ChildLines:
                                       f"{self.limits.wall_seconds:.0f} s", limit="time")
         ready = self.selector.select(timeout=min(remaining, WAIT_SECONDS))
         if not ready:
+            self._left_behind()
             self.on_wait()
             return
         for key, _ in ready:
@@ -219,20 +221,27 @@ class _ChildLines:
     def _exited(self) -> None:
         """Wait for the child's exit within the wall-clock limit; ChildFailed unless
         it succeeded."""
-        while True:
-            try:
-                status = self.process.wait(timeout=WAIT_SECONDS)
-                break
-            except subprocess.TimeoutExpired:
-                if time.monotonic() > self.deadline:
-                    raise sandbox.ChildFailed(f"{WHAT} took longer than "
-                                              f"{self.limits.wall_seconds:.0f} s",
-                                              limit="time") from None
-                self.on_wait()
+        while not sandbox.exited(self.process):  # not reaped: stop() ends its group
+            if time.monotonic() > self.deadline:
+                raise sandbox.ChildFailed(f"{WHAT} took longer than "
+                                          f"{self.limits.wall_seconds:.0f} s", limit="time")
+            time.sleep(0.02)
+            self.on_wait()
+        status = sandbox.stop(self.process)
         if status != 0:
             failure = sandbox.exit_reason(status, self.limits, WHAT)
             self._log(str(failure))
             raise failure
+
+    def _left_behind(self) -> None:
+        """The child exited and its stdout is still open, quiet: a process it started
+        holds it (without namespaces). Take the pipe as closed; stop() ends it."""
+        if self.exited_at is None and sandbox.exited(self.process):
+            self.exited_at = time.monotonic()
+        if (self.exited_at is not None and self.stdout_open
+                and time.monotonic() - self.exited_at > sandbox.EXIT_GRACE_SECONDS):
+            self.selector.unregister(self.process.stdout)
+            self.stdout_open = False
 
     def unexpected(self, what: str) -> sandbox.ChildFailed:
         self._log(f"answered {what}")

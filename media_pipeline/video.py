@@ -11,7 +11,6 @@ ChildFailed naming the limit and takes the next job.
 from __future__ import annotations
 
 import logging
-import queue
 import shutil
 import subprocess
 import threading
@@ -19,12 +18,19 @@ import time
 from collections.abc import Callable
 
 from media_pipeline import ladder, sandbox
+from media_pipeline.child_output import Flooded, Lines, read_lines
 from media_pipeline.ladder import Source, progress_seconds
 
 logger = logging.getLogger(__name__)
 
 STOP_GRACE_SECONDS = 5.0  # after SIGTERM ffmpeg gets this long to exit, then SIGKILL
 STALL_SECONDS = 300.0  # an ffmpeg that reports no progress this long is stuck
+# What ffmpeg may write: a progress block is about 300 bytes twice a second, an error
+# line (-loglevel error) well under 1 KiB, even one per frame of a damaged file. Past
+# these it is flooding the worker, and is stopped.
+MAX_LINE_BYTES = 16 * 1024
+OUTPUT_FLOOR_BYTES = 4 * 2**20
+OUTPUT_BYTES_PER_SECOND = 32 * 1024  # of its wall-clock limit
 
 
 class NotAVideo(Exception):
@@ -73,8 +79,10 @@ def _source(fields: object) -> Source:
     except TypeError:
         raise Unreadable("the video probe answered nonsense") from None
     numbers = (source.width, source.height, source.rotation)
+    rates = (source.duration, source.frame_rate)
     if (not all(isinstance(value, int) and not isinstance(value, bool) for value in numbers)
-            or not isinstance(source.duration, int | float) or not source.duration > 0
+            or not all(isinstance(value, int | float) and not isinstance(value, bool)
+                       and 0 < value < float("inf") for value in rates)
             or source.width <= 0 or source.height <= 0 or not isinstance(source.has_audio, bool)):
         raise Unreadable(f"the video probe answered an impossible stream ({fields})")
     return source
@@ -90,50 +98,60 @@ def run_ffmpeg(command: list[str], *, limits: sandbox.Limits,
     without one; if it raises (the job was cancelled, the worker is stopping), ffmpeg
     is asked to stop (SIGTERM), killed after STOP_GRACE_SECONDS, and the exception
     propagates. FfmpegFailed on a non-zero exit or a stall; sandbox.ChildFailed when
-    a limit stopped it (memory, CPU time, `limits.wall_seconds`) or it crashed;
-    FileNotFoundError when the binary is missing.
+    a limit stopped it (memory, CPU time, `limits.wall_seconds`, its output caps) or
+    it crashed; FileNotFoundError when the binary is missing.
     """
     if shutil.which(command[0]) is None:  # the shim would only fail after the fork
         raise FileNotFoundError(f"no executable ffmpeg at {command[0]}")
-    process = sandbox.start(command, limits, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, errors="replace")
-    reports: queue.Queue = queue.Queue()
-    said = _Said()
-    readers = [threading.Thread(target=_read_blocks, args=(process.stdout, reports),
-                                daemon=True),
+    process = sandbox.start(command, limits, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    budget = OUTPUT_FLOOR_BYTES + int(OUTPUT_BYTES_PER_SECOND * limits.wall_seconds)
+    progress = _Progress(Lines("progress output", max_line=MAX_LINE_BYTES, max_bytes=budget))
+    said = _Said(Lines("error output", max_line=MAX_LINE_BYTES, max_bytes=budget))
+    readers = [threading.Thread(target=progress.read, args=(process.stdout,), daemon=True),
                threading.Thread(target=said.read, args=(process.stderr,), daemon=True)]
     for reader in readers:
         reader.start()
-    written = 0.0
+    written, seen = 0.0, 0
     started = last_report = time.monotonic()
+    gone_at = None
     try:
         while True:
-            if time.monotonic() - started > limits.wall_seconds:
+            now = time.monotonic()
+            if now - started > limits.wall_seconds:
                 raise sandbox.ChildFailed(f"ffmpeg took longer than "
                                           f"{limits.wall_seconds:.0f} s", limit="time")
-            try:
-                block = reports.get(timeout=1.0)
-            except queue.Empty:
-                if time.monotonic() - last_report > stall_seconds:
-                    raise FfmpegFailed(f"ffmpeg reported no progress for {stall_seconds:.0f} s"
-                                       ) from None
-                on_progress(written)
-                continue
-            if block is None:  # stdout closed: ffmpeg is exiting
+            reports, closed = progress.wait(seen, timeout=1.0)
+            flooded = progress.flooded or said.flooded
+            if flooded:
+                raise sandbox.ChildFailed(f"ffmpeg {flooded}", limit="output")
+            if reports > seen:
+                seen, last_report = reports, time.monotonic()
+                written = progress.seconds or written
+            elif closed:  # stdout closed: ffmpeg is exiting
                 break
-            last_report = time.monotonic()
-            written = progress_seconds(block) or written
+            elif time.monotonic() - last_report > stall_seconds:
+                raise FfmpegFailed(f"ffmpeg reported no progress for {stall_seconds:.0f} s")
+            if gone_at is None and sandbox.exited(process):
+                gone_at = time.monotonic()
+            elif gone_at is not None and time.monotonic() - gone_at > STOP_GRACE_SECONDS:
+                break  # something it left behind holds the pipe: stop() ends it
             on_progress(written)
     except BaseException:
         sandbox.stop(process, STOP_GRACE_SECONDS)
         raise
     finally:
-        for reader in readers:
-            reader.join(timeout=STOP_GRACE_SECONDS)
-    returncode = process.wait()
+        _close(process, readers)
+    returncode = sandbox.stop(process, STOP_GRACE_SECONDS)
     if returncode != 0:
         raise _failure(returncode, said, limits)
     return written
+
+
+def _close(process, readers: list[threading.Thread]) -> None:
+    for reader in readers:
+        reader.join(timeout=STOP_GRACE_SECONDS)
+    for stream in (process.stdout, process.stderr):
+        stream.close()
 
 
 def _failure(returncode: int, said: _Said, limits: sandbox.Limits) -> Exception:
@@ -150,27 +168,65 @@ def _failure(returncode: int, said: _Said, limits: sandbox.Limits) -> Exception:
     return FfmpegFailed(f"ffmpeg exited with status {returncode}: {last_words}")
 
 
-def _read_blocks(stream, reports: queue.Queue) -> None:
-    block: dict[str, str] = {}
-    for line in stream:
-        key, _, value = line.strip().partition("=")
-        block[key] = value
+class _Progress:
+    """The latest of ffmpeg's `-progress` blocks, kept by a reader thread: only the
+    newest matters, so a child writing faster than the job reads costs no memory."""
+
+    def __init__(self, lines: Lines):
+        self.lines = lines
+        self.changed = threading.Condition()
+        self.reports, self.seconds, self.closed = 0, None, False
+        self.flooded: str | None = None
+        self.block: dict[str, str] = {}
+
+    def read(self, stream) -> None:
+        try:
+            read_lines(stream.fileno(), self.lines, self._line)
+        except Flooded as flooded:
+            self.flooded = str(flooded)
+        except OSError:  # closed under us by a stopping run
+            pass
+        with self.changed:
+            self.closed = True
+            self.changed.notify_all()
+
+    def _line(self, raw: bytes) -> None:
+        key, _, value = raw.decode(errors="replace").strip().partition("=")
+        self.block[key] = value
         if key == "progress":
-            reports.put(block)
-            block = {}
-    reports.put(None)
+            with self.changed:
+                self.seconds = progress_seconds(self.block) or self.seconds
+                self.reports += 1
+                self.changed.notify_all()
+            self.block = {}
+
+    def wait(self, seen: int, timeout: float) -> tuple[int, bool]:
+        """(reports so far, whether stdout closed), once either moved past `seen`."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.reports > seen or self.closed
+                                  or self.flooded, timeout)
+            return self.reports, self.closed
 
 
 class _Said:
     """The end of ffmpeg's stderr, and whether any line said an allocation failed."""
 
-    def __init__(self, keep: int = 20):
+    def __init__(self, lines: Lines, keep: int = 20):
+        self.lines_in = lines
         self.lines: list[str] = []
         self.keep, self.memory = keep, False
+        self.flooded: str | None = None
 
     def read(self, stream) -> None:
-        for line in stream:
-            self.memory = self.memory or any(words in line
-                                             for words in ladder.FFMPEG_MEMORY_WORDS)
-            self.lines.append(line)
-            del self.lines[:-self.keep]
+        try:
+            read_lines(stream.fileno(), self.lines_in, self._line)
+        except Flooded as flooded:
+            self.flooded = str(flooded)
+        except OSError:  # closed under us by a stopping run
+            pass
+
+    def _line(self, raw: bytes) -> None:
+        line = raw.decode(errors="replace")
+        self.memory = self.memory or any(words in line for words in ladder.FFMPEG_MEMORY_WORDS)
+        self.lines.append(line)
+        del self.lines[:-self.keep]

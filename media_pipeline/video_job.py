@@ -16,6 +16,7 @@ limit and its setting, and the worker goes on with the next job.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from pathlib import Path
 
@@ -38,7 +39,9 @@ LIMIT_SETTINGS = {
     "the video probe": {"memory": "PARSER_MEMORY_MB", "cpu": "PARSER_CPU_SECONDS",
                         "time": "PARSER_CPU_SECONDS"},
     "ffmpeg": {"memory": "FFMPEG_MEMORY_MB",
-               "cpu": "derived from the video's duration", "time": "twice its CPU limit"},
+               "cpu": "derived from the pixels the video declares: it has more frames "
+                      "than it says, or is unusually costly to decode",
+               "time": "twice its CPU limit"},
 }
 
 
@@ -66,7 +69,6 @@ def _encode(context: JobContext, row: Video, work: Path) -> dict:
     rungs = ladder.plan_rungs(source)
     _storage(storage.delete_prefix, row.output_prefix)  # a retry starts from nothing
     binary = ffmpeg_binary()
-    limits = ffmpeg_limits(source)
     weights = [rung.width * rung.height for rung in rungs]
     done_weight, renditions = 0, []
     for rung, weight in zip(rungs, weights, strict=True):
@@ -76,8 +78,8 @@ def _encode(context: JobContext, row: Video, work: Path) -> dict:
         out_dir.mkdir()
         command = ladder.encode_command(binary, source_path, source, rung, str(out_dir),
                                         settings.VIDEO_MAX_DIMENSION)
-        written = _run(command, limits, context, start, span * 0.9, f"encoding {rung.name}",
-                       source.duration)
+        written = _run(command, ffmpeg_limits(source, rung), context, start, span * 0.9,
+                       f"encoding {rung.name}", source.duration)
         if written < 0.9 * source.duration - 1:
             raise JobFailed("INPUT_INVALID", f"The video ends after {written:.1f} s of the "
                             f"{source.duration:.1f} s it declares: the file is truncated "
@@ -87,7 +89,8 @@ def _encode(context: JobContext, row: Video, work: Path) -> dict:
         done_weight += weight
         context.progress(5 + 90 * done_weight / sum(weights), f"{rung.name} playable")
     context.progress(95, "thumbnail")
-    has_thumbnail = _thumbnail(binary, source_path, source, limits, row, work)
+    has_thumbnail = _thumbnail(binary, source_path, source, ffmpeg_limits(source, rungs[0]),
+                               row, work)
     published = [rendition.as_json() for rendition in renditions]
     actions.video_ready(video_id=str(row.id), renditions=published, has_thumbnail=has_thumbnail)
     return {"video": str(row.id), "duration": source.duration, "renditions": published}
@@ -100,12 +103,14 @@ def probe_limits() -> sandbox.Limits:
                           wall_seconds=settings.PARSER_CPU_SECONDS + PROBE_WALL_MARGIN_SECONDS)
 
 
-def ffmpeg_limits(source: ladder.Source) -> sandbox.Limits:
-    """Each ffmpeg run's: FFMPEG_MEMORY_MB, CPU time from the source's duration, and
-    twice that on the wall clock (a run also stops after STALL_SECONDS without progress)."""
-    cpu = ladder.ffmpeg_cpu_seconds(source.duration)
+def ffmpeg_limits(source: ladder.Source, rung: ladder.Rung) -> sandbox.Limits:
+    """The ffmpeg run of `rung`: FFMPEG_MEMORY_MB, CPU time from the pixels it decodes
+    and encodes, twice that on the wall clock (a run also stops after STALL_SECONDS
+    without progress), and tasks for this machine's cores."""
+    cpu = ladder.ffmpeg_cpu_seconds(source, rung)
     return sandbox.Limits(memory_bytes=settings.FFMPEG_MEMORY_BYTES, cpu_seconds=cpu,
-                          wall_seconds=2 * cpu)
+                          wall_seconds=2 * cpu,
+                          processes=ladder.ffmpeg_tasks(os.cpu_count() or 1))
 
 
 def _probe(path: str) -> ladder.Source:
@@ -124,7 +129,11 @@ def _probe(path: str) -> ladder.Source:
     if source.duration > settings.VIDEO_MAX_DURATION_SECONDS:
         raise JobFailed("INPUT_TOO_LONG", f"The video lasts {source.duration:.0f} s; the "
                         f"limit is {settings.VIDEO_MAX_DURATION_SECONDS} s "
-                        f"(VIDEO_MAX_DURATION_SECONDS).")
+                        f"(VIDEO_MAX_DURATION_SECONDS): cut it into shorter parts.")
+    problem = ladder.work_problem(source, max_frame_rate=settings.VIDEO_MAX_FRAME_RATE,
+                                  max_gigapixels=settings.VIDEO_MAX_GIGAPIXELS)
+    if problem:
+        raise JobFailed("INPUT_TOO_LARGE", f"The video is too much to encode: {problem}.")
     return source
 
 

@@ -3,7 +3,8 @@ worker, never importing Django):
 
     python -m media_pipeline.video_probe --max-dimension 7680 <path>
 
-prints one JSON object: `{"source": {width, height, rotation, duration, has_audio}}`
+prints one JSON object: `{"source": {width, height, rotation, duration, has_audio,
+frame_rate}}`
 or `{"refused": "not_video" | "unreadable" | "too_large" | "too_complex", "reason": ...}`.
 
 PyAV reads the file with FFmpeg's libraries in this process, so a forged header or a
@@ -78,6 +79,7 @@ def _read(container, max_dimension: int, pixels: dict) -> ladder.Source:
         raise Refused("unreadable", "the video stream declares no frame size FFmpeg accepts "
                                     "(a damaged or forged header)")
     duration = _duration(container, stream)
+    frame_rate = _frame_rate(stream)
     stream.codec_context.options = pixels
     rotation = 0
     for frame in container.decode(stream):  # the display matrix rides on frames
@@ -86,7 +88,17 @@ def _read(container, max_dimension: int, pixels: dict) -> ladder.Source:
     else:
         raise Refused("unreadable", "the video stream has no decodable frame")
     return ladder.Source(width=width, height=height, rotation=rotation, duration=duration,
-                         has_audio=bool(container.streams.audio))
+                         has_audio=bool(container.streams.audio), frame_rate=frame_rate)
+
+
+def _frame_rate(stream) -> float:
+    """Frames per second on average (what the encoder will decode), else the rate
+    FFmpeg guesses from the timestamps. A file that lies runs into the CPU limit."""
+    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+        if rate and rate > 0:
+            return float(rate)
+    raise Refused("unreadable", "the video stream declares no frame rate (a damaged or "
+                                "forged header)")
 
 
 def _duration(container, stream) -> float:

@@ -89,6 +89,11 @@ VARS: tuple[Var, ...] = (
     Var("FFMPEG_MEMORY_MB", "address space of each ffmpeg run, in MiB", "4096"),
     Var("VIDEO_MAX_DIMENSION", "largest width or height (pixels) a video may declare",
         "7680"),
+    Var("VIDEO_MAX_FRAME_RATE", "highest frame rate (per second) a video may declare",
+        "240"),
+    Var("VIDEO_MAX_GIGAPIXELS", "most pixels a video may make the encoder decode (width x "
+        "height x frame rate x duration), in billions: 1000 is 4 h of 1080p at 30 fps",
+        "1000"),
     # Abuse limits and quotas (docs/security.md).
     Var("RATE_LIMITS", "overrides of the request rate limits: name=N/period pairs, "
         "comma-separated (signin.ip=30/m,...); names in docs/security.md", ""),
@@ -113,7 +118,8 @@ INTEGER_NAMES = ("DRAIN_SECONDS", "DRAIN_JITTER_SECONDS", "CHANNEL_CAPACITY",
                  "JOB_LEASE_SECONDS", "VIDEO_MAX_UPLOAD_BYTES", "VIDEO_MAX_DURATION_SECONDS",
                  "EXCEL_MAX_UPLOAD_BYTES", "EXCEL_MAX_ROWS", "PARSER_MEMORY_MB",
                  "PARSER_CPU_SECONDS", "FFMPEG_MEMORY_MB", "VIDEO_MAX_DIMENSION",
-                 "VIDEO_QUOTA_BYTES", "VIDEO_MAX_CONCURRENT_UPLOADS", "API_TOKEN_DAYS")
+                 "VIDEO_MAX_FRAME_RATE", "VIDEO_MAX_GIGAPIXELS", "VIDEO_QUOTA_BYTES",
+                 "VIDEO_MAX_CONCURRENT_UPLOADS", "API_TOKEN_DAYS")
 RATE = re.compile(r"^(\d+)/(\d*)([smhd])$")
 # Request rate limits, by name (`<what>.<counted per>`); RATE_LIMITS overrides any of
 # them. docs/security.md says what each protects.
@@ -128,6 +134,8 @@ DEFAULT_RATES = {
     "map.user": "120/h",
     "video.user": "60/h",
     "import.user": "30/h",
+    "retry.user": "20/h",  # failed jobs one user runs again (each may be a full encode)
+    "cancel.user": "120/h",  # jobs one user cancels
     "create.ip": "600/h",  # maps, videos, imports and tokens from one address
 }
 

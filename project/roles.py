@@ -2,8 +2,11 @@
 
 The worker command claims its role before it loads the ASGI application, so the
 application module can tell a Daphne process (web) from a worker without an env var.
+Either role makes itself non-dumpable first: its environment holds every secret.
 """
 
+import ctypes
+import logging
 import sys
 
 from django.conf import settings
@@ -11,12 +14,34 @@ from django.core.exceptions import ImproperlyConfigured
 
 from project.config import ConfigError
 
+logger = logging.getLogger(__name__)
+
+PR_GET_DUMPABLE, PR_SET_DUMPABLE = 3, 4  # linux/prctl.h
+
 _current: str | None = None
+
+
+def make_undumpable() -> bool:
+    """Linux: no process of the same uid may read this one's /proc/<pid>/environ,
+    mem, maps or fds, nor ptrace it (root's CAP_SYS_PTRACE still may): a parser
+    child that runs an attacker's code as the worker's uid cannot take its secrets.
+    Also means no core dump, and no py-spy/gdb attach but as root. Whether it held."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        held = libc.prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0
+    except (OSError, AttributeError):  # not Linux
+        held = False
+    if not held:
+        logger.warning("this process stays dumpable: a process of the same uid can read "
+                       "its environment (secrets) through /proc")
+    return held
 
 
 def start(role: str) -> None:
     """Refuse to start `role` without every env name it needs (all named at once)."""
     global _current
+    make_undumpable()
     # Both roles run an event loop beside database threads; a thread waking from a
     # query's network wait needs the GIL, and with the default 5 ms switch interval a
     # busy loop makes it wait up to 5 ms per query (measured: bench/results/).

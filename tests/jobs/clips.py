@@ -15,9 +15,9 @@ def ffmpeg(*args: str) -> None:
 
 
 def clip(path: Path, *, size: str = "640x360", seconds: float = 3, audio: bool = True,
-         bitrate: str | None = None) -> Path:
+         bitrate: str | None = None, rate: int = 25) -> Path:
     """H.264 (+ AAC) in MP4 with the index at the end, as cameras write it."""
-    args = ["-f", "lavfi", "-i", f"testsrc=size={size}:rate=25:duration={seconds}"]
+    args = ["-f", "lavfi", "-i", f"testsrc=size={size}:rate={rate}:duration={seconds}"]
     if audio:
         args += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}"]
     args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]

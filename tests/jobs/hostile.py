@@ -19,6 +19,7 @@ from tests.jobs import clips, mp4
 from tests.jobs.clips import ffmpeg
 
 TEN_HOURS = 36000.0
+FOUR_HOURS = 14400.0  # VIDEO_MAX_DURATION_SECONDS' default: the duration alone passes
 
 
 class Bait:
@@ -110,11 +111,13 @@ def concat_list(folder: Path, bait: Bait) -> Path:
     return path
 
 
-def matroska_claiming(folder: Path, seconds: float, name: str) -> Path:
-    """A 3-second Matroska file whose Duration element says `seconds`."""
+def matroska_claiming(folder: Path, seconds: float, name: str,
+                      source: str = "testsrc=size=64x64:rate=25:duration=3") -> Path:
+    """A short Matroska file of `source` (a lavfi graph) whose Duration element says
+    `seconds`."""
     path = folder / name
-    ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x64:rate=25:duration=3", "-c:v", "libx264",
-           "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path))
+    ffmpeg("-f", "lavfi", "-i", source, "-c:v", "libx264", "-preset", "ultrafast",
+           "-pix_fmt", "yuv420p", str(path))
     data = path.read_bytes()
     at = data.find(b"\x44\x89\x88")  # Duration, an 8-byte float in TimecodeScale units (ms)
     if at < 0:
@@ -165,6 +168,12 @@ def corpus(folder: Path, bait: Bait) -> dict[str, tuple[Path, str]]:
             mp4.stretch_last_sample(movie, TEN_HOURS))), "INPUT_TOO_LONG"),
         "ten-hours-mkv": (matroska_claiming(folder, TEN_HOURS, "ten-hours.mkv"),
                           "INPUT_TOO_LONG"),
+        # The review's clip: 8K gray frames at 60 fps, a few bytes each, for the longest
+        # duration allowed. It cost ~40 CPU-hours; now refused before encoding.
+        "8k60-gray-4h": (matroska_claiming(folder, FOUR_HOURS, "gray.mkv", (
+            "color=gray:size=7680x4320:rate=60:duration=0.5")), "INPUT_TOO_LARGE"),
+        "300-fps": (clips.clip(folder / "fast.mp4", size="64x64", seconds=0.5, audio=False,
+                               rate=300), "INPUT_TOO_LARGE"),
         # 40M one-byte samples: an index of ~1 GB from a few header bytes. The probe's
         # memory limit refuses the allocation, FFmpeg builds no index: no frame to read.
         "40M-samples": (forged(folder, "samples.mp4", lambda movie: mp4.declare_samples(

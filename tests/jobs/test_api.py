@@ -100,3 +100,62 @@ def test_local_upload_url_is_signed_expiring_size_bound_and_closed_once_complete
     assert replaced.status_code == 409 and replaced.json()["code"] == "upload_closed"
     assert storage.read_bytes(video.original_key) == b"hello"  # what was checked stays
     storage.delete_prefix(f"videos/{video.id}/")
+
+
+def failed(owner, code: str, team_id=None):
+    """A job that failed with `code`, as job_fail leaves it."""
+    from media_pipeline.models import Job
+
+    job = jobs.job_enqueue(kind="noop", owner=owner, payload={}, team_id=team_id)
+    Job.objects.filter(pk=job.pk).update(status="FAILED", error_code=code, attempts=1,
+                                         error_message="failed")
+    return job
+
+
+@pytest.mark.parametrize("code", ["INPUT_INVALID", "INPUT_TOO_COMPLEX", "INPUT_TOO_LARGE",
+                                  "INPUT_NOT_VIDEO"])
+def test_a_job_that_failed_on_its_input_cannot_be_retried(client, alice, code):
+    job = failed(alice, code)
+    client.force_login(alice)
+    for _ in range(3):
+        refused = client.post(f"/api/v1/jobs/{job.pk}/retry/")
+        assert refused.status_code == 409 and refused.json()["code"] == "conflict"
+        assert code in refused.json()["detail"]
+        assert "Upload a corrected file" in refused.json()["detail"]
+    assert client.get(f"/api/v1/jobs/{job.pk}/").json()["status"] == "FAILED"
+
+
+def test_a_team_owner_cannot_retry_a_members_job_that_failed_on_its_input(client, alice,
+                                                                         bob):
+    team = collab_actions.team_create(name="T", owner=alice)
+    collab_actions.membership_ensure(team=team, user=bob)
+    job = failed(bob, "INPUT_TOO_COMPLEX", team_id=team.pk)
+    client.force_login(alice)
+    assert client.post(f"/api/v1/jobs/{job.pk}/retry/").status_code == 409
+
+
+def test_a_job_that_failed_on_the_deployment_is_retried_once_it_is_fixed(client, alice):
+    job = failed(alice, "ENCODER_UNAVAILABLE")
+    client.force_login(alice)
+    retried = client.post(f"/api/v1/jobs/{job.pk}/retry/")
+    assert retried.status_code == 202 and retried.json()["status"] == "PENDING"
+
+
+def test_retries_are_rate_limited_per_user(client, alice, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "retry.user": "2/h"}
+    client.force_login(alice)
+    answers = [client.post(f"/api/v1/jobs/{failed(alice, 'ENCODER_UNAVAILABLE').pk}/retry/")
+               for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [202, 202, 429]
+    assert answers[2].json()["code"] == "rate_limited" and answers[2]["Retry-After"]
+
+
+def test_cancels_are_rate_limited_per_user(client, alice, bob, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "cancel.user": "2/h"}
+    client.force_login(alice)
+    queued = [jobs.job_enqueue(kind="noop", owner=alice, payload={}) for _ in range(3)]
+    answers = [client.post(f"/api/v1/jobs/{job.pk}/cancel/") for job in queued]
+    assert [answer.status_code for answer in answers] == [202, 202, 429]
+    client.force_login(bob)  # per user: bob's count is his own
+    job = jobs.job_enqueue(kind="noop", owner=bob, payload={})
+    assert client.post(f"/api/v1/jobs/{job.pk}/cancel/").status_code == 202

@@ -6,7 +6,7 @@ from django.core.files.base import ContentFile
 from media_pipeline import jobs, storage
 from media_pipeline.errors import JobFenced
 from media_pipeline.models import Job
-from media_pipeline.policy import IllegalTransition
+from media_pipeline.policy import IllegalTransition, RetryRefused
 from media_pipeline.progress import JobContext
 from media_pipeline.worker import execute
 
@@ -98,11 +98,14 @@ def test_cancel_pending_at_once_running_at_the_next_progress_point(alice):
     assert Job.objects.get(pk=running.pk).status == "CANCELLED"
 
 
-def test_only_a_failed_job_can_be_retried(alice):
+def test_only_a_failed_job_can_be_retried_and_not_for_its_input(alice):
     job = jobs.job_enqueue(kind="noop", owner=alice, payload={"steps": -1})
     with pytest.raises(IllegalTransition):
         jobs.job_retry(job_id=job.pk)
     execute(JobContext(claim()))
+    with pytest.raises(RetryRefused, match="INPUT_INVALID"):  # the same input fails again
+        jobs.job_retry(job_id=job.pk)
+    Job.objects.filter(pk=job.pk).update(error_code="ENCODER_UNAVAILABLE")  # the deployment's
     retried = jobs.job_retry(job_id=job.pk)
     assert (retried.status, retried.error_code, retried.max_attempts) == ("PENDING", "", 6)
 

@@ -279,3 +279,19 @@ def test_deleting_a_video_removes_its_files_and_only_its_uploader_may(client, al
     assert client.delete(f"/api/v1/videos/{video_id}/").status_code == 204
     assert not (local_storage / "videos" / video_id).exists()
     assert client.get(f"/api/v1/videos/{video_id}/").status_code == 404
+
+
+def test_a_clip_faster_than_60_fps_is_encoded_at_60(client, alice, tmp_path, local_storage):
+    """A 120 fps slow-motion clip: each rung encodes (and scales) half its frames."""
+    client.force_login(alice)
+    fast = clips.clip(tmp_path / "fast.mp4", size="320x240", seconds=1, audio=False,
+                      rate=120)
+    sent = upload(client, fast)
+    job = run_next_job()
+    assert job.status == "DONE", job.error_message
+    rung = job.result["renditions"][0]["name"]
+    playlist = local_storage / "videos" / sent["video"] / "hls" / rung / "index.m3u8"
+    with av.open(str(playlist)) as hls:
+        frames = sum(1 for _ in hls.decode(video=0))
+        rate = hls.streams.video[0].average_rate
+    assert 55 <= frames <= 61 and rate <= 60, (frames, rate)

@@ -41,7 +41,8 @@ def corpus(tmp_path_factory, bait):
 @pytest.mark.usefixtures("local_storage")
 @pytest.mark.parametrize("name", ["text", "truncated", "hls", "dash", "concat",
                                   "sps-16384x16384", "sps-16384x8192", "ten-hours-mp4",
-                                  "ten-hours-mkv", "40M-samples", "100k-tracks",
+                                  "ten-hours-mkv", "8k60-gray-4h", "300-fps",
+                                  "40M-samples", "100k-tracks",
                                   "resolution-switch"])
 def test_a_hostile_file_fails_its_job_once_with_a_clear_code(client, alice, corpus, bait,
                                                             name):
@@ -63,7 +64,7 @@ def test_each_refusal_says_why_in_words(client, alice, corpus):
     client.force_login(alice)
     said = {}
     for name in ("concat", "sps-16384x8192", "ten-hours-mkv", "100k-tracks",
-                 "resolution-switch"):
+                 "resolution-switch", "8k60-gray-4h", "300-fps"):
         upload(client, corpus[name][0])
         said[name] = run_next_job().error_message
     assert "its format (concat) is not one Moa reads" in said["concat"]
@@ -73,6 +74,11 @@ def test_each_refusal_says_why_in_words(client, alice, corpus):
     assert "PARSER_MEMORY_MB" in said["100k-tracks"]
     assert "of the 4.0 s it declares" in said["resolution-switch"]  # 1 s of 64x64 only
     assert "max_streams" in said["100k-tracks"]
+    assert "7680x4320 at 60 frames per second" in said["8k60-gray-4h"]
+    assert "VIDEO_MAX_GIGAPIXELS" in said["8k60-gray-4h"]
+    assert "cut it into shorter parts" in said["8k60-gray-4h"]
+    assert "300 frames per second" in said["300-fps"]
+    assert "VIDEO_MAX_FRAME_RATE" in said["300-fps"]
 
 
 def test_the_size_limit_holds_before_a_frame_is_decoded(corpus):
@@ -86,12 +92,15 @@ def test_the_size_limit_holds_before_a_frame_is_decoded(corpus):
     assert (source.width, source.height) == (64, 64)  # the limit itself is allowed
 
 
+SANE = {"width": 64, "height": 64, "rotation": 0, "duration": 1.0, "has_audio": False,
+        "frame_rate": 25.0}
+
+
 @pytest.mark.parametrize("fields", [
-    None, {"width": 64}, {"width": -1, "height": 64, "rotation": 0, "duration": 1.0,
-                          "has_audio": False},
-    {"width": 64, "height": 64, "rotation": 0, "duration": float("nan"), "has_audio": False},
-    {"width": "64", "height": 64, "rotation": 0, "duration": 1.0, "has_audio": False},
-    {"width": 64, "height": 64, "rotation": 0, "duration": 1.0, "has_audio": "yes"}])
+    None, {"width": 64}, {**SANE, "width": -1}, {**SANE, "duration": float("nan")},
+    {**SANE, "width": "64"}, {**SANE, "has_audio": "yes"}, {**SANE, "frame_rate": 0},
+    {**SANE, "frame_rate": float("inf")}, {**SANE, "frame_rate": True},
+    {key: value for key, value in SANE.items() if key != "frame_rate"}])
 def test_the_worker_does_not_take_the_probe_childs_word_for_an_impossible_stream(fields):
     with pytest.raises(video.Unreadable):
         video._source(fields)

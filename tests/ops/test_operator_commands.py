@@ -59,6 +59,17 @@ def test_doctor_fails_naming_the_env_to_check(tmp_path):
     assert "FAIL" in out.getvalue()
 
 
+@pytest.mark.sqlite
+def test_doctor_says_whether_parser_children_are_isolated(monkeypatch):
+    from media_pipeline import sandbox
+
+    assert "parser isolation" in run("doctor")[0]
+    monkeypatch.setattr(sandbox, "isolation", lambda: (False, "unshare refused: EPERM"))
+    out, _ = run("doctor")  # informs, does not fail: the isolation is best effort
+    line = next(line for line in out.splitlines() if line.startswith("parser isolation"))
+    assert "NOT available (unshare refused: EPERM)" in line and " ok " in line
+
+
 def test_doctor_json_reports_each_check():
     report = json.loads(run("doctor", "--json")[0])
     assert report["ok"] is True

@@ -8,11 +8,13 @@ import pytest
 from media_pipeline.ladder import (
     DEMUXERS,
     FFMPEG_CPU_FLOOR_SECONDS,
+    MAX_OUTPUT_FRAME_RATE,
     Rendition,
     Source,
     encode_command,
     ffmpeg_cpu_seconds,
     ffmpeg_limit_hit,
+    ffmpeg_tasks,
     master_playlist,
     parse_media_playlist,
     plan_rungs,
@@ -21,12 +23,13 @@ from media_pipeline.ladder import (
     size_problem,
     thumbnail_command,
     upload_problems,
+    work_problem,
 )
 
 
-def source(width, height, rotation=0, audio=True) -> Source:
-    return Source(width=width, height=height, rotation=rotation, duration=30.0,
-                  has_audio=audio)
+def source(width, height, rotation=0, audio=True, *, fps=30.0, duration=30.0) -> Source:
+    return Source(width=width, height=height, rotation=rotation, duration=duration,
+                  has_audio=audio, frame_rate=fps)
 
 
 def shapes(rungs) -> list[tuple[str, int, int]]:
@@ -120,12 +123,70 @@ def test_a_declared_size_over_the_limit_on_either_side_is_refused(width, height,
         assert f"{width}x{height}" in problem and "VIDEO_MAX_DIMENSION" in problem
 
 
-def test_the_ffmpeg_cpu_limit_is_generous_and_grows_with_the_duration():
-    assert ffmpeg_cpu_seconds(0) == FFMPEG_CPU_FLOOR_SECONDS
-    assert ffmpeg_cpu_seconds(3600) > ffmpeg_cpu_seconds(60) > ffmpeg_cpu_seconds(1)
-    # Measured here: a 1080p rung costs 0.6 CPU-s per second of 1080p source (veryfast),
-    # decoding an 8K source 2.3. The limit leaves ample room for a slow machine.
-    assert ffmpeg_cpu_seconds(600) >= 8 * 2.3 * 600
+def cpu(src: Source, rung_index: int = 0) -> int:
+    return ffmpeg_cpu_seconds(src, plan_rungs(src)[rung_index])
+
+
+def test_the_ffmpeg_cpu_limit_follows_the_pixels_not_the_seconds():
+    assert cpu(source(640, 360, duration=0.0)) == FFMPEG_CPU_FLOOR_SECONDS
+    assert cpu(source(1920, 1080, duration=3600)) > cpu(source(1920, 1080, duration=60))
+    # Same duration, 16 times the pixels per second to decode: 16 times the budget.
+    small, large = source(1920, 1080, fps=30), source(7680, 4320, fps=60)
+    assert cpu(large) - FFMPEG_CPU_FLOOR_SECONDS > 4 * (cpu(small) - FFMPEG_CPU_FLOOR_SECONDS)
+
+
+def test_the_ffmpeg_cpu_limit_leaves_room_for_an_honest_slow_encode():
+    # Measured here: 1.3 CPU-s per decoded gigapixel (4K60 gray to 360p), 10 per
+    # encoded gigapixel (noisy 720p to 720p, veryfast); a 1080p rung of 1080p30 took
+    # 0.6 CPU-s per source second. Every limit is several times that.
+    hour = source(1920, 1080, fps=30, duration=3600)
+    assert cpu(hour, -1) >= 8 * 0.6 * 3600
+    assert cpu(source(3840, 2160, fps=60, duration=600)) >= 8 * 1.3 * 3840 * 2160 * 60 * 600 / 1e9
+
+
+def test_the_8k_gray_clip_of_the_review_no_longer_gets_forty_cpu_hours():
+    """108 KB of 7680x4320 60 fps gray frames declaring 4 h: refused before encoding;
+    the largest such clip that fits costs each rung a bounded budget."""
+    clip = source(7680, 4320, fps=60, duration=4 * 3600)
+    problem = work_problem(clip, max_frame_rate=240, max_gigapixels=1000)
+    assert problem is not None and "28,665 gigapixels" in problem
+    assert "VIDEO_MAX_GIGAPIXELS" in problem and "at most 502 s fit" in problem
+    fitting = source(7680, 4320, fps=60, duration=500)
+    assert work_problem(fitting, max_frame_rate=240, max_gigapixels=1000) is None
+    # Its cost at the measured 1.1-1.3 CPU-s per decoded gigapixel: about 1.2 CPU-hours
+    # over four rungs. The limits allow ten times the measured rates, for slower machines
+    # and costlier content: under a day, where the duration alone allowed 320 hours.
+    assert sum(cpu(fitting, index) for index in range(4)) < 24 * 3600
+
+
+def test_four_hours_of_1080p30_fit_the_default_pixel_limit():
+    honest = source(1920, 1080, fps=30, duration=4 * 3600)
+    assert work_problem(honest, max_frame_rate=240, max_gigapixels=1000) is None
+
+
+@pytest.mark.parametrize(("fps", "refused"), [(240, False), (240.5, True), (1000, True)])
+def test_a_frame_rate_over_the_limit_is_refused_saying_what_to_do(fps, refused):
+    problem = work_problem(source(320, 240, fps=fps, duration=1), max_frame_rate=240,
+                           max_gigapixels=1000)
+    assert (problem is not None) == refused
+    if refused:
+        assert "VIDEO_MAX_FRAME_RATE" in problem and "lower frame rate" in problem
+
+
+@pytest.mark.parametrize(("fps", "thinned"), [(30, False), (60, False), (59.94, False),
+                                              (120, True), (240, True)])
+def test_renditions_are_encoded_at_most_at_60_fps_dropping_frames_before_scaling(fps,
+                                                                                thinned):
+    src = source(1280, 720, fps=fps)
+    command = encode_command("ffmpeg", "in.mp4", src, plan_rungs(src)[0], "out", 7680)
+    video_filter = command[command.index("-vf") + 1]
+    assert video_filter.startswith(f"fps={MAX_OUTPUT_FRAME_RATE},scale=") == thinned
+    assert video_filter.endswith("scale=640:360,setsar=1")
+
+
+def test_an_ffmpeg_run_may_have_more_tasks_on_more_cores():
+    assert ffmpeg_tasks(2) < ffmpeg_tasks(64)
+    assert ffmpeg_tasks(64) >= 1.5 * 64 + 16 + 64  # x264 threads, decoder, filters
 
 
 @pytest.mark.parametrize(("returncode", "said_memory", "limit"), [

@@ -1,6 +1,8 @@
 """The exec shim's limits hold for real children, and what a child is told is not secret."""
 
+import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -102,3 +104,17 @@ def test_the_limits_are_the_childs_own():
     assert cpu == [2, 7]
     assert core == [0, 0]
     assert resource.getrlimit(resource.RLIMIT_AS)[0] == resource.RLIM_INFINITY  # not ours
+
+
+def test_a_worker_that_is_pid_1_of_its_container_can_start_children():
+    """Compose runs the worker as its container's first process (no init): the shim
+    must not take a parent of pid 1 for a dead one."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare to run a parent as pid 1")
+    code = ("import os, sys; from media_pipeline import sandbox; assert os.getpid() == 1; "
+            "print(sandbox.run_json([sys.executable, '-c', 'print(1 * \"{}\")'], "
+            "sandbox.Limits(256 * 2**20, 10, 20), 'the child'))")
+    done = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c",
+                           code], cwd=sandbox.BASE_DIR, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "{}", done.stderr[-1500:]

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from media_pipeline import queries
+from media_pipeline import queries, sandbox
 from media_pipeline.ffmpeg import ffmpeg_version
 from media_pipeline.policy import KIND_CHANNELS
 from project import probes
@@ -37,6 +37,7 @@ class Command(BaseCommand):
             probes.probe_channel_layer(),
             probes.probe_storage(),
             probes.run("ffmpeg", ("FFMPEG_BINARY",), ffmpeg_version),
+            probes.run("parser isolation", (), parser_isolation),
             probes.run("workers", ("REDIS_URL", "JOB_LEASE_SECONDS"), workers),
         ]
         failed = [result for result in results if not result.ok]
@@ -102,6 +103,16 @@ def pending_migrations() -> str:
     if plan:
         raise RuntimeError(f"{len(plan)} migration(s) not applied; run `manage.py migrate`")
     return "all applied"
+
+
+def parser_isolation() -> str:
+    """Whether the children that read uploads get their own user, network and PID
+    namespaces here. Best effort, so it informs rather than fails."""
+    isolated, reason = sandbox.isolation()
+    if isolated:
+        return "children that read uploads get their own user, network and PID namespaces"
+    return (f"NOT available ({reason}): children that read uploads keep network access "
+            f"and what they start may outlive them (docs/security.md)")
 
 
 def workers() -> str:
