@@ -30,8 +30,9 @@ SNOOP = textwrap.dedent(f"""
         except OSError as error:
             seen[pid] = type(error).__name__
         libc = ctypes.CDLL(None, use_errno=True)
-        if libc.ptrace(16, int(pid), 0, 0) == 0:  # PTRACE_ATTACH
-            libc.ptrace(17, int(pid), 0, 0)
+        # PTRACE_SEIZE: attaches without stopping the process (PTRACE_ATTACH's SIGSTOP
+        # would leave it stopped for good if the detach came first); our exit detaches.
+        if libc.ptrace(0x4206, int(pid), 0, 0) == 0:
             seen[pid] += ", traced"
     print(json.dumps(seen))
 """)

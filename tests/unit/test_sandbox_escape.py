@@ -31,9 +31,10 @@ SNOOP = textwrap.dedent("""
         except OSError as error:
             seen[name] = type(error).__name__
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.ptrace(16, target, 0, 0) == 0:  # PTRACE_ATTACH
+    # PTRACE_SEIZE: attaches without stopping the process (PTRACE_ATTACH's SIGSTOP would
+    # leave it stopped for good if the detach came before the stop); our exit detaches.
+    if libc.ptrace(0x4206, target, 0, 0) == 0:
         seen["ptrace"] = "attached"
-        libc.ptrace(17, target, 0, 0)  # PTRACE_DETACH
     else:
         seen["ptrace"] = os.strerror(ctypes.get_errno())
     print(json.dumps(seen))
