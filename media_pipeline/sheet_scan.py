@@ -127,7 +127,7 @@ class SheetScan(GuardedXml):
                 letters = ref.rstrip(DIGITS)
                 column = COLUMNS.get(letters)
                 row = -1
-                if column is not None and len(ref) - len(letters) <= 7:
+                if column is not None and 0 < len(ref) - len(letters) <= 7:
                     row = int(ref[len(letters):]) - 1
                 if row < 0:
                     row, column = self._odd_position(ref)

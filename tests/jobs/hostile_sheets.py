@@ -124,6 +124,11 @@ def reference_not_a_reference(path: Path) -> Path:
     return package(path, sheet_xml(HEADER + row(2, b'<c r="1A"><v>1</v></c>')))
 
 
+def reference_without_digits(path: Path) -> Path:
+    """`<c r="A">`: the scan used to fail on it with an error of its own (HTTP 500)."""
+    return package(path, sheet_xml(HEADER + row(2, b'<c r="A"><v>1</v></c>')))
+
+
 # --- Shared strings -----------------------------------------------------------------
 
 def shared_strings(strings: list[str], *, prolog: bytes = b"") -> bytes:
@@ -321,6 +326,7 @@ CORPUS: dict[str, Hostile] = {
     "cells_without_references": Hostile(cells_without_references, "cell CW2"),
     "rows_without_references": Hostile(rows_without_references, "cell A51001"),
     "reference_not_a_reference": Hostile(reference_not_a_reference, "not a cell reference"),
+    "reference_without_digits": Hostile(reference_without_digits, "not a cell reference"),
     "million_empty_styled_rows": Hostile(million_empty_styled_rows, None, created=3),
     "shared_strings_bomb": Hostile(shared_strings_bomb, "zip bomb"),
     "shared_string_fanout": Hostile(shared_string_fanout, None, job="INPUT_TOO_COMPLEX"),
