@@ -3,8 +3,10 @@ caps, which part is its first sheet, and a part's bytes counted as they unpack.
 
 No Python spreadsheet library bounds its input by default (an unguarded 511 KB .xlsx
 has been reported to take 530 MiB), so nothing is parsed before the zip directory
-passes: entry count, declared sizes, compression ratio, no encrypted entries, no two
-names alike. A zip can lie about its sizes, so a part's bytes are also counted as
+passes: its end records first (zip_end: zipfile would build an object per entry
+before anything could count them), then entry count, declared sizes, compression
+method and ratio, no encrypted entries, no two names alike. A zip can lie about its
+sizes, so a part's bytes are also counted as
 they unpack and reading stops past its cap. Parts are found the way calamine (the
 reader) finds them, by name ignoring ASCII case and following the first sheet's
 relationship, so the part checked here is the part the reader reads. Standard
@@ -17,6 +19,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 
+from media_pipeline import zip_end
 from media_pipeline.sheet_errors import SheetRefused
 from media_pipeline.xml_guard import Enough, GuardedXml
 
@@ -32,6 +35,14 @@ MAX_RATIO = 200  # unpacked / packed, for parts over RATIO_FLOOR
 RATIO_FLOOR = 2**20
 MAX_RELATIONSHIPS_BYTES = 2**20  # one short line per part, and parts are few
 CHUNK_BYTES = 64 * 1024
+OLE_SCAN_BYTES = 4 * 2**20  # where an encrypted workbook's stream name is looked for
+# Excel and every other writer of workbooks deflate or store their parts; other
+# methods would only bring more decompressors (and their errors) to hostile bytes.
+METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+# What zipfile raises on a damaged zip, besides BadZipFile: a version or method it
+# does not know, a name that is not the UTF-8 its flag says, a truncated stream.
+DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError,
+           NotImplementedError, UnicodeDecodeError)
 
 WORKBOOK = "xl/workbook.xml"
 RELATIONSHIPS = "xl/_rels/workbook.xml.rels"
@@ -54,7 +65,7 @@ def sniff(path: str) -> None:
                                "as .xlsx.")
         if head.startswith(OLE_MAGIC):
             handle.seek(0)
-            if ENCRYPTED_STREAM in handle.read(4 * 2**20):
+            if _holds(handle, ENCRYPTED_STREAM, OLE_SCAN_BYTES):
                 raise SheetRefused("The workbook is password-protected: remove the password "
                                    "in Excel (File > Info > Protect Workbook) and upload "
                                    "it again.")
@@ -66,6 +77,17 @@ def sniff(path: str) -> None:
                 raise SheetRefused("This is a text (CSV) file with an .xlsx name: open it in "
                                    "Excel and save it as an Excel workbook (.xlsx).")
             raise SheetRefused("This is not an Excel .xlsx file.")
+
+
+def _holds(handle, needle: bytes, limit: int) -> bool:
+    """Whether the first `limit` bytes of `handle` hold `needle`, read a chunk at a time."""
+    tail, read = b"", 0
+    while read < limit and (chunk := handle.read(min(CHUNK_BYTES, limit - read))):
+        read += len(chunk)
+        if needle in tail + chunk:
+            return True
+        tail = chunk[-len(needle):]
+    return False
 
 
 def _looks_like_text(sample: bytes) -> bool:
@@ -81,10 +103,12 @@ class Package:
 
     def __init__(self, path: str):
         sniff(path)
+        with open(path, "rb") as handle:
+            zip_end.check(handle, max_entries=MAX_ENTRIES)
         try:
             self.zip = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile) as error:
-            raise SheetRefused(f"The .xlsx file is damaged ({error}).") from error
+        except DAMAGED as error:
+            raise SheetRefused(f"The .xlsx file is damaged ({str(error)[:200]}).") from error
         try:
             self.parts = _check_directory(self.zip.infolist())
         except SheetRefused:
@@ -112,9 +136,9 @@ class Package:
                         raise SheetRefused(f"The workbook's part {part.filename} unpacks to "
                                            f"more than {cap} bytes: refused as a zip bomb.")
                     yield chunk
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as error:
-            raise SheetRefused(f"The .xlsx file is damaged ({error}): save it again from "
-                               f"Excel.") from error
+        except DAMAGED as error:
+            raise SheetRefused(f"The .xlsx file is damaged ({str(error)[:200]}): save it "
+                               f"again from Excel.") from error
 
     def first_sheet(self) -> zipfile.ZipInfo:
         """The part of the workbook's first sheet, as calamine resolves it: the first
@@ -186,6 +210,13 @@ def _check_directory(entries: list[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInf
         if entry.flag_bits & 0x1:
             raise SheetRefused("The workbook's parts are encrypted: save it from Excel "
                                "without a password.")
+        if entry.header_offset < 0:  # the directory says the zip starts before the file
+            raise SheetRefused(f"The .xlsx file is damaged (part {entry.filename[:100]} "
+                               f"starts before the file does): save it again from Excel.")
+        if entry.compress_type not in METHODS:
+            raise SheetRefused(f"The workbook's part {entry.filename[:100]} is compressed "
+                               f"in a way Excel never uses (method {entry.compress_type}): "
+                               f"save the file again from Excel.")
         total += entry.file_size
         limit = MAX_SHARED_STRINGS_BYTES if folded == _fold(SHARED_STRINGS) else MAX_ENTRY_BYTES
         ratio = entry.file_size / max(entry.compress_size, 1)

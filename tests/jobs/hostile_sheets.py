@@ -11,6 +11,7 @@ import os
 import random
 import struct
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,6 +224,36 @@ def huge_attribute(path: Path) -> Path:
                                                    f'<v>1</v></c>'.encode())))
 
 
+def central_directory_bomb(path: Path, entries: int = 205_001, *, declared: int | None = None,
+                           zip64: bool = False) -> Path:
+    """A zip whose central directory lists `entries` tiny entries (10 MB at 205,001),
+    all of one 11-byte part: zipfile built an object per entry (150 MB) before the
+    upload counted them. The end record declares `declared` entries (the real count,
+    cut to 16 bits as the field holds), or leaves the counts to a zip64 record."""
+    name, data = b"xl/workbook.xml", b"<workbook/>"
+    crc = zlib.crc32(data)
+    local = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 0, 0, 0, crc, len(data), len(data),
+                        len(name), 0) + name + data
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    entry = struct.Struct("<4s4B4HL2L5H2L")
+    directory = b"".join(
+        entry.pack(b"PK\x01\x02", 20, 0, 20, 0, 0, 0, 0, 0, crc, len(data), len(data), 4, 0,
+                   0, 0, 0, 0, 0)
+        + "".join(digits[n // 36**k % 36] for k in range(4)).encode()
+        for n in range(entries))
+    count = (entries if declared is None else declared) & 0xFFFF
+    size, offset = len(directory), len(local)
+    end64 = b""
+    if zip64:
+        end64 = (struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, entries, entries,
+                             size, offset)
+                 + struct.pack("<4sLQL", b"PK\x06\x07", 0, offset + size, 1))
+        count, size, offset = 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, count, count, size, offset, 0)
+    path.write_bytes(local + directory + end64 + end)
+    return path
+
+
 # --- The package --------------------------------------------------------------------
 
 def sheet_outside_xl(path: Path, target: str = "../../etc/passwd") -> Path:
@@ -348,6 +379,11 @@ CORPUS: dict[str, Hostile] = {
     "first_sheet_missing": Hostile(first_sheet_missing, "not in the file"),
     "duplicate_parts": Hostile(duplicate_parts, "two parts"),
     "too_many_parts": Hostile(too_many_parts, "parts; at most 500"),
+    "central_directory_bomb": Hostile(central_directory_bomb, "zip directory takes"),
+    "central_directory_bomb_declaring_3": Hostile(
+        lambda p: central_directory_bomb(p, declared=3), "zip directory takes"),
+    "central_directory_bomb_zip64": Hostile(lambda p: central_directory_bomb(p, zip64=True),
+                                            "zip directory takes"),
     "lying_sizes": Hostile(lying_sizes, "damaged"),
     "zip_bomb": Hostile(zip_bomb, "zip bomb"),
     "encrypted": Hostile(encrypted, "password-protected"),

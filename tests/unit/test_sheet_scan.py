@@ -1,6 +1,7 @@
 """The upload's scan: every hostile file refused with a message a person can act on,
 in bounded time and memory, and cells placed as calamine places them."""
 
+import contextlib
 import random
 import re
 import time
@@ -361,3 +362,27 @@ def test_malformed_references_and_attributes_are_refused_never_an_error(cells, r
         scan(path)
     except SheetRefused as refused:
         assert str(refused).endswith(".")
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)),
+                        min_size=1, max_size=6))
+def test_a_damaged_file_is_refused_never_an_error(changes, tmp_path):
+    """Bytes changed anywhere in a real list (zip headers, directory, deflated XML):
+    refused as damaged, or read, never an error of the scan's own."""
+    original = fuzz_original(tmp_path)
+    data = bytearray(original)
+    for where, value in changes:
+        data[int(where * len(data))] = value
+    path = tmp_path / "damaged.xlsx"
+    path.write_bytes(bytes(data))
+    with contextlib.suppress(SheetRefused):
+        scan(path)
+
+
+def fuzz_original(tmp_path) -> bytes:
+    path = tmp_path / "original.xlsx"
+    if not path.exists():
+        sheets.workbook(path, sheets.members(3))
+    return path.read_bytes()
