@@ -33,7 +33,13 @@ MAX_SHARED_STRINGS_BYTES = 64 * 2**20  # the reader holds the whole table in mem
 MAX_TOTAL_BYTES = 512 * 2**20
 MAX_RATIO = 200  # unpacked / packed, for parts over RATIO_FLOOR
 RATIO_FLOOR = 2**20
-MAX_RELATIONSHIPS_BYTES = 2**20  # one short line per part, and parts are few
+# Excel writes about ten elements before the first <sheet> (file version, properties,
+# a window or two) in a kilobyte or two; a hundred times that is still no cost.
+WORKBOOK_MAX_ELEMENTS = 1_000
+WORKBOOK_MAX_BYTES = 256 * 2**10
+# A relationship per part (at most 500) and a few to outside the package.
+RELATIONSHIPS_MAX_ELEMENTS = 2_000
+RELATIONSHIPS_MAX_BYTES = 2**20
 CHUNK_BYTES = 64 * 1024
 OLE_SCAN_BYTES = 4 * 2**20  # where an encrypted workbook's stream name is looked for
 # Excel and every other writer of workbooks deflate or store their parts; other
@@ -154,7 +160,7 @@ class Package:
             raise SheetRefused("The workbook does not say where its first sheet is (no "
                                "relationship): save it again from Excel.")
         target = _Target(first.id)
-        target.feed(self.stream(relationships, MAX_RELATIONSHIPS_BYTES))
+        target.feed(self.stream(relationships))
         if target.target is None:
             raise SheetRefused("The workbook does not say where its first sheet is (no "
                                "relationship): save it again from Excel.")
@@ -234,7 +240,8 @@ class _FirstSheet(GuardedXml):
     """The name and relationship id of xl/workbook.xml's first <sheet>."""
 
     def __init__(self):
-        super().__init__("The workbook (xl/workbook.xml)")
+        super().__init__("The workbook (xl/workbook.xml)", max_elements=WORKBOOK_MAX_ELEMENTS,
+                         max_bytes=WORKBOOK_MAX_BYTES)
         self.name: str | None = None
         self.id: str | None = None
 
@@ -244,15 +251,25 @@ class _FirstSheet(GuardedXml):
             self.id = attrs.get("r:id", attrs.get("relationships:id"))
             raise Enough
 
+    def too_many_elements(self) -> str:
+        return (f"{self.what} holds more than {self.max_elements:,} XML elements before "
+                f"its first sheet, where Excel writes about ten: refused as hostile.")
+
 
 class _Target(GuardedXml):
     """The Target of the relationship with a given Id; the last one wins, as in calamine."""
 
     def __init__(self, id_: str):
-        super().__init__("The workbook's relationships (xl/_rels/workbook.xml.rels)")
+        super().__init__("The workbook's relationships (xl/_rels/workbook.xml.rels)",
+                         max_elements=RELATIONSHIPS_MAX_ELEMENTS,
+                         max_bytes=RELATIONSHIPS_MAX_BYTES)
         self.id = id_
         self.target: str | None = None
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
         if name == "Relationship" and attrs.get("Id") == self.id:
             self.target = attrs.get("Target", "")
+
+    def too_many_elements(self) -> str:
+        return (f"{self.what} holds more than {self.max_elements:,} XML elements, where a "
+                f"workbook has one relationship per part: refused as hostile.")

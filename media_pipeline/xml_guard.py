@@ -10,9 +10,10 @@ bounded.
   bounds its memory and every text node too (Excel's own limit for a cell is 32,767
   characters), and it keeps the reparsing of a large token by expat 2.5
   (CVE-2023-52425) cheap.
-- Time: a scan may be given a number of elements past which it refuses the part, so
-  that a small file of millions of tiny elements cannot hold a web process's CPU
-  (each element costs a Python call, about a quarter of a microsecond).
+- Time: a scan may be given a number of elements, and of bytes, past which it
+  refuses the part, so that a small file of millions of tiny elements cannot hold a
+  web process's CPU (each element costs a Python call, about a quarter of a
+  microsecond).
 The bytes fed come from xlsx_package.Package.stream, which counts what a part really
 unpacks to. Subclasses get local names (no namespace prefix) in `start` and `end`,
 switch `text` on only while they keep text, and raise `Enough` when they have what
@@ -36,9 +37,11 @@ class Enough(Exception):
 
 
 class GuardedXml:
-    def __init__(self, what: str, *, max_elements: int | None = None):
+    def __init__(self, what: str, *, max_elements: int | None = None,
+                 max_bytes: int | None = None):
         self.what = what  # the part, for messages: "The first sheet"
         self.max_elements = max_elements
+        self.max_bytes = max_bytes
         self.depth = 0
         self.starts = 0
         parser = expat.ParserCreate()
@@ -67,9 +70,12 @@ class GuardedXml:
     def feed(self, chunks: Iterable[bytes]) -> None:
         """Parse the part's bytes to the end, or until a handler raises Enough."""
         parser = self.parser
-        quiet, seen = 0, 0
+        quiet, seen, fed = 0, 0, 0
         try:
             for chunk in chunks:
+                fed += len(chunk)
+                if self.max_bytes is not None and fed > self.max_bytes:
+                    raise SheetRefused(self.too_many_bytes())
                 parser.Parse(chunk, False)
                 if self.starts == seen:
                     quiet += len(chunk)
@@ -106,6 +112,10 @@ class GuardedXml:
         return (f"{self.what} holds more than {self.max_elements:,} XML elements, more "
                 f"than a member list needs: delete the columns that are not part of the "
                 f"list, or split it into several files.")
+
+    def too_many_bytes(self) -> str:
+        return (f"{self.what} holds more than {self.max_bytes // 1024:,} KiB of XML where "
+                f"a workbook holds a few: refused as hostile.")
 
     def too_deep(self) -> None:
         raise SheetRefused(f"{self.what} nests elements more than {MAX_DEPTH} deep: "

@@ -12,7 +12,7 @@ import random
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +44,15 @@ def workbook_rels(target: str = "worksheets/sheet1.xml", kind: str = "worksheet"
     return (f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{PACKAGE_RELS}">'
             f'<Relationship Id="rId1" Type="{RELS}/{kind}" Target="{target}"/>'
             f'</Relationships>').encode()
+
+
+def relationships(*pairs: tuple[str, str], between: str = "") -> bytes:
+    """xl/_rels/workbook.xml.rels with these (Id, Target) relationships, as written
+    (an Id may hold a reference); `between` goes after the first one."""
+    items = [f'<Relationship Id="{id_}" Type="{RELS}/worksheet" Target="{target}"/>'
+             for id_, target in pairs]
+    return (f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{PACKAGE_RELS}">'
+            + items[0] + between + "".join(items[1:]) + "</Relationships>").encode()
 
 
 def sheet_xml(rows: bytes, *, prolog: bytes = b'<?xml version="1.0" encoding="UTF-8"?>'
@@ -224,6 +233,56 @@ def huge_attribute(path: Path) -> Path:
                                                    f'<v>1</v></c>'.encode())))
 
 
+# --- Parts read before the first sheet ----------------------------------------------
+
+def random_elements(count: int, one: bytes = b"<a/>", other: bytes = b"<b/>",
+                    seed: int = 11) -> Iterator[bytes]:
+    """`count` elements, each `one` or `other` at random (so that they pack about 17
+    to 1, under the zip-bomb ratio), in pieces of 524,288."""
+    table = [b"".join(one if value >> shift & 1 else other for shift in range(8))
+             for value in range(256)]  # 8 elements per random byte
+    rng = random.Random(seed)
+    for start in range(0, count, 8 * 2**16):
+        yield b"".join(map(table.__getitem__, rng.randbytes(min(2**16, (count - start) // 8))))
+
+
+def shared_strings_element_bomb(path: Path, count: int = 3_000_000) -> Path:
+    """`count` tiny elements in the sheet after its header, and `count` empty shared
+    strings before the two the header uses: each part within its own budget, together
+    twice what the sheet alone may cost (the upload spent 3.5 s, then accepted it)."""
+    header = row(1, f'<c r="A1" t="s"><v>{count}</v></c>'.encode(),
+                 f'<c r="B1" t="s"><v>{count + 1}</v></c>'.encode())
+    table = (f'<sst xmlns="{MAIN}">'.encode() + b"".join(random_elements(count, b"<si/>",
+                                                                        b"<si></si>"))
+             + b"<si><t>username</t></si><si><t>email</t></si></sst>")
+    return package(path, sheet_xml(header + b"".join(random_elements(count))),
+                   parts={"xl/sharedStrings.xml": table})
+
+
+def workbook_element_bomb(path: Path, megabytes: int = 126) -> Path:
+    """xl/workbook.xml of `megabytes` MiB of tiny elements before its first <sheet>,
+    random enough to pack 14 to 1 (9.2 MB: under the 200 to 1 zip-bomb ratio and the
+    upload's size limit): the upload spent 19 s of CPU in it, then accepted the file."""
+    head, tail = workbook_xml().split(b"<sheets>")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=4) as archive:
+        for name, data in (("[Content_Types].xml", CONTENT_TYPES), ("_rels/.rels", ROOT_RELS),
+                           ("xl/_rels/workbook.xml.rels", workbook_rels()),
+                           ("xl/worksheets/sheet1.xml", sheet_xml(HEADER + members(2, 1)))):
+            archive.writestr(name, data)
+        with archive.open("xl/workbook.xml", "w", force_zip64=True) as part:
+            part.write(head)
+            for piece in random_elements(megabytes * 2**20 // 4):
+                part.write(piece)
+            part.write(b"<sheets>" + tail)
+    return path
+
+
+def relationships_element_bomb(path: Path, count: int = 200_000) -> Path:
+    """The relationships hold `count` tiny elements (800 KB) before the sheet's."""
+    bomb = workbook_rels().replace(b"<Relationship ", b"<a/>" * count + b"<Relationship ")
+    return package(path, sheet_xml(HEADER), relationships=bomb)
+
+
 def central_directory_bomb(path: Path, entries: int = 205_001, *, declared: int | None = None,
                            zip64: bool = False) -> Path:
     """A zip whose central directory lists `entries` tiny entries (10 MB at 205,001),
@@ -384,6 +443,10 @@ CORPUS: dict[str, Hostile] = {
         lambda p: central_directory_bomb(p, declared=3), "zip directory takes"),
     "central_directory_bomb_zip64": Hostile(lambda p: central_directory_bomb(p, zip64=True),
                                             "zip directory takes"),
+    "workbook_element_bomb": Hostile(workbook_element_bomb, "before its first sheet"),
+    "relationships_element_bomb": Hostile(relationships_element_bomb, "XML elements"),
+    "shared_strings_element_bomb": Hostile(shared_strings_element_bomb,
+                                           "more than 5,100,000 XML elements together"),
     "lying_sizes": Hostile(lying_sizes, "damaged"),
     "zip_bomb": Hostile(zip_bomb, "zip bomb"),
     "encrypted": Hostile(encrypted, "password-protected"),

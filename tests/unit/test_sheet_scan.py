@@ -386,3 +386,62 @@ def fuzz_original(tmp_path) -> bytes:
     if not path.exists():
         sheets.workbook(path, sheets.members(3))
     return path.read_bytes()
+
+
+def test_the_sheet_and_its_shared_strings_share_one_element_budget(tmp_path):
+    """Each within the budget alone (101,000 elements at 10 rows), twice it together:
+    the upload read a sheet and then its shared strings for a budget each."""
+    path = hostile.shared_strings_element_bomb(tmp_path / "s.xlsx", count=60_000)
+    with pytest.raises(SheetRefused, match="more than 101,000 XML elements together"):
+        sheet_scan.check(str(path), max_rows=10)
+    sheet_scan.check(str(path), max_rows=2000)  # a budget of 300,100 elements
+
+
+def first_sheet_of(path) -> str:
+    with Package(str(path)) as package:
+        return package.first_sheet().filename
+
+
+def workbook_with(before_sheets: str) -> bytes:
+    return hostile.workbook_xml().replace(b"<sheets>", before_sheets.encode() + b"<sheets>")
+
+
+EXCEL_PROLOG = (  # what Excel 365 writes before <sheets>, give or take a window
+    '<fileVersion appName="xl" lastEdited="7" lowestEdited="7" rupBuild="27328"/>'
+    '<workbookPr defaultThemeVersion="202300"/>'
+    '<mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/'
+    '2006"><mc:Choice Requires="x15"><x15ac:absPath xmlns:x15ac="http://schemas.microsoft.'
+    'com/office/spreadsheetml/2010/11/ac" url="C:\\Users\\ada\\Documents\\"/></mc:Choice>'
+    '</mc:AlternateContent><bookViews>' + '<workbookView xWindow="0" yWindow="0" '
+    'windowWidth="28800" windowHeight="12300"/>' * 20 + "</bookViews>")
+
+
+@pytest.mark.parametrize(("before", "refused"), [
+    (EXCEL_PROLOG, None),
+    # budgets are checked a chunk (64 KiB) at a time: past it, the file is refused
+    ("<a/>" * 20_000, "more than 1,000 XML elements before its first sheet"),
+    ("<!--" + "x" * 300 * 1024 + "-->", "more than 256 KiB of XML"),
+], ids=["excel", "elements", "bytes"])
+def test_what_the_workbook_holds_before_its_first_sheet_is_budgeted(before, refused,
+                                                                    tmp_path):
+    """The workbook was read without a budget: 126 MB of tiny elements before its
+    first <sheet> took the upload 19 s (tests/jobs/hostile_sheets.py,
+    workbook_element_bomb)."""
+    path = hostile.package(tmp_path / "m.xlsx", hostile.sheet_xml(hostile.HEADER),
+                           workbook=workbook_with(before))
+    if refused is None:
+        assert first_sheet_of(path) == "xl/worksheets/sheet1.xml"
+    else:
+        with pytest.raises(SheetRefused, match=refused):
+            first_sheet_of(path)
+
+
+def test_the_relationships_are_budgeted(tmp_path):
+    honest = hostile.relationships(*((f"rId{n}", f"worksheets/sheet{n}.xml")
+                                     for n in range(1, 501)))
+    path = hostile.package(tmp_path / "m.xlsx", hostile.sheet_xml(hostile.HEADER),
+                           relationships=honest)
+    assert first_sheet_of(path) == "xl/worksheets/sheet1.xml"
+    path = hostile.relationships_element_bomb(tmp_path / "bomb.xlsx")
+    with pytest.raises(SheetRefused, match="more than 2,000 XML elements"):
+        first_sheet_of(path)
