@@ -6,10 +6,10 @@ has been reported to take 530 MiB), so nothing is parsed before the zip director
 passes: its end records first (zip_end: zipfile would build an object per entry
 before anything could count them), then entry count, declared sizes, compression
 method and ratio, no encrypted entries, no two names alike. A zip can lie about its
-sizes, so a part's bytes are also counted as
-they unpack and reading stops past its cap. Parts are found the way calamine (the
-reader) finds them, by name ignoring ASCII case and following the first sheet's
-relationship, so the part checked here is the part the reader reads. Standard
+sizes, so a part's bytes are also counted as they unpack and reading stops past its
+cap. Parts are found the way calamine (the reader) finds them, by name ignoring ASCII
+case and the direction of slashes, and following the first sheet's relationship
+(first_sheet), so the part checked here is the part the reader reads. Standard
 library only: the sheet reader's child process imports this too.
 """
 
@@ -19,9 +19,8 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 
-from media_pipeline import zip_end
+from media_pipeline import first_sheet, zip_end
 from media_pipeline.sheet_errors import SheetRefused
-from media_pipeline.xml_guard import Enough, GuardedXml
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls, and encrypted .xlsx
 ZIP_MAGIC = b"PK\x03\x04"
@@ -33,13 +32,6 @@ MAX_SHARED_STRINGS_BYTES = 64 * 2**20  # the reader holds the whole table in mem
 MAX_TOTAL_BYTES = 512 * 2**20
 MAX_RATIO = 200  # unpacked / packed, for parts over RATIO_FLOOR
 RATIO_FLOOR = 2**20
-# Excel writes about ten elements before the first <sheet> (file version, properties,
-# a window or two) in a kilobyte or two; a hundred times that is still no cost.
-WORKBOOK_MAX_ELEMENTS = 1_000
-WORKBOOK_MAX_BYTES = 256 * 2**10
-# A relationship per part (at most 500) and a few to outside the package.
-RELATIONSHIPS_MAX_ELEMENTS = 2_000
-RELATIONSHIPS_MAX_BYTES = 2**20
 CHUNK_BYTES = 64 * 1024
 OLE_SCAN_BYTES = 4 * 2**20  # where an encrypted workbook's stream name is looked for
 # Excel and every other writer of workbooks deflate or store their parts; other
@@ -54,12 +46,13 @@ WORKBOOK = "xl/workbook.xml"
 RELATIONSHIPS = "xl/_rels/workbook.xml.rels"
 SHARED_STRINGS = "xl/sharedStrings.xml"
 STYLES = "xl/styles.xml"
-NOT_WORKSHEETS = {"chartsheets": "a chart", "dialogsheets": "a dialog"}
 
 
 def _fold(name: str) -> str:
-    """A part name as calamine compares it: ASCII letters in any case are alike."""
-    return "".join(char.lower() if char.isascii() else char for char in name)
+    """A part name as calamine compares it: ASCII letters in any case are alike, and
+    so are both slashes."""
+    return "".join(char.lower() if char.isascii() else char
+                   for char in name).replace("\\", "/")
 
 
 def sniff(path: str) -> None:
@@ -147,47 +140,28 @@ class Package:
                                f"again from Excel.") from error
 
     def first_sheet(self) -> zipfile.ZipInfo:
-        """The part of the workbook's first sheet, as calamine resolves it: the first
-        <sheet> of xl/workbook.xml, its relationship's Target in
-        xl/_rels/workbook.xml.rels (the last one with that Id), under xl/."""
-        first = _FirstSheet()
-        first.feed(self.stream(self.part(WORKBOOK)))
-        if first.name is None:
+        """The part of the workbook's first sheet, as calamine resolves it (see
+        first_sheet); SheetRefused when it is not a worksheet in the file, or when
+        another reading of the workbook could make it another part."""
+        sheet = first_sheet.FirstSheet()
+        sheet.feed(self.stream(self.part(WORKBOOK)))
+        if sheet.name is None:
             raise SheetRefused("The workbook has no sheet: save the member list from Excel "
                                "as .xlsx.")
         relationships = self.part(RELATIONSHIPS)
-        if relationships is None or first.id is None:
-            raise SheetRefused("The workbook does not say where its first sheet is (no "
-                               "relationship): save it again from Excel.")
-        target = _Target(first.id)
+        if relationships is None:
+            raise SheetRefused(first_sheet.NO_RELATIONSHIP)
+        target = first_sheet.Target(sheet.id)
         target.feed(self.stream(relationships))
         if target.target is None:
-            raise SheetRefused("The workbook does not say where its first sheet is (no "
-                               "relationship): save it again from Excel.")
-        path = _sheet_path(target.target)
-        folders = _fold(path).split("/")
-        if "\\" in path or len(folders) < 3 or any(folder in ("", ".", "..")
-                                                   for folder in folders):
-            raise SheetRefused(f"The workbook's first sheet points outside the workbook's "
-                               f"sheets ({target.target[:100]}): refused as hostile.")
-        if folders[1] in NOT_WORKSHEETS:
-            raise SheetRefused(f"The first sheet ({first.name[:100]}) is "
-                               f"{NOT_WORKSHEETS[folders[1]]} sheet: move the member list "
-                               f"to the first sheet.")
+            raise SheetRefused(first_sheet.NO_RELATIONSHIP)
+        path = first_sheet.sheet_path(target.target, sheet.name)
         part = self.part(path)
-        if folders[1] != "worksheets" or part is None:
+        if part is None:
             raise SheetRefused(f"The workbook's first sheet is not in the file "
-                               f"({target.target[:100]}): save it again from Excel.")
+                               f"({target.target[:100].decode('ascii')}): save it again "
+                               f"from Excel.")
         return part
-
-
-def _sheet_path(target: str) -> str:
-    """calamine's reading of a sheet's Target: relative to xl/, or absolute."""
-    if target.startswith("/xl/"):
-        return target[1:]
-    if target.startswith("xl/"):
-        return target
-    return "xl/" + target
 
 
 def _check_directory(entries: list[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInfo]:
@@ -234,42 +208,3 @@ def _check_directory(entries: list[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInf
         raise SheetRefused(f"The workbook unpacks to {total} bytes; at most "
                            f"{MAX_TOTAL_BYTES} are accepted.")
     return parts
-
-
-class _FirstSheet(GuardedXml):
-    """The name and relationship id of xl/workbook.xml's first <sheet>."""
-
-    def __init__(self):
-        super().__init__("The workbook (xl/workbook.xml)", max_elements=WORKBOOK_MAX_ELEMENTS,
-                         max_bytes=WORKBOOK_MAX_BYTES)
-        self.name: str | None = None
-        self.id: str | None = None
-
-    def start(self, name: str, attrs: dict[str, str]) -> None:
-        if name == "sheet":
-            self.name = attrs.get("name", "")
-            self.id = attrs.get("r:id", attrs.get("relationships:id"))
-            raise Enough
-
-    def too_many_elements(self) -> str:
-        return (f"{self.what} holds more than {self.max_elements:,} XML elements before "
-                f"its first sheet, where Excel writes about ten: refused as hostile.")
-
-
-class _Target(GuardedXml):
-    """The Target of the relationship with a given Id; the last one wins, as in calamine."""
-
-    def __init__(self, id_: str):
-        super().__init__("The workbook's relationships (xl/_rels/workbook.xml.rels)",
-                         max_elements=RELATIONSHIPS_MAX_ELEMENTS,
-                         max_bytes=RELATIONSHIPS_MAX_BYTES)
-        self.id = id_
-        self.target: str | None = None
-
-    def start(self, name: str, attrs: dict[str, str]) -> None:
-        if name == "Relationship" and attrs.get("Id") == self.id:
-            self.target = attrs.get("Target", "")
-
-    def too_many_elements(self) -> str:
-        return (f"{self.what} holds more than {self.max_elements:,} XML elements, where a "
-                f"workbook has one relationship per part: refused as hostile.")

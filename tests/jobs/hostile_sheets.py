@@ -233,6 +233,79 @@ def huge_attribute(path: Path) -> Path:
                                                    f'<v>1</v></c>'.encode())))
 
 
+# --- Which sheet is the first: the scan must check the part the reader reads --------
+
+FAR_SHEET = sheet_xml(HEADER + members(2, 1) + row(1_048_576, b'<c r="XFD1048576"><v>1</v></c>'))
+MALLORY_SHEET = sheet_xml(row(1, inline("A1", "username"), inline("B1", "email"),
+                              inline("C1", "role"))
+                          + row(2, inline("A2", "mallory"), inline("B2", "mallory@example.com"),
+                                inline("C2", "owner")))
+
+
+def first_sheet_workbook(attributes: str, namespaces: str = "") -> bytes:
+    return (f'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{MAIN}" xmlns:r="{RELS}" '
+            f'{namespaces}><sheets><sheet name="Members" sheetId="1" {attributes}/></sheets>'
+            f'</workbook>').encode()
+
+
+def two_relationship_ids(path: Path, second: str = "relationships:id",
+                         namespaces: str = f'xmlns:relationships="{RELS}"',
+                         other: bytes = FAR_SHEET) -> Path:
+    """`<sheet r:id="rId1" relationships:id="rId2"/>`: the scan took r:id (an honest
+    sheet), calamine takes the last (`other`: a far cell, or an owner named mallory)."""
+    return package(path, sheet_xml(HEADER + members(2, 1)),
+                   workbook=first_sheet_workbook(f'r:id="rId1" {second}="rId2"', namespaces),
+                   relationships=relationships(("rId1", "worksheets/sheet1.xml"),
+                                               ("rId2", "worksheets/sheet2.xml")),
+                   parts={"xl/worksheets/sheet2.xml": other})
+
+
+def escaped_relationship_id(path: Path) -> Path:
+    """`r:id="rId&#50;"`: expat reads rId2 (an honest sheet), calamine the bytes as
+    written, which name another relationship (a far cell)."""
+    return package(path, sheet_xml(HEADER + members(2, 1)),
+                   workbook=first_sheet_workbook('r:id="rId&#50;"'),
+                   relationships=relationships(("rId&#50;", "worksheets/sheet2.xml"),
+                                               ("rId2", "worksheets/sheet1.xml")),
+                   parts={"xl/worksheets/sheet2.xml": FAR_SHEET})
+
+
+def escaped_id_in_relationships(path: Path) -> Path:
+    """The sheet's r:id is rId2; of two relationships read as rId2 by expat, the last
+    (an honest sheet) is written rId&#50;, so calamine takes the first (a far cell)."""
+    return package(path, sheet_xml(HEADER + members(2, 1)),
+                   workbook=first_sheet_workbook('r:id="rId2"'),
+                   relationships=relationships(("rId2", "worksheets/sheet2.xml"),
+                                               ("rId&#50;", "worksheets/sheet1.xml")),
+                   parts={"xl/worksheets/sheet2.xml": FAR_SHEET})
+
+
+def target_under_xl_twice(path: Path) -> Path:
+    """Target="xl/worksheets/sheet1.xml": the scan read it as that part (an honest
+    sheet), calamine puts any relative target under xl/ (a far cell in
+    xl/xl/worksheets/sheet1.xml)."""
+    return package(path, sheet_xml(HEADER + members(2, 1)),
+                   relationships=workbook_rels("xl/worksheets/sheet1.xml"),
+                   parts={"xl/xl/worksheets/sheet1.xml": FAR_SHEET})
+
+
+def relationships_closed_early(path: Path) -> Path:
+    """calamine stops reading the relationships at the first `</Relationships>`, even
+    a nested one: the first rId1 (a far cell) is its, the last (honest) the scan's."""
+    return package(path, sheet_xml(HEADER + members(2, 1)),
+                   relationships=relationships(("rId1", "worksheets/sheet2.xml"),
+                                               ("rId1", "worksheets/sheet1.xml"),
+                                               between="<x><Relationships/></x>"),
+                   parts={"xl/worksheets/sheet2.xml": FAR_SHEET})
+
+
+def backslash_duplicate(path: Path) -> Path:
+    """Two sheets named alike but for the slashes: calamine reads the last one (a far
+    cell), the scan read the one spelled as the relationship says."""
+    return package(path, sheet_xml(HEADER + members(2, 1)),
+                   parts={"xl\\worksheets\\sheet1.xml": FAR_SHEET})
+
+
 # --- Parts read before the first sheet ----------------------------------------------
 
 def random_elements(count: int, one: bytes = b"<a/>", other: bytes = b"<b/>",
@@ -447,6 +520,17 @@ CORPUS: dict[str, Hostile] = {
     "relationships_element_bomb": Hostile(relationships_element_bomb, "XML elements"),
     "shared_strings_element_bomb": Hostile(shared_strings_element_bomb,
                                            "more than 5,100,000 XML elements together"),
+    "two_relationship_ids": Hostile(two_relationship_ids, "relationship more than once"),
+    "two_relationship_ids_mallory": Hostile(
+        lambda p: two_relationship_ids(p, other=MALLORY_SHEET), "relationship more than once"),
+    "relationship_id_under_another_prefix": Hostile(
+        lambda p: two_relationship_ids(p, "x:id", f'xmlns:x="{RELS}"'),
+        "relationship more than once"),
+    "escaped_relationship_id": Hostile(escaped_relationship_id, "Excel never writes"),
+    "escaped_id_in_relationships": Hostile(escaped_id_in_relationships, "Excel never writes"),
+    "target_under_xl_twice": Hostile(target_under_xl_twice, "points outside"),
+    "relationships_closed_early": Hostile(relationships_closed_early, "cell XFD1048576"),
+    "backslash_duplicate": Hostile(backslash_duplicate, "two parts"),
     "lying_sizes": Hostile(lying_sizes, "damaged"),
     "zip_bomb": Hostile(zip_bomb, "zip bomb"),
     "encrypted": Hostile(encrypted, "password-protected"),
