@@ -9,7 +9,7 @@ from __future__ import annotations
 from media_pipeline.sheet_errors import SheetRefused
 from media_pipeline.sheet_rows import cell_text, cut
 from media_pipeline.xlsx_package import MAX_SHARED_STRINGS_BYTES, SHARED_STRINGS, Package
-from media_pipeline.xml_guard import Enough, GuardedXml
+from media_pipeline.xml_guard import MAX_DEPTH, Enough, GuardedXml
 
 MAX_TEXT_CHARS = 65_536  # of a kept text; Excel's own limit for a cell is 32,767
 
@@ -54,19 +54,20 @@ class RichText:
         return "".join(self.parts)
 
 
-def shared_strings(package: Package, indices: set[int], *, max_elements: int
-                   ) -> dict[int, str]:
+def shared_strings(package: Package, indices: set[int], *, max_elements: int,
+                   budget: int | None = None) -> dict[int, str]:
     """The texts of the shared strings at `indices`, cut short; SheetRefused when the
     workbook lacks one (the reader fails on it), or when finding them would take more
-    than `max_elements` elements. With no index to find, the part is still read up to
-    its root element: a DTD there is refused."""
+    than `max_elements` elements (what is left of a `budget` the sheet shares, when
+    it does). With no index to find, the part is still read up to its root element: a
+    DTD there is refused."""
     part = package.part(SHARED_STRINGS)
     if part is None:
         if indices:
             raise SheetRefused("The first sheet refers to shared strings the workbook does "
                                "not hold: save the file again from Excel.")
         return {}
-    strings = _SharedStrings(indices, max_elements)
+    strings = _SharedStrings(indices, max_elements, budget)
     strings.feed(package.stream(part, MAX_SHARED_STRINGS_BYTES))
     missing = indices - strings.found.keys()
     if missing:
@@ -75,39 +76,67 @@ def shared_strings(package: Package, indices: set[int], *, max_elements: int
     return strings.found
 
 
+_SKIPPED = RichText("a string not wanted")  # stands for it; never given text
+
+
 class _SharedStrings(GuardedXml):
     """Numbers the <si> entries as calamine does (every one, even one holding no
     text), keeps the texts at `wanted`, and stops past the last of them."""
 
-    def __init__(self, wanted: set[int], max_elements: int):
+    def __init__(self, wanted: set[int], max_elements: int, budget: int | None = None):
         super().__init__("The workbook's shared strings", max_elements=max_elements)
+        self.budget = budget
         self.wanted = wanted
         self.last = max(wanted, default=-1)
         self.found: dict[int, str] = {}
         self.index = 0
         self.sink: RichText | None = None
 
-    def start(self, name: str, attrs: dict[str, str]) -> None:
+    # The raw expat handlers, overridden for speed as in sheet_scan (a table of
+    # millions of strings before the wanted ones is a call per element): the same
+    # depth and start counts as GuardedXml's, inlined; no text kept but the wanted.
+    def _start(self, name: str, attrs: dict[str, str]) -> None:
+        self.depth += 1
+        self.starts += 1
+        if self.depth > MAX_DEPTH:
+            self.too_deep()
         if self.index > self.last:
             raise Enough
+        if ":" in name:
+            name = name[name.index(":") + 1:]
         if name == "si":
-            self.sink = RichText(self.what)
-            self.collect_text(self.index in self.wanted)
-        elif self.sink is not None:
+            if self.index in self.wanted:
+                self.sink = RichText(self.what)
+                self.collect_text(True)
+            else:
+                self.sink = _SKIPPED
+        elif self.sink is not None and self.sink is not _SKIPPED:
             self.sink.start(name)
 
-    def end(self, name: str) -> None:
-        if self.sink is None:
+    def _end(self, name: str) -> None:
+        self.depth -= 1
+        if ":" in name:
+            name = name[name.index(":") + 1:]
+        sink = self.sink
+        if sink is None:
             if name == "sst":
                 raise Enough
         elif name == "si":
-            if self.index in self.wanted:
-                self.found[self.index] = cut(cell_text(self.sink.value()))
+            if sink is not _SKIPPED:
+                self.found[self.index] = cut(cell_text(sink.value()))
                 self.collect_text(False)
             self.sink = None
             self.index += 1
-        else:
-            self.sink.end(name)
+        elif sink is not _SKIPPED:
+            sink.end(name)
 
     def text(self, data: str) -> None:
         self.sink.add(data)
+
+    def too_many_elements(self) -> str:
+        if self.budget is None:
+            return super().too_many_elements()
+        return (f"The first sheet and the shared strings it uses hold more than "
+                f"{self.budget:,} XML elements together, more than a member list needs: "
+                f"delete the columns that are not part of the list, or split it into "
+                f"several files.")

@@ -52,8 +52,11 @@ def check(path: str, *, max_rows: int) -> None:
     with Package(path) as package:
         scan = SheetScan(max_rows=max_rows)
         scan.feed(package.stream(package.first_sheet()))
+        # One element budget for the sheet and its shared strings together, so that
+        # the two cannot cost twice what the sheet alone may.
         strings = shared_strings(package, scan.shared_indices(),
-                                 max_elements=element_cap(max_rows))
+                                 max_elements=max(element_cap(max_rows) - scan.starts, 0),
+                                 budget=element_cap(max_rows))
         styles = package.part(STYLES)
         if styles is not None:  # the reader parses it too: no DTD there either
             _Prolog("The workbook's styles").feed(package.stream(styles))
@@ -127,7 +130,7 @@ class SheetScan(GuardedXml):
                 letters = ref.rstrip(DIGITS)
                 column = COLUMNS.get(letters)
                 row = -1
-                if column is not None and len(ref) - len(letters) <= 7:
+                if column is not None and 0 < len(ref) - len(letters) <= 7:
                     row = int(ref[len(letters):]) - 1
                 if row < 0:
                     row, column = self._odd_position(ref)

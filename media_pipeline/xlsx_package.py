@@ -3,11 +3,13 @@ caps, which part is its first sheet, and a part's bytes counted as they unpack.
 
 No Python spreadsheet library bounds its input by default (an unguarded 511 KB .xlsx
 has been reported to take 530 MiB), so nothing is parsed before the zip directory
-passes: entry count, declared sizes, compression ratio, no encrypted entries, no two
-names alike. A zip can lie about its sizes, so a part's bytes are also counted as
-they unpack and reading stops past its cap. Parts are found the way calamine (the
-reader) finds them, by name ignoring ASCII case and following the first sheet's
-relationship, so the part checked here is the part the reader reads. Standard
+passes: its end records first (zip_end: zipfile would build an object per entry
+before anything could count them), then entry count, declared sizes, compression
+method and ratio, no encrypted entries, no two names alike. A zip can lie about its
+sizes, so a part's bytes are also counted as they unpack and reading stops past its
+cap. Parts are found the way calamine (the reader) finds them, by name ignoring ASCII
+case and the direction of slashes, and following the first sheet's relationship
+(first_sheet), so the part checked here is the part the reader reads. Standard
 library only: the sheet reader's child process imports this too.
 """
 
@@ -17,8 +19,8 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 
+from media_pipeline import first_sheet, zip_end
 from media_pipeline.sheet_errors import SheetRefused
-from media_pipeline.xml_guard import Enough, GuardedXml
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls, and encrypted .xlsx
 ZIP_MAGIC = b"PK\x03\x04"
@@ -30,19 +32,27 @@ MAX_SHARED_STRINGS_BYTES = 64 * 2**20  # the reader holds the whole table in mem
 MAX_TOTAL_BYTES = 512 * 2**20
 MAX_RATIO = 200  # unpacked / packed, for parts over RATIO_FLOOR
 RATIO_FLOOR = 2**20
-MAX_RELATIONSHIPS_BYTES = 2**20  # one short line per part, and parts are few
 CHUNK_BYTES = 64 * 1024
+OLE_SCAN_BYTES = 4 * 2**20  # where an encrypted workbook's stream name is looked for
+# Excel and every other writer of workbooks deflate or store their parts; other
+# methods would only bring more decompressors (and their errors) to hostile bytes.
+METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+# What zipfile raises on a damaged zip, besides BadZipFile: a version or method it
+# does not know, a name that is not the UTF-8 its flag says, a truncated stream.
+DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError,
+           NotImplementedError, UnicodeDecodeError)
 
 WORKBOOK = "xl/workbook.xml"
 RELATIONSHIPS = "xl/_rels/workbook.xml.rels"
 SHARED_STRINGS = "xl/sharedStrings.xml"
 STYLES = "xl/styles.xml"
-NOT_WORKSHEETS = {"chartsheets": "a chart", "dialogsheets": "a dialog"}
 
 
 def _fold(name: str) -> str:
-    """A part name as calamine compares it: ASCII letters in any case are alike."""
-    return "".join(char.lower() if char.isascii() else char for char in name)
+    """A part name as calamine compares it: ASCII letters in any case are alike, and
+    so are both slashes."""
+    return "".join(char.lower() if char.isascii() else char
+                   for char in name).replace("\\", "/")
 
 
 def sniff(path: str) -> None:
@@ -54,7 +64,7 @@ def sniff(path: str) -> None:
                                "as .xlsx.")
         if head.startswith(OLE_MAGIC):
             handle.seek(0)
-            if ENCRYPTED_STREAM in handle.read(4 * 2**20):
+            if _holds(handle, ENCRYPTED_STREAM, OLE_SCAN_BYTES):
                 raise SheetRefused("The workbook is password-protected: remove the password "
                                    "in Excel (File > Info > Protect Workbook) and upload "
                                    "it again.")
@@ -66,6 +76,17 @@ def sniff(path: str) -> None:
                 raise SheetRefused("This is a text (CSV) file with an .xlsx name: open it in "
                                    "Excel and save it as an Excel workbook (.xlsx).")
             raise SheetRefused("This is not an Excel .xlsx file.")
+
+
+def _holds(handle, needle: bytes, limit: int) -> bool:
+    """Whether the first `limit` bytes of `handle` hold `needle`, read a chunk at a time."""
+    tail, read = b"", 0
+    while read < limit and (chunk := handle.read(min(CHUNK_BYTES, limit - read))):
+        read += len(chunk)
+        if needle in tail + chunk:
+            return True
+        tail = chunk[-len(needle):]
+    return False
 
 
 def _looks_like_text(sample: bytes) -> bool:
@@ -81,10 +102,12 @@ class Package:
 
     def __init__(self, path: str):
         sniff(path)
+        with open(path, "rb") as handle:
+            zip_end.check(handle, max_entries=MAX_ENTRIES)
         try:
             self.zip = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile) as error:
-            raise SheetRefused(f"The .xlsx file is damaged ({error}).") from error
+        except DAMAGED as error:
+            raise SheetRefused(f"The .xlsx file is damaged ({str(error)[:200]}).") from error
         try:
             self.parts = _check_directory(self.zip.infolist())
         except SheetRefused:
@@ -112,52 +135,33 @@ class Package:
                         raise SheetRefused(f"The workbook's part {part.filename} unpacks to "
                                            f"more than {cap} bytes: refused as a zip bomb.")
                     yield chunk
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as error:
-            raise SheetRefused(f"The .xlsx file is damaged ({error}): save it again from "
-                               f"Excel.") from error
+        except DAMAGED as error:
+            raise SheetRefused(f"The .xlsx file is damaged ({str(error)[:200]}): save it "
+                               f"again from Excel.") from error
 
     def first_sheet(self) -> zipfile.ZipInfo:
-        """The part of the workbook's first sheet, as calamine resolves it: the first
-        <sheet> of xl/workbook.xml, its relationship's Target in
-        xl/_rels/workbook.xml.rels (the last one with that Id), under xl/."""
-        first = _FirstSheet()
-        first.feed(self.stream(self.part(WORKBOOK)))
-        if first.name is None:
+        """The part of the workbook's first sheet, as calamine resolves it (see
+        first_sheet); SheetRefused when it is not a worksheet in the file, or when
+        another reading of the workbook could make it another part."""
+        sheet = first_sheet.FirstSheet()
+        sheet.feed(self.stream(self.part(WORKBOOK)))
+        if sheet.name is None:
             raise SheetRefused("The workbook has no sheet: save the member list from Excel "
                                "as .xlsx.")
         relationships = self.part(RELATIONSHIPS)
-        if relationships is None or first.id is None:
-            raise SheetRefused("The workbook does not say where its first sheet is (no "
-                               "relationship): save it again from Excel.")
-        target = _Target(first.id)
-        target.feed(self.stream(relationships, MAX_RELATIONSHIPS_BYTES))
+        if relationships is None:
+            raise SheetRefused(first_sheet.NO_RELATIONSHIP)
+        target = first_sheet.Target(sheet.id)
+        target.feed(self.stream(relationships))
         if target.target is None:
-            raise SheetRefused("The workbook does not say where its first sheet is (no "
-                               "relationship): save it again from Excel.")
-        path = _sheet_path(target.target)
-        folders = _fold(path).split("/")
-        if "\\" in path or len(folders) < 3 or any(folder in ("", ".", "..")
-                                                   for folder in folders):
-            raise SheetRefused(f"The workbook's first sheet points outside the workbook's "
-                               f"sheets ({target.target[:100]}): refused as hostile.")
-        if folders[1] in NOT_WORKSHEETS:
-            raise SheetRefused(f"The first sheet ({first.name[:100]}) is "
-                               f"{NOT_WORKSHEETS[folders[1]]} sheet: move the member list "
-                               f"to the first sheet.")
+            raise SheetRefused(first_sheet.NO_RELATIONSHIP)
+        path = first_sheet.sheet_path(target.target, sheet.name)
         part = self.part(path)
-        if folders[1] != "worksheets" or part is None:
+        if part is None:
             raise SheetRefused(f"The workbook's first sheet is not in the file "
-                               f"({target.target[:100]}): save it again from Excel.")
+                               f"({target.target[:100].decode('ascii')}): save it again "
+                               f"from Excel.")
         return part
-
-
-def _sheet_path(target: str) -> str:
-    """calamine's reading of a sheet's Target: relative to xl/, or absolute."""
-    if target.startswith("/xl/"):
-        return target[1:]
-    if target.startswith("xl/"):
-        return target
-    return "xl/" + target
 
 
 def _check_directory(entries: list[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInfo]:
@@ -186,6 +190,13 @@ def _check_directory(entries: list[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInf
         if entry.flag_bits & 0x1:
             raise SheetRefused("The workbook's parts are encrypted: save it from Excel "
                                "without a password.")
+        if entry.header_offset < 0:  # the directory says the zip starts before the file
+            raise SheetRefused(f"The .xlsx file is damaged (part {entry.filename[:100]} "
+                               f"starts before the file does): save it again from Excel.")
+        if entry.compress_type not in METHODS:
+            raise SheetRefused(f"The workbook's part {entry.filename[:100]} is compressed "
+                               f"in a way Excel never uses (method {entry.compress_type}): "
+                               f"save the file again from Excel.")
         total += entry.file_size
         limit = MAX_SHARED_STRINGS_BYTES if folded == _fold(SHARED_STRINGS) else MAX_ENTRY_BYTES
         ratio = entry.file_size / max(entry.compress_size, 1)
@@ -197,31 +208,3 @@ def _check_directory(entries: list[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInf
         raise SheetRefused(f"The workbook unpacks to {total} bytes; at most "
                            f"{MAX_TOTAL_BYTES} are accepted.")
     return parts
-
-
-class _FirstSheet(GuardedXml):
-    """The name and relationship id of xl/workbook.xml's first <sheet>."""
-
-    def __init__(self):
-        super().__init__("The workbook (xl/workbook.xml)")
-        self.name: str | None = None
-        self.id: str | None = None
-
-    def start(self, name: str, attrs: dict[str, str]) -> None:
-        if name == "sheet":
-            self.name = attrs.get("name", "")
-            self.id = attrs.get("r:id", attrs.get("relationships:id"))
-            raise Enough
-
-
-class _Target(GuardedXml):
-    """The Target of the relationship with a given Id; the last one wins, as in calamine."""
-
-    def __init__(self, id_: str):
-        super().__init__("The workbook's relationships (xl/_rels/workbook.xml.rels)")
-        self.id = id_
-        self.target: str | None = None
-
-    def start(self, name: str, attrs: dict[str, str]) -> None:
-        if name == "Relationship" and attrs.get("Id") == self.id:
-            self.target = attrs.get("Target", "")

@@ -11,7 +11,8 @@ import os
 import random
 import struct
 import zipfile
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,15 @@ def workbook_rels(target: str = "worksheets/sheet1.xml", kind: str = "worksheet"
     return (f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{PACKAGE_RELS}">'
             f'<Relationship Id="rId1" Type="{RELS}/{kind}" Target="{target}"/>'
             f'</Relationships>').encode()
+
+
+def relationships(*pairs: tuple[str, str], between: str = "") -> bytes:
+    """xl/_rels/workbook.xml.rels with these (Id, Target) relationships, as written
+    (an Id may hold a reference); `between` goes after the first one."""
+    items = [f'<Relationship Id="{id_}" Type="{RELS}/worksheet" Target="{target}"/>'
+             for id_, target in pairs]
+    return (f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{PACKAGE_RELS}">'
+            + items[0] + between + "".join(items[1:]) + "</Relationships>").encode()
 
 
 def sheet_xml(rows: bytes, *, prolog: bytes = b'<?xml version="1.0" encoding="UTF-8"?>'
@@ -122,6 +132,11 @@ def million_empty_styled_rows(path: Path) -> Path:
 
 def reference_not_a_reference(path: Path) -> Path:
     return package(path, sheet_xml(HEADER + row(2, b'<c r="1A"><v>1</v></c>')))
+
+
+def reference_without_digits(path: Path) -> Path:
+    """`<c r="A">`: the scan used to fail on it with an error of its own (HTTP 500)."""
+    return package(path, sheet_xml(HEADER + row(2, b'<c r="A"><v>1</v></c>')))
 
 
 # --- Shared strings -----------------------------------------------------------------
@@ -216,6 +231,159 @@ def huge_attribute(path: Path) -> Path:
     """One tag of 2 MiB (expat holds a whole tag in memory before reporting it)."""
     return package(path, sheet_xml(HEADER + row(2, f'<c r="A2" x="{random_letters(2 * 2**20)}">'
                                                    f'<v>1</v></c>'.encode())))
+
+
+# --- Which sheet is the first: the scan must check the part the reader reads --------
+
+FAR_SHEET = sheet_xml(HEADER + members(2, 1) + row(1_048_576, b'<c r="XFD1048576"><v>1</v></c>'))
+MALLORY_SHEET = sheet_xml(row(1, inline("A1", "username"), inline("B1", "email"),
+                              inline("C1", "role"))
+                          + row(2, inline("A2", "mallory"), inline("B2", "mallory@example.com"),
+                                inline("C2", "owner")))
+
+
+def first_sheet_workbook(attributes: str, namespaces: str = "") -> bytes:
+    return (f'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{MAIN}" xmlns:r="{RELS}" '
+            f'{namespaces}><sheets><sheet name="Members" sheetId="1" {attributes}/></sheets>'
+            f'</workbook>').encode()
+
+
+def two_relationship_ids(path: Path, second: str = "relationships:id",
+                         namespaces: str = f'xmlns:relationships="{RELS}"',
+                         other: bytes = FAR_SHEET) -> Path:
+    """`<sheet r:id="rId1" relationships:id="rId2"/>`: the scan took r:id (an honest
+    sheet), calamine takes the last (`other`: a far cell, or an owner named mallory)."""
+    return package(path, sheet_xml(HEADER + members(2, 1)),
+                   workbook=first_sheet_workbook(f'r:id="rId1" {second}="rId2"', namespaces),
+                   relationships=relationships(("rId1", "worksheets/sheet1.xml"),
+                                               ("rId2", "worksheets/sheet2.xml")),
+                   parts={"xl/worksheets/sheet2.xml": other})
+
+
+def escaped_relationship_id(path: Path) -> Path:
+    """`r:id="rId&#50;"`: expat reads rId2 (an honest sheet), calamine the bytes as
+    written, which name another relationship (a far cell)."""
+    return package(path, sheet_xml(HEADER + members(2, 1)),
+                   workbook=first_sheet_workbook('r:id="rId&#50;"'),
+                   relationships=relationships(("rId&#50;", "worksheets/sheet2.xml"),
+                                               ("rId2", "worksheets/sheet1.xml")),
+                   parts={"xl/worksheets/sheet2.xml": FAR_SHEET})
+
+
+def escaped_id_in_relationships(path: Path) -> Path:
+    """The sheet's r:id is rId2; of two relationships read as rId2 by expat, the last
+    (an honest sheet) is written rId&#50;, so calamine takes the first (a far cell)."""
+    return package(path, sheet_xml(HEADER + members(2, 1)),
+                   workbook=first_sheet_workbook('r:id="rId2"'),
+                   relationships=relationships(("rId2", "worksheets/sheet2.xml"),
+                                               ("rId&#50;", "worksheets/sheet1.xml")),
+                   parts={"xl/worksheets/sheet2.xml": FAR_SHEET})
+
+
+def target_under_xl_twice(path: Path) -> Path:
+    """Target="xl/worksheets/sheet1.xml": the scan read it as that part (an honest
+    sheet), calamine puts any relative target under xl/ (a far cell in
+    xl/xl/worksheets/sheet1.xml)."""
+    return package(path, sheet_xml(HEADER + members(2, 1)),
+                   relationships=workbook_rels("xl/worksheets/sheet1.xml"),
+                   parts={"xl/xl/worksheets/sheet1.xml": FAR_SHEET})
+
+
+def relationships_closed_early(path: Path) -> Path:
+    """calamine stops reading the relationships at the first `</Relationships>`, even
+    a nested one: the first rId1 (a far cell) is its, the last (honest) the scan's."""
+    return package(path, sheet_xml(HEADER + members(2, 1)),
+                   relationships=relationships(("rId1", "worksheets/sheet2.xml"),
+                                               ("rId1", "worksheets/sheet1.xml"),
+                                               between="<x><Relationships/></x>"),
+                   parts={"xl/worksheets/sheet2.xml": FAR_SHEET})
+
+
+def backslash_duplicate(path: Path) -> Path:
+    """Two sheets named alike but for the slashes: calamine reads the last one (a far
+    cell), the scan read the one spelled as the relationship says."""
+    return package(path, sheet_xml(HEADER + members(2, 1)),
+                   parts={"xl\\worksheets\\sheet1.xml": FAR_SHEET})
+
+
+# --- Parts read before the first sheet ----------------------------------------------
+
+def random_elements(count: int, one: bytes = b"<a/>", other: bytes = b"<b/>",
+                    seed: int = 11) -> Iterator[bytes]:
+    """`count` elements, each `one` or `other` at random (so that they pack about 17
+    to 1, under the zip-bomb ratio), in pieces of 524,288."""
+    table = [b"".join(one if value >> shift & 1 else other for shift in range(8))
+             for value in range(256)]  # 8 elements per random byte
+    rng = random.Random(seed)
+    for start in range(0, count, 8 * 2**16):
+        yield b"".join(map(table.__getitem__, rng.randbytes(min(2**16, (count - start) // 8))))
+
+
+def shared_strings_element_bomb(path: Path, count: int = 3_000_000) -> Path:
+    """`count` tiny elements in the sheet after its header, and `count` empty shared
+    strings before the two the header uses: each part within its own budget, together
+    twice what the sheet alone may cost (the upload spent 3.5 s, then accepted it)."""
+    header = row(1, f'<c r="A1" t="s"><v>{count}</v></c>'.encode(),
+                 f'<c r="B1" t="s"><v>{count + 1}</v></c>'.encode())
+    table = (f'<sst xmlns="{MAIN}">'.encode() + b"".join(random_elements(count, b"<si/>",
+                                                                        b"<si></si>"))
+             + b"<si><t>username</t></si><si><t>email</t></si></sst>")
+    return package(path, sheet_xml(header + b"".join(random_elements(count))),
+                   parts={"xl/sharedStrings.xml": table})
+
+
+def workbook_element_bomb(path: Path, megabytes: int = 126) -> Path:
+    """xl/workbook.xml of `megabytes` MiB of tiny elements before its first <sheet>,
+    random enough to pack 14 to 1 (9.2 MB: under the 200 to 1 zip-bomb ratio and the
+    upload's size limit): the upload spent 19 s of CPU in it, then accepted the file."""
+    head, tail = workbook_xml().split(b"<sheets>")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=4) as archive:
+        for name, data in (("[Content_Types].xml", CONTENT_TYPES), ("_rels/.rels", ROOT_RELS),
+                           ("xl/_rels/workbook.xml.rels", workbook_rels()),
+                           ("xl/worksheets/sheet1.xml", sheet_xml(HEADER + members(2, 1)))):
+            archive.writestr(name, data)
+        with archive.open("xl/workbook.xml", "w", force_zip64=True) as part:
+            part.write(head)
+            for piece in random_elements(megabytes * 2**20 // 4):
+                part.write(piece)
+            part.write(b"<sheets>" + tail)
+    return path
+
+
+def relationships_element_bomb(path: Path, count: int = 200_000) -> Path:
+    """The relationships hold `count` tiny elements (800 KB) before the sheet's."""
+    bomb = workbook_rels().replace(b"<Relationship ", b"<a/>" * count + b"<Relationship ")
+    return package(path, sheet_xml(HEADER), relationships=bomb)
+
+
+def central_directory_bomb(path: Path, entries: int = 205_001, *, declared: int | None = None,
+                           zip64: bool = False) -> Path:
+    """A zip whose central directory lists `entries` tiny entries (10 MB at 205,001),
+    all of one 11-byte part: zipfile built an object per entry (150 MB) before the
+    upload counted them. The end record declares `declared` entries (the real count,
+    cut to 16 bits as the field holds), or leaves the counts to a zip64 record."""
+    name, data = b"xl/workbook.xml", b"<workbook/>"
+    crc = zlib.crc32(data)
+    local = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 0, 0, 0, crc, len(data), len(data),
+                        len(name), 0) + name + data
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    entry = struct.Struct("<4s4B4HL2L5H2L")
+    directory = b"".join(
+        entry.pack(b"PK\x01\x02", 20, 0, 20, 0, 0, 0, 0, 0, crc, len(data), len(data), 4, 0,
+                   0, 0, 0, 0, 0)
+        + "".join(digits[n // 36**k % 36] for k in range(4)).encode()
+        for n in range(entries))
+    count = (entries if declared is None else declared) & 0xFFFF
+    size, offset = len(directory), len(local)
+    end64 = b""
+    if zip64:
+        end64 = (struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, entries, entries,
+                             size, offset)
+                 + struct.pack("<4sLQL", b"PK\x06\x07", 0, offset + size, 1))
+        count, size, offset = 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, count, count, size, offset, 0)
+    path.write_bytes(local + directory + end64 + end)
+    return path
 
 
 # --- The package --------------------------------------------------------------------
@@ -321,6 +489,7 @@ CORPUS: dict[str, Hostile] = {
     "cells_without_references": Hostile(cells_without_references, "cell CW2"),
     "rows_without_references": Hostile(rows_without_references, "cell A51001"),
     "reference_not_a_reference": Hostile(reference_not_a_reference, "not a cell reference"),
+    "reference_without_digits": Hostile(reference_without_digits, "not a cell reference"),
     "million_empty_styled_rows": Hostile(million_empty_styled_rows, None, created=3),
     "shared_strings_bomb": Hostile(shared_strings_bomb, "zip bomb"),
     "shared_string_fanout": Hostile(shared_string_fanout, None, job="INPUT_TOO_COMPLEX"),
@@ -342,6 +511,26 @@ CORPUS: dict[str, Hostile] = {
     "first_sheet_missing": Hostile(first_sheet_missing, "not in the file"),
     "duplicate_parts": Hostile(duplicate_parts, "two parts"),
     "too_many_parts": Hostile(too_many_parts, "parts; at most 500"),
+    "central_directory_bomb": Hostile(central_directory_bomb, "zip directory takes"),
+    "central_directory_bomb_declaring_3": Hostile(
+        lambda p: central_directory_bomb(p, declared=3), "zip directory takes"),
+    "central_directory_bomb_zip64": Hostile(lambda p: central_directory_bomb(p, zip64=True),
+                                            "zip directory takes"),
+    "workbook_element_bomb": Hostile(workbook_element_bomb, "before its first sheet"),
+    "relationships_element_bomb": Hostile(relationships_element_bomb, "XML elements"),
+    "shared_strings_element_bomb": Hostile(shared_strings_element_bomb,
+                                           "more than 5,100,000 XML elements together"),
+    "two_relationship_ids": Hostile(two_relationship_ids, "relationship more than once"),
+    "two_relationship_ids_mallory": Hostile(
+        lambda p: two_relationship_ids(p, other=MALLORY_SHEET), "relationship more than once"),
+    "relationship_id_under_another_prefix": Hostile(
+        lambda p: two_relationship_ids(p, "x:id", f'xmlns:x="{RELS}"'),
+        "relationship more than once"),
+    "escaped_relationship_id": Hostile(escaped_relationship_id, "Excel never writes"),
+    "escaped_id_in_relationships": Hostile(escaped_id_in_relationships, "Excel never writes"),
+    "target_under_xl_twice": Hostile(target_under_xl_twice, "points outside"),
+    "relationships_closed_early": Hostile(relationships_closed_early, "cell XFD1048576"),
+    "backslash_duplicate": Hostile(backslash_duplicate, "two parts"),
     "lying_sizes": Hostile(lying_sizes, "damaged"),
     "zip_bomb": Hostile(zip_bomb, "zip bomb"),
     "encrypted": Hostile(encrypted, "password-protected"),

@@ -169,3 +169,14 @@ def test_a_refusal_from_the_child_is_cut_short(monkeypatch, tmp_path):
     with pytest.raises(SheetRefused) as refused:
         read_all(tmp_path / "m.xlsx")
     assert len(str(refused.value)) == 2000
+
+
+@pytest.mark.parametrize("name", ["two_relationship_ids", "escaped_relationship_id",
+                                  "target_under_xl_twice", "backslash_duplicate"])
+def test_the_child_refuses_a_workbook_whose_first_sheet_is_in_doubt(name, tmp_path):
+    """It re-checks with the same first_sheet as the upload: these made calamine read
+    a sheet with a cell at XFD1048576 while both checked an honest one (the child
+    then died on its memory limit)."""
+    with pytest.raises(SheetRefused) as refused:
+        read_all(hostile.CORPUS[name].make(tmp_path / f"{name}.xlsx"))
+    assert not isinstance(refused.value, SheetTooLarge)

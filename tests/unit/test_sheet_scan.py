@@ -1,10 +1,13 @@
 """The upload's scan: every hostile file refused with a message a person can act on,
 in bounded time and memory, and cells placed as calamine places them."""
 
+import contextlib
 import random
+import re
 import time
 import tracemalloc
 import zipfile
+from xml.sax.saxutils import quoteattr
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -212,14 +215,25 @@ def test_references_are_read_as_calamine_reads_them():
 
 
 # Random sheets, read by the scan and by calamine itself: the scan never places a
-# value nearer than calamine does (it may err towards further, never nearer).
+# value nearer than calamine does (it may err towards further, never nearer). Each
+# cell and row is spelled one of the ways calamine reads alike: with a namespace
+# prefix on its elements, a lower-case reference, a row number with leading zeros,
+# a row's `r` with letters, or a decoy `x:r` (or `x:t`) that calamine ignores.
 CELL_FORMS = ["empty", "styled", "number", "blank_number", "blank_string", "inline",
               "formula"]
+SPELLINGS = ["plain", "prefixed", "lower", "zeros", "decoy"]
 
 
-def cell_xml(form: str, ref: str | None) -> bytes:
+def cell_xml(form: str, ref: str | None, spelling: str = "plain") -> bytes:
+    if ref and spelling == "lower":
+        ref = ref.lower()
+    elif ref and spelling == "zeros":
+        letters = ref.rstrip("0123456789")
+        ref = letters + "00" + ref[len(letters):]
     where = f' r="{ref}"' if ref else ""
-    return {
+    if spelling == "decoy":
+        where += ' x:r="XFD1048576" x:t="str"'
+    xml = {
         "empty": f"<c{where}/>",
         "styled": f'<c{where} s="1"></c>',
         "number": f"<c{where}><v>7</v></c>",
@@ -227,7 +241,19 @@ def cell_xml(form: str, ref: str | None) -> bytes:
         "blank_string": f'<c{where} t="str"><v></v></c>',
         "inline": f'<c{where} t="inlineStr"><is><t>x</t></is></c>',
         "formula": f"<c{where}><f>1+1</f></c>",
-    }[form].encode()
+    }[form]
+    if spelling == "prefixed":
+        xml = re.sub(r"<(/?)(c|v|is|t|f)\b", r"<\1x:\2", xml)
+    return xml.encode()
+
+
+def row_xml(ref: int | None, spelling: str) -> bytes:
+    tag = "x:row" if spelling == "prefixed" else "row"
+    if ref is None:
+        return f"<{tag}>".encode()
+    written = {"lower": f"b{ref}", "zeros": f"00{ref}", "decoy": f'{ref}" x:r="1048576'
+               }.get(spelling, str(ref))
+    return f'<{tag} r="{written}">'.encode()
 
 
 def scan_to(last_row: int) -> sheet_scan.SheetScan:
@@ -240,8 +266,10 @@ def scan_to(last_row: int) -> sheet_scan.SheetScan:
 
 rows_strategy = st.lists(st.tuples(
     st.one_of(st.none(), st.integers(1, 60)),  # the row's r, or none
+    st.sampled_from(SPELLINGS),
     st.lists(st.tuples(st.one_of(st.none(), st.integers(1, MAX_COLUMN + 5)),
-                       st.integers(1, 60), st.sampled_from(CELL_FORMS)), max_size=6)),
+                       st.integers(1, 60), st.sampled_from(CELL_FORMS),
+                       st.sampled_from(SPELLINGS)), max_size=6)),
     max_size=8)
 
 
@@ -250,13 +278,14 @@ rows_strategy = st.lists(st.tuples(
 @given(rows=rows_strategy)
 def test_the_scan_never_places_a_value_nearer_than_calamine(rows, tmp_path):
     body = b""
-    for row_ref, cells in rows:
-        body += (f'<row r="{row_ref}">' if row_ref else "<row>").encode()
-        for column, row, form in cells:
+    for row_ref, row_spelling, cells in rows:
+        body += row_xml(row_ref, row_spelling)
+        for column, row, form, spelling in cells:
             ref = f"{column_name(column)}{row}" if column else None
-            body += cell_xml(form, ref)
-        body += b"</row>"
-    path = hostile.package(tmp_path / "r.xlsx", hostile.sheet_xml(body))
+            body += cell_xml(form, ref, spelling)
+        body += b"</x:row>" if row_spelling == "prefixed" else b"</row>"
+    path = hostile.package(tmp_path / "r.xlsx", hostile.sheet_xml(body).replace(
+        b"<worksheet ", b'<worksheet xmlns:x="urn:x" '))
     end = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).end
     with Package(str(path)) as package:
         part = package.first_sheet()
@@ -289,3 +318,130 @@ def test_a_sheet_of_many_tiny_elements_is_refused_once_past_its_element_budget(t
     with pytest.raises(SheetRefused, match="more than 101,000 XML elements"):
         sheet_scan.check(str(path), max_rows=10)
     sheet_scan.check(str(path), max_rows=2000)  # a budget of 300,000 elements
+
+
+def test_a_cell_reference_without_digits_is_refused_as_not_a_reference(tmp_path):
+    """`<c r="A">` failed in the scan with a ValueError of its own: HTTP 500."""
+    with pytest.raises(SheetRefused, match="cell named 'A', which is not a cell reference"):
+        scan(hostile.reference_without_digits(tmp_path / "a.xlsx"))
+
+
+# Anything at all in the attributes calamine reads (a cell's r, t and s, a row's r),
+# spelled with references and odd characters: the scan answers or refuses, nothing else.
+attribute_values = st.one_of(
+    st.text(max_size=12),
+    st.from_regex(r"\A[A-Za-z$]{0,4}[0-9\u0660-\u0669]{0,12}[A-Za-z ]{0,2}\Z"),
+    st.sampled_from(["A", "1", "", "A0", "XFD1048577", "AAAA1", "A99999999999", "&#65;1",
+                     "A&#49;", "&amp;", " A1", "A1 ", "a1", "-1", "+1", "1e3", "0x10", "²"]))
+
+
+def attribute(name: str, value: str) -> str:
+    if "&" in value and not re.fullmatch(r"(&(#\d+|#x[0-9a-f]+|amp|lt|gt|quot|apos);|[^&])*",
+                                         value):
+        value = value.replace("&", "&amp;")
+    return f" {name}={quoteattr(value)}"
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cells=st.lists(st.tuples(
+           st.lists(st.tuples(st.sampled_from(["r", "t", "s", "x:r", "R"]), attribute_values),
+                    max_size=3, unique_by=lambda pair: pair[0]),
+           st.sampled_from(CELL_FORMS)), min_size=1, max_size=4),
+       row_ref=st.one_of(st.none(), attribute_values))
+def test_malformed_references_and_attributes_are_refused_never_an_error(cells, row_ref,
+                                                                        tmp_path):
+    body = "<row" + (attribute("r", row_ref) if row_ref is not None else "") + ">"
+    for attributes, form in cells:
+        spelled = "".join(attribute(name, value) for name, value in attributes)
+        body += cell_xml(form, None).decode().replace("<c", "<c" + spelled, 1)
+    path = hostile.package(tmp_path / "f.xlsx", hostile.sheet_xml(
+        hostile.HEADER + body.encode("utf-8", "surrogatepass") + b"</row>").replace(
+        b"<worksheet ", b'<worksheet xmlns:x="urn:x" '))
+    try:
+        scan(path)
+    except SheetRefused as refused:
+        assert str(refused).endswith(".")
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)),
+                        min_size=1, max_size=6))
+def test_a_damaged_file_is_refused_never_an_error(changes, tmp_path):
+    """Bytes changed anywhere in a real list (zip headers, directory, deflated XML):
+    refused as damaged, or read, never an error of the scan's own."""
+    original = fuzz_original(tmp_path)
+    data = bytearray(original)
+    for where, value in changes:
+        data[int(where * len(data))] = value
+    path = tmp_path / "damaged.xlsx"
+    path.write_bytes(bytes(data))
+    with contextlib.suppress(SheetRefused):
+        scan(path)
+
+
+def fuzz_original(tmp_path) -> bytes:
+    path = tmp_path / "original.xlsx"
+    if not path.exists():
+        sheets.workbook(path, sheets.members(3))
+    return path.read_bytes()
+
+
+def test_the_sheet_and_its_shared_strings_share_one_element_budget(tmp_path):
+    """Each within the budget alone (101,000 elements at 10 rows), twice it together:
+    the upload read a sheet and then its shared strings for a budget each."""
+    path = hostile.shared_strings_element_bomb(tmp_path / "s.xlsx", count=60_000)
+    with pytest.raises(SheetRefused, match="more than 101,000 XML elements together"):
+        sheet_scan.check(str(path), max_rows=10)
+    sheet_scan.check(str(path), max_rows=2000)  # a budget of 300,100 elements
+
+
+def first_sheet_of(path) -> str:
+    with Package(str(path)) as package:
+        return package.first_sheet().filename
+
+
+def workbook_with(before_sheets: str) -> bytes:
+    return hostile.workbook_xml().replace(b"<sheets>", before_sheets.encode() + b"<sheets>")
+
+
+EXCEL_PROLOG = (  # what Excel 365 writes before <sheets>, give or take a window
+    '<fileVersion appName="xl" lastEdited="7" lowestEdited="7" rupBuild="27328"/>'
+    '<workbookPr defaultThemeVersion="202300"/>'
+    '<mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/'
+    '2006"><mc:Choice Requires="x15"><x15ac:absPath xmlns:x15ac="http://schemas.microsoft.'
+    'com/office/spreadsheetml/2010/11/ac" url="C:\\Users\\ada\\Documents\\"/></mc:Choice>'
+    '</mc:AlternateContent><bookViews>' + '<workbookView xWindow="0" yWindow="0" '
+    'windowWidth="28800" windowHeight="12300"/>' * 20 + "</bookViews>")
+
+
+@pytest.mark.parametrize(("before", "refused"), [
+    (EXCEL_PROLOG, None),
+    # budgets are checked a chunk (64 KiB) at a time: past it, the file is refused
+    ("<a/>" * 20_000, "more than 1,000 XML elements before its first sheet"),
+    ("<!--" + "x" * 300 * 1024 + "-->", "more than 256 KiB of XML"),
+], ids=["excel", "elements", "bytes"])
+def test_what_the_workbook_holds_before_its_first_sheet_is_budgeted(before, refused,
+                                                                    tmp_path):
+    """The workbook was read without a budget: 126 MB of tiny elements before its
+    first <sheet> took the upload 19 s (tests/jobs/hostile_sheets.py,
+    workbook_element_bomb)."""
+    path = hostile.package(tmp_path / "m.xlsx", hostile.sheet_xml(hostile.HEADER),
+                           workbook=workbook_with(before))
+    if refused is None:
+        assert first_sheet_of(path) == "xl/worksheets/sheet1.xml"
+    else:
+        with pytest.raises(SheetRefused, match=refused):
+            first_sheet_of(path)
+
+
+def test_the_relationships_are_budgeted(tmp_path):
+    honest = hostile.relationships(*((f"rId{n}", f"worksheets/sheet{n}.xml")
+                                     for n in range(1, 501)))
+    path = hostile.package(tmp_path / "m.xlsx", hostile.sheet_xml(hostile.HEADER),
+                           relationships=honest)
+    assert first_sheet_of(path) == "xl/worksheets/sheet1.xml"
+    path = hostile.relationships_element_bomb(tmp_path / "bomb.xlsx")
+    with pytest.raises(SheetRefused, match="more than 2,000 XML elements"):
+        first_sheet_of(path)
