@@ -42,11 +42,11 @@ def map_in_team(*, map_id: int, team_id: int) -> Mindmap:
     return mindmap
 
 
-def tree_index(*, map_id: int, ops: list[dict], live_count: int
+def tree_index(*, map_id: int, ops: list[dict], live_count: int, content_bytes: int
                ) -> tuple[TreeIndex, dict[str, int]]:
-    """The part of a map's tree a batch of ops needs: the nodes they name, or every
-    live node when one of them changes the structure (reparent, delete); and the
-    primary keys of those rows, for writing them back."""
+    """The part of a map's tree a batch of ops needs: the nodes they name (with their
+    text sizes), or every live node when one of them changes the structure (reparent,
+    delete); and the primary keys of those rows, for writing them back."""
     named: set[str] = set()
     for op in ops:
         if op["kind"] == "node.create":
@@ -58,11 +58,14 @@ def tree_index(*, map_id: int, ops: list[dict], live_count: int
         nodes = nodes.filter(deleted_seq__isnull=True) | nodes.filter(node_id__in=named)
     else:
         nodes = nodes.filter(node_id__in=named)
-    rows = [(pk, str(node), str(parent) if parent else None, deleted is not None)
-            for pk, node, parent, deleted in
-            nodes.values_list("pk", "node_id", "parent_id", "deleted_seq")]
-    index = TreeIndex.of((row[1:] for row in rows), live_count=live_count)
-    return index, {node: pk for pk, node, _, _ in rows}
+    rows = [(pk, str(node), str(parent) if parent else None, deleted is not None,
+             (title_bytes, body_bytes))
+            for pk, node, parent, deleted, title_bytes, body_bytes in
+            nodes.values_list("pk", "node_id", "parent_id", "deleted_seq", "title_bytes",
+                              "body_bytes")]
+    index = TreeIndex.of((row[1:4] for row in rows), live_count=live_count,
+                         sizes={row[1]: row[4] for row in rows}, content_bytes=content_bytes)
+    return index, {row[1]: row[0] for row in rows}
 
 
 def snapshot_nodes(map_id: int) -> list[dict]:

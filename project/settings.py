@@ -307,8 +307,10 @@ FFMPEG_BINARY = MOA_CONFIG["FFMPEG_BINARY"]
 READINESS_TIMEOUT_SECONDS = 3.0
 READINESS_CACHE_SECONDS = 2.0  # readiness results are shared by every caller this long
 
-# Collaboration limits (docs/protocol.md).
+# Collaboration limits (docs/protocol.md, docs/security.md).
 COLLAB_MAX_NODES_PER_MAP = 10_000
+# The bytes titles and bodies of a map's live nodes may take in frames (ops.text_size).
+COLLAB_MAX_CONTENT_BYTES_PER_MAP = 4 * 1024 * 1024
 COLLAB_OPS_PER_SECOND = 30  # per connection, sustained
 COLLAB_OPS_BURST = 60
 # A hello re-reads the map (a snapshot of up to 10,000 nodes): a resync now and then.
