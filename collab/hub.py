@@ -4,7 +4,9 @@ A stock Channels design makes every socket a group member, so the channel layer
 carries one message per socket and a core saturates at a few thousand deliveries a
 second. Here each process joins a map's group once, receives each event once,
 encodes it once and writes the same frame to its local sockets of that map, batching
-events that arrive within a few milliseconds into one `ops` frame.
+events that arrive within a few milliseconds into `ops` frames (as many as the frame
+budget needs: collab/framing.py). Snapshots for hellos are read once and shared
+(collab/snapshots.py).
 
 The hub also makes delivery gapless and ordered per map: events are released in seq
 order; an out-of-order event waits briefly for the missing ones, then they are read
@@ -33,7 +35,9 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from collab import queries
+from collab.framing import Snapshot, event_frames
 from collab.hub_presence import PRESENCE_REANNOUNCE, PresenceFanout
+from collab.snapshots import SnapshotCache
 from project.realtime import group_name, revocation_applies
 from project.ws_frames import encode
 
@@ -58,10 +62,6 @@ class Socket(Protocol):
     async def send_text(self, text: str) -> None: ...
 
     async def revoke(self, code: int) -> None: ...
-
-
-def ops_frame(events: list[dict]) -> str:
-    return encode(events[0] if len(events) == 1 else {"type": "ops", "events": events})
 
 
 @dataclass(eq=False)
@@ -96,6 +96,11 @@ class Hub(PresenceFanout):
         self.channel: str | None = None
         self.rooms: dict[int, Room] = {}
         self.users: dict[int, set] = {}
+        self.snapshots = SnapshotCache(
+            database_sync_to_async(lambda map_id: queries.map_snapshot(map_id=map_id)),
+            reads=settings.COLLAB_SNAPSHOT_READS,
+            max_bytes=settings.COLLAB_SNAPSHOT_CACHE_BYTES,
+            keep=settings.COLLAB_SNAPSHOT_KEEP_SECONDS)
         self.tasks: list[asyncio.Task] = []
         self.starting: asyncio.Future | None = None
         self.last_group_refresh = time.monotonic()
@@ -135,6 +140,10 @@ class Hub(PresenceFanout):
         room.delivered = seqs.get(room.map_id, 0)
         self._release_in_order(room)
 
+    async def snapshot(self, map_id: int) -> Snapshot:
+        """The map's snapshot for a socket of a joined room, shared (collab/snapshots.py)."""
+        return await self.snapshots.get(map_id, self.rooms[map_id].delivered)
+
     async def attach(self, socket: Socket, map_id: int, seq: int) -> None:
         """Start sending `socket` the events after `seq` (its welcome's seq)."""
         room = self.rooms[map_id]
@@ -143,7 +152,8 @@ class Hub(PresenceFanout):
             missing = [event for event in room.recent if event["seq"] > cursor]
             if not missing or missing[0]["seq"] != cursor + 1:
                 break  # older than we keep: the client sees a gap and resyncs
-            await socket.send_text(ops_frame(missing))
+            for text in event_frames([encode(event) for event in missing]):
+                await socket.send_text(text)
             cursor = missing[-1]["seq"]
         room.sockets[socket] = cursor
         room.local.add(socket.client_id)
@@ -226,15 +236,18 @@ class Hub(PresenceFanout):
 
     async def _deliver(self, room: Room, events: list[dict]) -> None:
         first, last = events[0]["seq"], events[-1]["seq"]
-        shared = ops_frame(events)
+        texts = [encode(event) for event in events]  # each event encoded once
+        shared = event_frames(texts)
         for socket, cursor in list(room.sockets.items()):
             if cursor >= last or socket not in room.sockets:
                 continue
-            text = shared if cursor == first - 1 else ops_frame(
-                [event for event in events if event["seq"] > cursor])
+            frames = shared if cursor == first - 1 else event_frames(
+                [text for event, text in zip(events, texts, strict=True)
+                 if event["seq"] > cursor])
             room.sockets[socket] = last
             try:
-                await socket.send_text(text)
+                for text in frames:
+                    await socket.send_text(text)
             except Exception:  # one broken socket must not stop the others' delivery
                 logger.exception("send to client %s failed", socket.client_id)
 
@@ -267,6 +280,7 @@ class Hub(PresenceFanout):
         if room.sockets or self.rooms.get(room.map_id) is not room:
             return
         del self.rooms[room.map_id]
+        self.snapshots.forget(room.map_id)
         for handle in (room.flush_handle, room.gap_handle):
             if handle:
                 handle.cancel()

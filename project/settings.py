@@ -309,13 +309,19 @@ READINESS_CACHE_SECONDS = 2.0  # readiness results are shared by every caller th
 
 # Collaboration limits (docs/protocol.md, docs/security.md).
 COLLAB_MAX_NODES_PER_MAP = 10_000
-# The bytes titles and bodies of a map's live nodes may take in frames (ops.text_size).
+# The bytes titles and bodies of a map's live nodes may take in frames (ops.text_size):
+# with 10,000 nodes a full map's snapshot is at most about 6.3 MB (tests/collab/
+# test_framing.py builds the worst one), sent in frames of at most 256 KiB.
 COLLAB_MAX_CONTENT_BYTES_PER_MAP = 4 * 1024 * 1024
 COLLAB_OPS_PER_SECOND = 30  # per connection, sustained
 COLLAB_OPS_BURST = 60
 # A hello re-reads the map (a snapshot of up to 10,000 nodes): a resync now and then.
 COLLAB_HELLOS_PER_SECOND = 0.2
 COLLAB_HELLOS_BURST = 5
+# Snapshots: reads at once per process, and the shared ones kept (collab/snapshots.py).
+COLLAB_SNAPSHOT_READS = 2
+COLLAB_SNAPSHOT_CACHE_BYTES = 32 * 1024 * 1024
+COLLAB_SNAPSHOT_KEEP_SECONDS = 10.0
 COLLAB_PRESENCE_PER_SECOND = 30  # the board sends at most 20/s (cursor every 50 ms)
 COLLAB_PRESENCE_BURST = 60
 COLLAB_MAX_REPLAY = 2_000  # a resync further back than this gets a snapshot

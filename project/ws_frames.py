@@ -2,7 +2,13 @@
 
 A malformed, binary or oversized frame gets an `error` frame and the connection stays
 open: one bad client message must not close a socket (or crash its consumer).
+
+Every frame Moa builds for a map stays within MAX_SEND_BYTES, whatever the map holds
+(collab/framing.py cuts what could grow), far under the server's message limit, past
+which autobahn would close the socket (1011).
 """
+
+from __future__ import annotations
 
 import json
 import logging
@@ -11,7 +17,11 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 logger = logging.getLogger(__name__)
 
-MAX_FRAME_BYTES = 64 * 1024
+MAX_FRAME_BYTES = 64 * 1024  # the largest frame a client may send
+MAX_SEND_BYTES = 256 * 1024  # the budget of every map frame Moa sends
+# The largest message the server lets through either way (Daphne's
+# --websocket-max-message-size): a frame over it closes the socket.
+MAX_MESSAGE_BYTES = 1024 * 1024
 
 # Close codes of the protocol.
 CLOSE_NOT_AUTHENTICATED = 4401
@@ -19,12 +29,32 @@ CLOSE_NOT_A_MEMBER = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_SERVICE_RESTART = 1012
 CLOSE_TRY_AGAIN_LATER = 1013  # a dependency (the database) is unavailable
+CLOSE_TOO_LARGE = 4413  # a frame this client cannot take (an old client, a huge map)
+
+
+class Raw(str):
+    """JSON text already encoded, spliced into a frame by `encode` as it is."""
 
 
 def encode(content: dict) -> str:
     """Compact JSON, UTF-8 as it is (`ensure_ascii=False`: a frame is UTF-8 text anyway,
-    and \\u escapes would take an emoji from 4 bytes to 12)."""
-    return json.dumps(content, separators=(",", ":"), ensure_ascii=False, default=str)
+    and \\u escapes would take an emoji from 4 bytes to 12). Top-level `Raw` values go
+    in verbatim, so a frame reuses parts encoded once for many sockets; without them
+    the text is exactly `json.dumps` of `content`."""
+    if not any(isinstance(value, Raw) for value in content.values()):
+        return _dumps(content)
+    return "{" + ",".join(
+        f"{_dumps(key)}:{value if isinstance(value, Raw) else _dumps(value)}"
+        for key, value in content.items()) + "}"
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def utf8_size(text: str) -> int:
+    """The bytes `text` takes on the wire (an ASCII text is not copied to count them)."""
+    return len(text) if text.isascii() else len(text.encode())
 
 
 class JsonFrameConsumer(AsyncWebsocketConsumer):
