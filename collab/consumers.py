@@ -19,10 +19,12 @@ from collab.hub import get_hub
 from collab.limits import TokenBucket
 from collab.ops import OpRejected
 from collab.presence import normalize_presence
+from project.rate_limits import client_address
 from project.ws_frames import (
     CLOSE_NOT_A_MEMBER,
     CLOSE_NOT_FOUND,
     CLOSE_TOO_LARGE,
+    CLOSE_TOO_MANY,
     CLOSE_TRY_AGAIN_LATER,
     JsonFrameConsumer,
 )
@@ -88,7 +90,14 @@ class MindmapConsumer(JsonFrameConsumer):
         session = self.scope.get("session")
         self.session_key = session.session_key if session is not None else None
         self.token_id = self.scope.get("token_id")
+        client = self.scope.get("client")
+        self.address = client_address(client[0]) if client else None
         self.hub = await get_hub()
+        refusal = self.hub.refusal(self)
+        if refusal is not None:
+            await self.send_error("too_many_sockets", refusal)
+            await self.close(code=CLOSE_TOO_MANY)
+            return
         await self.hub.watch(self)  # before the check: no revocation falls in between
         self.watched = True
         if not await self.authorized(check_access, self.user_id, self.team_id, self.map_id):
@@ -155,6 +164,10 @@ class MindmapConsumer(JsonFrameConsumer):
             return
         if not await self.within(self.hello_bucket, "hello"):
             return
+        per_user = self.hub.hello_bucket(self.user_id)
+        if per_user is not None and not await self.within(per_user, "hello",
+                                                          "from your account"):
+            return
         if self.client_id is not None:  # a resync on the same socket
             await self.hub.detach(self, self.map_id)
             self.client_id = None
@@ -197,7 +210,7 @@ class MindmapConsumer(JsonFrameConsumer):
             return None, None
         return snapshot.seq, frames
 
-    async def within(self, bucket: TokenBucket, what: str) -> bool:
+    async def within(self, bucket: TokenBucket, what: str, whose: str = "") -> bool:
         """Take a token; when none is left, say so (at most once a second for a kind,
         so a flood of refusals is not a flood of frames) and refuse."""
         now = time.monotonic()
@@ -207,8 +220,8 @@ class MindmapConsumer(JsonFrameConsumer):
             self.refused_at[what] = now
             await self.send_frame({"type": "error", "code": "rate_limited", "of": what,
                                    "retry_after_ms": bucket.wait_ms(now),
-                                   "detail": f"Too many {what} frames; wait and send "
-                                             f"it again."})
+                                   "detail": f"Too many {what} frames{' ' if whose else ''}"
+                                             f"{whose}; wait and send it again."})
         return False
 
     async def on_op(self, content: dict) -> None:

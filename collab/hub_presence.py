@@ -19,7 +19,8 @@ from project.realtime import group_name
 from project.ws_frames import encode
 
 if TYPE_CHECKING:
-    from collab.hub import Room, Socket
+    from collab.hub import Room
+    from collab.hub_users import Socket
 
 logger = logging.getLogger("collab.hub")
 

@@ -318,6 +318,13 @@ COLLAB_OPS_BURST = 60
 # A hello re-reads the map (a snapshot of up to 10,000 nodes): a resync now and then.
 COLLAB_HELLOS_PER_SECOND = 0.2
 COLLAB_HELLOS_BURST = 5
+# Sockets of /ws/mindmap/ one user (one address) may hold on one instance; 0: no cap.
+COLLAB_SOCKETS_PER_USER = MOA_CONFIG.integer("COLLAB_SOCKETS_PER_USER")
+# ... and hellos per user over all their sockets on one instance, so reconnecting
+# refills nothing: a burst of one per socket they may hold (all of them reconnecting
+# after a deploy), then this rate. No cap on sockets is no cap on these either.
+COLLAB_USER_HELLOS_PER_SECOND = 0.5
+COLLAB_SOCKETS_PER_ADDRESS = MOA_CONFIG.integer("COLLAB_SOCKETS_PER_ADDRESS")
 # Snapshots: reads at once per process, and the shared ones kept (collab/snapshots.py).
 COLLAB_SNAPSHOT_READS = 2
 COLLAB_SNAPSHOT_CACHE_BYTES = 32 * 1024 * 1024

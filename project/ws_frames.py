@@ -30,6 +30,7 @@ CLOSE_NOT_FOUND = 4404
 CLOSE_SERVICE_RESTART = 1012
 CLOSE_TRY_AGAIN_LATER = 1013  # a dependency (the database) is unavailable
 CLOSE_TOO_LARGE = 4413  # a frame this client cannot take (an old client, a huge map)
+CLOSE_TOO_MANY = 4429  # too many sockets of this user or address on this instance
 
 
 class Raw(str):

@@ -1,6 +1,6 @@
 """A map's size and what one user can make the server do, through the ASGI application:
-the content limit, snapshots in parts and shared reads, the presence list, op
-batches and the REST snapshot, every frame within its budget."""
+the content limit, snapshots in parts and shared reads, socket and hello caps, the
+presence list, op batches and the REST snapshot, every frame within its budget."""
 
 import asyncio
 import json
@@ -131,6 +131,47 @@ async def test_concurrent_hellos_share_one_snapshot_read(open_map, alice, bob, t
         await ws.close()
 
 
+async def refused_4429(ws) -> str:
+    """The detail of the error a refused socket gets before its close 4429."""
+    error = await ws.recv()
+    assert error["code"] == "too_many_sockets", error
+    assert (await ws.ws.receive_output(timeout=3)) == {"type": "websocket.close",
+                                                       "code": 4429}
+    return error["detail"]
+
+
+@override_settings(COLLAB_SOCKETS_PER_USER=3, COLLAB_SOCKETS_PER_ADDRESS=5)
+async def test_sockets_are_capped_per_user_and_per_address(open_map, alice, bob, team,
+                                                           mindmap):
+    mine = [await open_map(alice, team.pk, mindmap.pk, address="10.1.1.1") for _ in range(3)]
+    assert "close some tabs" in await refused_4429(
+        await open_map(alice, team.pk, mindmap.pk, address="10.1.1.2"))
+    theirs = [await open_map(bob, team.pk, mindmap.pk, address="10.1.1.1") for _ in range(2)]
+    assert "network address" in await refused_4429(
+        await open_map(bob, team.pk, mindmap.pk, address="10.1.1.1"))
+    await mine[0].close()
+    again = await open_map(alice, team.pk, mindmap.pk, address="10.1.1.3")
+    assert (await again.hello())["type"] == "welcome"
+    for ws in (*mine[1:], *theirs, again):
+        await ws.close()
+
+
+@override_settings(COLLAB_SOCKETS_PER_USER=3, COLLAB_USER_HELLOS_PER_SECOND=0.01)
+async def test_reconnecting_does_not_refill_a_users_hellos(open_map, alice, team, mindmap):
+    for _ in range(3):
+        ws = await open_map(alice, team.pk, mindmap.pk)
+        await ws.hello()
+        await ws.close()
+    ws = await open_map(alice, team.pk, mindmap.pk)  # a fresh socket: its own bucket is full
+    await ws.ws.send_json_to({"type": "hello", "client_id": ws.client_id, "since": None})
+    error = await ws.recv()
+    assert (error["code"], error["of"]) == ("rate_limited", "hello")
+    assert error["retry_after_ms"] > 1000 and "from your account" in error["detail"]
+    assert await ws.ws.receive_nothing(timeout=0.2)  # no welcome, the socket stays open
+    await ws.close()
+
+
+@override_settings(COLLAB_SOCKETS_PER_USER=0)  # no cap: the list alone bounds presence
 async def test_presence_lists_at_most_max_peers_each_with_a_bounded_selection(
         open_map, alice, bob, team, mindmap):
     selection = [new_id() for _ in range(presence.MAX_SELECTION)]
