@@ -178,8 +178,7 @@ class MindmapConsumer(JsonFrameConsumer):
             self.hub.linger(self.map_id)
             return
         self.client_id = client_id
-        for text in frames:
-            await self.send(text_data=text)
+        await self.send_paced(frames)
         await self.hub.attach(self, self.map_id, seq)
 
     async def welcome(self, client_id: str, since: int | None, parts_ok: bool):

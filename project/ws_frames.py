@@ -3,25 +3,32 @@
 A malformed, binary or oversized frame gets an `error` frame and the connection stays
 open: one bad client message must not close a socket (or crash its consumer).
 
-Every frame Moa builds for a map stays within MAX_SEND_BYTES, whatever the map holds
-(collab/framing.py cuts what could grow), far under the server's message limit, past
-which autobahn would close the socket (1011).
+Frames are bounded both ways. In: Moa reads frames up to MAX_FRAME_BYTES; the server
+refuses frames past READ_LIMIT_BYTES from their header, before buffering them
+(project/web_server.py). Out: every frame Moa builds for a map stays within
+MAX_SEND_BYTES, whatever the map holds (collab/framing.py cuts what could grow), far
+under the server's message limit, past which autobahn would close the socket (1011).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 logger = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 64 * 1024  # the largest frame a client may send
+# Frames between MAX_FRAME_BYTES and this are read and answered `too_large`; larger
+# ones are refused by the server from their header (close 1009), never buffered.
+READ_LIMIT_BYTES = 2 * MAX_FRAME_BYTES
 MAX_SEND_BYTES = 256 * 1024  # the budget of every map frame Moa sends
 # The largest message the server lets through either way (Daphne's
-# --websocket-max-message-size): a frame over it closes the socket.
+# --websocket-max-message-size, checked at start-up): a frame over it closes the socket.
 MAX_MESSAGE_BYTES = 1024 * 1024
+FLOW_CONTROL = "moa.flow_control"  # the server's scope extension: see send_paced
 
 # Close codes of the protocol.
 CLOSE_NOT_AUTHENTICATED = 4401
@@ -108,6 +115,17 @@ class JsonFrameConsumer(AsyncWebsocketConsumer):
 
     async def send_frame(self, content: dict) -> None:
         await self.send(text_data=encode(content))
+
+    async def send_paced(self, texts: Iterable[str]) -> None:
+        """Send frames one after the other, each once the client has taken the one
+        before (the server's flow control: its send buffer drained), so a big reply to a
+        slow or silent reader waits in the generator, not in memory; without the server
+        extension (tests' in-process client), all at once."""
+        flow = (self.scope.get("extensions") or {}).get(FLOW_CONTROL)
+        for text in texts:
+            await self.send(text_data=text)
+            if flow is not None:
+                await flow["drained"]()
 
     async def send_error(self, code: str, detail: str) -> None:
         logger.info("websocket %s: %s", code, detail)
