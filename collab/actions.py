@@ -75,10 +75,12 @@ def membership_remove(*, team: Team, user: User) -> bool:
 
 def map_create(*, team: Team, title: str, actor: User | None) -> Mindmap:
     """A new map always has its one root node, so no client ever sees an empty tree."""
+    root_title = title or ROOT_TITLE
     with transaction.atomic():
-        mindmap = Mindmap.objects.create(team=team, title=title, created_by=actor)
+        mindmap = Mindmap.objects.create(team=team, title=title, created_by=actor,
+                                         content_bytes=ops.text_size(root_title))
         Node.objects.create(map=mindmap, node_id=uuid.uuid4(), parent_id=None,
-                            title=title or ROOT_TITLE)
+                            title=root_title, title_bytes=mindmap.content_bytes)
     return mindmap
 
 
@@ -104,7 +106,9 @@ def ops_submit(*, map_id: int, team_id: int, submissions: list[Submission]
     """Validate, apply and log a batch of ops, in order, in one transaction.
 
     Under the map row's lock: each op is planned against the tree as the ops before
-    it left it, and the accepted ops, their effects and the map's seq commit together,
+    it left it (node count and content bytes included, so no interleaving of writers
+    can take a map past its limits), and the accepted ops, their effects, the map's
+    seq and totals commit together,
     so seqs are gapless and events are published only after the commit (one channel
     message for the batch). An op_id already logged (or repeated in the batch) gets
     the original event and changes nothing. Group commit: under load a batch holds
@@ -123,18 +127,18 @@ def ops_submit(*, map_id: int, team_id: int, submissions: list[Submission]
         _bound_lock_wait()
         locked = list(Mindmap.objects.select_for_update(of=("self",)).filter(
             pk=map_id, team_id=team_id, is_deleted=False, team__is_deleted=False,
-        ).values_list("seq", "node_count"))
+        ).values_list("seq", "node_count", "content_bytes"))
         if not locked:
             missing = MapNotFound(f"no map {map_id} in team {team_id}")
             return [outcome or OpOutcome(refused=missing) for outcome in outcomes]
-        (seq, node_count), = locked
+        (seq, node_count, content_bytes), = locked
         actors = {submissions[position].actor_id for position, _, _ in planned}
         members = set(Membership.objects.filter(team_id=team_id, user_id__in=actors)
                       .values_list("user_id", flat=True))
         logged = {str(op.op_id): op for op in Op.objects.filter(
             map_id=map_id, op_id__in=[op_uuid for _, _, op_uuid in planned])}
         index, pks = queries.tree_index(map_id=map_id, ops=[op for _, op, _ in planned],
-                                        live_count=node_count)
+                                        live_count=node_count, content_bytes=content_bytes)
         rows = _RowChanges()
         new_ops: list[tuple[int, Op]] = []
         repeats: list[tuple[int, str]] = []
@@ -148,7 +152,8 @@ def ops_submit(*, map_id: int, team_id: int, submissions: list[Submission]
                 repeats.append((position, op_uuid))  # answered once the original is saved
                 continue
             try:
-                effect = ops.plan(op, index, settings.COLLAB_MAX_NODES_PER_MAP)
+                effect = ops.plan(op, index, settings.COLLAB_MAX_NODES_PER_MAP,
+                                  settings.COLLAB_MAX_CONTENT_BYTES_PER_MAP)
             except ops.OpRejected as rejected:
                 outcomes[position] = OpOutcome(rejected=rejected)
                 continue
@@ -159,7 +164,8 @@ def ops_submit(*, map_id: int, team_id: int, submissions: list[Submission]
             new_ops.append((position, logged[op_uuid]))
         if new_ops:
             rows.write(map_id, pks)
-            Mindmap.objects.filter(pk=map_id).update(seq=seq, node_count=index.live_count)
+            Mindmap.objects.filter(pk=map_id).update(seq=seq, node_count=index.live_count,
+                                                     content_bytes=index.content_bytes)
             Op.objects.bulk_create(op for _, op in new_ops)  # sets created_at on each
             events = []
             for position, op in new_ops:
@@ -206,6 +212,8 @@ class _RowChanges:
                 self._fields(node)["deleted_seq"] = seq
             return
         fields = dict(effect.values)
+        if effect.size is not None:
+            fields["title_bytes"], fields["body_bytes"] = effect.size
         if "parent" in fields:
             fields["parent_id"] = fields.pop("parent")
         if effect.kind == "node.create":

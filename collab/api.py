@@ -1,5 +1,6 @@
 """REST for teams and maps: parse, authorize against membership, call, serialize."""
 
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -14,6 +15,7 @@ from collab.models import Mindmap, Team
 from project import rate_limits
 from project.api_fields import JsonString
 from project.openapi import RETRY_AFTER, SIGNED_IN, errors
+from project.ws_frames import encode
 
 
 def require_member(request: Request, team_id: int) -> str:
@@ -66,6 +68,9 @@ def map_detail(request: Request, map_id: int) -> Response:
     if mindmap is None:
         raise NotFound("No such map.")
     require_member(request, mindmap.team_id)
-    state = queries.welcome_state(map_id=map_id, since=None, max_replay=0)
-    return Response({"map": state["map"], "seq": state["seq"],
-                     "nodes": state["snapshot"]["nodes"]})
+    snapshot = queries.map_snapshot(map_id=map_id)
+    # The nodes go out as they were encoded (once, compact UTF-8 bytes): a full map is a
+    # few MB, bounded by COLLAB_MAX_CONTENT_BYTES_PER_MAP, never a tree of objects.
+    head = encode({"map": snapshot.map, "seq": snapshot.seq})[:-1] + ',"nodes":'
+    return HttpResponse(head.encode() + snapshot.array() + b"}",
+                        content_type="application/json")

@@ -6,21 +6,25 @@ import logging
 import re
 import time
 import uuid
+from dataclasses import dataclass
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import DatabaseError
 
-from collab import actions, queries
+from collab import actions, framing, queries
 from collab.committer import get_committer
 from collab.errors import MapNotFound, NotAMember
 from collab.hub import get_hub
 from collab.limits import TokenBucket
 from collab.ops import OpRejected
 from collab.presence import normalize_presence
+from project.rate_limits import client_address
 from project.ws_frames import (
     CLOSE_NOT_A_MEMBER,
     CLOSE_NOT_FOUND,
+    CLOSE_TOO_LARGE,
+    CLOSE_TOO_MANY,
     CLOSE_TRY_AGAIN_LATER,
     JsonFrameConsumer,
 )
@@ -37,12 +41,29 @@ def check_access(user_id: int, team_id: int, map_id: int) -> str:
     return role
 
 
-def hello_state(*, user_id: int, team_id: int, map_id: int, since: int | None) -> dict:
-    """Access checked again, then the welcome's state: a member removed since the
-    socket connected gets no snapshot."""
+@dataclass(frozen=True)
+class Replay:
+    """What a hello reads first: the op events to replay, or (None) a snapshot to send."""
+
+    events: list[str] | None = None
+    map: dict | None = None
+    seq: int = 0
+
+
+def hello_replay(*, user_id: int, team_id: int, map_id: int, since: int | None,
+                 parts_ok: bool) -> Replay:
+    """Access checked again (a member removed since the socket connected gets nothing),
+    then the op events after `since` if they can be replayed in one welcome frame."""
     check_access(user_id, team_id, map_id)
-    return queries.welcome_state(map_id=map_id, since=since,
-                                 max_replay=settings.COLLAB_MAX_REPLAY)
+    if since is None:
+        return Replay()
+    found = queries.replay_events(map_id=map_id, since=since,
+                                  max_replay=settings.COLLAB_MAX_REPLAY,
+                                  max_bytes=framing.replay_budget(parts_ok=parts_ok))
+    if found is None:
+        return Replay()
+    header, seq, events = found
+    return Replay(events, header, seq)
 
 
 def peer_id(user_id: int, client_id: uuid.UUID) -> str:
@@ -69,7 +90,14 @@ class MindmapConsumer(JsonFrameConsumer):
         session = self.scope.get("session")
         self.session_key = session.session_key if session is not None else None
         self.token_id = self.scope.get("token_id")
+        client = self.scope.get("client")
+        self.address = client_address(client[0]) if client else None
         self.hub = await get_hub()
+        refusal = self.hub.refusal(self)
+        if refusal is not None:
+            await self.send_error("too_many_sockets", refusal)
+            await self.close(code=CLOSE_TOO_MANY)
+            return
         await self.hub.watch(self)  # before the check: no revocation falls in between
         self.watched = True
         if not await self.authorized(check_access, self.user_id, self.team_id, self.map_id):
@@ -86,8 +114,13 @@ class MindmapConsumer(JsonFrameConsumer):
         """Run a sync access check (or a read that starts with one) in the database
         thread; close the socket with the protocol's code when it refuses. The call's
         result, or None once closed (or when the database is unavailable)."""
+        return await self.refusing(database_sync_to_async(call)(*args, **kwargs))
+
+    async def refusing(self, reading):
+        """Await a read; on a refusal or a database failure close the socket with the
+        protocol's code (and say why) and return None."""
         try:
-            return await database_sync_to_async(call)(*args, **kwargs)
+            return await reading
         except NotAMember:
             await self.close(code=CLOSE_NOT_A_MEMBER)
         except MapNotFound:
@@ -131,22 +164,52 @@ class MindmapConsumer(JsonFrameConsumer):
             return
         if not await self.within(self.hello_bucket, "hello"):
             return
+        per_user = self.hub.hello_bucket(self.user_id)
+        if per_user is not None and not await self.within(per_user, "hello",
+                                                          "from your account"):
+            return
         if self.client_id is not None:  # a resync on the same socket
             await self.hub.detach(self, self.map_id)
             self.client_id = None
         await self.hub.join(self.map_id)  # subscribe before reading: nothing falls between
-        state = await self.authorized(hello_state, user_id=self.user_id,
-                                      team_id=self.team_id, map_id=self.map_id, since=since)
-        if state is None:
+        parts_ok = content.get("snapshot_parts") is True
+        seq, frames = await self.welcome(client_id, since, parts_ok)
+        if frames is None:
             self.hub.linger(self.map_id)
             return
         self.client_id = client_id
-        await self.send_frame({"type": "welcome", **state,
-                               "you": {"user_id": self.user_id, "client_id": client_id},
-                               "peers": self.hub.peers(self.map_id, exclude=client_id)})
-        await self.hub.attach(self, self.map_id, state["seq"])
+        await self.send_paced(frames)
+        await self.hub.attach(self, self.map_id, seq)
 
-    async def within(self, bucket: TokenBucket, what: str) -> bool:
+    async def welcome(self, client_id: str, since: int | None, parts_ok: bool):
+        """(seq, the welcome's frames) from a replay or the shared snapshot; (None,
+        None) once the socket is closed: refused, database down, or a map too large for
+        a client that takes no parts (4413)."""
+        replay = await self.authorized(hello_replay, user_id=self.user_id,
+                                       team_id=self.team_id, map_id=self.map_id,
+                                       since=since, parts_ok=parts_ok)
+        if replay is None:
+            return None, None
+        you = {"user_id": self.user_id, "client_id": client_id}
+        if replay.events is not None:
+            head = framing.welcome_head(replay.map, replay.seq, you,
+                                        self.hub.peers(self.map_id, exclude=client_id))
+            return replay.seq, [framing.replay_welcome(head, replay.events)]
+        snapshot = await self.refusing(self.hub.snapshot(self.map_id))
+        if snapshot is None:
+            return None, None
+        head = framing.welcome_head(snapshot.map, snapshot.seq, you,
+                                    self.hub.peers(self.map_id, exclude=client_id))
+        frames = framing.welcome_frames(head, snapshot, parts_ok=parts_ok)
+        if frames is None:
+            await self.send_error("too_large", "This map is too large to send in one frame; "
+                                  "use a client that takes a snapshot in parts "
+                                  '(hello with "snapshot_parts": true).')
+            await self.close(code=CLOSE_TOO_LARGE)
+            return None, None
+        return snapshot.seq, frames
+
+    async def within(self, bucket: TokenBucket, what: str, whose: str = "") -> bool:
         """Take a token; when none is left, say so (at most once a second for a kind,
         so a flood of refusals is not a flood of frames) and refuse."""
         now = time.monotonic()
@@ -156,8 +219,8 @@ class MindmapConsumer(JsonFrameConsumer):
             self.refused_at[what] = now
             await self.send_frame({"type": "error", "code": "rate_limited", "of": what,
                                    "retry_after_ms": bucket.wait_ms(now),
-                                   "detail": f"Too many {what} frames; wait and send "
-                                             f"it again."})
+                                   "detail": f"Too many {what} frames{' ' if whose else ''}"
+                                             f"{whose}; wait and send it again."})
         return False
 
     async def on_op(self, content: dict) -> None:

@@ -4,7 +4,9 @@ A stock Channels design makes every socket a group member, so the channel layer
 carries one message per socket and a core saturates at a few thousand deliveries a
 second. Here each process joins a map's group once, receives each event once,
 encodes it once and writes the same frame to its local sockets of that map, batching
-events that arrive within a few milliseconds into one `ops` frame.
+events that arrive within a few milliseconds into `ops` frames (as many as the frame
+budget needs: collab/framing.py). Snapshots for hellos are read once and shared
+(collab/snapshots.py); who holds sockets here is in collab/hub_users.py.
 
 The hub also makes delivery gapless and ordered per map: events are released in seq
 order; an out-of-order event waits briefly for the missing ones, then they are read
@@ -26,15 +28,18 @@ import uuid
 import weakref
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
 from collab import queries
+from collab.framing import Snapshot, event_frames
 from collab.hub_presence import PRESENCE_REANNOUNCE, PresenceFanout
-from project.realtime import group_name, revocation_applies
+from collab.hub_users import Socket, UserSockets
+from collab.limits import TokenBucket
+from collab.snapshots import SnapshotCache
+from project.realtime import group_name
 from project.ws_frames import encode
 
 logger = logging.getLogger(__name__)
@@ -44,24 +49,6 @@ GAP_WAIT = 0.1  # how long an out-of-order event waits before the log is read
 RECONCILE_EVERY = 1.0
 ROOM_LINGER = 10.0  # a room stays subscribed this long after its last socket leaves
 GROUP_REFRESH = settings.CHANNEL_LAYER_GROUP_EXPIRY / 2
-
-
-class Socket(Protocol):
-    """What the hub needs of a consumer."""
-
-    client_id: str
-    user_id: int
-    team_id: int
-    session_key: str | None
-    token_id: int | None
-
-    async def send_text(self, text: str) -> None: ...
-
-    async def revoke(self, code: int) -> None: ...
-
-
-def ops_frame(events: list[dict]) -> str:
-    return encode(events[0] if len(events) == 1 else {"type": "ops", "events": events})
 
 
 @dataclass(eq=False)
@@ -89,13 +76,20 @@ class Room:
     remote_seen: dict = field(default_factory=dict)  # client_id -> monotonic time
 
 
-class Hub(PresenceFanout):
+class Hub(PresenceFanout, UserSockets):
     def __init__(self):
         self.id = uuid.uuid4().hex
         self.layer = get_channel_layer()
         self.channel: str | None = None
         self.rooms: dict[int, Room] = {}
         self.users: dict[int, set] = {}
+        self.addresses: dict[str, set] = {}
+        self.user_hellos: dict[int, TokenBucket] = {}
+        self.snapshots = SnapshotCache(
+            database_sync_to_async(lambda map_id: queries.map_snapshot(map_id=map_id)),
+            reads=settings.COLLAB_SNAPSHOT_READS,
+            max_bytes=settings.COLLAB_SNAPSHOT_CACHE_BYTES,
+            keep=settings.COLLAB_SNAPSHOT_KEEP_SECONDS)
         self.tasks: list[asyncio.Task] = []
         self.starting: asyncio.Future | None = None
         self.last_group_refresh = time.monotonic()
@@ -135,6 +129,10 @@ class Hub(PresenceFanout):
         room.delivered = seqs.get(room.map_id, 0)
         self._release_in_order(room)
 
+    async def snapshot(self, map_id: int) -> Snapshot:
+        """The map's snapshot for a socket of a joined room, shared (collab/snapshots.py)."""
+        return await self.snapshots.get(map_id, self.rooms[map_id].delivered)
+
     async def attach(self, socket: Socket, map_id: int, seq: int) -> None:
         """Start sending `socket` the events after `seq` (its welcome's seq)."""
         room = self.rooms[map_id]
@@ -143,7 +141,8 @@ class Hub(PresenceFanout):
             missing = [event for event in room.recent if event["seq"] > cursor]
             if not missing or missing[0]["seq"] != cursor + 1:
                 break  # older than we keep: the client sees a gap and resyncs
-            await socket.send_text(ops_frame(missing))
+            for text in event_frames([encode(event) for event in missing]):
+                await socket.send_text(text)
             cursor = missing[-1]["seq"]
         room.sockets[socket] = cursor
         room.local.add(socket.client_id)
@@ -163,24 +162,6 @@ class Hub(PresenceFanout):
         if room is not None and not room.sockets and room.release_handle is None:
             room.release_handle = asyncio.get_running_loop().call_later(
                 ROOM_LINGER, lambda: asyncio.ensure_future(self._release(room)))
-
-    async def watch(self, socket: Socket) -> None:
-        """Deliver the user's revocations to `socket` from now on. Called at connect,
-        before its access is checked: a revocation committed after that check cannot
-        fall between the two."""
-        if socket.user_id not in self.users:
-            self.users[socket.user_id] = set()
-            await self.layer.group_add(group_name("user", socket.user_id), self.channel)
-        self.users[socket.user_id].add(socket)
-
-    async def unwatch(self, socket: Socket) -> None:
-        sockets = self.users.get(socket.user_id)
-        if sockets is not None:
-            sockets.discard(socket)
-            if not sockets:
-                del self.users[socket.user_id]
-                await self.layer.group_discard(group_name("user", socket.user_id),
-                                               self.channel)
 
     # --- op events --------------------------------------------------------------------
 
@@ -226,15 +207,18 @@ class Hub(PresenceFanout):
 
     async def _deliver(self, room: Room, events: list[dict]) -> None:
         first, last = events[0]["seq"], events[-1]["seq"]
-        shared = ops_frame(events)
+        texts = [encode(event) for event in events]  # each event encoded once
+        shared = event_frames(texts)
         for socket, cursor in list(room.sockets.items()):
             if cursor >= last or socket not in room.sockets:
                 continue
-            text = shared if cursor == first - 1 else ops_frame(
-                [event for event in events if event["seq"] > cursor])
+            frames = shared if cursor == first - 1 else event_frames(
+                [text for event, text in zip(events, texts, strict=True)
+                 if event["seq"] > cursor])
             room.sockets[socket] = last
             try:
-                await socket.send_text(text)
+                for text in frames:
+                    await socket.send_text(text)
             except Exception:  # one broken socket must not stop the others' delivery
                 logger.exception("send to client %s failed", socket.client_id)
 
@@ -267,6 +251,7 @@ class Hub(PresenceFanout):
         if room.sockets or self.rooms.get(room.map_id) is not room:
             return
         del self.rooms[room.map_id]
+        self.snapshots.forget(room.map_id)
         for handle in (room.flush_handle, room.gap_handle):
             if handle:
                 handle.cancel()
@@ -308,6 +293,7 @@ class Hub(PresenceFanout):
             reannounce = now - last_announce >= PRESENCE_REANNOUNCE
             if reannounce:
                 last_announce = now
+                self._forget_full_buckets(now)
             for room in list(self.rooms.values()):
                 try:
                     await self._presence_tick(room, now, reannounce)
@@ -340,17 +326,6 @@ class Hub(PresenceFanout):
             await self.layer.group_add(group_name("map", map_id), self.channel)
         for user_id in list(self.users):
             await self.layer.group_add(group_name("user", user_id), self.channel)
-
-    # --- sessions that end -----------------------------------------------------------------
-
-    async def _revoke(self, message: dict) -> None:
-        """Close a user's sockets: all, one team's, one session's (logout), or all but
-        one session's (a password change keeps the session that made it)."""
-        for socket in list(self.users.get(message["user"], ())):
-            if revocation_applies(message, team_id=socket.team_id,
-                                  session_key=socket.session_key, token_id=socket.token_id):
-                await socket.revoke(message["code"])
-
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
 

@@ -3,7 +3,9 @@
 Local sockets' changes go to the other instances once per tick (and are re-announced
 every PRESENCE_REANNOUNCE seconds); each local socket gets at most one presence frame
 per tick with the peers that changed, never its own state. A remote peer not heard of
-for PRESENCE_TTL seconds has left (its instance died).
+for PRESENCE_TTL seconds has left (its instance died). A map lists at most MAX_PEERS
+peers (the first this instance heard of): the others see everyone listed, and are
+listed themselves once a place frees and they send presence again.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from collab.presence import MAX_PEERS
 from project.realtime import group_name
 from project.ws_frames import encode
 
 if TYPE_CHECKING:
-    from collab.hub import Room, Socket
+    from collab.hub import Room
+    from collab.hub_users import Socket
 
 logger = logging.getLogger("collab.hub")
 
@@ -37,6 +41,8 @@ class PresenceFanout:
         room = self.rooms.get(map_id)
         if room is None or room.peers.get(socket.client_id) == state:
             return
+        if socket.client_id not in room.peers and len(room.peers) >= MAX_PEERS:
+            return  # not listed while the map shows MAX_PEERS; its next frame tries again
         room.peers[socket.client_id] = state
         room.changed.add(socket.client_id)
         room.announce.add(socket.client_id)
@@ -91,6 +97,8 @@ class PresenceFanout:
             client = state["client_id"]
             if client in room.local:
                 continue
+            if client not in room.peers and len(room.peers) >= MAX_PEERS:
+                continue  # listed here once a place frees (re-announced every 10 s)
             room.remote_seen[client] = now
             if room.peers.get(client) != state:
                 room.peers[client] = state

@@ -22,6 +22,10 @@ class TokenBucket:
         self.tokens -= 1
         return True
 
+    def full(self, now: float) -> bool:
+        """Back to a full bucket (forgetting it changes nothing)."""
+        return self.tokens < 0 or self.tokens + (now - self.updated) * self.rate >= self.burst
+
     def wait_ms(self, now: float) -> int:
         """Milliseconds until the next token (as of the last `take`)."""
         missing = max(0.0, 1 - self.tokens - (now - self.updated) * self.rate)

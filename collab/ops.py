@@ -6,10 +6,16 @@ changes. `apply` runs both on a full node table: the server, every client and th
 convergence tests replay the same rules. Rules: last writer wins per field, in seq
 order; ops on a deleted or unknown node are `gone`; a reparent under its own subtree
 is a `cycle`; the root can be neither deleted nor reparented.
+
+A map is bounded twice: by its live nodes and by its content, the bytes its titles and
+bodies take in a frame (`text_size`). An op that would pass the content limit is
+`too_large`; an op that shrinks the content is always accepted, so a map that is full
+(or was filled before the limit existed) can always be trimmed.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import uuid
@@ -57,6 +63,12 @@ def node_id(value: object, what: str = "id") -> str:
         raise invalid(f"{what} is not a UUID: {value[:40]!r}") from None
 
 
+def text_size(text: str) -> int:
+    """The bytes `text` takes in a frame: a JSON string (quotes left out) in UTF-8, as
+    frames are encoded: no \\u escapes but for control characters (up to six bytes)."""
+    return len(json.dumps(text, ensure_ascii=False).encode()) - 2
+
+
 def field_value(name: str, value: object) -> object:
     if name in ("title", "body"):
         limit = MAX_TITLE if name == "title" else MAX_BODY
@@ -64,6 +76,12 @@ def field_value(name: str, value: object) -> object:
             raise invalid(f"{name} must be a string")
         if len(value) > limit:
             raise invalid(f"{name} is longer than {limit} characters")
+        try:
+            value.encode()
+        except UnicodeEncodeError:  # a lone surrogate ("\ud800"): no UTF-8 frame can carry it
+            raise invalid(f"{name} is not valid Unicode text") from None
+        if "\x00" in value:  # PostgreSQL cannot store it: the whole batch would fail
+            raise invalid(f"{name} may not contain NUL characters")
         return value
     if name in ("x", "y"):
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -124,7 +142,8 @@ def normalize(raw: object) -> dict:
 
 @dataclass
 class TreeIndex:
-    """What `plan` needs to know of a tree: parents of live nodes, tombstones, the root.
+    """What `plan` needs to know of a tree: parents of live nodes, tombstones, the root,
+    the text sizes (title, body) of the live nodes it knows and the map's totals.
 
     It may be partial (only the nodes an op names) for create and update; reparent
     and delete need every live node.
@@ -133,9 +152,12 @@ class TreeIndex:
     parents: dict[str, str | None]
     deleted: set[str] = field(default_factory=set)
     live_count: int = 0
+    sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
+    content_bytes: int = 0
 
     @classmethod
-    def of(cls, rows: Iterable[tuple[str, str | None, bool]], live_count: int | None = None
+    def of(cls, rows: Iterable[tuple[str, str | None, bool]], live_count: int | None = None,
+           sizes: dict[str, tuple[int, int]] | None = None, content_bytes: int = 0
            ) -> TreeIndex:
         parents: dict[str, str | None] = {}
         deleted: set[str] = set()
@@ -144,7 +166,9 @@ class TreeIndex:
                 deleted.add(node)
             else:
                 parents[node] = parent
-        return cls(parents, deleted, len(parents) if live_count is None else live_count)
+        return cls(parents, deleted, len(parents) if live_count is None else live_count,
+                   {node: size for node, size in (sizes or {}).items() if node in parents},
+                   content_bytes)
 
     def require_live(self, node: str, what: str = "node") -> None:
         if node not in self.parents:
@@ -161,8 +185,12 @@ class TreeIndex:
         elif effect.kind == "node.delete":
             for node in effect.deleted:
                 self.parents.pop(node, None)
+                self.sizes.pop(node, None)
                 self.deleted.add(node)
             self.live_count -= len(effect.deleted)
+        if effect.size is not None:
+            self.sizes[effect.id] = effect.size
+        self.content_bytes += effect.grows
 
     def subtree(self, top: str) -> list[str]:
         children: dict[str | None, list[str]] = {}
@@ -178,16 +206,43 @@ class TreeIndex:
 
 @dataclass(frozen=True)
 class Effect:
-    """What an accepted op changes, for the database write and for `apply`."""
+    """What an accepted op changes, for the database write and for `apply`.
+
+    `size` is the node's new (title, body) text size when the op sets either; `grows`
+    is what the op adds to the map's content bytes (negative for a delete).
+    """
 
     kind: str
     id: str
     values: dict = field(default_factory=dict)
     deleted: tuple[str, ...] = ()
+    size: tuple[int, int] | None = None
+    grows: int = 0
 
 
-def plan(op: dict, index: TreeIndex, max_nodes: int) -> Effect:
-    """Check a normalized op against the tree; OpRejected says why it cannot apply."""
+def full_map(content_bytes: int, max_content_bytes: int) -> OpRejected:
+    return OpRejected(
+        "too_large",
+        f"This map is full: its titles and notes would take {content_bytes:,} bytes, over "
+        f"its limit of {max_content_bytes:,}. Shorten or delete some notes (or move part "
+        f"of the map to a new one) and try again.")
+
+
+def plan(op: dict, index: TreeIndex, max_nodes: int, max_content_bytes: int | None = None
+         ) -> Effect:
+    """Check a normalized op against the tree; OpRejected says why it cannot apply.
+
+    With `max_content_bytes`, an op that would take the map's content past it is
+    `too_large`; one that shrinks or keeps the content always passes that check.
+    """
+    effect = _plan(op, index, max_nodes)
+    if (max_content_bytes is not None and effect.grows > 0
+            and index.content_bytes + effect.grows > max_content_bytes):
+        raise full_map(index.content_bytes + effect.grows, max_content_bytes)
+    return effect
+
+
+def _plan(op: dict, index: TreeIndex, max_nodes: int) -> Effect:
     kind = op["kind"]
     if kind == "node.create":
         node = op["node"]
@@ -196,15 +251,26 @@ def plan(op: dict, index: TreeIndex, max_nodes: int) -> Effect:
         index.require_live(node["parent"], "parent")
         if index.live_count >= max_nodes:
             raise invalid(f"a map holds at most {max_nodes} nodes")
-        return Effect(kind, node["id"], values={k: v for k, v in node.items() if k != "id"})
+        size = (text_size(node["title"]), text_size(node["body"]))
+        return Effect(kind, node["id"], values={k: v for k, v in node.items() if k != "id"},
+                      size=size, grows=sum(size))
     target = op["id"]
     index.require_live(target)
     if kind == "node.update":
-        return Effect(kind, target, values=dict(op["set"]))
+        changes = op["set"]
+        if "title" not in changes and "body" not in changes:
+            return Effect(kind, target, values=dict(changes))
+        old = index.sizes[target]
+        size = (text_size(changes["title"]) if "title" in changes else old[0],
+                text_size(changes["body"]) if "body" in changes else old[1])
+        return Effect(kind, target, values=dict(changes), size=size,
+                      grows=sum(size) - sum(old))
     if index.parents[target] is None:
         raise invalid("the root cannot be moved or deleted")
     if kind == "node.delete":
-        return Effect(kind, target, deleted=tuple(index.subtree(target)))
+        doomed = tuple(index.subtree(target))
+        return Effect(kind, target, deleted=doomed,
+                      grows=-sum(sum(index.sizes[node]) for node in doomed))
     parent = op["parent"]
     index.require_live(parent, "parent")
     ancestor: str | None = parent
@@ -226,7 +292,11 @@ def apply_effect(nodes: dict[str, dict], effect: Effect) -> None:
         nodes[effect.id].update(effect.values)
 
 
-def apply(nodes: dict[str, dict], op: dict, max_nodes: int = 10**9) -> None:
+def apply(nodes: dict[str, dict], op: dict, max_nodes: int = 10**9,
+          max_content_bytes: int | None = None) -> None:
     """Apply a normalized op to a full node table, by the server's own rules."""
-    index = TreeIndex.of((node["id"], node["parent"], False) for node in nodes.values())
-    apply_effect(nodes, plan(op, index, max_nodes))
+    sizes = {node["id"]: (text_size(node["title"]), text_size(node["body"]))
+             for node in nodes.values()}
+    index = TreeIndex.of(((node["id"], node["parent"], False) for node in nodes.values()),
+                         sizes=sizes, content_bytes=sum(map(sum, sizes.values())))
+    apply_effect(nodes, plan(op, index, max_nodes, max_content_bytes))

@@ -1,8 +1,15 @@
-"""Presence frames checked and put in canonical form (pure; presence is never stored)."""
+"""Presence frames checked and put in canonical form (pure; presence is never stored).
+
+What peers see of one client is bounded (a name, two points, at most SELECTION_SHOWN
+ids), and a map lists at most MAX_PEERS of them (collab/hub_presence.py), so no
+welcome or presence frame can outgrow its budget however many sockets join.
+"""
 
 from collab.ops import OpRejected, field_value, node_id
 
-MAX_SELECTION = 200
+MAX_SELECTION = 200  # ids a presence frame may carry
+SELECTION_SHOWN = 50  # of them, the first ones peers see
+MAX_PEERS = 50  # peers listed per map (per instance); the rest are not shown
 
 
 def point(value: object, what: str) -> dict | None:
@@ -27,6 +34,6 @@ def normalize_presence(frame: dict, *, client_id: str, user: dict) -> dict:
         "client_id": client_id,
         "user": user,
         "cursor": point(frame.get("cursor"), "cursor"),
-        "selection": [node_id(item, "selection id") for item in selection],
+        "selection": [node_id(item, "selection id") for item in selection][:SELECTION_SHOWN],
         "drag": drag,
     }

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.db import connection, transaction
 from django.db.models import Count, F, OuterRef, Subquery
 
 from collab.errors import MapNotFound, NotAMember
+from collab.framing import ArrayParts, Snapshot
 from collab.models import Membership, Mindmap, Node, Op, Team
 from collab.ops import TreeIndex
+from project.ws_frames import encode, utf8_size
 
 NODE_FIELDS = ("node_id", "parent_id", "title", "body", "x", "y", "color", "collapsed")
+SNAPSHOT_CHUNK = 100  # rows fetched at a time when a whole map or log is read (4 MB at most)
 
 
 def node_json(row: dict) -> dict:
@@ -42,11 +48,11 @@ def map_in_team(*, map_id: int, team_id: int) -> Mindmap:
     return mindmap
 
 
-def tree_index(*, map_id: int, ops: list[dict], live_count: int
+def tree_index(*, map_id: int, ops: list[dict], live_count: int, content_bytes: int
                ) -> tuple[TreeIndex, dict[str, int]]:
-    """The part of a map's tree a batch of ops needs: the nodes they name, or every
-    live node when one of them changes the structure (reparent, delete); and the
-    primary keys of those rows, for writing them back."""
+    """The part of a map's tree a batch of ops needs: the nodes they name (with their
+    text sizes), or every live node when one of them changes the structure (reparent,
+    delete); and the primary keys of those rows, for writing them back."""
     named: set[str] = set()
     for op in ops:
         if op["kind"] == "node.create":
@@ -58,17 +64,21 @@ def tree_index(*, map_id: int, ops: list[dict], live_count: int
         nodes = nodes.filter(deleted_seq__isnull=True) | nodes.filter(node_id__in=named)
     else:
         nodes = nodes.filter(node_id__in=named)
-    rows = [(pk, str(node), str(parent) if parent else None, deleted is not None)
-            for pk, node, parent, deleted in
-            nodes.values_list("pk", "node_id", "parent_id", "deleted_seq")]
-    index = TreeIndex.of((row[1:] for row in rows), live_count=live_count)
-    return index, {node: pk for pk, node, _, _ in rows}
+    rows = [(pk, str(node), str(parent) if parent else None, deleted is not None,
+             (title_bytes, body_bytes))
+            for pk, node, parent, deleted, title_bytes, body_bytes in
+            nodes.values_list("pk", "node_id", "parent_id", "deleted_seq", "title_bytes",
+                              "body_bytes")]
+    index = TreeIndex.of((row[1:4] for row in rows), live_count=live_count,
+                         sizes={row[1]: row[4] for row in rows}, content_bytes=content_bytes)
+    return index, {row[1]: row[0] for row in rows}
 
 
-def snapshot_nodes(map_id: int) -> list[dict]:
+def snapshot_nodes(map_id: int) -> Iterator[dict]:
+    """The map's live nodes, read in chunks (a full map never sits in memory as rows)."""
     rows = (Node.objects.filter(map_id=map_id, deleted_seq__isnull=True)
             .order_by("pk").values(*NODE_FIELDS))
-    return [node_json(row) for row in rows]
+    return (node_json(row) for row in rows.iterator(chunk_size=SNAPSHOT_CHUNK))
 
 
 def op_events(*, map_id: int, after: int, upto: int | None = None) -> list[dict]:
@@ -78,28 +88,59 @@ def op_events(*, map_id: int, after: int, upto: int | None = None) -> list[dict]
     return [op_event(op) for op in ops]
 
 
-def welcome_state(*, map_id: int, since: int | None, max_replay: int) -> dict:
-    """The map at one consistent point: its seq plus a snapshot or the ops after `since`.
-
-    Read in one REPEATABLE READ transaction on PostgreSQL, so the seq, the nodes and the
-    ops agree even while other ops commit. A `since` older than the trimmed log (or
-    further back than `max_replay` ops, or ahead of the map) gets a snapshot.
-    """
+@contextmanager
+def consistent_read() -> Iterator[None]:
+    """One REPEATABLE READ transaction on PostgreSQL (when it is the outermost), so
+    everything read in it is of one moment even while other ops commit."""
     outermost = not connection.in_atomic_block
     with transaction.atomic():
         if outermost and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        mindmap = Mindmap.objects.get(pk=map_id)
-        state = {"map": {"id": mindmap.pk, "title": mindmap.title, "team": mindmap.team_id},
-                 "seq": mindmap.seq, "snapshot": None, "ops": None}
-        replayable = (since is not None and mindmap.trimmed_seq <= since <= mindmap.seq
-                      and mindmap.seq - since <= max_replay)
-        if replayable:
-            state["ops"] = op_events(map_id=map_id, after=since, upto=mindmap.seq)
-        else:
-            state["snapshot"] = {"nodes": snapshot_nodes(map_id)}
-    return state
+        yield
+
+
+def map_header(mindmap: Mindmap) -> dict:
+    return {"id": mindmap.pk, "title": mindmap.title, "team": mindmap.team_id}
+
+
+def live_map(map_id: int) -> Mindmap:
+    mindmap = Mindmap.objects.filter(pk=map_id, is_deleted=False).first()
+    if mindmap is None:
+        raise MapNotFound(f"no map {map_id}")
+    return mindmap
+
+
+def map_snapshot(*, map_id: int) -> Snapshot:
+    """The map's live nodes and the seq they are at, read in one consistent transaction
+    and encoded once, in the parts frames carry (collab/framing.py)."""
+    with consistent_read():
+        mindmap = live_map(map_id)
+        parts = ArrayParts()
+        for node in snapshot_nodes(map_id):
+            parts.add(encode(node))
+        return Snapshot(map_header(mindmap), mindmap.seq, parts.finish(), parts.size)
+
+
+def replay_events(*, map_id: int, since: int, max_replay: int, max_bytes: int
+                  ) -> tuple[dict, int, list[str]] | None:
+    """The map and its op events after `since` up to its seq, encoded, read in one
+    consistent transaction; None when a snapshot must be sent instead: `since` older
+    than the trimmed log, further back than `max_replay` ops, ahead of the map, or
+    events taking more than `max_bytes` (read no further than that)."""
+    with consistent_read():
+        mindmap = live_map(map_id)
+        if not (mindmap.trimmed_seq <= since <= mindmap.seq
+                and mindmap.seq - since <= max_replay):
+            return None
+        events, size = [], 0
+        ops = Op.objects.filter(map_id=map_id, seq__gt=since, seq__lte=mindmap.seq)
+        for op in ops.order_by("seq").iterator(chunk_size=SNAPSHOT_CHUNK):
+            events.append(encode(op_event(op)))
+            size += utf8_size(events[-1]) + 1
+            if size > max_bytes:
+                return None
+        return map_header(mindmap), mindmap.seq, events
 
 
 def map_seqs(map_ids: list[int]) -> dict[int, int]:

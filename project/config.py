@@ -101,6 +101,10 @@ VARS: tuple[Var, ...] = (
         str(20 * 2**30)),
     Var("VIDEO_MAX_CONCURRENT_UPLOADS", "uploads one user may have unfinished at once", "4"),
     Var("API_TOKEN_DAYS", "days an API token lasts unless it is given another expiry", "90"),
+    Var("COLLAB_SOCKETS_PER_USER", "map WebSockets one user may hold open on one web "
+        "instance (0: no cap)", "20"),
+    Var("COLLAB_SOCKETS_PER_ADDRESS", "map WebSockets one address (an IPv6 /64) may hold "
+        "open on one web instance (0: no cap)", "200"),
 )
 
 BY_NAME = {var.name: var for var in VARS}
@@ -119,7 +123,8 @@ INTEGER_NAMES = ("DRAIN_SECONDS", "DRAIN_JITTER_SECONDS", "CHANNEL_CAPACITY",
                  "EXCEL_MAX_UPLOAD_BYTES", "EXCEL_MAX_ROWS", "PARSER_MEMORY_MB",
                  "PARSER_CPU_SECONDS", "FFMPEG_MEMORY_MB", "VIDEO_MAX_DIMENSION",
                  "VIDEO_MAX_FRAME_RATE", "VIDEO_MAX_GIGAPIXELS", "VIDEO_QUOTA_BYTES",
-                 "VIDEO_MAX_CONCURRENT_UPLOADS", "API_TOKEN_DAYS")
+                 "VIDEO_MAX_CONCURRENT_UPLOADS", "API_TOKEN_DAYS", "COLLAB_SOCKETS_PER_USER",
+                 "COLLAB_SOCKETS_PER_ADDRESS")
 RATE = re.compile(r"^(\d+)/(\d*)([smhd])$")
 # Request rate limits, by name (`<what>.<counted per>`); RATE_LIMITS overrides any of
 # them. docs/security.md says what each protects.

@@ -26,11 +26,10 @@ from project.accounts.identity import lookup_key
 
 logger = logging.getLogger(__name__)
 
-def _address(group: str, request) -> str:
-    """The caller's address as counted: IPv4 whole, IPv6 by its /64 (one machine
-    holds a whole /64). Without one (a Unix-socket listener that is not told), every
-    such caller shares one counter."""
-    address = request.META.get("REMOTE_ADDR", "")
+def client_address(address: str) -> str:
+    """An address as limits count it: IPv4 whole, IPv6 by its /64 (one machine holds a
+    whole /64). Without one (a Unix-socket listener that is not told), every such
+    caller shares one counter."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -40,6 +39,10 @@ def _address(group: str, request) -> str:
     if ip.version == 6:
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
     return str(ip)
+
+
+def _address(group: str, request) -> str:
+    return client_address(request.META.get("REMOTE_ADDR", ""))
 
 
 # What a limit counts per: the caller's address, or its user.

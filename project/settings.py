@@ -307,13 +307,28 @@ FFMPEG_BINARY = MOA_CONFIG["FFMPEG_BINARY"]
 READINESS_TIMEOUT_SECONDS = 3.0
 READINESS_CACHE_SECONDS = 2.0  # readiness results are shared by every caller this long
 
-# Collaboration limits (docs/protocol.md).
+# Collaboration limits (docs/protocol.md, docs/security.md).
 COLLAB_MAX_NODES_PER_MAP = 10_000
+# The bytes titles and bodies of a map's live nodes may take in frames (ops.text_size):
+# with 10,000 nodes a full map's snapshot is at most about 6.3 MB (tests/collab/
+# test_framing.py builds the worst one), sent in frames of at most 256 KiB.
+COLLAB_MAX_CONTENT_BYTES_PER_MAP = 4 * 1024 * 1024
 COLLAB_OPS_PER_SECOND = 30  # per connection, sustained
 COLLAB_OPS_BURST = 60
 # A hello re-reads the map (a snapshot of up to 10,000 nodes): a resync now and then.
 COLLAB_HELLOS_PER_SECOND = 0.2
 COLLAB_HELLOS_BURST = 5
+# Sockets of /ws/mindmap/ one user (one address) may hold on one instance; 0: no cap.
+COLLAB_SOCKETS_PER_USER = MOA_CONFIG.integer("COLLAB_SOCKETS_PER_USER")
+# ... and hellos per user over all their sockets on one instance, so reconnecting
+# refills nothing: a burst of one per socket they may hold (all of them reconnecting
+# after a deploy), then this rate. No cap on sockets is no cap on these either.
+COLLAB_USER_HELLOS_PER_SECOND = 0.5
+COLLAB_SOCKETS_PER_ADDRESS = MOA_CONFIG.integer("COLLAB_SOCKETS_PER_ADDRESS")
+# Snapshots: reads at once per process, and the shared ones kept (collab/snapshots.py).
+COLLAB_SNAPSHOT_READS = 2
+COLLAB_SNAPSHOT_CACHE_BYTES = 32 * 1024 * 1024
+COLLAB_SNAPSHOT_KEEP_SECONDS = 10.0
 COLLAB_PRESENCE_PER_SECOND = 30  # the board sends at most 20/s (cursor every 50 ms)
 COLLAB_PRESENCE_BURST = 60
 COLLAB_MAX_REPLAY = 2_000  # a resync further back than this gets a snapshot

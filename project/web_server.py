@@ -18,6 +18,14 @@ into a drain instead:
 
 A second SIGTERM, or SIGINT, stops at once.
 
+It also bounds WebSocket frames deliberately: incoming frames past
+ws_frames.READ_LIMIT_BYTES are refused from their header, before autobahn buffers
+them (Daphne's default is 1 MiB), and the message limit (which autobahn applies to
+outgoing frames too) must leave room for every frame Moa sends. And it gives the
+application flow control (the `moa.flow_control` scope extension): a consumer can wait
+until a socket's send buffer has drained, so a big reply goes out as fast as the
+client reads it instead of piling up in memory.
+
     python -m project.web_server [daphne options] project.asgi:application
 """
 
@@ -40,8 +48,11 @@ from daphne.http_protocol import WebRequest
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import defer, reactor
+from twisted.internet.interfaces import IPushProducer
+from zope.interface import implementer
 
 from project.url_secrets import redact
+from project.ws_frames import FLOW_CONTROL, MAX_FRAME_BYTES, MAX_MESSAGE_BYTES, READ_LIMIT_BYTES
 
 logger = logging.getLogger("moa.web_server")
 
@@ -51,6 +62,24 @@ RECONNECT_AFTER_MS_MAX = 1000  # on top of the server's own spreading of the clo
 
 class WebSocketTimeoutError(Exception):
     """A --websocket_timeout channels-redis would outlive its group memberships."""
+
+
+class WebSocketLimitError(Exception):
+    """WebSocket size limits that would break Moa's frames or leave reads unbounded."""
+
+
+def check_websocket_limits(max_message: int, max_frame: int) -> None:
+    problems = []
+    if max_message == 0 or max_message < MAX_MESSAGE_BYTES:
+        problems.append(f"--websocket-max-message-size {max_message} must be at least "
+                        f"{MAX_MESSAGE_BYTES}: it bounds the frames Moa sends as well "
+                        f"(a larger one closes the socket)")
+    if max_frame == 0 or max_frame <= MAX_FRAME_BYTES:
+        problems.append(f"--websocket-max-frame-size {max_frame} must be over "
+                        f"{MAX_FRAME_BYTES} (frames up to it are answered too_large) and "
+                        f"not 0 (unbounded reads); Moa's default is {READ_LIMIT_BYTES}")
+    if problems:
+        raise WebSocketLimitError("; ".join(problems))
 
 
 def check_websocket_timeout(websocket_timeout: int, group_expiry: int) -> None:
@@ -95,6 +124,53 @@ class UnparsedFormRequest(WebRequest):
         self._parsePOSTFormSubmission = False
 
 
+@implementer(IPushProducer)
+class SendFlow:
+    """A socket's send buffer as Twisted reports it to a streaming producer: paused
+    while over its 64 KiB, resumed once written out to the kernel, stopped (never
+    waited for again) when the connection is gone. It stands in for the producer the
+    transport had (the HTTP channel the socket was upgraded from), which it still
+    tells everything."""
+
+    def __init__(self, previous: IPushProducer | None):
+        self.previous = previous
+        self.ready = asyncio.Event()
+        self.ready.set()
+
+    def pauseProducing(self) -> None:
+        self.ready.clear()
+        if self.previous is not None:
+            self.previous.pauseProducing()
+
+    def resumeProducing(self) -> None:
+        self.ready.set()
+        if self.previous is not None:
+            self.previous.resumeProducing()
+
+    def stopProducing(self) -> None:
+        self.ready.set()
+        if self.previous is not None:
+            self.previous.stopProducing()
+
+    async def drained(self) -> None:
+        await self.ready.wait()
+
+    @classmethod
+    def install(cls, transport) -> SendFlow | None:
+        """Register on `transport` in place of its producer; None (logged) when the
+        transport does not take one (then the application sends without waiting)."""
+        previous = getattr(transport, "producer", None)
+        try:
+            if previous is not None:
+                transport.unregisterProducer()
+            flow = cls(previous)
+            transport.registerProducer(flow, True)
+        except (AttributeError, RuntimeError):
+            logger.warning("no flow control on %s", type(transport).__name__, exc_info=True)
+            return None
+        return flow
+
+
 class DrainingServer(Server):
     """Daphne's Server with SIGTERM turned into the drain described above, and proxy
     headers believed from TRUSTED_PROXIES only."""
@@ -113,6 +189,8 @@ class DrainingServer(Server):
             http_protocol.parse_x_forwarded_for = trusted
             ws_protocol.parse_x_forwarded_for = trusted
         check_websocket_timeout(self.websocket_timeout, settings.CHANNEL_LAYER_GROUP_EXPIRY)
+        check_websocket_limits(self.websocket_max_message_size,
+                               self.websocket_max_frame_size)
         self.drain_seconds = settings.DRAIN_SECONDS
         self.jitter_seconds = settings.DRAIN_JITTER_SECONDS
         self.ports: list = []
@@ -216,6 +294,15 @@ class DrainingServer(Server):
                 return
             await asyncio.sleep(0.05)
 
+    def create_application(self, protocol, scope):
+        """Every WebSocket's scope gets the `moa.flow_control` extension."""
+        flow = SendFlow.install(protocol.transport) if isinstance(
+            protocol, WebSocketProtocol) else None
+        if flow is not None:
+            scope = {**scope, "extensions": {**scope.get("extensions", {}),
+                                             FLOW_CONTROL: {"drained": flow.drained}}}
+        return super().create_application(protocol, scope)
+
     def log_action(self, protocol, action, details):
         """Daphne's access lines go straight to stdout, past logging's filters: hide URL
         secrets (project/url_secrets.py) here."""
@@ -241,11 +328,16 @@ class MoaCommandLine(CommandLineInterface):
     description = "Moa's web role: Daphne with a graceful drain on SIGTERM"
     server_class = DrainingServer
 
+    def __init__(self):
+        super().__init__()
+        self.parser.set_defaults(websocket_max_frame_size=READ_LIMIT_BYTES,
+                                 websocket_max_message_size=MAX_MESSAGE_BYTES)
+
 
 def main(argv: list[str] | None = None) -> int:
     try:
         MoaCommandLine().run(sys.argv[1:] if argv is None else argv)
-    except WebSocketTimeoutError as error:
+    except (WebSocketTimeoutError, WebSocketLimitError) as error:
         logger.critical("moa web_server cannot start: %s", error)
         return 2
     return 0

@@ -2,16 +2,33 @@
 
 A malformed, binary or oversized frame gets an `error` frame and the connection stays
 open: one bad client message must not close a socket (or crash its consumer).
+
+Frames are bounded both ways. In: Moa reads frames up to MAX_FRAME_BYTES; the server
+refuses frames past READ_LIMIT_BYTES from their header, before buffering them
+(project/web_server.py). Out: every frame Moa builds for a map stays within
+MAX_SEND_BYTES, whatever the map holds (collab/framing.py cuts what could grow), far
+under the server's message limit, past which autobahn would close the socket (1011).
 """
+
+from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 logger = logging.getLogger(__name__)
 
-MAX_FRAME_BYTES = 64 * 1024
+MAX_FRAME_BYTES = 64 * 1024  # the largest frame a client may send
+# Frames between MAX_FRAME_BYTES and this are read and answered `too_large`; larger
+# ones are refused by the server from their header (close 1009), never buffered.
+READ_LIMIT_BYTES = 2 * MAX_FRAME_BYTES
+MAX_SEND_BYTES = 256 * 1024  # the budget of every map frame Moa sends
+# The largest message the server lets through either way (Daphne's
+# --websocket-max-message-size, checked at start-up): a frame over it closes the socket.
+MAX_MESSAGE_BYTES = 1024 * 1024
+FLOW_CONTROL = "moa.flow_control"  # the server's scope extension: see send_paced
 
 # Close codes of the protocol.
 CLOSE_NOT_AUTHENTICATED = 4401
@@ -19,10 +36,33 @@ CLOSE_NOT_A_MEMBER = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_SERVICE_RESTART = 1012
 CLOSE_TRY_AGAIN_LATER = 1013  # a dependency (the database) is unavailable
+CLOSE_TOO_LARGE = 4413  # a frame this client cannot take (an old client, a huge map)
+CLOSE_TOO_MANY = 4429  # too many sockets of this user or address on this instance
+
+
+class Raw(str):
+    """JSON text already encoded, spliced into a frame by `encode` as it is."""
 
 
 def encode(content: dict) -> str:
-    return json.dumps(content, separators=(",", ":"), default=str)
+    """Compact JSON, UTF-8 as it is (`ensure_ascii=False`: a frame is UTF-8 text anyway,
+    and \\u escapes would take an emoji from 4 bytes to 12). Top-level `Raw` values go
+    in verbatim, so a frame reuses parts encoded once for many sockets; without them
+    the text is exactly `json.dumps` of `content`."""
+    if not any(isinstance(value, Raw) for value in content.values()):
+        return _dumps(content)
+    return "{" + ",".join(
+        f"{_dumps(key)}:{value if isinstance(value, Raw) else _dumps(value)}"
+        for key, value in content.items()) + "}"
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def utf8_size(text: str) -> int:
+    """The bytes `text` takes on the wire (an ASCII text is not copied to count them)."""
+    return len(text) if text.isascii() else len(text.encode())
 
 
 class JsonFrameConsumer(AsyncWebsocketConsumer):
@@ -75,6 +115,17 @@ class JsonFrameConsumer(AsyncWebsocketConsumer):
 
     async def send_frame(self, content: dict) -> None:
         await self.send(text_data=encode(content))
+
+    async def send_paced(self, texts: Iterable[str]) -> None:
+        """Send frames one after the other, each once the client has taken the one
+        before (the server's flow control: its send buffer drained), so a big reply to a
+        slow or silent reader waits in the generator, not in memory; without the server
+        extension (tests' in-process client), all at once."""
+        flow = (self.scope.get("extensions") or {}).get(FLOW_CONTROL)
+        for text in texts:
+            await self.send(text_data=text)
+            if flow is not None:
+                await flow["drained"]()
 
     async def send_error(self, code: str, detail: str) -> None:
         logger.info("websocket %s: %s", code, detail)

@@ -2,7 +2,8 @@
 // this tab's unacknowledged ops laid over it. Ops made while the socket is down wait in
 // that queue and are sent again, with their op_ids, after the next welcome, so nothing
 // typed is lost and nothing is applied twice. A reject drops the op and the view falls
-// back to the confirmed tree.
+// back to the confirmed tree. A big map's snapshot comes in parts (the welcome, then
+// `snapshot` frames): the tree is replaced once the last part is in.
 
 const svg = document.getElementById("board");
 const status = document.getElementById("board-connection");
@@ -17,6 +18,7 @@ sessionStorage.setItem("moa-client", clientId);
 const confirmed = new Map();  // node id -> node
 const pending = [];           // [{op_id, op}] not yet acked, in the order made
 const peers = new Map();      // client id -> presence
+let loading = null;           // a snapshot arriving in parts: {seq, parts, next, nodes}
 let seq = null;
 let socket = null;
 let attempt = 0;
@@ -76,9 +78,14 @@ function submit(op, { undoable = true } = {}) {
   render();
 }
 
+function hello() {  // snapshot_parts: this board takes a big map's snapshot in parts
+  loading = null;
+  send({ type: "hello", client_id: clientId, since: seq, snapshot_parts: true });
+}
+
 function connect() {
   socket = new WebSocket(url);
-  socket.onopen = () => send({ type: "hello", client_id: clientId, since: seq });
+  socket.onopen = hello;
   socket.onmessage = (message) => receive(JSON.parse(message.data));
   socket.onclose = (event) => {
     if (event.code === 4401 || event.code === 4403 || event.code === 4404) {
@@ -88,27 +95,48 @@ function connect() {
     attempt += 1;
     const delay = event.code === 1012 ? 200 + Math.random() * 800
       : Math.min(15000, 400 * 2 ** attempt) * (0.5 + Math.random() / 2);
-    status.textContent = `Reconnecting… (${pending.length} change${pending.length === 1 ? "" : "s"} waiting)`;
+    status.textContent = event.code === 4429
+      ? "Too many open connections: close some Moa tabs. Retrying…"
+      : `Reconnecting… (${pending.length} change${pending.length === 1 ? "" : "s"} waiting)`;
     status.dataset.state = "reconnecting";
     setTimeout(connect, delay);
   };
 }
 
+function connected() {
+  if (!selected) selected = [...confirmed.values()].find((node) => !node.parent)?.id ?? null;
+  attempt = 0;
+  status.textContent = "Connected";
+  status.dataset.state = "connected";
+  for (const entry of pending) send({ type: "op", ...entry });  // same op_ids: no double effect
+}
+
+function loaded(nodes, atSeq) {  // a whole snapshot is in: it replaces the tree
+  confirmed.clear();
+  for (const node of nodes) confirmed.set(node.id, node);
+  seq = atSeq;
+  loading = null;
+  connected();
+}
+
 function receive(frame) {
   if (frame.type === "welcome") {
-    if (frame.snapshot) {
-      confirmed.clear();
-      for (const node of frame.snapshot.nodes) confirmed.set(node.id, node);
-      seq = frame.seq;
-    } else {
-      frame.ops.forEach(event);  // the ops after our seq, in order
-    }
-    if (!selected) selected = [...confirmed.values()].find((node) => !node.parent)?.id ?? null;
-    attempt = 0;
-    status.textContent = "Connected";
-    status.dataset.state = "connected";
-    for (const entry of pending) send({ type: "op", ...entry });  // same op_ids: no double effect
     for (const peer of frame.peers ?? []) peers.set(peer.client_id, peer);
+    const parts = frame.snapshot?.parts ?? 1;
+    if (parts > 1) {
+      loading = { seq: frame.seq, parts, next: 2, nodes: [...frame.snapshot.nodes] };
+      status.textContent = `Loading the map… (1/${parts})`;
+    } else if (frame.snapshot) loaded(frame.snapshot.nodes, frame.seq);
+    else {
+      frame.ops.forEach(event);  // the ops after our seq, in order
+      connected();
+    }
+  } else if (frame.type === "snapshot") {
+    if (!loading || frame.seq !== loading.seq || frame.part !== loading.next) return;
+    loading.nodes.push(...frame.nodes);
+    loading.next += 1;
+    if (frame.part === frame.parts) loaded(loading.nodes, loading.seq);
+    else status.textContent = `Loading the map… (${frame.part}/${frame.parts})`;
   } else if (frame.type === "op") event(frame);
   else if (frame.type === "ops") frame.events.forEach(event);
   else if (frame.type === "reject") {
@@ -120,13 +148,20 @@ function receive(frame) {
     for (const peer of frame.peers) peers.set(peer.client_id, peer);
   } else if (frame.type === "peer.leave") peers.delete(frame.client_id);
   else if (frame.type === "reconnect") status.textContent = "Reconnecting…";
+  else if (frame.type === "error" && frame.code === "rate_limited" && frame.of === "hello") {
+    status.textContent = "Waiting to reconnect…";
+    setTimeout(hello, frame.retry_after_ms);
+  } else if (frame.type === "error") {
+    notice.hidden = false;
+    notice.textContent = frame.detail;
+  }
   render();
 }
 
 function event(op) {
-  if (op.seq <= seq) return;  // already applied (a resent op answered again)
+  if (loading || op.seq <= seq) return;  // mid-snapshot (none come), or already applied
   if (op.seq > seq + 1) {     // a gap: ask for what is missing
-    send({ type: "hello", client_id: clientId, since: seq });
+    hello();
     return;
   }
   apply(confirmed, op.op);

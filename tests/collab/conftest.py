@@ -1,3 +1,4 @@
+import json
 import uuid
 
 import pytest
@@ -15,12 +16,35 @@ class MapSocket:
         self.client_id = str(uuid.uuid4())
         self.peer_id: str | None = None  # what peers know it by (the welcome's you)
 
-    async def hello(self, since=None) -> dict:
-        await self.ws.send_json_to({"type": "hello", "client_id": self.client_id,
-                                    "since": since})
-        welcome = await self.expect("welcome")
+    async def hello(self, since=None, parts: bool = False) -> dict:
+        """The welcome; with `parts` (the extension), its snapshot complete: the nodes
+        of its `snapshot` frames added, and `frames` the sizes of every frame it took."""
+        frame = {"type": "hello", "client_id": self.client_id, "since": since}
+        if parts:
+            frame["snapshot_parts"] = True
+        await self.ws.send_json_to(frame)
+        text = await self.recv_text("welcome")
+        welcome = json.loads(text)
         self.peer_id = welcome["you"]["client_id"]
+        welcome["frames"] = [len(text.encode())]
+        count = (welcome["snapshot"] or {}).get("parts", 1)
+        for number in range(2, count + 1):
+            text = await self.recv_text("snapshot")
+            part = json.loads(text)
+            assert (part["seq"], part["part"], part["parts"]) == (welcome["seq"], number, count)
+            welcome["snapshot"]["nodes"].extend(part["nodes"])
+            welcome["frames"].append(len(text.encode()))
         return welcome
+
+    async def recv_text(self, kind: str, timeout: float = 3) -> str:
+        """The next frame of `kind` as the text that came, skipping presence traffic."""
+        while True:
+            text = await self.ws.receive_from(timeout=timeout)
+            frame = json.loads(text)
+            if frame["type"] == kind:
+                return text
+            if frame["type"] not in ("presence", "peer.leave"):
+                raise AssertionError(f"expected {kind}, got {text[:300]}")
 
     async def op(self, op: dict, op_id: str | None = None) -> str:
         op_id = op_id or str(uuid.uuid4())
@@ -60,11 +84,14 @@ class MapSocket:
 def open_map(token_for):
     tokens: dict[int, str] = {}
 
-    async def open_(user, team_id: int, map_id: int, expect_close: int | None = None):
+    async def open_(user, team_id: int, map_id: int, expect_close: int | None = None,
+                    address: str | None = None):
         if user.pk not in tokens:
             tokens[user.pk] = await database_sync_to_async(token_for)(user)
         communicator = WebsocketCommunicator(
             application, f"/ws/mindmap/{team_id}/{map_id}/?token={tokens[user.pk]}")
+        if address is not None:  # as Daphne sets it (read once the application runs)
+            communicator.scope["client"] = [address, 40000]
         connected, _ = await communicator.connect()
         assert connected
         if expect_close is not None:

@@ -38,7 +38,7 @@ class LiveClient:
         self.welcomed.clear()
         self.ws = await websockets.connect(self.url, open_timeout=10, max_size=2**22)
         await self.send({"type": "hello", "client_id": self.client_id,
-                         "since": self.replica.seq})
+                         "since": self.replica.seq, "snapshot_parts": True})
         self.reader = asyncio.create_task(self._read())
         await asyncio.wait_for(self.welcomed.wait(), 10)
         for op_id, op in list(self.unacked.items()):  # resend what was never acknowledged
@@ -75,8 +75,9 @@ class LiveClient:
                 self.replica.handle(frame)
                 if frame["type"] == "welcome":
                     self.peer_id = frame["you"]["client_id"]
-                    self.welcomed.set()
                     self.presence.update({p["client_id"]: p for p in frame["peers"]})
+                if frame["type"] in ("welcome", "snapshot") and self.replica.loading is None:
+                    self.welcomed.set()  # the whole snapshot is in
                 elif frame["type"] == "presence":
                     self.presence.update({p["client_id"]: p for p in frame["peers"]})
                 elif frame["type"] == "reject":
@@ -86,7 +87,7 @@ class LiveClient:
                     self.gaps += 1
                     self.replica.gap = False
                     await self.send({"type": "hello", "client_id": self.client_id,
-                                     "since": self.replica.seq})
+                                     "since": self.replica.seq, "snapshot_parts": True})
                 self.changed.set()
         finally:
             self.closes.append(self.ws.close_code)
@@ -111,5 +112,5 @@ class LiveClient:
 
 def database_nodes(map_id: int) -> tuple[int, dict]:
     """The map as the database has it: its seq and nodes by id (what clients must equal)."""
-    state = queries.welcome_state(map_id=map_id, since=None, max_replay=0)
-    return state["seq"], {node["id"]: node for node in state["snapshot"]["nodes"]}
+    snapshot = queries.map_snapshot(map_id=map_id)
+    return snapshot.seq, {node["id"]: node for node in json.loads(snapshot.whole())}

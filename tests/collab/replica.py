@@ -14,12 +14,15 @@ class Replica:
         self.rejects: list[dict] = []
         self.gap = False
         self.frames = 0
+        self.loading: dict | None = None  # a snapshot arriving in parts: nodes so far
 
     def handle(self, frame: dict) -> None:
         self.frames += 1
         kind = frame["type"]
         if kind == "welcome":
             self.welcome(frame)
+        elif kind == "snapshot":
+            self.part(frame)
         elif kind == "op":
             self.event(frame)
         elif kind == "ops":
@@ -29,8 +32,12 @@ class Replica:
             self.rejects.append(frame)
 
     def welcome(self, frame: dict) -> None:
-        if frame["snapshot"] is not None:
-            self.nodes = {node["id"]: dict(node) for node in frame["snapshot"]["nodes"]}
+        snapshot = frame["snapshot"]
+        if snapshot is not None and snapshot.get("parts", 1) > 1:
+            self.loading = {"seq": frame["seq"], "parts": snapshot["parts"], "next": 2,
+                            "nodes": list(snapshot["nodes"])}
+        elif snapshot is not None:
+            self.nodes = {node["id"]: dict(node) for node in snapshot["nodes"]}
             self.seq = frame["seq"]
         else:
             for event in frame["ops"]:
@@ -38,7 +45,19 @@ class Replica:
             assert self.seq == frame["seq"], (self.seq, frame["seq"])
         self.gap = False
 
+    def part(self, frame: dict) -> None:
+        """A `snapshot` frame: the next part; the last one replaces the tree."""
+        loading = self.loading
+        assert loading is not None and (frame["seq"], frame["part"], frame["parts"]) == (
+            loading["seq"], loading["next"], loading["parts"]), (frame, loading)
+        loading["nodes"].extend(frame["nodes"])
+        loading["next"] += 1
+        if frame["part"] == frame["parts"]:
+            self.nodes = {node["id"]: dict(node) for node in loading["nodes"]}
+            self.seq, self.loading = frame["seq"], None
+
     def event(self, event: dict) -> None:
+        assert self.loading is None, "an op event between a snapshot's parts"
         if self.seq is not None and event["seq"] <= self.seq:
             self.acked.setdefault(event["op_id"], event["seq"])
             return  # already applied (a resend's answer, a replay overlap)

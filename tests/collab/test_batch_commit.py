@@ -17,7 +17,7 @@ def new_id() -> str:
 
 
 def root(mindmap) -> str:
-    return queries.snapshot_nodes(mindmap.pk)[0]["id"]
+    return next(queries.snapshot_nodes(mindmap.pk))["id"]
 
 
 def submit(mindmap, *submissions):

@@ -7,9 +7,10 @@ import pytest
 from channels.db import database_sync_to_async
 from django.test import override_settings
 
-from collab import actions, queries
+from collab import actions
 from collab.models import Mindmap, Node, Op
 from project.accounts.actions import user_deactivate, user_soft_delete
+from tests.collab.live import database_nodes
 from tests.collab.replica import Replica
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.sqlite,
@@ -123,9 +124,8 @@ async def test_reconnect_with_since_gets_exactly_the_missing_ops(open_map, alice
     assert welcome["snapshot"] is None
     assert [e["seq"] for e in welcome["ops"]] == [2, 3, 4, 5]
     replica.handle(welcome)
-    state = await database_sync_to_async(queries.welcome_state)(
-        map_id=mindmap.pk, since=None, max_replay=0)
-    assert replica.nodes == {n["id"]: n for n in state["snapshot"]["nodes"]}
+    _, nodes = await database_sync_to_async(database_nodes)(mindmap.pk)
+    assert replica.nodes == nodes
     await a.close()
     await b2.close()
 
@@ -272,9 +272,7 @@ async def test_concurrent_edits_converge_to_the_database_snapshot(open_map, alic
     for client, replica in zip(clients, replicas, strict=True):
         for event in await client.events(sent):
             replica.handle(event)
-    state = await database_sync_to_async(queries.welcome_state)(
-        map_id=mindmap.pk, since=None, max_replay=0)
-    expected = {n["id"]: n for n in state["snapshot"]["nodes"]}
+    _, expected = await database_sync_to_async(database_nodes)(mindmap.pk)
     assert all(replica.nodes == expected for replica in replicas)
     assert all(not replica.gap for replica in replicas)
     for client in clients:

@@ -26,9 +26,10 @@ def create(node_id: str, parent: str, **fields) -> dict:
                                                       **fields}})
 
 
-def rejected(code: str, nodes: dict, raw: dict, max_nodes: int = 100) -> OpRejected:
+def rejected(code: str, nodes: dict, raw: dict, max_nodes: int = 100,
+             max_content: int | None = None) -> OpRejected:
     with pytest.raises(OpRejected) as error:
-        apply(nodes, normalize(raw), max_nodes)
+        apply(nodes, normalize(raw), max_nodes, max_content)
     assert error.value.code == code, error.value.detail
     return error.value
 
@@ -162,3 +163,72 @@ def test_replicas_replaying_the_accepted_ops_converge_and_stay_a_tree(seed):
             node, steps = server[node]["parent"], steps + 1
             assert steps <= len(server)
         assert node == ROOT
+
+
+def sized_index(nodes: dict) -> TreeIndex:
+    """The index ops_submit builds: every live node with its text sizes, and the total."""
+    sizes = {key: (ops.text_size(n["title"]), ops.text_size(n["body"]))
+             for key, n in nodes.items()}
+    return TreeIndex.of(((key, n["parent"], False) for key, n in nodes.items()),
+                        sizes=sizes, content_bytes=sum(map(sum, sizes.values())))
+
+
+def test_a_map_past_its_content_limit_refuses_growth_as_too_large():
+    nodes, a = tree(), new_id()
+    apply(nodes, create(a, ROOT, body="x" * 60), max_content_bytes=100)
+    error = rejected("too_large", nodes, {"kind": "node.create", "node": {
+        "id": new_id(), "parent": ROOT, "body": "\U0001f600" * 11}}, max_content=100)
+    assert "This map is full" in error.detail and "104" in error.detail
+    rejected("too_large", nodes, {"kind": "node.update", "id": a,
+                                  "set": {"title": "y" * 41}}, max_content=100)
+    apply(nodes, normalize({"kind": "node.update", "id": a, "set": {"title": "y" * 40}}),
+          max_content_bytes=100)  # exactly full is fine
+
+
+def test_an_op_that_shrinks_a_map_over_its_limit_passes():
+    nodes, a, b = tree(), new_id(), new_id()
+    apply(nodes, create(a, ROOT, body="x" * 500))
+    apply(nodes, create(b, a, body="x" * 500))  # over a limit set later (an old map)
+    apply(nodes, normalize({"kind": "node.update", "id": a, "set": {"body": "x" * 400}}),
+          max_content_bytes=100)
+    apply(nodes, normalize({"kind": "node.update", "id": b, "set": {"x": 5}}),
+          max_content_bytes=100)  # no text: no change in content
+    apply(nodes, normalize({"kind": "node.delete", "id": a}), max_content_bytes=100)
+    assert set(nodes) == {ROOT}
+
+
+@pytest.mark.parametrize("text, fragment", [("a\ud800", "not valid Unicode"),
+                                            ("a\x00b", "NUL")])
+def test_text_no_frame_or_database_can_hold_is_invalid(text, fragment):
+    with pytest.raises(OpRejected, match=fragment):
+        normalize({"kind": "node.update", "id": ROOT, "set": {"title": text}})
+
+
+def text_op(rng: random.Random, nodes: dict) -> dict:
+    target = rng.choice(list(nodes))
+    kind = rng.choice(["create", "title", "body", "delete"])
+    text = rng.choice(["", "ab", "\U0001f600" * 3, "\x01\n\"", "é" * 7])
+    if kind == "create" or len(nodes) == 1:
+        return {"kind": "node.create", "node": {"id": new_id(), "parent": target,
+                                                "title": text, "body": text * 2}}
+    if kind == "delete":
+        return {"kind": "node.delete", "id": target}
+    return {"kind": "node.update", "id": target, "set": {kind: text}}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(min_value=0, max_value=10**9))
+def test_the_running_content_total_equals_the_texts_of_the_live_nodes(seed):
+    """As a batch is planned: one index followed through every accepted effect."""
+    rng = random.Random(seed)
+    nodes = tree()
+    index = sized_index(nodes)
+    for _ in range(40):
+        try:
+            effect = plan(normalize(text_op(rng, nodes)), index, 10**9, 200)
+        except OpRejected as error:
+            assert error.code in ("too_large", "invalid"), error.detail
+            continue
+        index.apply(effect)
+        ops.apply_effect(nodes, effect)
+        assert index.content_bytes == sized_index(nodes).content_bytes <= 200

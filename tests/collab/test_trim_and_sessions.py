@@ -1,3 +1,4 @@
+import json
 import uuid
 from datetime import timedelta
 from io import StringIO
@@ -14,7 +15,7 @@ from project.asgi import application
 
 
 def add_ops(mindmap, alice, count: int) -> None:
-    root = queries.snapshot_nodes(mindmap.pk)[0]["id"]
+    root = next(queries.snapshot_nodes(mindmap.pk))["id"]
     for index in range(count):
         actions.op_submit(map_id=mindmap.pk, team_id=mindmap.team_id, actor_id=alice.pk,
                           op_id=str(uuid.uuid4()),
@@ -38,10 +39,11 @@ def test_trim_keeps_recent_ops_and_the_latest_n_then_resync_gets_a_snapshot(mind
     assert sorted(Op.objects.values_list("seq", flat=True)) == [8, 9, 10, 11, 12]
     mindmap.refresh_from_db()
     assert mindmap.trimmed_seq == 7
-    old = queries.welcome_state(map_id=mindmap.pk, since=3, max_replay=1000)
-    assert old["ops"] is None and old["snapshot"]
-    recent = queries.welcome_state(map_id=mindmap.pk, since=7, max_replay=1000)
-    assert [e["seq"] for e in recent["ops"]] == [8, 9, 10, 11, 12]
+    assert queries.replay_events(map_id=mindmap.pk, since=3, max_replay=1000,
+                                 max_bytes=10**6) is None  # a snapshot instead
+    _, seq, events = queries.replay_events(map_id=mindmap.pk, since=7, max_replay=1000,
+                                           max_bytes=10**6)
+    assert seq == 12 and [json.loads(e)["seq"] for e in events] == [8, 9, 10, 11, 12]
 
 
 @pytest.mark.django_db

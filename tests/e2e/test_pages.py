@@ -214,3 +214,40 @@ def test_drop_onto_a_node_reparents_and_a_refused_change_is_shown_and_undone(
     notice.wait_for()
     assert "refused (invalid)" in notice.inner_text()
     page.locator("g.node[aria-label='Parent']").wait_for()  # back to the server's title
+
+
+def test_a_map_too_large_for_one_frame_opens_in_parts_and_takes_edits(page_as, alice, moa):
+    """40 notes of 10,000 emoji (1.6 MB): past one frame, so the welcome brings the
+    first part and `snapshot` frames the rest; the board shows the whole tree."""
+    import json
+    import uuid
+
+    from collab.actions import Submission, map_create, ops_submit
+    from collab.models import Node
+    from project.ws_frames import MAX_SEND_BYTES
+
+    team = team_create(owner=alice, name="Crew")
+    mindmap = map_create(team=team, title="Plan", actor=alice)
+    root = str(Node.objects.get(map=mindmap).node_id)
+    in_thread(lambda: ops_submit(map_id=mindmap.pk, team_id=team.pk, submissions=[
+        Submission(alice.pk, str(uuid.uuid4()), {"kind": "node.create", "node": {
+            "id": str(uuid.uuid4()), "parent": root, "title": f"Note {index}",
+            "body": "\U0001f600" * 10_000, "x": 200, "y": 60 * index}})
+        for index in range(40)]))
+    page = page_as(alice)
+    received: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda text: received.append(text)))
+    page.goto(f"{moa.url}/teams/{team.pk}/maps/{mindmap.pk}/")
+    page.locator("#board-connection", has_text="Connected").wait_for()
+    assert page.locator("g.node").count() == 41
+    kinds = [json.loads(frame)["type"] for frame in received]
+    assert kinds[0] == "welcome" and kinds.count("snapshot") >= 5
+    assert max(len(frame.encode()) for frame in received) <= MAX_SEND_BYTES
+    page.locator("g.node[aria-label='Note 2']").click()
+    page.get_by_role("button", name="Add child").click()
+    title = page.get_by_label("Title", exact=True)
+    title.fill("After the parts")
+    title.press("Enter")
+    page.locator("g.node[aria-label='After the parts']").wait_for()
+    wait_until(page, "document.getElementById('board-connection').textContent === 'Connected'")
+    assert Node.objects.filter(map=mindmap, title="After the parts").exists()
