@@ -31,9 +31,9 @@ import httpx
 from common import ROOT, prepare_database, production_env, report, start
 
 from tests.jobs import clips, hostile, hostile_sheets, sheets
+from tests.jobs.video_flow import job_ended
 from tests.processes import free_port, peak_mib, stop
 
-FINAL = ("DONE", "FAILED", "CANCELLED")
 BEHIND_TLS = {"X-Forwarded-Proto": "https"}  # what nginx adds; production redirects otherwise
 # Every file from one owner within minutes: the rate limits are not what is measured.
 UNLIMITED = "import.user=100000/h,video.user=100000/h,create.ip=100000/h"
@@ -46,16 +46,6 @@ class Upload:
     path: Path
 
 
-def wait_job(api: httpx.Client, job_id: str, timeout: float = 300) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = api.get(f"/api/v1/jobs/{job_id}/").json()
-        if job["status"] in FINAL:
-            return job
-        time.sleep(0.2)
-    raise TimeoutError(f"job {job_id} did not end within {timeout} s")
-
-
 def send(api: httpx.Client, team_id: int, upload: Upload) -> str:
     """Send one file as a client would; its outcome (an HTTP status or a job's end)."""
     body = upload.path.read_bytes()
@@ -64,7 +54,7 @@ def send(api: httpx.Client, team_id: int, upload: Upload) -> str:
                           files={"file": (upload.path.name, body)})
         if answer.status_code != 202:
             return f"HTTP {answer.status_code}"
-        job = wait_job(api, answer.json()["job"]["id"])
+        job = job_ended(api, answer.json()["job"]["id"])
     else:
         created = api.post("/api/v1/videos/", json={
             "title": upload.name, "filename": upload.path.name, "size": len(body),
@@ -76,7 +66,7 @@ def send(api: httpx.Client, team_id: int, upload: Upload) -> str:
                   timeout=60).raise_for_status()
         done = api.post(f"/api/v1/videos/{created.json()['video']['id']}/upload-complete/")
         done.raise_for_status()
-        job = wait_job(api, done.json()["job"]["id"])
+        job = job_ended(api, done.json()["job"]["id"])
     return job["status"] + (f" {job['error_code']}" if job["error_code"] else "")
 
 

@@ -168,6 +168,18 @@ def _failure(returncode: int, said: _Said, limits: sandbox.Limits) -> Exception:
     return FfmpegFailed(f"ffmpeg exited with status {returncode}: {last_words}")
 
 
+def _drain(stream, lines: Lines, on_line) -> str | None:
+    """Read ffmpeg's `stream` line by line into `on_line` until it closes; what it
+    flooded, when it went over `lines`' caps."""
+    try:
+        read_lines(stream.fileno(), lines, on_line)
+    except Flooded as flooded:
+        return str(flooded)
+    except OSError:  # closed under us by a stopping run
+        pass
+    return None
+
+
 class _Progress:
     """The latest of ffmpeg's `-progress` blocks, kept by a reader thread: only the
     newest matters, so a child writing faster than the job reads costs no memory."""
@@ -180,12 +192,7 @@ class _Progress:
         self.block: dict[str, str] = {}
 
     def read(self, stream) -> None:
-        try:
-            read_lines(stream.fileno(), self.lines, self._line)
-        except Flooded as flooded:
-            self.flooded = str(flooded)
-        except OSError:  # closed under us by a stopping run
-            pass
+        self.flooded = _drain(stream, self.lines, self._line)
         with self.changed:
             self.closed = True
             self.changed.notify_all()
@@ -218,12 +225,7 @@ class _Said:
         self.flooded: str | None = None
 
     def read(self, stream) -> None:
-        try:
-            read_lines(stream.fileno(), self.lines_in, self._line)
-        except Flooded as flooded:
-            self.flooded = str(flooded)
-        except OSError:  # closed under us by a stopping run
-            pass
+        self.flooded = _drain(stream, self.lines_in, self._line)
 
     def _line(self, raw: bytes) -> None:
         line = raw.decode(errors="replace")

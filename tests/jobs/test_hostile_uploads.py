@@ -8,7 +8,6 @@ Before the upload's scan, the first file (a value at A1 and one at XFD1048576)
 aborted the web process: calamine asked for 512 GiB in it.
 """
 
-import time
 from pathlib import Path
 
 import httpx
@@ -18,12 +17,12 @@ from collab.actions import team_create
 from tests.jobs import hostile_sheets as hostile
 from tests.jobs import sheets
 from tests.jobs.test_workers import worker
+from tests.jobs.video_flow import job_ended
 from tests.processes import daphne, free_port, serving, shared_database_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis, pytest.mark.slow]
 
 MAX_RSS_BYTES = 300 * 2**20
-FINAL = ("DONE", "FAILED", "CANCELLED")
 
 
 def peak_rss(pid: int) -> int:
@@ -37,16 +36,6 @@ def peak_rss(pid: int) -> int:
 def post(http: httpx.Client, team_id: int, path: Path) -> httpx.Response:
     return http.post(f"/api/v1/teams/{team_id}/members/import/",
                      files={"file": (path.name, path.read_bytes())})
-
-
-def finished(http: httpx.Client, job_id: str, timeout: float = 180) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = http.get(f"/api/v1/jobs/{job_id}/").json()
-        if job["status"] in FINAL:
-            return job
-        time.sleep(0.2)
-    raise TimeoutError(f"job {job_id} not finished within {timeout}s")
 
 
 @pytest.mark.timeout(900)
@@ -73,7 +62,7 @@ def test_the_hostile_corpus_leaves_the_web_process_and_the_worker_standing(alice
                 assert case.refused in response.json()["detail"], name
                 continue
             assert response.status_code == 202, (name, response.text)
-            job = finished(http, response.json()["job"]["id"])
+            job = job_ended(http, response.json()["job"]["id"])
             if case.job == "DONE":
                 assert job["status"] == "DONE", (name, job["error_message"])
                 assert job["result"]["counts"]["created"] == case.created, name
@@ -85,7 +74,7 @@ def test_the_hostile_corpus_leaves_the_web_process_and_the_worker_standing(alice
         normal = post(http, team.pk, sheets.workbook(tmp_path / "normal.xlsx",
                                                       sheets.members(3, start=900)))
         assert normal.status_code == 202, normal.text
-        job = finished(http, normal.json()["job"]["id"])
+        job = job_ended(http, normal.json()["job"]["id"])
         assert job["status"] == "DONE" and job["result"]["counts"]["created"] == 3
         assert http.get("/health/").status_code == 200
         assert server.process.poll() is None and runner.poll() is None

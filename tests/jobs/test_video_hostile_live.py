@@ -11,7 +11,6 @@ import contextlib
 import os
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from media_pipeline.models import Video
 from tests.helpers import ROOT
 from tests.jobs import clips, hostile
 from tests.jobs.test_workers import wait_for
+from tests.jobs.video_flow import job_ended
 from tests.processes import daphne, free_port, serving, shared_database_url, stop
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis, pytest.mark.slow]
@@ -55,16 +55,6 @@ def send(api: httpx.Client, path: Path) -> tuple[str, str]:
     return video_id, done.json()["job"]["id"]
 
 
-def final(api: httpx.Client, job_id: str, timeout: float) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = api.get(f"/api/v1/jobs/{job_id}/").json()
-        if job["status"] in ("DONE", "FAILED", "CANCELLED"):
-            return job
-        time.sleep(0.2)
-    raise TimeoutError(f"job {job_id} still {job['status']} ({job['stage']}) after {timeout}s")
-
-
 def test_hostile_uploads_fail_and_leave_the_web_and_the_worker_serving(alice, token_for,
                                                                         tmp_path):
     bait = hostile.Bait(tmp_path)
@@ -83,12 +73,12 @@ def test_hostile_uploads_fail_and_leave_the_web_and_the_worker_serving(alice, to
             api = httpx.Client(base_url=server.url, timeout=30,
                                headers={"Authorization": f"Bearer {token_for(alice)}"})
             sent = {name: send(api, path) for name, (path, _) in corpus.items()}
-            ended = {name: final(api, job_id, JOB_SECONDS * len(sent))
+            ended = {name: job_ended(api, job_id, JOB_SECONDS * len(sent))
                      for name, (_, job_id) in sent.items()}
             assert server.process.poll() is None and worker.poll() is None
             assert httpx.get(f"{server.url}/health/").status_code == 200
             video_id, job_id = send(api, good)
-            encoded = final(api, job_id, 60)
+            encoded = job_ended(api, job_id, 60)
             playable = api.get(f"/api/v1/videos/{video_id}/").json()
             assert worker.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
             wait_for(lambda: not Video.objects.filter(pk=abandoned.pk).exists(), 10,

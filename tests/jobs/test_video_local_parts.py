@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from media_pipeline import storage, upload_sweep
 from media_pipeline.models import Job, Video
+from tests.jobs.video_flow import create_video
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite,
               pytest.mark.usefixtures("local_storage")]
@@ -27,14 +28,6 @@ PART = 1000  # VIDEO_PART_BYTES here: no local body is larger
 @pytest.fixture(autouse=True)
 def small_parts(settings):
     settings.VIDEO_PART_BYTES = PART
-
-
-def create(client, size: int) -> dict:
-    response = client.post("/api/v1/videos/", {"title": "Big", "filename": "big.mp4",
-                                               "size": size, "content_type": "video/mp4"},
-                           content_type="application/json")
-    assert response.status_code == 201, response.json()
-    return response.json()
 
 
 def put(client, url: str, body: bytes):
@@ -57,7 +50,7 @@ def staged(media) -> list[str]:
 def test_an_upload_above_one_part_goes_in_parts_and_is_joined_at_completion(
         client, alice, local_storage):
     client.force_login(alice)
-    created = create(client, 2500)
+    created = create_video(client, 2500)
     video_id, grant = created["video"]["id"], created["upload"]
     assert (grant["method"], grant["part_size"], grant["headers"]) == ("MULTIPART", PART, {})
     assert [(part["part_number"], part["size"]) for part in grant["parts"]] == [
@@ -99,7 +92,7 @@ def test_an_upload_above_one_part_goes_in_parts_and_is_joined_at_completion(
 def test_an_upload_of_one_part_or_less_stays_a_single_put_with_an_etag(client, alice,
                                                                        local_storage):
     client.force_login(alice)
-    created = create(client, PART)
+    created = create_video(client, PART)
     assert created["upload"]["method"] == "PUT"
     stored = put(client, created["upload"]["url"], b"v" * PART)
     assert stored.status_code == 200
@@ -113,7 +106,7 @@ def test_an_upload_of_one_part_or_less_stays_a_single_put_with_an_etag(client, a
 def test_upload_complete_checks_local_parts_as_it_checks_s3_parts(client, alice,
                                                                   local_storage):
     client.force_login(alice)
-    created = create(client, 2500)
+    created = create_video(client, 2500)
     video_id, (first, second, _) = created["video"]["id"], created["upload"]["parts"]
     etags = {1: put(client, first["url"], b"a" * 1000)["ETag"],
              2: put(client, second["url"], b"b" * 1000)["ETag"]}
@@ -137,7 +130,7 @@ def test_upload_complete_checks_local_parts_as_it_checks_s3_parts(client, alice,
 def test_part_urls_are_signed_for_their_upload_part_and_size_and_expire(client, alice,
                                                                         settings):
     client.force_login(alice)
-    first = create(client, 2500)["upload"]["parts"][0]["url"]
+    first = create_video(client, 2500)["upload"]["parts"][0]["url"]
     token = first.rstrip("/").rsplit("/", 1)[1]
     forged = first.replace(token, token[:-2] + ("AA" if token[-2:] != "AA" else "BB"))
     assert put(client, forged, b"a" * 1000).json()["code"] == "forbidden"
@@ -148,7 +141,7 @@ def test_part_urls_are_signed_for_their_upload_part_and_size_and_expire(client, 
 
 def test_deleting_a_video_mid_upload_removes_its_staged_parts(client, alice, local_storage):
     client.force_login(alice)
-    created = create(client, 2500)
+    created = create_video(client, 2500)
     put(client, created["upload"]["parts"][0]["url"], b"a" * 1000)
     assert len(staged(local_storage)) == 3  # the key's folder, the upload's, one part
     assert client.delete(f"/api/v1/videos/{created['video']['id']}/").status_code == 204
@@ -159,7 +152,7 @@ def test_deleting_a_video_mid_upload_removes_its_staged_parts(client, alice, loc
 def test_the_sweep_removes_abandoned_and_orphaned_local_multipart_uploads(client, alice,
                                                                            local_storage):
     client.force_login(alice)
-    abandoned, live = create(client, 2500), create(client, 2500)
+    abandoned, live = create_video(client, 2500), create_video(client, 2500)
     put(client, abandoned["upload"]["parts"][0]["url"], b"a" * 1000)
     put(client, live["upload"]["parts"][0]["url"], b"a" * 1000)
     Video.objects.filter(pk=abandoned["video"]["id"]).update(

@@ -18,18 +18,10 @@ from django.utils import timezone
 from media_pipeline.models import Job, Video
 from tests.jobs import clips
 from tests.jobs.moto import s3_storages
-from tests.jobs.video_flow import run_next_job, upload
+from tests.jobs.video_flow import create_video, run_next_job, upload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 MiB = 2**20
-
-
-def create(client, size: int) -> dict:
-    response = client.post("/api/v1/videos/", {"title": "Big", "filename": "big.mp4",
-                                               "size": size, "content_type": "video/mp4"},
-                           content_type="application/json")
-    assert response.status_code == 201, response.json()
-    return response.json()
 
 
 def test_encode_and_play_from_s3(moto_url, client, alice, tmp_path):
@@ -57,7 +49,7 @@ def test_a_large_upload_goes_in_parts_and_a_failed_part_is_retried_alone(
     assert len(body) > 5 * MiB
     client.force_login(alice)
     with override_settings(STORAGES=s3_storages(moto_url), STORAGE_BACKEND="s3"):
-        created = create(client, len(body))
+        created = create_video(client, len(body))
         grant = created["upload"]
         assert grant["method"] == "MULTIPART" and len(grant["parts"]) == 2
         first, second = grant["parts"]
@@ -89,7 +81,7 @@ def test_storage_refusing_the_credentials_is_503_with_the_request_id_never_the_b
     client.force_login(alice)
     with override_settings(STORAGES=s3_storages(moto_checking_credentials),
                            STORAGE_BACKEND="s3"):
-        single = create(client, 1000)  # a presigned PUT is signed locally: no request yet
+        single = create_video(client, 1000)  # a presigned PUT is signed locally: no request yet
         complete = client.post(f"/api/v1/videos/{single['video']['id']}/upload-complete/")
         multipart = client.post("/api/v1/videos/", {
             "title": "t", "filename": "b.mp4", "size": 6 * MiB, "content_type": "video/mp4"},
@@ -115,7 +107,7 @@ def test_deleting_a_video_mid_upload_aborts_its_multipart_upload(moto_url, clien
     with override_settings(STORAGES=s3_storages(moto_url), STORAGE_BACKEND="s3"):
         from media_pipeline import storage
 
-        created = create(client, 12 * MiB)
+        created = create_video(client, 12 * MiB)
         key = f"videos/{created['video']['id']}/original"
         s3 = storage.storages["default"].connection.meta.client
 
@@ -147,7 +139,7 @@ def test_a_part_of_another_size_is_refused_at_completion_and_never_joined(
     settings.VIDEO_MULTIPART_THRESHOLD_BYTES = settings.VIDEO_PART_BYTES = 5 * MiB
     client.force_login(alice)
     with override_settings(STORAGES=s3_storages(moto_url), STORAGE_BACKEND="s3"):
-        created = create(client, 7 * MiB)
+        created = create_video(client, 7 * MiB)
         first, second = created["upload"]["parts"]
         assert all("content-length" in signed_headers(part["url"]) for part in (first, second))
         one = httpx.put(first["url"], content=b"a" * 5 * MiB)
@@ -174,7 +166,7 @@ def test_a_part_of_another_size_is_refused_at_completion_and_never_joined(
 def test_a_single_put_of_another_size_is_deleted_before_the_409(moto_url, client, alice):
     client.force_login(alice)
     with override_settings(STORAGES=s3_storages(moto_url), STORAGE_BACKEND="s3"):
-        created = create(client, 1000)
+        created = create_video(client, 1000)
         assert "content-length" in signed_headers(created["upload"]["url"])
         put = httpx.put(created["upload"]["url"], content=b"x" * 50_000,
                         headers=created["upload"]["headers"])
@@ -196,7 +188,7 @@ def test_the_sweep_aborts_abandoned_and_orphaned_multipart_uploads(moto_url, cli
     settings.VIDEO_MULTIPART_THRESHOLD_BYTES = settings.VIDEO_PART_BYTES = 5 * MiB
     client.force_login(alice)
     with override_settings(STORAGES=s3_storages(moto_url), STORAGE_BACKEND="s3"):
-        abandoned, live = create(client, 6 * MiB), create(client, 6 * MiB)
+        abandoned, live = create_video(client, 6 * MiB), create_video(client, 6 * MiB)
         httpx.put(abandoned["upload"]["parts"][0]["url"], content=b"a" * 5 * MiB)
         Video.objects.filter(pk=abandoned["video"]["id"]).update(
             created_at=timezone.now() - timedelta(hours=3))
