@@ -36,6 +36,7 @@ bench: $(VENV)/.test-deps
 	$(BIN)/python bench/jobs.py --out bench/results/raw/jobs.json
 	$(BIN)/python bench/video.py --out bench/results/raw/video.json
 	$(BIN)/python bench/excel.py --out bench/results/raw/excel.json
+	$(BIN)/python bench/hostile.py --concurrency 4 --out bench/results/raw/hostile.json
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .

@@ -10,7 +10,7 @@ end, and reads the peak resident memory of both processes from the kernel (VmHWM
 The readers the worker starts for each file are children with their own limits
 (PARSER_MEMORY_MB, FFMPEG_MEMORY_MB) and are not counted in the worker's figure.
 
-    .venv/bin/python bench/hostile.py [--out bench/results/raw/hostile.json]
+    .venv/bin/python bench/hostile.py [--concurrency N] [--out bench/results/raw/hostile.json]
 
 The target (docs/security.md): the web process stays under 300 MB through the corpus.
 """
@@ -23,6 +23,7 @@ import os
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +32,7 @@ import httpx
 from common import ROOT, prepare_database, production_env, report, start
 
 from tests.jobs import clips, hostile, hostile_sheets, sheets
-from tests.jobs.video_flow import job_ended
-from tests.processes import free_port, peak_mib, stop
+from tests.processes import free_port, job_ended, peak_mib, stop
 
 BEHIND_TLS = {"X-Forwarded-Proto": "https"}  # what nginx adds; production redirects otherwise
 # Every file from one owner within minutes: the rate limits are not what is measured.
@@ -70,7 +70,7 @@ def send(api: httpx.Client, team_id: int, upload: Upload) -> str:
     return job["status"] + (f" {job['error_code']}" if job["error_code"] else "")
 
 
-def phase(name: str, uploads: list[Upload], seed: dict, media: Path) -> dict:
+def phase(name: str, uploads: list[Upload], seed: dict, media: Path, concurrency: int) -> dict:
     env = production_env(STORAGE_LOCAL_ROOT=str(media), RATE_LIMITS=UNLIMITED)
     port = free_port()
     web = start([sys.executable, "-m", "project.web_server", "-b", "127.0.0.1", "-p",
@@ -78,12 +78,13 @@ def phase(name: str, uploads: list[Upload], seed: dict, media: Path) -> dict:
     worker = start([sys.executable, "manage.py", "runworker", "jobs.video", "jobs.excel"],
                    f"hostile-{name}-worker", env)
     owner = seed["users"][0]
-    outcomes, started = {}, time.monotonic()
+    started = time.monotonic()
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300, headers={
-                "Authorization": f"Bearer {owner['token']}", **BEHIND_TLS}) as api:
-            for upload in uploads:
-                outcomes[upload.name] = send(api, seed["team_id"], upload)
+                "Authorization": f"Bearer {owner['token']}", **BEHIND_TLS}) as api, \
+                ThreadPoolExecutor(concurrency) as pool:  # N clients at once
+            ended = pool.map(lambda upload: send(api, seed["team_id"], upload), uploads)
+            outcomes = dict(zip((upload.name for upload in uploads), ended, strict=True))
         alive = web.poll() is None and worker.poll() is None
         result = {"files": len(uploads), "seconds": round(time.monotonic() - started, 1),
                   "web_peak_mib": round(peak_mib(web.pid), 1),
@@ -98,6 +99,8 @@ def phase(name: str, uploads: list[Upload], seed: dict, media: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--concurrency", type=int, default=1,
+                        help="files sent at once (default 1: one after the other)")
     options = parser.parse_args()
     seed = prepare_database()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
@@ -117,12 +120,15 @@ def main() -> None:
                       + [Upload(f"clip{n}", "video", clips.clip(
                           work / f"clip{n}.mp4", size="320x240", seconds=2))
                          for n in range(len(video_files))])
-            baseline = phase("baseline", honest, seed, work / "media-baseline")
-            attacked = phase("hostile", sheet_files + video_files, seed, work / "media-hostile")
+            baseline = phase("baseline", honest, seed, work / "media-baseline",
+                             options.concurrency)
+            attacked = phase("hostile", sheet_files + video_files, seed, work / "media-hostile",
+                             options.concurrency)
         finally:
             bait.close()
     report({
-        "command": "bench/hostile.py", "baseline": baseline, "hostile": attacked,
+        "command": f"bench/hostile.py --concurrency {options.concurrency}",
+        "baseline": baseline, "hostile": attacked,
         "web_peak_ratio": round(attacked["web_peak_mib"] / baseline["web_peak_mib"], 2),
         "worker_peak_ratio": round(attacked["worker_peak_mib"]
                                    / baseline["worker_peak_mib"], 2),

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from django.db import connection
 
 from tests.helpers import ROOT
@@ -115,3 +116,14 @@ def daphne(port: int, *options: str) -> list[str]:
     """The web role as deployed: Daphne through Moa's draining entry point."""
     return [sys.executable, "-m", "project.web_server", "-b", "127.0.0.1", "-p", str(port),
             *options, "project.asgi:application"]
+
+
+def job_ended(http: httpx.Client, job_id: str, timeout: float = 180) -> dict:
+    """Poll GET /jobs/<id>/ until the job is final; the job."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = http.get(f"/api/v1/jobs/{job_id}/").json()
+        if job["status"] in ("DONE", "FAILED", "CANCELLED"):
+            return job
+        time.sleep(0.2)
+    raise TimeoutError(f"job {job_id} still {job['status']} ({job['stage']}) after {timeout} s")

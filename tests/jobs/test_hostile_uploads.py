@@ -17,8 +17,7 @@ from collab.actions import team_create
 from tests.jobs import hostile_sheets as hostile
 from tests.jobs import sheets
 from tests.jobs.test_workers import worker
-from tests.jobs.video_flow import job_ended
-from tests.processes import daphne, free_port, serving, shared_database_url
+from tests.processes import daphne, free_port, job_ended, serving, shared_database_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis, pytest.mark.slow]
 

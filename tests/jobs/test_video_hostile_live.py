@@ -22,8 +22,7 @@ from media_pipeline.models import Video
 from tests.helpers import ROOT
 from tests.jobs import clips, hostile
 from tests.jobs.test_workers import wait_for
-from tests.jobs.video_flow import job_ended
-from tests.processes import daphne, free_port, serving, shared_database_url, stop
+from tests.processes import daphne, free_port, job_ended, serving, shared_database_url, stop
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis, pytest.mark.slow]
 JOB_SECONDS = 30

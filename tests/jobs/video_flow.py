@@ -1,9 +1,7 @@
-"""The upload flow a browser follows, running the encode job in-process, and waiting
-for a job's end over HTTP (real servers)."""
+"""The upload flow a browser follows, and running the encode job in-process."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
@@ -56,14 +54,3 @@ def create_video(client, size: int) -> dict:
                            content_type="application/json")
     assert response.status_code == 201, response.json()
     return response.json()
-
-
-def job_ended(http: httpx.Client, job_id: str, timeout: float = 180) -> dict:
-    """Poll GET /jobs/<id>/ until the job is final; the job."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = http.get(f"/api/v1/jobs/{job_id}/").json()
-        if job["status"] in ("DONE", "FAILED", "CANCELLED"):
-            return job
-        time.sleep(0.2)
-    raise TimeoutError(f"job {job_id} still {job['status']} ({job['stage']}) after {timeout} s")
