@@ -5,6 +5,7 @@ panel."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from django.conf import settings
@@ -16,24 +17,28 @@ from tests.jobs import clips, sheets
 pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.e2e]
 
 
-def in_thread(action) -> None:
-    """Run an action that broadcasts (async_to_sync) away from Playwright's loop."""
+def in_thread(action):
+    """Run an action that broadcasts (async_to_sync) away from Playwright's loop; its
+    result."""
     from django.db import connection
+
+    result = []
 
     def run():
         try:
-            action()
+            result.append(action())
         finally:
             connection.close()
 
     worker = threading.Thread(target=run)
     worker.start()
     worker.join(timeout=30)
+    return result[0]
 
 
 def test_an_excel_import_from_the_team_page_shows_its_result_table(page_as, alice, tmp_path,
                                                                    moa, artifacts):
-    team = team_create(owner=alice, name="Crew")
+    team = in_thread(lambda: team_create(owner=alice, name="Crew"))
     path = sheets.workbook(tmp_path / "members.xlsx", [
         ["ann", "ann@example.com", "Ann", "member"],
         ["bo", "bo@example.com", "Bo", "owner"],
@@ -104,7 +109,7 @@ def test_the_jobs_panel_says_when_no_worker_runs_on_a_narrow_screen(page_as, ali
 def test_two_people_edit_one_map_and_see_each_other(page_as, alice, bob, moa, artifacts):
     from collab.actions import map_create, membership_ensure
 
-    team = team_create(owner=alice, name="Crew")
+    team = in_thread(lambda: team_create(owner=alice, name="Crew"))
     membership_ensure(team=team, user=bob)
     mindmap = map_create(team=team, title="Plan", actor=alice)
     board = f"{moa.url}/teams/{team.pk}/maps/{mindmap.pk}/"
@@ -148,7 +153,7 @@ def test_edits_made_while_the_server_restarts_are_not_lost(page_as, alice, moa, 
     from collab.models import Mindmap, Node
     from tests.processes import daphne, serving, shared_database_url, stop
 
-    team = team_create(owner=alice, name="Crew")
+    team = in_thread(lambda: team_create(owner=alice, name="Crew"))
     page = page_as(alice)
     page.goto(f"{moa.url}/teams/{team.pk}/")
     page.get_by_label("New map").fill("Plan")
@@ -179,7 +184,7 @@ def test_drop_onto_a_node_reparents_and_a_refused_change_is_shown_and_undone(
     from collab.actions import map_create
     from collab.models import Node
 
-    team = team_create(owner=alice, name="Crew")
+    team = in_thread(lambda: team_create(owner=alice, name="Crew"))
     mindmap = map_create(team=team, title="Plan", actor=alice)
     page = page_as(alice)
     page.goto(f"{moa.url}/teams/{team.pk}/maps/{mindmap.pk}/")
@@ -226,7 +231,7 @@ def test_a_map_too_large_for_one_frame_opens_in_parts_and_takes_edits(page_as, a
     from collab.models import Node
     from project.ws_frames import MAX_SEND_BYTES
 
-    team = team_create(owner=alice, name="Crew")
+    team = in_thread(lambda: team_create(owner=alice, name="Crew"))
     mindmap = map_create(team=team, title="Plan", actor=alice)
     root = str(Node.objects.get(map=mindmap).node_id)
     in_thread(lambda: ops_submit(map_id=mindmap.pk, team_id=team.pk, submissions=[
@@ -250,4 +255,7 @@ def test_a_map_too_large_for_one_frame_opens_in_parts_and_takes_edits(page_as, a
     title.press("Enter")
     page.locator("g.node[aria-label='After the parts']").wait_for()
     wait_until(page, "document.getElementById('board-connection').textContent === 'Connected'")
-    assert Node.objects.filter(map=mindmap, title="After the parts").exists()
+    deadline = time.monotonic() + 10  # shown at once, saved when the server acknowledges
+    while not Node.objects.filter(map=mindmap, title="After the parts").exists():
+        assert time.monotonic() < deadline, "the edit never reached the database"
+        time.sleep(0.1)
