@@ -37,6 +37,20 @@ class DatabaseUnavailable(exceptions.APIException):
     default_detail = "The database is unavailable; try again in a minute."
 
 
+class Conflict(exceptions.APIException):
+    """The object is not in a state that allows this."""
+
+    status_code = 409
+    default_code = "conflict"
+
+
+class Gone(exceptions.APIException):
+    """What was asked for existed once and is no longer kept."""
+
+    status_code = 410
+    default_code = "gone"
+
+
 def exception_handler(exc, context):
     if isinstance(exc, DATABASE_DOWN):
         logger.error("database unavailable: %s", exc)
