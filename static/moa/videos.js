@@ -84,6 +84,7 @@ form.addEventListener("submit", async (event) => {
       { method: "POST", json: completion });
     watching = { job: job.id, video: created.video.id };
     follow(job);
+    refresh();  // now with its job, which the list follows
   } catch (error) {
     status.textContent = errorText(error, FIELDS);
     refresh();
@@ -102,6 +103,7 @@ jobEvents.addEventListener("job", ({ detail: job }) => {
 
 async function follow(job) {
   encode.hidden = FINAL.has(job.status);  // a bar for an encode under way only
+  if (FINAL.has(job.status)) refresh();
   encodeBar.value = job.progress;
   if (job.status === "FAILED") {
     status.textContent = `Encoding failed: ${job.error_message}` +
@@ -111,8 +113,12 @@ async function follow(job) {
   status.textContent = job.status === "DONE" ? "Encoded: ready to play."
     : job.status === "CANCELLED" ? "Encoding cancelled." : `Encoding: ${describeJob(job)}`;
   if (job.stage.endsWith("playable") || job.status === "DONE") {
-    const video = await api(`/api/v1/videos/${watching.video}/`);
-    if (video.hls_url && player.dataset.video !== video.id) play(video);
+    try {
+      const video = await api(`/api/v1/videos/${watching.video}/`);
+      if (video.hls_url && player.dataset.video !== video.id) play(video);
+    } catch (error) {
+      status.textContent = `The video could not be loaded for playing: ${errorText(error)}`;
+    }
   }
 }
 
@@ -188,13 +194,19 @@ function videoItem(video) {
   return item;
 }
 
+let listings = 0;  // the newest listing asked for wins, whatever order answers come in
+
 async function refresh() {
+  const listing = ++listings;
+  let answer;
   try {
-    ({ videos } = await api("/api/v1/videos/"));
+    answer = await api("/api/v1/videos/");
   } catch (error) {
     listStatus.textContent = `Your videos could not be listed: ${errorText(error)}`;
     return;
   }
+  if (listing !== listings) return;
+  videos = answer.videos;
   list.replaceChildren(...videos.map(videoItem));
   if (!videos.length) list.append(element("li", { class: "muted" }, "No videos yet."));
 }
