@@ -108,7 +108,7 @@ export function createView({ svg, titleInput, board }) {
     const node = board.nodes().get(selected);
     if (!node) return;
     if (!node.parent) {
-      board.toast("The central topic cannot be deleted.");
+      board.toast("The central topic cannot be deleted.", { alert: true });
       return;
     }
     if (window.confirm(`Delete "${node.title || "untitled"}" and everything under it?`)) {
@@ -214,7 +214,7 @@ export function createView({ svg, titleInput, board }) {
       const nodes = board.nodes();
       if (refused) {
         board.toast(`“${nodes.get(drag.id)?.title || "untitled"}” cannot go under ` +
-                    `“${nodes.get(refused)?.title || "untitled"}”: that is inside its own branch.`);
+                    `“${nodes.get(refused)?.title || "untitled"}”: that is inside its own branch.`, { alert: true });
       } else if (target) board.submit({ kind: "node.reparent", id: drag.id, parent: target });
       else board.submit({ kind: "node.update", id: drag.id, set: { x: Math.round(drag.preview.x), y: Math.round(drag.preview.y) } });
     }
