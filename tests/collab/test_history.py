@@ -43,17 +43,22 @@ def subtree(nodes: dict, top: str) -> dict:
     return found
 
 
-@settings(max_examples=80, deadline=None)
-@given(st.integers(min_value=0, max_value=10**9))
-def test_restoring_the_whole_map_brings_back_exactly_the_earlier_state(seed):
-    rng = random.Random(seed)
+def edited_then(rng: random.Random) -> tuple[Server, dict]:
+    """A server after random edits (restores included), and its map at a random seq."""
     server = Server()
     for _ in range(rng.randint(1, 70)):
         try:
             server.submit(random_op_with_restores(rng, server))
         except ops.OpRejected:
             continue
-    past = state_after(server.log, rng.randint(0, len(server.log)))
+    return server, state_after(server.log, rng.randint(0, len(server.log)))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(min_value=0, max_value=10**9))
+def test_restoring_the_whole_map_brings_back_exactly_the_earlier_state(seed):
+    rng = random.Random(seed)
+    server, past = edited_then(rng)
     restore(server, past)
     assert server.nodes == past
     assert restore(server, past) == 0  # it already looks like that: nothing to do
@@ -63,13 +68,7 @@ def test_restoring_the_whole_map_brings_back_exactly_the_earlier_state(seed):
 @given(st.integers(min_value=0, max_value=10**9))
 def test_restoring_a_subtree_brings_back_that_subtree_and_keeps_its_place(seed):
     rng = random.Random(seed)
-    server = Server()
-    for _ in range(rng.randint(1, 70)):
-        try:
-            server.submit(random_op_with_restores(rng, server))
-        except ops.OpRejected:
-            continue
-    past = state_after(server.log, rng.randint(0, len(server.log)))
+    server, past = edited_then(rng)
     top = rng.choice(list(past))
     place = server.nodes.get(top, server.graves.get(top))["parent"]
     try:
