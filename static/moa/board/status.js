@@ -1,0 +1,35 @@
+// The status line's words: what the connection is and how many of the person's edits
+// are not saved yet (edits, not ops).
+
+function edits(count, word = "unsaved ") {
+  if (count === 0) return `no ${word}edits`;
+  return `${count} ${word}edit${count === 1 ? "" : "s"}`;
+}
+
+// {text, state, signIn}: `signIn` is true when the line needs the sign-in link.
+export function describe({ connection, online, count }) {
+  const state = connection.state;
+  if (state === "signed-out") {
+    return { state, signIn: true, text: count
+      ? `Signed out — your ${edits(count, "")} ${count === 1 ? "is" : "are"} kept on this device; sign in to save them.`
+      : "Signed out — sign in to edit this map." };
+  }
+  if (state === "forbidden") return { state, text: "Read-only: you are no longer a member of this team." };
+  if (state === "not-found") return { state, text: "Read-only: this map has been deleted." };
+  if (state === "open") {
+    return { state: count ? "saving" : "saved",
+             text: count ? `Saving ${edits(count, "")}…` : "All changes saved" };
+  }
+  if (!online || state === "offline" || state === "unreachable") {
+    return { state: "offline", text: `Offline — ${edits(count)}` };
+  }
+  if (state === "loading") {
+    const { part, parts } = connection.progress;
+    return { state, text: `Loading the map… (${part}/${parts})` };
+  }
+  if (state === "too-many") {
+    return { state: "reconnecting", text: `Too many open connections: close some Moa tabs. Retrying… (${edits(count)})` };
+  }
+  if (state === "connecting") return { state, text: "Connecting…" };
+  return { state: "reconnecting", text: `Reconnecting… ${edits(count)}` };
+}
