@@ -7,7 +7,7 @@
 // what it will refuse), and OPML is read by a small reader of our own that takes no
 // DOCTYPE at all, so no entity can expand (billion laughs) and nothing external loads.
 
-import { BOX, childrenIndex, estimateWidth, nodeBox, rootOf } from "./layout.js";
+import { BOX, orderedChildren, estimateWidth, nodeBox, rootOf } from "./layout.js";
 
 export const LIMITS = {
   bytes: 4 * 1024 * 1024,  // a file's size; a map's content is 4 MiB at most anyway
@@ -39,7 +39,7 @@ export function textSize(text) {
 function outline(nodes) {
   const root = rootOf(nodes);
   if (!root) return [];
-  const index = childrenIndex(nodes);
+  const index = orderedChildren(nodes);
   const rows = [];
   const seen = new Set();
   for (const stack = [[root, 0]]; stack.length;) {

@@ -8,6 +8,8 @@
 // Every walk starts from the root and marks what it visited, so a corrupted parent table
 // (a cycle) can never make it loop.
 
+import { childrenIndex } from "./state.js";
+
 export const BOX = { minWidth: 80, maxWidth: 220, padX: 12, padY: 8, lineHeight: 18, maxLines: 10 };
 export const GAP = { x: 56, y: 14 };
 
@@ -58,15 +60,12 @@ export function rootOf(nodes) {
   return null;
 }
 
-// parent id -> children sorted top to bottom (the order people see).
-export function childrenIndex(nodes) {
+// parent id -> child nodes sorted top to bottom (the order people see).
+export function orderedChildren(nodes) {
   const index = new Map();
-  for (const node of nodes.values()) {
-    if (!node.parent) continue;
-    if (!index.has(node.parent)) index.set(node.parent, []);
-    index.get(node.parent).push(node);
+  for (const [parent, ids] of childrenIndex(nodes)) {
+    if (parent != null) index.set(parent, ids.map((id) => nodes.get(id)).sort((a, b) => a.y - b.y || a.x - b.x));
   }
-  for (const list of index.values()) list.sort((a, b) => a.y - b.y || a.x - b.x);
   return index;
 }
 
@@ -118,7 +117,7 @@ export function childPosition(nodes, parentId, size, { mode = "right", sizeOf } 
   const parent = nodes.get(parentId);
   const root = rootOf(nodes);
   if (!parent || !root) return { x: 0, y: 0 };
-  const index = childrenIndex(nodes);
+  const index = orderedChildren(nodes);
   const side = sideForChild(nodes, parent, root, mode, index);
   const kids = index.get(parent.id) ?? [];
   const siblings = parent.id === root.id ? kids.filter((kid) => sideOf(nodes, kid.id, root) === side) : kids;
@@ -177,7 +176,7 @@ export function layoutTree(nodes, { mode = "right", sizeOf } = {}) {
   const root = rootOf(nodes);
   const placed = new Map();
   if (!root) return placed;
-  const index = childrenIndex(nodes);
+  const index = orderedChildren(nodes);
   const heights = subtreeHeights(root, index, sizeOf);
   const rootAt = { x: root.x, y: root.y };
   placed.set(root.id, rootAt);
@@ -209,7 +208,7 @@ export function layoutTree(nodes, { mode = "right", sizeOf } = {}) {
 // children of a collapsed node move with it, keeping their arrangement.
 export function tidy(nodes, options) {
   const placed = layoutTree(nodes, options);
-  const index = childrenIndex(nodes);
+  const index = orderedChildren(nodes);
   const ops = [];
   const moveTo = (node, x, y) => {
     const set = { x: Math.round(x), y: Math.round(y) };
@@ -256,7 +255,7 @@ export function placeTrees(nodes, parentId, trees, { mode = "right", sizeOf, new
       walk.push([node.id, tree.children ?? []]);
     }
   }
-  const side = sideForChild(nodes, parent, root, mode, childrenIndex(nodes));
+  const side = sideForChild(nodes, parent, root, mode, orderedChildren(nodes));
   const placed = layoutTree(virtual, { mode: "right", sizeOf });
   let top = Infinity; let bottom = -Infinity; let left = Infinity; let right = -Infinity;
   for (const node of made) {

@@ -2,7 +2,7 @@
 // the parent, away from it to the first child, Up and Down to the siblings on the same
 // side. On the left side of a balanced map Left and Right swap, as on the screen.
 
-import { childrenIndex, rootOf, sideOf } from "./layout.js";
+import { orderedChildren, rootOf, sideOf } from "./layout.js";
 
 // The id the key leads to from `id`, or null. `hidden` holds ids folded away by a
 // collapsed ancestor; they are never a destination.
@@ -10,7 +10,7 @@ export function neighbour(nodes, id, key, hidden = new Set()) {
   const node = nodes.get(id);
   const root = rootOf(nodes);
   if (!node || !root) return null;
-  const index = childrenIndex(nodes);
+  const index = orderedChildren(nodes);
   const side = sideOf(nodes, id, root);
   const kids = (onSide) => (node.collapsed ? [] : index.get(id) ?? [])
     .filter((kid) => !hidden.has(kid.id) && (side !== 0 || sideOf(nodes, kid.id, root) === onSide));
