@@ -157,9 +157,11 @@ def ops_submit(*, map_id: int, team_id: int, submissions: list[Submission]
             except ops.OpRejected as rejected:
                 outcomes[position] = OpOutcome(rejected=rejected)
                 continue
-            index.apply(effect)
             seq += 1
+            index.apply(effect, seq)
             rows.add(effect, seq)
+            if effect.kind == "node.restore":  # its event carries what it brought back
+                op = {**op, "nodes": rows.nodes(map_id, effect.subtree)}
             logged[op_uuid] = Op(map_id=map_id, seq=seq, op_id=op_uuid, actor_id=actor, op=op)
             new_ops.append((position, logged[op_uuid]))
         if new_ops:
@@ -207,9 +209,9 @@ class _RowChanges:
         self.changed: dict[str, dict] = {}
 
     def add(self, effect: ops.Effect, seq: int) -> None:
-        if effect.kind == "node.delete":
-            for node in effect.deleted:
-                self._fields(node)["deleted_seq"] = seq
+        if effect.kind in ("node.delete", "node.restore"):
+            for node in effect.subtree:
+                self._fields(node)["deleted_seq"] = seq if effect.kind == "node.delete" else None
             return
         fields = dict(effect.values)
         if effect.size is not None:
@@ -220,6 +222,18 @@ class _RowChanges:
             self.created[effect.id] = fields
         else:
             self._fields(effect.id).update(fields)
+
+    def nodes(self, map_id: int, ids: tuple[str, ...]) -> list[dict]:
+        """The nodes `ids` as they stand in this batch (their rows with the batch's
+        changes so far over them), in the order given."""
+        rows = {str(row["node_id"]): row for row in Node.objects.filter(
+            map_id=map_id, node_id__in=[node for node in ids if node not in self.created]
+        ).values(*queries.NODE_FIELDS)}
+        found = []
+        for node in ids:
+            row = {**rows.get(node, {"node_id": node}), **self._fields(node)}
+            found.append(queries.node_json(row))
+        return found
 
     def _fields(self, node: str) -> dict:
         return self.created[node] if node in self.created else self.changed.setdefault(node, {})

@@ -24,27 +24,46 @@ MAX_BATCH = 200
 class MapCommitter:
     def __init__(self, team_id: int, map_id: int):
         self.team_id, self.map_id = team_id, map_id
-        self.queue: list[tuple[actions.Submission, asyncio.Future]] = []
+        # Groups of submissions, each answered by one future: a client's batch frame is
+        # one group, so it is never split across transactions.
+        self.queue: list[tuple[list[actions.Submission], asyncio.Future]] = []
         self.draining: asyncio.Task | None = None
 
     async def submit(self, submission: actions.Submission) -> actions.OpOutcome:
+        (outcome,) = await self.submit_many([submission])
+        return outcome
+
+    async def submit_many(self, submissions: list[actions.Submission]
+                          ) -> list[actions.OpOutcome]:
+        """Commit `submissions` in order, in one transaction (with whatever else is
+        queued for the map); DatabaseError when it failed, nothing applied."""
         future = asyncio.get_running_loop().create_future()
-        self.queue.append((submission, future))
+        self.queue.append((submissions, future))
         if self.draining is None or self.draining.done():
             self.draining = asyncio.create_task(self._drain())
         return await future
 
+    def _next_batch(self) -> list[tuple[list[actions.Submission], asyncio.Future]]:
+        """Whole groups up to MAX_BATCH submissions (at least one group)."""
+        taken, size = 0, 0
+        while taken < len(self.queue) and (taken == 0 or
+                                           size + len(self.queue[taken][0]) <= MAX_BATCH):
+            size += len(self.queue[taken][0])
+            taken += 1
+        batch, self.queue = self.queue[:taken], self.queue[taken:]
+        return batch
+
     async def _drain(self) -> None:
         hub = await get_hub()
         while self.queue:
-            batch, self.queue = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
+            batch = self._next_batch()
+            submissions = [submission for group, _ in batch for submission in group]
             try:
-                outcomes = await run_action(
-                    actions.ops_submit, map_id=self.map_id, team_id=self.team_id,
-                    submissions=[submission for submission, _ in batch])
+                outcomes = await run_action(actions.ops_submit, map_id=self.map_id,
+                                            team_id=self.team_id, submissions=submissions)
             except Exception as error:  # the database failed: every op of the batch says so
                 logger.exception("map %s: committing %d op(s) failed", self.map_id,
-                                 len(batch))
+                                 len(submissions))
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(error)
@@ -52,9 +71,11 @@ class MapCommitter:
             for outcome in outcomes:  # the local hub first: no wait for the channel layer
                 if outcome.new:
                     hub.offer(self.map_id, outcome.event)
-            for (_, future), outcome in zip(batch, outcomes, strict=True):
+            start = 0
+            for group, future in batch:
                 if not future.done():
-                    future.set_result(outcome)
+                    future.set_result(outcomes[start:start + len(group)])
+                start += len(group)
 
 
 _committers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict] = \

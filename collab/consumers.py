@@ -12,7 +12,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import DatabaseError
 
-from collab import actions, framing, queries
+from collab import actions, client_batches, framing, queries
 from collab.committer import get_committer
 from collab.errors import MapNotFound, NotAMember
 from collab.hub import get_hub
@@ -31,7 +31,10 @@ from project.ws_frames import (
 
 logger = logging.getLogger(__name__)
 
+UNAVAILABLE_RETRY_MS = 2_000  # the database failed: when a batch may be sent again
 OP_ID_IN_TEXT = re.compile(r'"op_id"\s*:\s*"([0-9a-fA-F-]{36})"')
+BATCH_IN_TEXT = re.compile(r'"type"\s*:\s*"ops"')
+BATCH_ID_IN_TEXT = re.compile(r'"batch_id"\s*:\s*"([0-9a-fA-F-]{36})"')
 
 
 def check_access(user_id: int, team_id: int, map_id: int) -> str:
@@ -104,6 +107,7 @@ class MindmapConsumer(JsonFrameConsumer):
             return
         self.ops_bucket = TokenBucket(rate=settings.COLLAB_OPS_PER_SECOND,
                                       burst=settings.COLLAB_OPS_BURST)
+        self.batch_pacing = client_batches.BatchPacing(self.ops_bucket)
         self.hello_bucket = TokenBucket(rate=settings.COLLAB_HELLOS_PER_SECOND,
                                         burst=settings.COLLAB_HELLOS_BURST)
         self.presence_bucket = TokenBucket(rate=settings.COLLAB_PRESENCE_PER_SECOND,
@@ -147,6 +151,8 @@ class MindmapConsumer(JsonFrameConsumer):
             await self.send_error("hello_first", 'Send {"type": "hello"} first.')
         elif kind == "op":
             await self.on_op(content)
+        elif kind == "ops":
+            await self.on_ops(content)
         elif kind == "presence":
             await self.on_presence(content)
         else:
@@ -178,6 +184,7 @@ class MindmapConsumer(JsonFrameConsumer):
             self.hub.linger(self.map_id)
             return
         self.client_id = client_id
+        self.batch_pacing.welcome(settings.COLLAB_REPLAY_OPS)
         await self.send_paced(frames)
         await self.hub.attach(self, self.map_id, seq)
 
@@ -245,6 +252,37 @@ class MindmapConsumer(JsonFrameConsumer):
         elif not outcome.new:
             await self.send_frame(outcome.event)  # a resend: the original event, to the sender
 
+    async def on_ops(self, content: dict) -> None:
+        """A batch: one transaction, one answer (collab/client_batches.py)."""
+        batch_id = client_batches.echo(content.get("batch_id"))
+        try:
+            submitted = client_batches.submissions(content, self.user_id)
+        except client_batches.BatchInvalid as error:
+            await self.send_frame(client_batches.refusal(batch_id, "invalid", str(error)))
+            return
+        now = time.monotonic()
+        if not self.batch_pacing.take(len(submitted), now):
+            await self.send_frame(client_batches.refusal(
+                batch_id, "rate_limited", "Too many ops; send this batch again later.",
+                self.ops_bucket.wait_ms(now)))
+            return
+        try:
+            outcomes = await self.committer.submit_many(submitted)
+        except DatabaseError:
+            await self.send_frame(client_batches.refusal(
+                batch_id, "unavailable", "The batch was not saved; send it again shortly.",
+                UNAVAILABLE_RETRY_MS))
+            return
+        refused = next((outcome.refused for outcome in outcomes if outcome.refused), None)
+        if isinstance(refused, NotAMember):
+            await self.send_frame(client_batches.refusal(
+                batch_id, "forbidden", "You are no longer a member of this team."))
+            await self.close(code=CLOSE_NOT_A_MEMBER)
+        elif refused is not None:
+            await self.close(code=CLOSE_NOT_FOUND)
+        else:
+            await self.send_frame(client_batches.answer(batch_id, submitted, outcomes))
+
     async def on_presence(self, content: dict) -> None:
         if not await self.within(self.presence_bucket, "presence"):
             return
@@ -256,9 +294,16 @@ class MindmapConsumer(JsonFrameConsumer):
         self.hub.presence(self, self.map_id, state)
 
     async def frame_too_large(self, text_data: str) -> None:
-        found = OP_ID_IN_TEXT.search(text_data[:512])
-        await self.reject(found[1] if found else None, "too_large",
-                          f"Frames are limited to {self.max_frame_bytes} bytes.")
+        """Refuse it as what it seems to be, read from its start: a batch (answered as
+        a batch, so its sender splits it) or an op."""
+        head = text_data[:512]
+        detail = f"Frames are limited to {self.max_frame_bytes} bytes."
+        batch = BATCH_ID_IN_TEXT.search(head)
+        if batch and BATCH_IN_TEXT.search(head):
+            await self.send_frame(client_batches.refusal(batch[1], "too_large", detail))
+            return
+        found = OP_ID_IN_TEXT.search(head)
+        await self.reject(found[1] if found else None, "too_large", detail)
 
     async def reject(self, op_id, code: str, detail: str) -> None:
         await self.send_frame({"type": "reject", "op_id": op_id, "code": code,

@@ -5,7 +5,13 @@ stored in the log and broadcast). `plan` checks it against the tree and says wha
 changes. `apply` runs both on a full node table: the server, every client and the
 convergence tests replay the same rules. Rules: last writer wins per field, in seq
 order; ops on a deleted or unknown node are `gone`; a reparent under its own subtree
-is a `cycle`; the root can be neither deleted nor reparented.
+is a `cycle`; the root can be neither deleted nor reparented. A deleted node stays as a
+tombstone that remembers the seq of the delete: `node.restore` brings it back, with
+every node that delete took under it, same ids and values (undo of a delete).
+
+The log holds each accepted op in canonical form; a restore's logged form carries the
+nodes it brought back, so `replay` can rebuild any state from the log alone, without
+tombstones (what clients and the history do).
 
 A map is bounded twice: by its live nodes and by its content, the bytes its titles and
 bodies take in a frame (`text_size`). An op that would pass the content limit is
@@ -30,13 +36,19 @@ COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 NODE_DEFAULTS = {"title": "", "body": "", "x": 0.0, "y": 0.0, "color": "#ffffff",
                  "collapsed": False}
 EDITABLE = tuple(NODE_DEFAULTS)
-KINDS = ("node.create", "node.update", "node.reparent", "node.delete")
+KINDS = ("node.create", "node.update", "node.reparent", "node.delete", "node.restore")
 OP_KEYS = {
     "node.create": {"kind", "node"},
     "node.update": {"kind", "id", "set"},
     "node.reparent": {"kind", "id", "parent"},
     "node.delete": {"kind", "id"},
+    "node.restore": {"kind", "id"},
 }
+# A restore's event carries its nodes: bounded so that one event fits in a frame with
+# room to spare (frames are at most 256 KiB). NODE_FRAME_BYTES is a node's JSON without
+# its title and body, at the longest coordinates.
+MAX_RESTORE_BYTES = 192 * 1024
+NODE_FRAME_BYTES = 180
 
 
 class OpRejected(Exception):
@@ -142,66 +154,86 @@ def normalize(raw: object) -> dict:
 
 @dataclass
 class TreeIndex:
-    """What `plan` needs to know of a tree: parents of live nodes, tombstones, the root,
-    the text sizes (title, body) of the live nodes it knows and the map's totals.
+    """What `plan` needs to know of a tree: parents of live nodes, tombstones (with their
+    parent and the seq of the delete that made them), the root, the text sizes (title,
+    body) of the nodes it knows and the map's totals.
 
-    It may be partial (only the nodes an op names) for create and update; reparent
-    and delete need every live node.
+    It may be partial (only the nodes an op names) for create and update; reparent,
+    delete and restore need every live node, and a restore the tombstones of its delete.
     """
 
     parents: dict[str, str | None]
-    deleted: set[str] = field(default_factory=set)
+    tombs: dict[str, tuple[str | None, int]] = field(default_factory=dict)
     live_count: int = 0
     sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
     content_bytes: int = 0
 
     @classmethod
-    def of(cls, rows: Iterable[tuple[str, str | None, bool]], live_count: int | None = None,
-           sizes: dict[str, tuple[int, int]] | None = None, content_bytes: int = 0
-           ) -> TreeIndex:
+    def of(cls, rows: Iterable[tuple[str, str | None, int | None]],
+           live_count: int | None = None, sizes: dict[str, tuple[int, int]] | None = None,
+           content_bytes: int = 0) -> TreeIndex:
+        """From (node, parent, deleted_seq) rows; deleted_seq None for a live node."""
         parents: dict[str, str | None] = {}
-        deleted: set[str] = set()
-        for node, parent, is_deleted in rows:
-            if is_deleted:
-                deleted.add(node)
-            else:
+        tombs: dict[str, tuple[str | None, int]] = {}
+        for node, parent, deleted_seq in rows:
+            if deleted_seq is None:
                 parents[node] = parent
-        return cls(parents, deleted, len(parents) if live_count is None else live_count,
-                   {node: size for node, size in (sizes or {}).items() if node in parents},
+            else:
+                tombs[node] = (parent, deleted_seq)
+        return cls(parents, tombs, len(parents) if live_count is None else live_count,
+                   {node: size for node, size in (sizes or {}).items()
+                    if node in parents or node in tombs},
                    content_bytes)
 
     def require_live(self, node: str, what: str = "node") -> None:
         if node not in self.parents:
-            reason = "was deleted" if node in self.deleted else "does not exist"
+            reason = "was deleted" if node in self.tombs else "does not exist"
             raise OpRejected("gone", f"{what} {node} {reason}")
 
-    def apply(self, effect: Effect) -> None:
-        """Follow an accepted effect, so the next op of a batch is planned against it."""
+    def apply(self, effect: Effect, seq: int) -> None:
+        """Follow an effect accepted at `seq`, so the next op of a batch is planned
+        against it."""
         if effect.kind == "node.create":
             self.parents[effect.id] = effect.values["parent"]
             self.live_count += 1
         elif effect.kind == "node.reparent":
             self.parents[effect.id] = effect.values["parent"]
         elif effect.kind == "node.delete":
-            for node in effect.deleted:
-                self.parents.pop(node, None)
-                self.sizes.pop(node, None)
-                self.deleted.add(node)
-            self.live_count -= len(effect.deleted)
+            for node in effect.subtree:
+                self.tombs[node] = (self.parents.pop(node), seq)
+            self.live_count -= len(effect.subtree)
+        elif effect.kind == "node.restore":
+            for node in effect.subtree:
+                self.parents[node] = self.tombs.pop(node)[0]
+            self.live_count += len(effect.subtree)
         if effect.size is not None:
             self.sizes[effect.id] = effect.size
         self.content_bytes += effect.grows
 
     def subtree(self, top: str) -> list[str]:
-        children: dict[str | None, list[str]] = {}
-        for node, parent in self.parents.items():
-            children.setdefault(parent, []).append(node)
-        found, stack = [], [top]
-        while stack:
-            node = stack.pop()
-            found.append(node)
-            stack.extend(children.get(node, ()))
-        return found
+        """`top` and every live node under it, parents before children."""
+        return _walk(top, self.parents.items())
+
+    def buried_with(self, top: str) -> list[str]:
+        """The tombstone `top` and those its delete took under it, parents first."""
+        when = self.tombs[top][1]
+        return _walk(top, ((node, parent) for node, (parent, seq) in self.tombs.items()
+                           if seq == when))
+
+
+def _walk(top: str, edges: Iterable[tuple[str, str | None]]) -> list[str]:
+    """Breadth-first from `top` over (node, parent) edges: parents before children.
+    Terminates on any input (each node is visited once)."""
+    children: dict[str | None, list[str]] = {}
+    for node, parent in edges:
+        children.setdefault(parent, []).append(node)
+    found, seen = [top], {top}
+    for node in found:
+        for child in children.get(node, ()):
+            if child not in seen:
+                seen.add(child)
+                found.append(child)
+    return found
 
 
 @dataclass(frozen=True)
@@ -209,13 +241,14 @@ class Effect:
     """What an accepted op changes, for the database write and for `apply`.
 
     `size` is the node's new (title, body) text size when the op sets either; `grows`
-    is what the op adds to the map's content bytes (negative for a delete).
+    is what the op adds to the map's content bytes (negative for a delete); `subtree`
+    the nodes a delete removes or a restore brings back, parents first.
     """
 
     kind: str
     id: str
     values: dict = field(default_factory=dict)
-    deleted: tuple[str, ...] = ()
+    subtree: tuple[str, ...] = ()
     size: tuple[int, int] | None = None
     grows: int = 0
 
@@ -244,9 +277,11 @@ def plan(op: dict, index: TreeIndex, max_nodes: int, max_content_bytes: int | No
 
 def _plan(op: dict, index: TreeIndex, max_nodes: int) -> Effect:
     kind = op["kind"]
+    if kind == "node.restore":
+        return _plan_restore(op["id"], index, max_nodes)
     if kind == "node.create":
         node = op["node"]
-        if node["id"] in index.parents or node["id"] in index.deleted:
+        if node["id"] in index.parents or node["id"] in index.tombs:
             raise OpRejected("conflict", f"node {node['id']} already exists")
         index.require_live(node["parent"], "parent")
         if index.live_count >= max_nodes:
@@ -269,7 +304,7 @@ def _plan(op: dict, index: TreeIndex, max_nodes: int) -> Effect:
         raise invalid("the root cannot be moved or deleted")
     if kind == "node.delete":
         doomed = tuple(index.subtree(target))
-        return Effect(kind, target, deleted=doomed,
+        return Effect(kind, target, subtree=doomed,
                       grows=-sum(sum(index.sizes[node]) for node in doomed))
     parent = op["parent"]
     index.require_live(parent, "parent")
@@ -281,15 +316,50 @@ def _plan(op: dict, index: TreeIndex, max_nodes: int) -> Effect:
     return Effect(kind, target, values={"parent": parent})
 
 
+def _plan_restore(target: str, index: TreeIndex, max_nodes: int) -> Effect:
+    if target in index.parents:
+        raise OpRejected("conflict", f"node {target} is not deleted")
+    if target not in index.tombs:
+        raise OpRejected("gone", f"node {target} does not exist")
+    index.require_live(index.tombs[target][0], "its parent")
+    back = tuple(index.buried_with(target))
+    if index.live_count + len(back) > max_nodes:
+        raise invalid(f"a map holds at most {max_nodes} nodes")
+    grows = sum(sum(index.sizes[node]) for node in back)
+    if grows + NODE_FRAME_BYTES * len(back) > MAX_RESTORE_BYTES:
+        raise OpRejected("too_large", f"This subtree ({len(back):,} nodes) is too big to "
+                         f"restore in one step; restore it from the map's history instead.")
+    return Effect("node.restore", target, subtree=back, grows=grows)
+
+
 def apply_effect(nodes: dict[str, dict], effect: Effect) -> None:
-    """Apply a planned effect to a node table {id: node} (deleted nodes are removed)."""
+    """Apply a planned effect to a node table {id: node} (deleted nodes are removed;
+    a restore needs the logged op's nodes: see `replay`)."""
     if effect.kind == "node.create":
         nodes[effect.id] = {"id": effect.id, **effect.values}
     elif effect.kind == "node.delete":
-        for node in effect.deleted:
+        for node in effect.subtree:
             nodes.pop(node, None)
     else:
         nodes[effect.id].update(effect.values)
+
+
+def replay(nodes: dict[str, dict], op: dict) -> None:
+    """Apply a logged (already accepted, canonical) op to a node table {id: node}
+    without checking it: how a state is rebuilt from a checkpoint and the log."""
+    kind = op["kind"]
+    if kind == "node.create":
+        nodes[op["node"]["id"]] = dict(op["node"])
+    elif kind == "node.update":
+        nodes[op["id"]] = {**nodes[op["id"]], **op["set"]}
+    elif kind == "node.reparent":
+        nodes[op["id"]] = {**nodes[op["id"]], "parent": op["parent"]}
+    elif kind == "node.delete":
+        for node in _walk(op["id"], ((n["id"], n["parent"]) for n in nodes.values())):
+            nodes.pop(node, None)
+    else:
+        for node in op["nodes"]:
+            nodes[node["id"]] = dict(node)
 
 
 def apply(nodes: dict[str, dict], op: dict, max_nodes: int = 10**9,
@@ -297,6 +367,6 @@ def apply(nodes: dict[str, dict], op: dict, max_nodes: int = 10**9,
     """Apply a normalized op to a full node table, by the server's own rules."""
     sizes = {node["id"]: (text_size(node["title"]), text_size(node["body"]))
              for node in nodes.values()}
-    index = TreeIndex.of(((node["id"], node["parent"], False) for node in nodes.values()),
+    index = TreeIndex.of(((node["id"], node["parent"], None) for node in nodes.values()),
                          sizes=sizes, content_bytes=sum(map(sum, sizes.values())))
     apply_effect(nodes, plan(op, index, max_nodes, max_content_bytes))

@@ -52,7 +52,8 @@ def tree_index(*, map_id: int, ops: list[dict], live_count: int, content_bytes: 
                ) -> tuple[TreeIndex, dict[str, int]]:
     """The part of a map's tree a batch of ops needs: the nodes they name (with their
     text sizes), or every live node when one of them changes the structure (reparent,
-    delete); and the primary keys of those rows, for writing them back."""
+    delete, restore) and the tombstones a restore brings back; and the primary keys of
+    those rows, for writing them back."""
     named: set[str] = set()
     for op in ops:
         if op["kind"] == "node.create":
@@ -60,11 +61,16 @@ def tree_index(*, map_id: int, ops: list[dict], live_count: int, content_bytes: 
         else:
             named.update((op["id"], op.get("parent", op["id"])))
     nodes = Node.objects.filter(map_id=map_id)
-    if any(op["kind"] in ("node.reparent", "node.delete") for op in ops):
+    restored = [op["id"] for op in ops if op["kind"] == "node.restore"]
+    if restored:
+        deletes = nodes.filter(node_id__in=restored, deleted_seq__isnull=False)
+        nodes = (nodes.filter(deleted_seq__isnull=True) | nodes.filter(node_id__in=named)
+                 | nodes.filter(deleted_seq__in=deletes.values("deleted_seq")))
+    elif any(op["kind"] in ("node.reparent", "node.delete") for op in ops):
         nodes = nodes.filter(deleted_seq__isnull=True) | nodes.filter(node_id__in=named)
     else:
         nodes = nodes.filter(node_id__in=named)
-    rows = [(pk, str(node), str(parent) if parent else None, deleted is not None,
+    rows = [(pk, str(node), str(parent) if parent else None, deleted,
              (title_bytes, body_bytes))
             for pk, node, parent, deleted, title_bytes, body_bytes in
             nodes.values_list("pk", "node_id", "parent_id", "deleted_seq", "title_bytes",

@@ -315,6 +315,9 @@ COLLAB_MAX_NODES_PER_MAP = 10_000
 COLLAB_MAX_CONTENT_BYTES_PER_MAP = 4 * 1024 * 1024
 COLLAB_OPS_PER_SECOND = 30  # per connection, sustained
 COLLAB_OPS_BURST = 60
+# Ops a socket may send in batch frames after each welcome besides that rate: the edits
+# a client queued while it was away (collab/client_batches.py).
+COLLAB_REPLAY_OPS = 500
 # A hello re-reads the map (a snapshot of up to 10,000 nodes): a resync now and then.
 COLLAB_HELLOS_PER_SECOND = 0.2
 COLLAB_HELLOS_BURST = 5

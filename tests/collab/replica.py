@@ -1,5 +1,5 @@
-"""A client's view of a map, as a browser keeps it: op events applied in seq order by
-the same pure rules the server uses, with gaps and acks noticed."""
+"""A client's view of a map, as a browser keeps it: op events replayed in seq order as
+the server logged them, with gaps and acks noticed."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ class Replica:
         if self.seq is None or event["seq"] != self.seq + 1:
             self.gap = True  # a real client sends hello with its last seq now
             return
-        ops.apply(self.nodes, event["op"])
+        ops.replay(self.nodes, event["op"])
         self.seq = event["seq"]
         self.acked[event["op_id"]] = event["seq"]
 

@@ -277,3 +277,134 @@ async def test_concurrent_edits_converge_to_the_database_snapshot(open_map, alic
     assert all(not replica.gap for replica in replicas)
     for client in clients:
         await client.close()
+
+
+def batch_of(ops: list[dict]) -> dict:
+    return {"type": "ops", "batch_id": new_id(),
+            "ops": [{"op_id": new_id(), "op": op} for op in ops]}
+
+
+async def test_a_batch_is_one_transaction_and_one_answer(open_map, alice, bob, team, mindmap):
+    a, b = await open_map(alice, team.pk, mindmap.pk), await open_map(bob, team.pk, mindmap.pk)
+    root = root_of(await a.hello())
+    await b.hello()
+    first, second = new_id(), new_id()
+    batch = batch_of([child_of(root, "one", first), child_of(first, "two", second),
+                      child_of(new_id(), "orphan"),
+                      {"kind": "node.update", "id": second, "set": {"title": "two!"}}])
+    await a.ws.send_json_to(batch)
+    answer = await a.expect("batch")
+    assert answer["batch_id"] == batch["batch_id"]
+    results = answer["results"]
+    assert [r["op_id"] for r in results] == [entry["op_id"] for entry in batch["ops"]]
+    assert [r.get("seq") for r in results] == [1, 2, None, 3]
+    assert results[2]["code"] == "gone" and "parent" in results[2]["detail"]
+    seen = await b.events(3)  # the peer gets the events as ever
+    assert [e["op_id"] for e in seen] == [batch["ops"][i]["op_id"] for i in (0, 1, 3)]
+    # Sent again (the answer was lost): the same seqs, nothing applied twice.
+    await a.ws.send_json_to(batch)
+    again = None
+    while again is None:
+        frame = await a.recv()
+        again = frame if frame["type"] == "batch" else None
+    assert [r.get("seq") for r in again["results"]] == [1, 2, None, 3]
+    assert await database_sync_to_async(Op.objects.filter(map=mindmap).count)() == 3
+    await a.close()
+    await b.close()
+
+
+@pytest.mark.parametrize("frame, fragment", [
+    ({"type": "ops", "batch_id": "b1", "ops": []}, "non-empty"),
+    ({"type": "ops", "batch_id": "b1", "ops": "nope"}, "non-empty"),
+    ({"type": "ops", "batch_id": "b1", "ops": [1]}, "object"),
+    ({"type": "ops", "batch_id": "b1", "ops": [{}] * 101}, "at most 100"),
+])
+async def test_a_batch_of_the_wrong_shape_is_refused_whole(open_map, alice, team, mindmap,
+                                                           frame, fragment):
+    ws = await open_map(alice, team.pk, mindmap.pk)
+    await ws.hello()
+    await ws.ws.send_json_to(frame)
+    answer = await ws.expect("batch")
+    assert (answer["batch_id"], answer["code"]) == ("b1", "invalid")
+    assert fragment in answer["detail"] and "results" not in answer
+    await ws.close()
+
+
+@override_settings(COLLAB_OPS_PER_SECOND=1, COLLAB_OPS_BURST=3, COLLAB_REPLAY_OPS=150)
+async def test_a_replay_after_hello_has_its_own_budget_then_retry_later(
+        open_map, alice, team, mindmap):
+    """The queue a client built offline passes at once up to the budget; past it, the
+    live limit (with one batch's debt); then the whole batch is refused, retry later."""
+    ws = await open_map(alice, team.pk, mindmap.pk)
+    root = root_of(await ws.hello())
+    answers = []
+    for _ in range(4):
+        batch = batch_of([child_of(root) for _ in range(50)])
+        await ws.ws.send_json_to(batch)
+        while (frame := await ws.recv())["type"] != "batch":
+            pass
+        answers.append(frame)
+    assert [len(a.get("results", [])) for a in answers[:3]] == [50, 50, 50]  # the budget
+    assert len(answers[3]["results"]) == 50  # the live bucket, into debt
+    refused = batch_of([child_of(root)])
+    await ws.ws.send_json_to(refused)
+    while (frame := await ws.recv())["type"] != "batch":
+        pass
+    assert frame.get("code") == "rate_limited", frame
+    assert frame["retry_after_ms"] > 1000
+    assert "results" not in frame
+    assert await database_sync_to_async(Op.objects.filter(map=mindmap).count)() == 200
+    while not await ws.ws.receive_nothing(timeout=0.2):
+        await ws.recv()  # the events of the 200
+    await ws.hello(since=200)  # a new welcome: a new budget
+    await ws.ws.send_json_to(refused)
+    while (frame := await ws.recv())["type"] != "batch":
+        pass
+    assert frame["results"][0]["seq"] == 201
+    await ws.close()
+
+
+async def test_a_batch_over_the_frame_limit_is_answered_as_a_batch(open_map, alice, team,
+                                                                   mindmap):
+    ws = await open_map(alice, team.pk, mindmap.pk)
+    root = root_of(await ws.hello())
+    batch = batch_of([{"kind": "node.update", "id": root, "set": {"body": "x" * 9_000}}
+                      for _ in range(8)])
+    await ws.ws.send_json_to(batch)
+    answer = await ws.expect("batch")
+    assert (answer["batch_id"], answer["code"]) == (batch["batch_id"], "too_large")
+    await ws.close()
+
+
+async def test_restore_brings_back_a_deleted_subtree_for_everyone(open_map, alice, bob, team,
+                                                                  mindmap):
+    """Undo of a delete: the same ids come back, on every client and in the database,
+    also when delete and restore share a batch with edits of the subtree."""
+    a, b = await open_map(alice, team.pk, mindmap.pk), await open_map(bob, team.pk, mindmap.pk)
+    welcome = await a.hello()
+    watcher = Replica()
+    watcher.handle(await b.hello())
+    root = root_of(welcome)
+    top, leaf = new_id(), new_id()
+    await a.ws.send_json_to(batch_of([child_of(root, "top", top), child_of(top, "leaf", leaf)]))
+    await a.ws.send_json_to(batch_of([
+        {"kind": "node.update", "id": leaf, "set": {"title": "leaf, renamed"}},
+        {"kind": "node.delete", "id": top},
+        {"kind": "node.restore", "id": top},
+        {"kind": "node.delete", "id": top}]))
+    await a.op({"kind": "node.restore", "id": top})
+    for event in await b.events(7):
+        watcher.handle(event)
+    restore = await database_sync_to_async(
+        Op.objects.filter(map=mindmap, seq=7).values_list("op", flat=True).get)()
+    assert [node["id"] for node in restore["nodes"]] == [top, leaf]
+    assert restore["nodes"][1]["title"] == "leaf, renamed"
+    seq, nodes = await database_sync_to_async(database_nodes)(mindmap.pk)
+    assert seq == watcher.seq == 7 and watcher.nodes == nodes
+    assert set(nodes) == {root, top, leaf}
+    await a.op({"kind": "node.restore", "id": top})
+    while (reject := await a.recv())["type"] != "reject":
+        pass  # its own events and batch answers before
+    assert reject["code"] == "conflict" and "not deleted" in reject["detail"]
+    await a.close()
+    await b.close()

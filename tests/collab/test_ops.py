@@ -68,7 +68,7 @@ def test_ops_on_a_deleted_node_are_gone():
     nodes, child = tree(), new_id()
     apply(nodes, create(child, ROOT))
     apply(nodes, normalize({"kind": "node.delete", "id": child}))
-    index = TreeIndex.of([(ROOT, None, False), (child, ROOT, True)])
+    index = TreeIndex.of([(ROOT, None, None), (child, ROOT, 1)])
     for raw in ({"kind": "node.update", "id": child, "set": {"title": "late"}},
                 {"kind": "node.reparent", "id": child, "parent": ROOT},
                 {"kind": "node.delete", "id": child}):
@@ -169,7 +169,7 @@ def sized_index(nodes: dict) -> TreeIndex:
     """The index ops_submit builds: every live node with its text sizes, and the total."""
     sizes = {key: (ops.text_size(n["title"]), ops.text_size(n["body"]))
              for key, n in nodes.items()}
-    return TreeIndex.of(((key, n["parent"], False) for key, n in nodes.items()),
+    return TreeIndex.of(((key, n["parent"], None) for key, n in nodes.items()),
                         sizes=sizes, content_bytes=sum(map(sum, sizes.values())))
 
 
@@ -229,6 +229,120 @@ def test_the_running_content_total_equals_the_texts_of_the_live_nodes(seed):
         except OpRejected as error:
             assert error.code in ("too_large", "invalid"), error.detail
             continue
-        index.apply(effect)
+        index.apply(effect, 1)
         ops.apply_effect(nodes, effect)
         assert index.content_bytes == sized_index(nodes).content_bytes <= 200
+
+
+class Server:
+    """The server's rules without a database: a live table, the tombstones' values (what
+    the node rows keep), one index followed through every effect, and the log."""
+
+    def __init__(self):
+        self.nodes, self.graves, self.log = tree(), {}, []
+        self.index = sized_index(self.nodes)
+
+    def submit(self, raw: dict, max_nodes: int = 10**9) -> dict:
+        op = normalize(raw)
+        effect = plan(op, self.index, max_nodes, 10**9)
+        seq = len(self.log) + 1
+        self.index.apply(effect, seq)
+        if effect.kind == "node.delete":
+            for node in effect.subtree:
+                self.graves[node] = self.nodes.pop(node)
+        elif effect.kind == "node.restore":
+            self.nodes.update((node, self.graves.pop(node)) for node in effect.subtree)
+            op = {**op, "nodes": [dict(self.nodes[node]) for node in effect.subtree]}
+        else:
+            ops.apply_effect(self.nodes, effect)
+        self.log.append(op)
+        return op
+
+
+def test_restore_brings_back_the_deleted_subtree_with_its_ids_and_values():
+    server, a, b, c = Server(), new_id(), new_id(), new_id()
+    server.submit(create(a, ROOT, title="A"))
+    server.submit(create(b, a, title="B", color="#112233"))
+    server.submit(create(c, ROOT, title="C"))
+    before = {key: dict(node) for key, node in server.nodes.items()}
+    server.submit({"kind": "node.delete", "id": a})
+    logged = server.submit({"kind": "node.restore", "id": a})
+    assert [node["id"] for node in logged["nodes"]] == [a, b]  # parents first
+    assert server.nodes == before
+    assert server.index.live_count == 4
+    assert server.index.content_bytes == sized_index(before).content_bytes
+
+
+def test_restore_takes_only_what_its_delete_took():
+    server, a, b, c = Server(), new_id(), new_id(), new_id()
+    server.submit(create(a, ROOT))
+    server.submit(create(b, a))
+    server.submit(create(c, a))
+    server.submit({"kind": "node.delete", "id": c})  # deleted on its own, earlier
+    server.submit({"kind": "node.delete", "id": a})
+    server.submit({"kind": "node.restore", "id": a})
+    assert set(server.nodes) == {ROOT, a, b}
+    server.submit({"kind": "node.restore", "id": c})
+    assert set(server.nodes) == {ROOT, a, b, c}
+
+
+@pytest.mark.parametrize("case, code, fragment", [
+    ("live", "conflict", "is not deleted"),
+    ("unknown", "gone", "does not exist"),
+    ("under a deleted parent", "gone", "its parent"),
+    ("map full", "invalid", "at most"),
+])
+def test_a_restore_that_cannot_apply_says_why(case, code, fragment):
+    server, a, b = Server(), new_id(), new_id()
+    server.submit(create(a, ROOT))
+    server.submit(create(b, a))
+    server.submit({"kind": "node.delete", "id": b})
+    server.submit({"kind": "node.delete", "id": a})
+    target = {"live": ROOT, "unknown": new_id(), "under a deleted parent": b,
+              "map full": a}[case]
+    with pytest.raises(OpRejected) as error:
+        server.submit({"kind": "node.restore", "id": target},
+                      max_nodes=1 if case == "map full" else 10**9)
+    assert error.value.code == code and fragment in error.value.detail
+
+
+def test_a_subtree_too_big_for_one_event_is_refused_as_too_large():
+    server, top = Server(), new_id()
+    server.submit(create(top, ROOT))
+    for _ in range(30):
+        server.submit(create(new_id(), top, body="x" * 8_000))
+    server.submit({"kind": "node.delete", "id": top})
+    with pytest.raises(OpRejected) as error:
+        server.submit({"kind": "node.restore", "id": top})
+    assert error.value.code == "too_large" and "history" in error.value.detail
+
+
+def test_a_restore_client_cannot_bring_its_own_nodes():
+    with pytest.raises(OpRejected, match="unknown field"):
+        normalize({"kind": "node.restore", "id": ROOT, "nodes": []})
+
+
+def random_op_with_restores(rng: random.Random, server: Server) -> dict:
+    if server.graves and rng.random() < 0.25:
+        return {"kind": "node.restore", "id": rng.choice(list(server.graves))}
+    return random_op(rng, server.nodes)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(min_value=0, max_value=10**9))
+def test_replaying_the_log_with_restores_rebuilds_the_server_state(seed):
+    """What clients and the history do: the logged ops alone, restores included,
+    rebuild the state, and the index's totals follow it."""
+    rng = random.Random(seed)
+    server = Server()
+    for _ in range(80):
+        try:
+            server.submit(random_op_with_restores(rng, server))
+        except OpRejected:
+            continue
+    replica = tree()
+    for op in server.log:
+        ops.replay(replica, op)
+    assert replica == server.nodes
+    assert server.index.live_count == len(server.nodes)
+    assert server.index.content_bytes == sized_index(server.nodes).content_bytes

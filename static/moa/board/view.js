@@ -304,7 +304,7 @@ export function createView({ svg, frame, board }) {
       presence(camera.toWorld(event.clientX, event.clientY));
       if (refused) {
         board.toast(`“${node.title || "untitled"}” cannot go under “${nodes.get(refused)?.title || "untitled"}”: ` +
-                    "that is inside its own branch.");
+                    "that is inside its own branch.", { alert: true });
       } else if (target) board.submit({ kind: "node.reparent", id, parent: target });
       else board.submit({ kind: "node.update", id, set: { x: Math.round(node.x + moved.dx), y: Math.round(node.y + moved.dy) } });
       render();

@@ -1,0 +1,151 @@
+"""The board's tree state (static/moa/board/state.js, run by Node) against the server's
+op rules (collab/ops.py): random op sequences, cyclic reparents and restores included,
+must give the same refusals and the same tree after every step, and no walk of the
+page may loop, even on a corrupted table with cycles."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import subprocess
+import uuid
+
+import pytest
+
+from collab import ops
+from tests.debian import require_debian_program
+from tests.helpers import ROOT
+
+HARNESS = ROOT / "tests" / "js" / "board_state_harness.mjs"
+FIELDS = {
+    "title": lambda rng: rng.choice(["", "Idea", "Ünïcode ✓", "x" * 30]),
+    "body": lambda rng: rng.choice(["", "notes", "line\nbreak"]),
+    "x": lambda rng: rng.choice([0, -40.5, 300]),
+    "y": lambda rng: rng.choice([0, 12, -700]),
+    "color": lambda rng: rng.choice(["#ffffff", "#a1b2c3"]),
+    "collapsed": lambda rng: rng.choice([True, False]),
+}
+
+
+@pytest.fixture(scope="module")
+def node() -> str:
+    return require_debian_program("/usr/bin/node", "nodejs")
+
+
+def run_harness(node: str, payload: dict) -> dict:
+    """The harness's answer; a walk that loops fails the test by the timeout."""
+    done = subprocess.run([node, str(HARNESS)], input=json.dumps(payload), text=True,
+                          capture_output=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+class Server:
+    """The server's rules on a node table: collab/ops.py, and the node.restore rule of
+    the wire contract (a deleted node comes back with every node its delete removed
+    under it; `gone` when it never existed or its parent is deleted, `conflict` when it
+    is live) wherever ops.py does not have it yet."""
+
+    def __init__(self, nodes: list[dict]):
+        self.nodes = {node["id"]: dict(node) for node in nodes}
+        self.deleted: dict[str, tuple[dict, str]] = {}  # id -> (node, the delete's top)
+
+    def apply(self, raw: dict) -> str | None:
+        try:
+            if raw["kind"] == "node.restore" and "node.restore" not in ops.KINDS:
+                self.restore(raw["id"])
+                return None
+            op = ops.normalize(raw)
+            if op["kind"] == "node.create" and op["node"]["id"] in self.deleted:
+                # the server's table keeps deleted rows: their ids stay taken
+                raise ops.OpRejected("conflict", "a deleted node has that id")
+            before = dict(self.nodes)
+            ops.apply(self.nodes, op)
+        except ops.OpRejected as refused:
+            return refused.code
+        for gone in before.keys() - self.nodes.keys():
+            self.deleted[gone] = (before[gone], op["id"])
+        for back in self.nodes.keys() & self.deleted.keys():
+            del self.deleted[back]
+        return None
+
+    def restore(self, top: str) -> None:
+        if top in self.nodes:
+            raise ops.OpRejected("conflict", "not deleted")
+        if top not in self.deleted or self.deleted[top][0]["parent"] not in self.nodes:
+            raise ops.OpRejected("gone", "cannot restore")
+        by = self.deleted[top][1]
+        group = {node_id: node for node_id, (node, of) in self.deleted.items() if of == by}
+        back, frontier = [top], [top]
+        while frontier:
+            frontier = [node_id for node_id, node in group.items()
+                        if node["parent"] in frontier and node_id not in back]
+            back.extend(frontier)
+        for node_id in back:
+            self.nodes[node_id] = group[node_id]
+            del self.deleted[node_id]
+
+    def table(self) -> list[dict]:
+        return sorted(self.nodes.values(), key=lambda node: node["id"])
+
+
+def random_op(rng: random.Random, ids: list[str]) -> dict:
+    """An op of a valid shape on a small pool of ids: it may name a live, deleted or
+    unknown node, and a reparent may close a cycle."""
+    kind = rng.choices(["node.create", "node.update", "node.reparent", "node.delete",
+                        "node.restore"], weights=[5, 3, 4, 2, 2])[0]
+    if kind == "node.create":
+        values = {name: make(rng) for name, make in FIELDS.items() if rng.random() < 0.5}
+        return {"kind": kind, "node": {"id": rng.choice(ids), "parent": rng.choice(ids),
+                                       **values}}
+    if kind == "node.update":
+        names = rng.sample(sorted(FIELDS), rng.randint(1, 3))
+        return {"kind": kind, "id": rng.choice(ids),
+                "set": {name: FIELDS[name](rng) for name in names}}
+    if kind == "node.reparent":
+        return {"kind": kind, "id": rng.choice(ids), "parent": rng.choice(ids)}
+    return {"kind": kind, "id": rng.choice(ids)}
+
+
+def test_random_op_sequences_match_the_server_rules(node):
+    rng = random.Random(14)
+    cases = []
+    for _ in range(150):
+        ids = [str(uuid.UUID(int=rng.getrandbits(128))) for _ in range(9)]
+        root = {"id": ids[0], "parent": None, **ops.NODE_DEFAULTS, "title": "Root"}
+        cases.append({"nodes": [root], "ops": [random_op(rng, ids) for _ in range(80)]})
+    answer = run_harness(node, {"cases": cases, "corrupt": []})
+    kinds_refused: set[tuple[str, str | None]] = set()
+    for case, steps in zip(cases, answer["cases"], strict=True):
+        server = Server(copy.deepcopy(case["nodes"]))
+        for index, (op, step) in enumerate(zip(case["ops"], steps, strict=True)):
+            expected = server.apply(op)
+            where = f"step {index}: {op}"
+            assert step["refused"] == expected, where
+            assert step["nodes"] == server.table(), where
+            kinds_refused.add((op["kind"], expected))
+    # The sequences exercised every rule, not just the easy paths.
+    for wanted in [("node.reparent", "cycle"), ("node.reparent", None),
+                   ("node.create", "conflict"), ("node.create", "gone"),
+                   ("node.update", "gone"), ("node.delete", "invalid"),
+                   ("node.delete", None), ("node.restore", None),
+                   ("node.restore", "gone"), ("node.restore", "conflict")]:
+        assert wanted in kinds_refused, wanted
+
+
+def test_walks_end_on_a_table_with_cycles(node):
+    a, b, c, d = (str(uuid.uuid4()) for _ in range(4))
+    loop = [{"id": a, "parent": c, "collapsed": True}, {"id": b, "parent": a},
+            {"id": c, "parent": b}, {"id": d, "parent": c}]
+    self_parent = [{"id": a, "parent": a, "collapsed": True}, {"id": b, "parent": a},
+                   {"id": c, "parent": None}]
+    loop_answer, self_answer = run_harness(node, {"cases": [],
+                                                  "corrupt": [loop, self_parent]})["corrupt"]
+    assert loop_answer["ancestors"][a] == [c, b]
+    assert sorted(loop_answer["subtree"][a]) == sorted([a, b, c, d])
+    assert loop_answer["hidden"] == sorted([b, c, d])  # under the collapsed a, once each
+    assert loop_answer["reparent"] == "cycle"  # b under c: c is under b already
+    assert self_answer["ancestors"][a] == []
+    assert self_answer["subtree"][a] == [a, b]
+    assert self_answer["reparent"] is None  # b under c: no cycle there
