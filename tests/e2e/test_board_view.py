@@ -97,6 +97,7 @@ def test_an_inline_edit_saves_to_the_edited_node_even_after_clicking_another(pag
     assert page.locator(f"g.node[data-id='{other}'] tspan").all_text_contents() == ["Two", "lines"]
     # Escape cancels; double-click edits.
     page.locator("g.node[aria-label='Plan']").dblclick()
+    assert editor.input_value() == "Plan"
     page.keyboard.type("Not this")
     page.keyboard.press("Escape")
     assert page.locator("g.node[aria-label='Plan']").count() == 1

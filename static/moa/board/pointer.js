@@ -93,8 +93,10 @@ export function attachPointer(svg, { camera, nodeAt, select, edit, fold, dragTo,
   svg.addEventListener("pointercancel", (event) => release(event, true));
 
   svg.addEventListener("dblclick", (event) => {
-    const id = nodeAt(event.target);
-    if (id && !event.target.closest?.("[data-fold]")) edit(id);
+    // The board captured the pointer at the press: the event's target is the board.
+    const under = document.elementFromPoint(event.clientX, event.clientY);
+    const id = under && nodeAt(under);
+    if (id && !under.closest("[data-fold]")) edit(id);
   });
   svg.addEventListener("wheel", (event) => {
     event.preventDefault();
