@@ -72,10 +72,10 @@ def stored_edits(page, mindmap, user) -> int:
 
 def type_nodes(page, titles) -> None:
     """The first title a child of the selected node, the rest its siblings, typed as a
-    person does: Tab (or Enter), the title, Enter."""
+    person does: Tab (or Shift+Enter), the title, Enter."""
     page.locator("#board").focus()
     for index, title in enumerate(titles):
-        page.keyboard.press("Tab" if index == 0 else "Enter")
+        page.keyboard.press("Tab" if index == 0 else "Shift+Enter")
         field = page.get_by_label("Title", exact=True)
         field.fill(title)
         field.press("Enter")

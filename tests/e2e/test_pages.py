@@ -123,7 +123,7 @@ def test_two_people_edit_one_map_and_see_each_other(page_as, alice, bob, moa, ar
     ann.get_by_label("Title", exact=True).fill("Alpha")
     ann.get_by_label("Title", exact=True).press("Enter")
     ben.locator("g.node[aria-label='Alpha']").wait_for()
-    ben.locator("g.node[aria-label='Alpha']").click()
+    ben.locator("g.node[aria-label='Alpha']").dblclick()  # the title editor, on the node
     ben.get_by_label("Title", exact=True).fill("Alpha, renamed by Bob")
     ben.get_by_label("Title", exact=True).press("Enter")
     ann.locator("g.node[aria-label='Alpha, renamed by Bob']").wait_for()
@@ -219,8 +219,10 @@ def test_drop_onto_a_node_reparents_and_a_refused_change_is_shown_and_undone(
     assert str(Node.objects.get(map=mindmap, title="Child").parent_id) == parent_id
     # A title over 200 characters (the field's maxlength bypassed) is refused.
     page.locator("g.node[aria-label='Parent']").click()
-    page.evaluate("""() => { const input = document.getElementById('node-title');
-        input.value = 'x'.repeat(201); input.dispatchEvent(new Event('change')); }""")
+    page.keyboard.press("F2")
+    title = page.get_by_label("Title", exact=True)
+    title.evaluate("(editor) => { editor.value = 'x'.repeat(201); }")
+    title.press("Enter")
     notice = page.locator("#board-toasts [role=alert]", has_text="“Parent” was not saved")
     notice.wait_for()
     assert "longer than 200 characters" in notice.inner_text()

@@ -165,13 +165,33 @@ function showStatus() {
   }
 }
 
+// Many ops as one edit (an import, a tidy-up): planned in order first, and none queued
+// when one would be refused. (Undo does not take such an edit back yet.)
+function editMany(ops, label) {
+  const blocked = readOnly();
+  if (blocked) { toast(blocked, { alert: true }); return false; }
+  const state = current();
+  for (const op of ops) {
+    const refused = apply(state, op);
+    if (refused) {
+      toast(`${label} was not done: ${reason(refused.code, refused.detail)}.`, { alert: true });
+      return false;
+    }
+  }
+  outbox.add(ops, label);
+  render();
+  return true;
+}
+
 const view = createView({
   svg,
-  titleInput: document.getElementById("node-title"),
+  frame: svg.closest(".board-frame"),
   board: {
     nodes: () => current().live,
+    title: svg.dataset.title,
     peers,
     submit: edit,
+    submitMany: editMany,
     toast,
     presence: (state) => connection.send({ type: "presence", ...state }),
   },

@@ -1,26 +1,54 @@
-// What the board draws and how a person works on it: render, selection, pan and zoom,
-// dragging (move, or drop onto another node to reparent), the toolbar and the keys.
-// It reads the tree through `board.nodes()` and changes it only through
-// `board.submit(op)`, which says (with a toast) when an edit cannot be made.
+// What the board shows and how a person works on it: drawing (render.js, at most once
+// per animation frame), the camera (pan, zoom, fit, following the selection), the keys,
+// the inline title editor, the toolbar (add, delete, tidy, colour, notes, zoom, export,
+// import), the minimap and the people bar. It reads the tree through `board.nodes()`
+// and changes it only through `board.submit(op)` / `board.submitMany(ops, label)`,
+// which say (with a toast) when an edit cannot be made.
 
+import { createCamera } from "./camera.js";
+import { createEditor } from "./editor.js";
+import { createFiles } from "./files.js";
+import { childPosition, placeTrees, rootOf, sideOf, tidy } from "./layout.js";
+import { createMinimap } from "./minimap.js";
+import { neighbour } from "./navigate.js";
+import { createPeopleBar } from "./people.js";
+import { attachPointer } from "./pointer.js";
+import { createRenderer } from "./render.js";
 import { ancestors, hiddenByCollapse, within } from "./state.js";
 
-const NS = "http://www.w3.org/2000/svg";
+const NEW_TITLE = "New idea";
+const LAYOUT_KEY = "moa-board-layout";
+const $ = (id) => document.getElementById(id);
 
-export function createView({ svg, titleInput, board }) {
+export function createView({ svg, frame, board }) {
+  const renderer = createRenderer(svg);
+  const sizeOf = (node) => renderer.boxOf(node.title);
   let selected = null;
-  let lastParent = null;  // the selected node's parent: selected next if the node vanishes
-  let view = { x: -100, y: -250, scale: 1 };
+  let lastParent = null;  // the selected node's ancestors: selected next if the node vanishes
+  let drag = null;        // {id, dx, dy, target} while a node is dragged
+  let reveal = null;      // a node id to bring into view at the next paint
+  let placed = false;     // the camera has been placed on the map once
+  let frameRequest = null;
+  let lastCursor = 0;
+  let mode = localStorage.getItem(LAYOUT_KEY) === "balanced" ? "balanced" : "right";
+  let shown = new Map();  // the nodes as last drawn (drags applied)
+  let hidden = new Set();
 
-  function shape(tag, attributes, parent) {
-    const element = document.createElementNS(NS, tag);
-    for (const [key, value] of Object.entries(attributes)) element.setAttribute(key, value);
-    parent.append(element);
-    return element;
-  }
+  const camera = createCamera(svg, () => { minimap.frameView(); placeEditor(); zoomLabel(); });
+  const minimap = createMinimap({ frame, camera });
+  const editor = createEditor({
+    frame,
+    save: (id, title) => board.submit({ kind: "node.update", id, set: { title } }),
+    closed: () => svg.focus({ preventScroll: true }),
+  });
+  const people = createPeopleBar({ bar: $("board-people"), peers: board.peers, changed: () => render() });
+  const files = createFiles({
+    board, title: board.title, measure: renderer.measure, hidden: () => hidden, toast: board.toast,
+    place: (parentId, trees) => placeTrees(board.nodes(), parentId, trees, { mode, sizeOf, newId: () => crypto.randomUUID() }),
+  });
 
-  function root(nodes) {
-    return [...nodes.values()].find((node) => node.parent == null)?.id ?? null;
+  function render() {
+    frameRequest ??= requestAnimationFrame(paint);
   }
 
   // Keep a live node selected: a node that vanished (deleted by a peer, or a refused
@@ -31,7 +59,7 @@ export function createView({ svg, titleInput, board }) {
       lastParent = ancestors(nodes, selected);
       return;
     }
-    const fallback = (lastParent ?? []).find((id) => nodes.has(id)) ?? root(nodes);
+    const fallback = (lastParent ?? []).find((id) => nodes.has(id)) ?? rootOf(nodes)?.id ?? null;
     if (fallback !== selected) {
       selected = fallback;
       lastParent = fallback ? ancestors(nodes, fallback) : null;
@@ -39,74 +67,145 @@ export function createView({ svg, titleInput, board }) {
     }
   }
 
-  function render() {
+  function boxAround(node) {
+    const { width, height } = sizeOf(node);
+    return { left: node.x - width / 2, top: node.y - height / 2, right: node.x + width / 2, bottom: node.y + height / 2 };
+  }
+
+  function bounds(nodes) {
+    const box = { left: Infinity, top: Infinity, right: -Infinity, bottom: -Infinity };
+    for (const node of nodes.values()) {
+      if (hidden.has(node.id)) continue;
+      const around = boxAround(node);
+      box.left = Math.min(box.left, around.left); box.right = Math.max(box.right, around.right);
+      box.top = Math.min(box.top, around.top); box.bottom = Math.max(box.bottom, around.bottom);
+    }
+    return box.left === Infinity ? null : box;
+  }
+
+  function paint() {
+    frameRequest = null;
     const nodes = board.nodes();
     keepSelection(nodes);
-    const rect = svg.getBoundingClientRect();
-    svg.setAttribute("viewBox", `${view.x} ${view.y} ${rect.width / view.scale} ${rect.height / view.scale}`);
-    svg.replaceChildren();
-    for (const peer of board.peers.values()) {  // a node someone else drags moves live here
-      const node = peer.drag && nodes.get(peer.drag.node);
-      if (node) nodes.set(node.id, { ...node, x: peer.drag.x, y: peer.drag.y });
-    }
-    const skip = hiddenByCollapse(nodes);
-    for (const node of nodes.values()) {
-      const parent = nodes.get(node.parent);
-      if (parent && !skip.has(node.id)) {
-        shape("line", { x1: parent.x, y1: parent.y, x2: node.x, y2: node.y, class: "edge" }, svg);
+    shown = nodes;
+    const moving = [...board.peers.values()].filter((peer) => peer.drag && nodes.has(peer.drag.node));
+    if (moving.length || drag) {  // nodes someone drags are drawn where they are now
+      shown = new Map(nodes);
+      for (const peer of moving) shown.set(peer.drag.node, { ...nodes.get(peer.drag.node), x: peer.drag.x, y: peer.drag.y });
+      if (drag && nodes.has(drag.id)) {
+        const node = nodes.get(drag.id);
+        shown.set(drag.id, { ...node, x: node.x + drag.dx, y: node.y + drag.dy });
       }
     }
-    for (const node of nodes.values()) {
-      if (skip.has(node.id)) continue;
-      const group = shape("g", { class: `node${node.id === selected ? " selected" : ""}`,
-        "data-id": node.id, transform: `translate(${node.x} ${node.y})`, role: "treeitem",
-        "aria-label": node.title || "untitled", "aria-selected": String(node.id === selected) }, svg);
-      shape("rect", { x: -70, y: -16, width: 140, height: 32, rx: 6, fill: node.color }, group);
-      shape("text", { "text-anchor": "middle", "dominant-baseline": "middle" }, group).textContent =
-        (node.title || "untitled").slice(0, 18) + (node.title.length > 18 ? "…" : "") +
-        (node.collapsed ? " +" : "");
+    hidden = hiddenByCollapse(shown);
+    const root = rootOf(shown);
+    const sides = new Map();
+    const withChildren = new Set();
+    for (const node of shown.values()) {
+      sides.set(node.id, sideOf(shown, node.id, root) || 1);
+      if (node.parent != null) withChildren.add(node.parent);
     }
-    for (const peer of board.peers.values()) {
-      if (!peer.cursor) continue;
-      const hue = [...peer.client_id].reduce((sum, ch) => sum + ch.charCodeAt(0), 0) % 360;
-      const cursor = shape("g", { class: "peer", transform: `translate(${peer.cursor.x} ${peer.cursor.y})` }, svg);
-      shape("circle", { r: 5, fill: `hsl(${hue} 70% 45%)` }, cursor);
-      shape("text", { x: 8, y: -8, fill: `hsl(${hue} 70% 35%)` }, cursor).textContent = peer.user?.name ?? "";
-      for (const id of peer.selection ?? []) {
-        const node = nodes.get(id);
-        if (node) shape("rect", { x: node.x - 74, y: node.y - 20, width: 148, height: 40, rx: 8, fill: "none", stroke: `hsl(${hue} 70% 45%)`, "stroke-width": 2 }, svg);
-      }
+    renderer.draw({ nodes: shown, hidden, selected, sides, withChildren });
+    renderer.drawPeers(board.peers, shown);
+    if (!placed && root) {  // first sight of the map: the root at the left third, or centred
+      placed = true;
+      camera.measure();
+      const left = [...shown.values()].some((node) => node.x < root.x);
+      const { width, height } = camera.size;
+      Object.assign(camera.view, { x: root.x - width * (left ? 0.5 : 0.3), y: root.y - height / 2 });
+      camera.panBy(0, 0);
     }
-    if (document.activeElement !== titleInput) titleInput.value = nodes.get(selected)?.title ?? "";
+    const points = [];
+    for (const node of shown.values()) if (!hidden.has(node.id)) points.push([node.x, node.y]);
+    const box = bounds(shown);
+    if (box) minimap.update(points, box);
+    people.draw();
+    follow();
+    if (reveal && shown.has(reveal) && !hidden.has(reveal)) camera.reveal(boxAround(shown.get(reveal)));
+    reveal = null;
+    placeEditor();
+    toolbarState();
+  }
+
+  // Following someone: their selection (else their cursor) stays in view.
+  function follow() {
+    const peer = people.following;
+    if (!peer) return;
+    const node = shown.get(peer.selection?.[0]);
+    if (node) camera.reveal(boxAround(node));
+    else if (peer.cursor) camera.reveal({ left: peer.cursor.x, right: peer.cursor.x, top: peer.cursor.y, bottom: peer.cursor.y });
+  }
+
+  function placeEditor() {
+    const node = shown.get(editor.editing);
+    if (!node) return;
+    const box = boxAround(node);
+    const corner = camera.toScreen(box.left, box.top);
+    const outer = frame.getBoundingClientRect();
+    const scale = camera.view.scale;
+    editor.place({ left: corner.left - outer.left, top: corner.top - outer.top,
+                   width: (box.right - box.left) * scale, height: (box.bottom - box.top) * scale, scale });
   }
 
   function presence(cursor = null) {
     board.presence({ cursor, selection: selected ? [selected] : [], drag: null });
   }
 
-  function select(id) {
-    selected = id;
-    presence();
+  function select(id, { show = true } = {}) {
+    if (selected !== id) {
+      selected = id;
+      presence();
+      closeNotes();
+    }
+    if (show) reveal = id;
     render();
   }
 
+  function edit(id, text = null) {
+    const node = board.nodes().get(id);
+    if (!node) return;
+    select(id);
+    camera.reveal(boxAround(node), { smooth: false });
+    editor.open(id, node.title, text);
+    placeEditor();
+  }
+
+  // A new node under `parentId`, placed beside it where there is room, selected, in
+  // view, with its title editor open.
   function addNode(parentId) {
     const nodes = board.nodes();
-    const parent = nodes.get(parentId);
-    if (!parent) return;
-    const siblings = [...nodes.values()].filter((node) => node.parent === parentId).length;
+    if (!nodes.get(parentId)) return;
+    const at = childPosition(nodes, parentId, renderer.boxOf(NEW_TITLE), { mode, sizeOf });
     const id = crypto.randomUUID();
-    const made = board.submit({ kind: "node.create", node: { id, parent: parentId, title: "New idea", body: "",
-      x: parent.x + 190, y: parent.y + siblings * 50 - 25, color: "#ffffff" } });
+    const made = board.submit({ kind: "node.create", node: { id, parent: parentId, title: NEW_TITLE, body: "",
+      x: at.x, y: at.y, color: "#ffffff" } });
     if (!made) return;
-    select(id);
-    titleInput.focus();
-    titleInput.select();
+    selected = id;
+    presence();
+    paint();  // drawn now, so the editor opens over it
+    edit(id);
+  }
+
+  function addChild() {
+    const nodes = board.nodes();
+    if (!selected || !nodes.has(selected)) {
+      const root = rootOf(nodes);
+      if (!root) { board.toast("The map is still loading: try again in a moment."); return; }
+      board.toast("Nothing was selected: the new idea goes under the central topic.");
+      selected = root.id;
+    }
+    addNode(selected);
+  }
+
+  function addSibling() {
+    const parent = board.nodes().get(selected)?.parent;
+    if (parent) addNode(parent);
+    else board.toast("The central topic has no siblings: Tab adds a child.");
   }
 
   function removeSelected() {
     const node = board.nodes().get(selected);
-    if (!node) return;
+    if (!node) { board.toast("Select a node to delete first."); return; }
     if (!node.parent) {
       board.toast("The central topic cannot be deleted.", { alert: true });
       return;
@@ -116,126 +215,198 @@ export function createView({ svg, titleInput, board }) {
     }
   }
 
-  function rename() {
-    const node = board.nodes().get(selected);
-    if (node && titleInput.value !== node.title) {
-      board.submit({ kind: "node.update", id: selected, set: { title: titleInput.value } });
-    }
+  function toggleFold(id) {
+    const node = board.nodes().get(id);
+    if (node) board.submit({ kind: "node.update", id, set: { collapsed: !node.collapsed } });
   }
 
-  document.getElementById("add-child").addEventListener("click", () => addNode(selected));
-  document.getElementById("add-sibling").addEventListener("click", () => addNode(board.nodes().get(selected)?.parent));
-  document.getElementById("delete-node").addEventListener("click", removeSelected);
-  titleInput.addEventListener("change", rename);
-  titleInput.addEventListener("keydown", (event) => {
-    // Typing fast (Tab, a title, Tab…) stays on the board: the title is saved and the
-    // key acts on the board, whatever became of the node.
-    if (event.key === "Enter" || event.key === "Tab" || event.key === "Escape") {
-      event.preventDefault();
-      if (event.key === "Escape") titleInput.value = board.nodes().get(selected)?.title ?? "";
-      else rename();
-      svg.focus();
-      if (event.key === "Tab") addNode(selected);
-    }
-  });
+  function fit() {
+    const box = bounds(shown);
+    if (box) camera.fit(box);
+    people.unfollow();
+  }
+
+  function tidyUp() {
+    const ops = tidy(board.nodes(), { mode, sizeOf });
+    if (!ops.length) { board.toast("The map is already tidy."); return; }
+    if (board.submitMany(ops, "Tidy up")) reveal = selected;
+  }
+
+  // --- keys ---------------------------------------------------------------------------------
+
+  const KEYS = {
+    Tab: addChild, Insert: addChild, Delete: removeSelected, Backspace: removeSelected,
+    F2: () => edit(selected), Enter: () => edit(selected), " ": () => toggleFold(selected),
+    "?": () => openSheet(), 0: fit, "!": fit, "+": () => zoom(1.25), "=": () => zoom(1.25), "-": () => zoom(0.8),
+    Escape: () => people.unfollow(),
+  };
 
   svg.addEventListener("keydown", (event) => {
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
     if (!selected) keepSelection(board.nodes());
-    if (!selected) return;
-    if (event.key === "Tab") { event.preventDefault(); addNode(selected); }
-    else if (event.key === "Enter") {
+    if (event.key === "Enter" && event.shiftKey) { event.preventDefault(); addSibling(); return; }
+    if (event.key === "F2" && event.shiftKey) { event.preventDefault(); openNotes(); return; }
+    if (event.key.startsWith("Arrow")) {
       event.preventDefault();
-      const parent = board.nodes().get(selected)?.parent;
-      if (parent) addNode(parent);
-      else board.toast("The central topic has no siblings: Tab adds a child.");
-    } else if (event.key === "Delete") removeSelected();
-    else if (event.key === "F2") { event.preventDefault(); titleInput.focus(); titleInput.select(); }
+      const next = neighbour(board.nodes(), selected, event.key, hidden);
+      if (next) select(next);
+      return;
+    }
+    const action = KEYS[event.key];
+    if (action) {
+      event.preventDefault();
+      action();
+    } else if (event.key.length === 1 && selected) {  // typing on a node replaces its title
+      event.preventDefault();
+      edit(selected, event.key);
+    }
+  });
+  frame.addEventListener("editor-tab", (event) => {
+    select(event.detail.id);
+    if (event.detail.shift) addSibling(); else addChild();
   });
 
-  function point(event) {
-    const rect = svg.getBoundingClientRect();
-    return { x: view.x + (event.clientX - rect.left) / view.scale,
-             y: view.y + (event.clientY - rect.top) / view.scale };
-  }
+  // --- pointer ------------------------------------------------------------------------------
 
-  // The node under the pointer a dragged node may be dropped onto: not itself, nor a
-  // node of its own subtree.
-  function dropTarget(event, id) {
-    const nodes = board.nodes();
+  function dropTarget(event, id) {  // not itself, nor a node of its own subtree
     const over = document.elementsFromPoint(event.clientX, event.clientY)
       .map((element) => element.closest?.("g.node")?.dataset.id)
       .find((found) => found && found !== id);
     if (!over) return { target: null, refused: false };
-    return within(nodes, over, id) ? { target: null, refused: over } : { target: over, refused: false };
+    return within(board.nodes(), over, id) ? { target: null, refused: over } : { target: over, refused: false };
   }
 
-  let drag = null;  // {id, start, moved} for a node, {pan: true, ...} for the background
-  let lastCursor = 0;
-  svg.addEventListener("pointerdown", (event) => {
-    const id = event.target.closest("g.node")?.dataset.id;
-    if (id) {
-      select(id);
-      const node = board.nodes().get(id);
-      drag = { id, from: point(event), x: node.x, y: node.y, moved: false };
-    } else {
-      drag = { pan: true, clientX: event.clientX, clientY: event.clientY, x: view.x, y: view.y };
-    }
-    svg.setPointerCapture(event.pointerId);
-  });
-  svg.addEventListener("pointermove", (event) => {
-    const at = point(event);
-    if (drag?.id) {
-      drag.moved = true;
-      drag.preview = { x: drag.x + at.x - drag.from.x, y: drag.y + at.y - drag.from.y };
-      const group = svg.querySelector(`g.node[data-id="${drag.id}"]`);
-      group?.setAttribute("transform", `translate(${drag.preview.x} ${drag.preview.y})`);
-      const { target } = dropTarget(event, drag.id);
-      for (const node of svg.querySelectorAll("g.node.drop-target")) {
-        if (node.dataset.id !== target) node.classList.remove("drop-target");
-      }
-      if (target) svg.querySelector(`g.node[data-id="${target}"]`)?.classList.add("drop-target");
-    }
-    if (Date.now() - lastCursor > 50) {  // presence is conflated server-side anyway
-      lastCursor = Date.now();
-      board.presence({ cursor: at, selection: selected ? [selected] : [],
-                       drag: drag?.preview ? { node: drag.id, ...drag.preview } : null });
-    }
-    if (drag?.pan) {
-      view.x = drag.x - (event.clientX - drag.clientX) / view.scale;
-      view.y = drag.y - (event.clientY - drag.clientY) / view.scale;
+  function markDropTarget(target) {
+    for (const node of svg.querySelectorAll("g.node.drop-target")) if (node.dataset.id !== target) node.classList.remove("drop-target");
+    if (target) renderer.groupOf(target)?.classList.add("drop-target");
+  }
+
+  attachPointer(svg, {
+    camera,
+    nodeAt: (target) => target.closest?.("g.node")?.dataset.id ?? null,
+    select: (id) => select(id, { show: false }),
+    edit: (id) => edit(id),
+    fold: toggleFold,
+    dragTo(id, delta, event) {
+      if (!delta) { drag = null; markDropTarget(null); render(); return; }
+      drag = { id, ...delta };
+      markDropTarget(dropTarget(event, id).target);
       render();
-    }
-  });
-  svg.addEventListener("pointerup", (event) => {
-    if (drag?.id) presence(point(event));
-    if (drag?.id && drag.moved && drag.preview) {
-      const { target, refused } = dropTarget(event, drag.id);
+    },
+    drop(id, event) {
       const nodes = board.nodes();
+      const node = nodes.get(id);
+      const moved = drag;
+      drag = null;
+      markDropTarget(null);
+      if (!node || !moved) { render(); return; }
+      const { target, refused } = dropTarget(event, id);
+      presence(camera.toWorld(event.clientX, event.clientY));
       if (refused) {
-        board.toast(`“${nodes.get(drag.id)?.title || "untitled"}” cannot go under ` +
-                    `“${nodes.get(refused)?.title || "untitled"}”: that is inside its own branch.`, { alert: true });
-      } else if (target) board.submit({ kind: "node.reparent", id: drag.id, parent: target });
-      else board.submit({ kind: "node.update", id: drag.id, set: { x: Math.round(drag.preview.x), y: Math.round(drag.preview.y) } });
+        board.toast(`“${node.title || "untitled"}” cannot go under “${nodes.get(refused)?.title || "untitled"}”: ` +
+                    "that is inside its own branch.", { alert: true });
+      } else if (target) board.submit({ kind: "node.reparent", id, parent: target });
+      else board.submit({ kind: "node.update", id, set: { x: Math.round(node.x + moved.dx), y: Math.round(node.y + moved.dy) } });
+      render();
+    },
+    cursor(at) {
+      if (Date.now() - lastCursor < 50) return;  // the board sends at most 20 presence frames/s
+      lastCursor = Date.now();
+      const node = drag && board.nodes().get(drag.id);
+      board.presence({ cursor: at, selection: selected ? [selected] : [],
+                       drag: node ? { node: drag.id, x: node.x + drag.dx, y: node.y + drag.dy } : null });
+    },
+    panned: () => people.unfollow(),
+  });
+
+  // --- toolbar, panels, dialogs --------------------------------------------------------------
+
+  function zoom(factor) { camera.zoom({ factor }); people.unfollow(); }
+  function zoomLabel() { $("zoom-level").textContent = `${Math.round(camera.view.scale * 100)}%`; }
+
+  const sheet = $("board-shortcuts");
+  function openSheet() { if (!sheet.open) sheet.showModal(); }
+  $("board-help").addEventListener("click", openSheet);
+  $("board-shortcuts-close").addEventListener("click", () => sheet.close());
+  sheet.addEventListener("close", () => svg.focus({ preventScroll: true }));
+
+  const notes = $("board-notes");
+  const notesText = $("board-notes-text");
+  let notesFor = null;  // the node the notes panel was opened on: saved there, whatever is selected
+  function openNotes() {
+    const node = board.nodes().get(selected);
+    if (!node) return;
+    notesFor = node.id;
+    $("board-notes-title").textContent = `Notes: ${node.title || "untitled"}`;
+    notesText.value = node.body ?? "";
+    notes.hidden = false;
+    notesText.focus();
+  }
+  function closeNotes(save = false) {
+    if (notes.hidden) return;
+    const node = board.nodes().get(notesFor);
+    if (save && node && notesText.value !== (node.body ?? "")) {
+      board.submit({ kind: "node.update", id: notesFor, set: { body: notesText.value } });
     }
-    drag = null;
-    render();
+    notes.hidden = true;
+    notesFor = null;
+    svg.focus({ preventScroll: true });
+  }
+  $("node-notes").addEventListener("click", openNotes);
+  $("board-notes-save").addEventListener("click", () => closeNotes(true));
+  $("board-notes-cancel").addEventListener("click", () => closeNotes(false));
+  notesText.addEventListener("keydown", (event) => {
+    event.stopPropagation();  // the page's keys (undo) do not act while typing notes
+    if (event.key === "Escape") closeNotes(false);
+    else if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) closeNotes(true);
   });
-  svg.addEventListener("dblclick", (event) => {
-    const id = event.target.closest("g.node")?.dataset.id;
-    const node = board.nodes().get(id);
-    if (node) board.submit({ kind: "node.update", id, set: { collapsed: !node.collapsed } });
+
+  $("node-colors").addEventListener("click", (event) => {
+    const color = event.target.closest("button[data-color]")?.dataset.color;
+    if (color && selected) board.submit({ kind: "node.update", id: selected, set: { color } });
+    svg.focus({ preventScroll: true });
   });
-  svg.addEventListener("wheel", (event) => {
-    event.preventDefault();
-    const before = point(event);
-    view.scale = Math.min(3, Math.max(0.25, view.scale * (event.deltaY < 0 ? 1.1 : 1 / 1.1)));
-    const rect = svg.getBoundingClientRect();
-    view.x = before.x - (event.clientX - rect.left) / view.scale;
-    view.y = before.y - (event.clientY - rect.top) / view.scale;
-    render();
-  }, { passive: false });
-  window.addEventListener("resize", render);
+  for (const swatch of document.querySelectorAll("#node-colors button[data-color]")) {
+    swatch.style.background = swatch.dataset.color;  // CSSOM: the CSP allows it
+  }
+
+  function toolbarState() {
+    const node = shown.get(selected);
+    for (const swatch of document.querySelectorAll("#node-colors button[data-color]")) {
+      swatch.setAttribute("aria-pressed", String(node?.color === swatch.dataset.color));
+    }
+    $("node-notes").textContent = node?.body ? "Notes •" : "Notes";
+  }
+
+  $("add-child").addEventListener("click", addChild);
+  $("add-sibling").addEventListener("click", addSibling);
+  $("delete-node").addEventListener("click", removeSelected);
+  $("tidy-up").addEventListener("click", tidyUp);
+  const layoutChoice = $("board-layout");
+  layoutChoice.value = mode;
+  layoutChoice.addEventListener("change", () => {
+    mode = layoutChoice.value === "balanced" ? "balanced" : "right";
+    localStorage.setItem(LAYOUT_KEY, mode);
+  });
+  $("zoom-in").addEventListener("click", () => zoom(1.25));
+  $("zoom-out").addEventListener("click", () => zoom(0.8));
+  $("zoom-reset").addEventListener("click", () => { camera.zoom({ scale: 1 }); people.unfollow(); });
+  $("zoom-fit").addEventListener("click", fit);
+
+  $("board-export").addEventListener("click", (event) => {
+    const format = event.target.closest("button[data-format]")?.dataset.format;
+    if (format) files.exportAs(format);
+  });
+  const importInput = $("board-import-file");
+  $("board-import").addEventListener("click", () => importInput.click());
+  importInput.addEventListener("change", () => {
+    const [file] = importInput.files;
+    importInput.value = "";
+    if (file) files.importChosen(file, selected ?? rootOf(board.nodes())?.id);
+  });
+
+  new ResizeObserver(() => camera.measure()).observe(svg);
+  camera.measure();
 
   return { render, select, get selected() { return selected; } };
 }
