@@ -7,6 +7,7 @@ who last set the renamed node's title."""
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 
@@ -124,7 +125,8 @@ def test_alice_finds_bobs_changes_previews_before_the_delete_and_restores_the_br
     ann.locator("#board-history-title", has_text="History of “Budget 2026”").wait_for()
     blame = ann.get_by_role("list", name="Who last set each field")
     blame.get_by_text(re.compile(r"^Title set by Bob, ")).wait_for()
-    blame.get_by_text(re.compile(r"^Position set by you, ")).wait_for()
+    blame.get_by_text(re.compile(
+        r"^Notes, colour, position, place in the tree and folding set by you, ")).wait_for()
     panel.locator(".history-text", has_text="Bob renamed “Budget” to “Budget 2026”").wait_for()
     assert panel.locator(".history-text", has_text="Risks").count() == 0
 
@@ -134,3 +136,43 @@ def test_alice_finds_bobs_changes_previews_before_the_delete_and_restores_the_br
     panel.wait_for(state="hidden")
     assert opener.get_attribute("aria-expanded") == "false"
     assert ann.evaluate(f"{FOCUSED}.id") == "board"
+
+
+def test_a_two_thousand_node_version_is_previewed_whole_and_the_board_stays_live(
+        page_as, alice, bob, moa):
+    from collab.actions import Submission, ops_submit
+    from tests.e2e.test_pages import in_thread
+
+    team, mindmap, ids = a_map(alice, bob)
+    made = [ids["Plan"]]
+    for chunk in range(4):  # a 4-ary tree of 2,000 nodes besides the root, on a grid
+        nodes = []
+        for index in range(chunk * 500 + 1, chunk * 500 + 501):
+            made.append(str(uuid.uuid4()))
+            nodes.append({"id": made[index], "parent": made[(index - 1) // 4],
+                          "title": f"Idea {index}", "x": (index % 50) * 170,
+                          "y": (index // 50) * 40})
+        in_thread(lambda nodes=nodes: ops_submit(
+            map_id=mindmap.pk, team_id=team.pk, submissions=[
+                Submission(alice.pk, str(uuid.uuid4()), {"kind": "node.create", "node": node})
+                for node in nodes]))
+    ann, ben = page_as(alice), page_as(bob)
+    for page in (ann, ben):
+        open_board(page, moa, team, mindmap)
+    ann.get_by_role("button", name="History", exact=True).click()
+    entry = ann.locator(".history-entry").first
+    entry.wait_for()
+    assert entry.locator(".history-text").text_content() == "You added “Idea 2000” under “Idea 499”"
+    entry.click()
+    wait_until(ann, "document.querySelectorAll('#board-history-drawing g.preview-node').length"
+                    " === 2001")
+    # Meanwhile the live board takes Bob's edit, and the open panel lists it.
+    on_board(ben, "Idea 1").click()
+    ben.keyboard.press("Enter")
+    editor = ben.get_by_label("Title", exact=True)
+    editor.fill("Renamed live")
+    editor.press("Enter")
+    on_board(ann, "Renamed live").wait_for()
+    ann.locator(".history-text", has_text="Bob renamed “Idea 1” to “Renamed live”").wait_for()
+    assert ann.locator("#board-history-preview").is_visible()
+    assert in_preview(ann, "Idea 1").count() == 1  # the preview shows the version it shows

@@ -15,6 +15,17 @@ const CLOCK_MS = 30_000;  // "3 min ago" keeps up with the clock
 
 const $ = (id) => document.getElementById(id);
 
+// The title a node's events (newest first) last gave it, or undefined.
+function formerTitleIn(events, id) {
+  for (const { op } of events) {
+    if (op.kind === "node.create") return op.node.title ?? "";
+    if (op.kind === "node.update" && "title" in op.set) return op.set.title;
+    const restored = op.kind === "node.restore" && op.nodes?.find((node) => node.id === id);
+    if (restored) return restored.title ?? "";
+  }
+  return undefined;
+}
+
 function plural(count, word) {
   return `${count} ${word}${count === 1 ? "" : "s"}`;
 }
@@ -50,6 +61,8 @@ export function createHistoryPanel({ map, user, nodes, selected, toast }) {
   let returnTo = null;    // where the focus goes back when the panel closes
   let previewing = null;  // {seq, at, text} of the version shown
   let branch = null;      // the node chosen in the preview, as it was
+  const former = new Map();  // seq of a rename -> the title it replaced, from the node's history
+  const asked = new Set();   // renames whose former title was looked up
 
   const preview = createPreview({
     svg: $("board-history-drawing"),
@@ -163,7 +176,9 @@ export function createHistoryPanel({ map, user, nodes, selected, toast }) {
   function draw() {
     const focusedSeq = list.contains(document.activeElement) ? document.activeElement.dataset.seq : null;
     const currentSeq = list.querySelector('button.history-entry[tabindex="0"]')?.dataset.seq;
-    const lines = historyLines(events, { you: user, titleOf, colourName: (hex) => colours.get(hex) ?? null });
+    const lines = historyLines(events, { you: user, titleOf, colourName: (hex) => colours.get(hex) ?? null,
+                                         formerTitle: (seq) => former.get(seq) });
+    lookUp(lines.filter((line) => line.unknown && !asked.has(line.seq)));
     const items = lines.map((line) => {
       const item = document.createElement("li");
       const button = document.createElement("button");
@@ -194,6 +209,25 @@ export function createHistoryPanel({ map, user, nodes, selected, toast }) {
     end.hidden = nextBefore != null || !events.length || !oldestSeq;
     if (!end.hidden) end.textContent = `History before ${when(events.at(-1).at)} is not kept.`;
     drawBlame();
+  }
+
+  // A rename whose former title is older than the loaded events: the title the node had
+  // is read from its own history (one read per rename, a few at a time), then drawn.
+  async function lookUp(renames) {
+    const batch = renames.slice(0, 8);
+    for (const line of batch) asked.add(line.seq);
+    const found = await Promise.all(batch.map(async (line) => {
+      try {
+        const page = await api(`/api/v1/maps/${map}/nodes/${line.node}/history/?before=${line.seq}&limit=200`);
+        const title = formerTitleIn(page.events, line.node);
+        if (title !== undefined) former.set(line.seq, title);
+        return title !== undefined;
+      } catch (error) {
+        console.warn("board: a former title cannot be read", error);  // the line says "a node"
+        return false;
+      }
+    }));
+    if (found.some(Boolean) && !panel.hidden) draw();
   }
 
   function drawBlame() {

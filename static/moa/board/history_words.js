@@ -17,6 +17,11 @@ export function quoted(title) {
   return `“${title || "untitled"}”`;
 }
 
+// "a, b and c"
+function listed(words) {
+  return words.length > 1 ? `${words.slice(0, -1).join(", ")} and ${words.at(-1)}` : words[0];
+}
+
 // "just now", "3 min ago", "2 h ago", "4 d ago", else the date.
 export function ago(at, now) {
   const age = Math.max(0, now - Date.parse(at));
@@ -73,22 +78,22 @@ function context(events) {
 function updateWords(op, name, { was, colourName }) {
   const set = op.set;
   const parts = [];
+  const it = () => (parts.length ? "it" : name);  // the node is named once, then "it"
   if ("title" in set) {
     parts.push(was === undefined ? `renamed a node to ${quoted(set.title)}`
       : `renamed ${quoted(was)} to ${quoted(set.title)}`);
   }
-  const it = parts.length ? null : name;  // after a rename, the rest is about "it"
   if ("body" in set) {
-    const whose = it ? `the notes of ${it}` : "its notes";
+    const whose = parts.length ? "its notes" : `the notes of ${name}`;
     parts.push(set.body ? `edited ${whose}` : `removed ${whose}`);
   }
   if ("color" in set) {
     const colour = colourName(set.color);
-    parts.push(colour ? `coloured ${it ?? "it"} ${colour}` : `changed the colour of ${it ?? "it"}`);
+    parts.push(colour ? `coloured ${it()} ${colour}` : `changed the colour of ${it()}`);
   }
-  if ("collapsed" in set) parts.push(`${set.collapsed ? "folded" : "unfolded"} ${it ?? "it"}`);
-  if ("x" in set || "y" in set) parts.push(`repositioned ${it ?? "it"}`);
-  return parts.length > 1 ? `${parts.slice(0, -1).join(", ")} and ${parts.at(-1)}` : parts[0];
+  if ("collapsed" in set) parts.push(`${set.collapsed ? "folded" : "unfolded"} ${it()}`);
+  if ("x" in set || "y" in set) parts.push(`repositioned ${it()}`);
+  return listed(parts);
 }
 
 // What one event did, after the actor's name.
@@ -118,11 +123,18 @@ function words(event, known, { titleOf, colourName }) {
 }
 
 // The lines of `events` (newest first), newest first: {seq, at, first, count, node,
-// actor, text}. `seq` and `at` are the newest event's; `first` the oldest one's `at`;
-// `count` how many events the line stands for (position changes of one node by one
-// person in a row); `text` begins with the actor's name ("You" for `you`).
-export function historyLines(events, { you, titleOf = () => undefined, colourName = () => null } = {}) {
+// actor, text, unknown}. `seq` and `at` are the newest event's; `first` the oldest one's
+// `at`; `count` how many events the line stands for (position changes of one node by one
+// person in a row); `text` begins with the actor's name ("You" for `you`); `unknown` is
+// set on a rename whose former title neither the events nor `formerTitle(seq)` know.
+export function historyLines(events, { you, titleOf = () => undefined, colourName = () => null,
+                                       formerTitle = () => undefined } = {}) {
   const known = context(events);
+  for (const event of events) {
+    const former = event.op.kind === "node.update" && "title" in event.op.set && !known.was.has(event.seq)
+      ? formerTitle(event.seq) : undefined;
+    if (former !== undefined) known.was.set(event.seq, former);
+  }
   const lines = [];
   for (const event of events) {
     const previous = lines.at(-1);
@@ -134,7 +146,8 @@ export function historyLines(events, { you, titleOf = () => undefined, colourNam
       previous.text = `${actorName(event.actor, you)} repositioned ${quoted(event.title)} (${previous.count} times)`;
       continue;
     }
-    lines.push({ seq: event.seq, at: event.at, first: event.at, count: 1, node, actor,
+    const unknown = event.op.kind === "node.update" && "title" in event.op.set && !known.was.has(event.seq);
+    lines.push({ seq: event.seq, at: event.at, first: event.at, count: 1, node, actor, unknown,
                  position: isPosition(event.op),
                  text: `${actorName(event.actor, you)} ${words(event, known, { titleOf, colourName })}` });
   }
@@ -142,21 +155,28 @@ export function historyLines(events, { you, titleOf = () => undefined, colourNam
 }
 
 const BLAME = [
-  ["title", "Title"], ["body", "Notes"], ["color", "Colour"], ["position", "Position"],
-  ["parent", "Place in the tree"], ["collapsed", "Folded or unfolded"],
+  ["title", "title"], ["body", "notes"], ["color", "colour"], ["position", "position"],
+  ["parent", "place in the tree"], ["collapsed", "folding"],
 ];
 
-// Who last set each field of a node: [{field, label, text, at}], in a fixed order, x and
-// y as one "Position" (the newer of the two).
+// Who last set each field of a node, one line per change, newest first: "Title set by
+// Bob, 2 h ago", "Notes, colour and position set by you, 3 d ago" ({text, seq, at}).
+// x and y count as one "position" (the newer of the two).
 export function blameLines(blame, { you, now }) {
   const fields = { ...blame };
   const newer = [blame.x, blame.y].filter(Boolean).sort((a, b) => b.seq - a.seq)[0];
   if (newer) fields.position = newer;
-  return BLAME.filter(([field]) => fields[field]).map(([field, label]) => {
+  const bySeq = new Map();
+  for (const [field, label] of BLAME) {
     const entry = fields[field];
-    const verb = field === "collapsed" ? "" : " set";
+    if (!entry) continue;
+    if (!bySeq.has(entry.seq)) bySeq.set(entry.seq, { entry, labels: [] });
+    bySeq.get(entry.seq).labels.push(label);
+  }
+  return [...bySeq.values()].sort((a, b) => b.entry.seq - a.entry.seq).map(({ entry, labels }) => {
+    const what = listed(labels);
     const who = actorName(entry.actor, you);
-    return { field, label, at: entry.at, seq: entry.seq,
-             text: `${label}${verb} by ${who === "You" ? "you" : who}, ${ago(entry.at, now)}` };
+    return { seq: entry.seq, at: entry.at,
+             text: `${what[0].toUpperCase()}${what.slice(1)} set by ${who === "You" ? "you" : who}, ${ago(entry.at, now)}` };
   });
 }
