@@ -74,7 +74,6 @@ export function createHistoryPanel({ map, user, nodes, selected, toast }) {
   });
 
   const base = () => (node ? `/api/v1/maps/${map}/nodes/${node}/history/` : `/api/v1/maps/${map}/history/`);
-  const titleOf = (id) => nodes().get(id)?.title;
   const when = (at) => `${new Date(at).toLocaleString()} (${ago(at, Date.now())})`;
 
   // --- reading -------------------------------------------------------------------------
@@ -176,7 +175,9 @@ export function createHistoryPanel({ map, user, nodes, selected, toast }) {
   function draw() {
     const focusedSeq = list.contains(document.activeElement) ? document.activeElement.dataset.seq : null;
     const currentSeq = list.querySelector('button.history-entry[tabindex="0"]')?.dataset.seq;
-    const lines = historyLines(events, { you: user, titleOf, colourName: (hex) => colours.get(hex) ?? null,
+    const live = nodes();  // read once: each read lays the unsaved edits over the tree
+    const lines = historyLines(events, { you: user, titleOf: (id) => live.get(id)?.title,
+                                         colourName: (hex) => colours.get(hex) ?? null,
                                          formerTitle: (seq) => former.get(seq) });
     lookUp(lines.filter((line) => line.unknown && !asked.has(line.seq)));
     const items = lines.map((line) => {
@@ -249,7 +250,7 @@ export function createHistoryPanel({ map, user, nodes, selected, toast }) {
     node = nodeId;
     scopeMap.setAttribute("aria-pressed", String(!node));
     scopeNode.setAttribute("aria-pressed", String(Boolean(node)));
-    heading.textContent = node ? `History of ${quoted(titleOf(node))}` : "History";
+    heading.textContent = node ? `History of ${quoted(nodes().get(node)?.title)}` : "History";
     events = [];
     nextBefore = null;
     blame = null;
