@@ -77,6 +77,9 @@ class HistoryEvent(serializers.Serializer):
     at = serializers.DateTimeField()
     title = serializers.CharField(allow_blank=True,
                                   help_text="The node's title now (or when it was deleted).")
+    removed = serializers.IntegerField(required=False,
+                                       help_text="A delete only: how many of the nodes it took "
+                                                 "(its own included) are still deleted.")
 
 
 class MapHistory(serializers.Serializer):

@@ -212,8 +212,9 @@ def state_at(*, map_id: int, seq: int) -> dict[str, dict] | None:
 def history_events(*, map_id: int, before: int | None, limit: int,
                    node: str | None = None) -> list[dict]:
     """The map's ops newest first (those before `before`; with `node`, those naming
-    it), each with its actor and the title its node has now (or had when deleted):
-    three queries whatever their number."""
+    it), each with its actor and the title its node has now (or had when deleted), and a
+    delete with `removed`, how many of the nodes it took are still deleted: at most four
+    queries whatever their number."""
     logged = Op.objects.filter(map_id=map_id).select_related("actor").order_by("-seq")
     if before is not None:
         logged = logged.filter(seq__lt=before)
@@ -223,8 +224,14 @@ def history_events(*, map_id: int, before: int | None, limit: int,
     named = {op_node(row.op) for row in rows}
     titles = {str(node_id): title for node_id, title in Node.objects.filter(
         map_id=map_id, node_id__in=named).values_list("node_id", "title")}
+    deletes = [row.seq for row in rows if row.op["kind"] == "node.delete"]
+    # A delete's tombstones keep its seq until a restore brings them back.
+    removed = dict(Node.objects.filter(map_id=map_id, deleted_seq__in=deletes)
+                   .values("deleted_seq").annotate(count=Count("pk"))
+                   .values_list("deleted_seq", "count")) if deletes else {}
     return [{**op_event(row), "title": titles.get(op_node(row.op), ""),
-             "actor": {"id": row.actor.pk, "name": row.actor.name} if row.actor else None}
+             "actor": {"id": row.actor.pk, "name": row.actor.name} if row.actor else None,
+             **({"removed": removed.get(row.seq, 0)} if row.op["kind"] == "node.delete" else {})}
             for row in rows]
 
 

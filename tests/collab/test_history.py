@@ -172,6 +172,27 @@ def test_the_map_at_a_seq_and_a_restore_as_new_ops(client, alice, bob, mindmap):
 
 @pytest.mark.django_db
 @pytest.mark.sqlite
+def test_a_delete_in_the_timeline_counts_the_nodes_it_took_while_they_stay_deleted(
+        client, alice, mindmap):
+    root = root_of(mindmap)
+    a = submit(mindmap, alice, child(root, "Risks"))["op"]["node"]["id"]
+    b = submit(mindmap, alice, child(a, "Fire"))["op"]["node"]["id"]
+    submit(mindmap, alice, child(b, "Flood"))
+    submit(mindmap, alice, {"kind": "node.delete", "id": b})  # taken before, on its own
+    submit(mindmap, alice, child(a, "Theft"))
+    submit(mindmap, alice, {"kind": "node.delete", "id": a})
+    client.force_login(alice)
+    url = f"/api/v1/maps/{mindmap.pk}/history/"
+    events = {e["seq"]: e for e in client.get(url).json()["events"]}
+    assert events[6]["removed"] == 2 and events[4]["removed"] == 2  # Risks, Theft; Fire, Flood
+    assert "removed" not in events[5]
+    submit(mindmap, alice, {"kind": "node.restore", "id": a})
+    events = {e["seq"]: e for e in client.get(url).json()["events"]}
+    assert events[6]["removed"] == 0  # brought back: the restore's event says how many
+
+
+@pytest.mark.django_db
+@pytest.mark.sqlite
 def test_history_before_the_oldest_checkpoint_is_gone(client, alice, mindmap):
     root = root_of(mindmap)
     for index in range(6):
