@@ -192,14 +192,15 @@ def map_restore(*, map_id: int, team_id: int, actor_id: int, seq: int, top: str 
     as new ops by `actor_id`, all in one transaction under the map's lock, so everyone
     gets them as ordinary op events. Returns (ops it took, the map's seq after);
     HistoryGone, or RestoreImpossible saying why (nothing applied)."""
+    # The past never changes: rebuilt before the lock, so writers do not wait for it.
+    past = queries.state_at(map_id=map_id, seq=seq)
+    if past is None:
+        raise HistoryGone(f"map {map_id} has no history at seq {seq}")
     with transaction.atomic():
         mindmap = Mindmap.objects.select_for_update(of=("self",)).filter(
             pk=map_id, team_id=team_id, is_deleted=False).first()
         if mindmap is None:
             raise MapNotFound(f"no map {map_id} in team {team_id}")
-        past = queries.state_at(map_id=map_id, seq=seq) if seq <= mindmap.seq else None
-        if past is None:
-            raise HistoryGone(f"map {map_id} has no history at seq {seq}")
         rows = list(Node.objects.filter(map_id=map_id).values(
             *queries.NODE_FIELDS, "deleted_seq", "title_bytes", "body_bytes"))
         values = {node["id"]: node for node in map(queries.node_json, rows)}
@@ -311,8 +312,9 @@ def ops_trim(*, keep_seconds: int, keep_count: int, dry_run: bool = False) -> di
             trimmed[map_id] = doomed.count()
             if not dry_run:  # the history then starts at `upto`
                 nodes = queries.state_at(map_id=map_id, seq=upto)
-                if nodes is not None:
-                    Checkpoint.objects.create(map=mindmap, seq=upto, nodes=list(nodes.values()))
+                if nodes is not None:  # one may be there: a map trimmed before checkpoints
+                    Checkpoint.objects.update_or_create(
+                        map=mindmap, seq=upto, defaults={"nodes": list(nodes.values())})
                 Checkpoint.objects.filter(map=mindmap, seq__lt=upto).delete()
                 doomed.delete()
                 mindmap.trimmed_seq = upto

@@ -84,6 +84,13 @@ def map_detail(request: Request, map_id: int) -> Response:
                         content_type="application/json")
 
 
+def next_before(events: list[dict], limit: int) -> int | None:
+    """Where the next page starts: after a full page, or one a big op cut short."""
+    full = len(events) == limit or sum(
+        len(encode(event["op"]).encode()) for event in events) > queries.MAX_HISTORY_PAGE_BYTES
+    return events[-1]["seq"] if events and full else None
+
+
 class HistoryPage(serializers.Serializer):
     before = serializers.IntegerField(min_value=1, max_value=2**62, required=False,
                                       help_text="Only ops with a seq below this.")
@@ -109,7 +116,7 @@ def map_history(request: Request, map_id: int) -> Response:
     events = queries.history_events(map_id=map_id, before=before, limit=limit)
     return Response({"map": queries.map_header(mindmap), "seq": mindmap.seq,
                      "oldest_seq": queries.oldest_seq(map_id), "events": events,
-                     "next_before": events[-1]["seq"] if len(events) == limit else None})
+                     "next_before": next_before(events, limit)})
 
 
 @extend_schema(summary="The ops that named one node, newest first, and who last set "
@@ -126,7 +133,7 @@ def node_history(request: Request, map_id: int, node_id) -> Response:
                                     limit=limit, node=str(node_id))
     return Response({"map": queries.map_header(mindmap), "seq": mindmap.seq,
                      "oldest_seq": queries.oldest_seq(map_id), "events": events,
-                     "next_before": events[-1]["seq"] if len(events) == limit else None,
+                     "next_before": next_before(events, limit),
                      "blame": queries.node_blame(map_id=map_id, node=str(node_id))})
 
 
@@ -135,7 +142,7 @@ def node_history(request: Request, map_id: int, node_id) -> Response:
 @api_view(["GET"])
 def map_at(request: Request, map_id: int, seq: int) -> Response:
     mindmap = member_map(request, map_id)
-    nodes = queries.state_at(map_id=map_id, seq=seq) if seq <= mindmap.seq else None
+    nodes = queries.state_at(map_id=map_id, seq=seq)
     if nodes is None:
         raise Gone(f"This map's history starts at seq {queries.oldest_seq(map_id)} and it "
                    f"is at seq {mindmap.seq}; seq {seq} is not kept.")

@@ -24,8 +24,12 @@ class BatchInvalid(Exception):
 
 
 def echo(value: object) -> str | None:
-    """An id the client sent, as the answer may repeat it (bounded, or None)."""
-    return value if isinstance(value, str) and len(value) <= MAX_ID else None
+    """An id the client sent, as an answer may repeat it: printable ASCII and bounded,
+    or None (a lone surrogate, say, could not be sent back in a frame at all)."""
+    if isinstance(value, str) and len(value) <= MAX_ID and value.isascii() \
+            and value.isprintable():
+        return value
+    return None
 
 
 def submissions(content: dict, user_id: int) -> list[Submission]:

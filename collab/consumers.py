@@ -78,6 +78,7 @@ def peer_id(user_id: int, client_id: uuid.UUID) -> str:
 class MindmapConsumer(JsonFrameConsumer):
     client_id: str | None = None
     watched = False
+    replay_granted = False
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -183,8 +184,10 @@ class MindmapConsumer(JsonFrameConsumer):
         if frames is None:
             self.hub.linger(self.map_id)
             return
+        if not self.replay_granted:  # a socket's first welcome; a resync refills nothing
+            self.batch_pacing.welcome(settings.COLLAB_REPLAY_OPS)
+            self.replay_granted = True
         self.client_id = client_id
-        self.batch_pacing.welcome(settings.COLLAB_REPLAY_OPS)
         await self.send_paced(frames)
         await self.hub.attach(self, self.map_id, seq)
 
@@ -231,13 +234,13 @@ class MindmapConsumer(JsonFrameConsumer):
         return False
 
     async def on_op(self, content: dict) -> None:
-        op_id = content.get("op_id")
+        op_id = client_batches.echo(content.get("op_id"))
         if not self.ops_bucket.take(time.monotonic()):
             await self.reject(op_id, "rate_limited", "Too many ops; slow down and resend.")
             return
         try:
             outcome = await self.committer.submit(
-                actions.Submission(self.user_id, op_id, content.get("op")))
+                actions.Submission(self.user_id, content.get("op_id"), content.get("op")))
         except DatabaseError:
             await self.send_frame({"type": "error", "code": "unavailable", "op_id": op_id,
                                    "detail": "The op was not saved; resend it shortly."})

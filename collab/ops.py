@@ -98,7 +98,8 @@ def field_value(name: str, value: object) -> object:
     if name in ("x", "y"):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise invalid(f"{name} must be a number")
-        if not math.isfinite(value) or abs(value) > MAX_COORDINATE:
+        # abs first: a 400-digit integer is out of range, not an OverflowError
+        if abs(value) > MAX_COORDINATE or not math.isfinite(value):
             raise invalid(f"{name} must be finite and within ±{MAX_COORDINATE:g}")
         return float(value)
     if name == "color":
@@ -112,6 +113,12 @@ def field_value(name: str, value: object) -> object:
     raise invalid(f"unknown field {name!r}")
 
 
+def _names(keys: set[str]) -> str:
+    """Keys a client sent, fit to quote back: escaped (a lone surrogate cannot be sent
+    in a frame) and bounded."""
+    return ", ".join(ascii(key)[:40] for key in sorted(keys)[:10])
+
+
 def normalize(raw: object) -> dict:
     """The canonical form of a client op, or OpRejected('invalid') saying what is wrong."""
     if not isinstance(raw, dict):
@@ -121,14 +128,14 @@ def normalize(raw: object) -> dict:
         raise invalid(f"kind must be one of {', '.join(KINDS)}")
     unknown = set(raw) - OP_KEYS[kind]
     if unknown:
-        raise invalid(f"unknown field(s) in {kind}: {', '.join(sorted(unknown))}")
+        raise invalid(f"unknown field(s) in {kind}: {_names(unknown)}")
     if kind == "node.create":
         node = raw.get("node")
         if not isinstance(node, dict):
             raise invalid("node.create needs a node object")
         extra = set(node) - {"id", "parent", *EDITABLE}
         if extra:
-            raise invalid(f"unknown node field(s): {', '.join(sorted(extra))}")
+            raise invalid(f"unknown node field(s): {_names(extra)}")
         if node.get("parent") is None:
             raise invalid("a new node needs a parent (a map has one root)")
         values = {name: field_value(name, node[name]) if name in node else default

@@ -188,6 +188,8 @@ def map_json(mindmap: Mindmap) -> dict:
 
 # --- history ---------------------------------------------------------------------------
 
+MAX_HISTORY_PAGE_BYTES = 1024 * 1024
+
 def oldest_seq(map_id: int) -> int | None:
     """The earliest seq the map can be seen at (its oldest checkpoint)."""
     return (Checkpoint.objects.filter(map_id=map_id).order_by("seq")
@@ -196,17 +198,21 @@ def oldest_seq(map_id: int) -> int | None:
 
 def state_at(*, map_id: int, seq: int) -> dict[str, dict] | None:
     """The map's live nodes right after op `seq`, by id: the latest checkpoint at or
-    before it and the logged ops after it; None when `seq` is older than the history."""
-    checkpoint = (Checkpoint.objects.filter(map_id=map_id, seq__lte=seq).order_by("-seq")
-                  .first())
-    if checkpoint is None:
-        return None
-    nodes = {node["id"]: node for node in checkpoint.nodes}
-    logged = (Op.objects.filter(map_id=map_id, seq__gt=checkpoint.seq, seq__lte=seq)
-              .order_by("seq").values_list("op", flat=True))
-    for op in logged.iterator(chunk_size=SNAPSHOT_CHUNK):
-        ops.replay(nodes, op)
-    return nodes
+    before it and the logged ops after it, read in one consistent transaction; None when
+    `seq` is older than the history or ahead of the map."""
+    with consistent_read():  # a trim committing meanwhile cannot take ops from under it
+        if seq > Mindmap.objects.filter(pk=map_id).values_list("seq", flat=True).get():
+            return None
+        checkpoint = (Checkpoint.objects.filter(map_id=map_id, seq__lte=seq).order_by("-seq")
+                      .first())
+        if checkpoint is None:
+            return None
+        nodes = {node["id"]: node for node in checkpoint.nodes}
+        logged = (Op.objects.filter(map_id=map_id, seq__gt=checkpoint.seq, seq__lte=seq)
+                  .order_by("seq").values_list("op", flat=True))
+        for op in logged.iterator(chunk_size=SNAPSHOT_CHUNK):
+            ops.replay(nodes, op)
+        return nodes
 
 
 def history_events(*, map_id: int, before: int | None, limit: int,
@@ -214,13 +220,19 @@ def history_events(*, map_id: int, before: int | None, limit: int,
     """The map's ops newest first (those before `before`; with `node`, those naming
     it), each with its actor and the title its node has now (or had when deleted), and a
     delete with `removed`, how many of the nodes it took are still deleted: at most four
-    queries whatever their number."""
+    queries whatever their number. A page ends early past MAX_HISTORY_PAGE_BYTES of ops
+    (restores carry their nodes): fewer than `limit` events do not mean the end."""
     logged = Op.objects.filter(map_id=map_id).select_related("actor").order_by("-seq")
     if before is not None:
         logged = logged.filter(seq__lt=before)
     if node is not None:
         logged = logged.filter(Q(op__id=node) | Q(op__node__id=node))
-    rows = list(logged[:limit])
+    rows, size = [], 0
+    for row in logged[:limit].iterator(chunk_size=20):  # a restore's op may take 200 KB
+        rows.append(row)
+        size += utf8_size(encode(row.op))
+        if size > MAX_HISTORY_PAGE_BYTES:
+            break
     named = {op_node(row.op) for row in rows}
     titles = {str(node_id): title for node_id, title in Node.objects.filter(
         map_id=map_id, node_id__in=named).values_list("node_id", "title")}

@@ -100,6 +100,9 @@ class JsonFrameConsumer(AsyncWebsocketConsumer):
         except ValueError as error:
             await self.send_error("malformed", f"Frame is not valid JSON: {error}")
             return
+        except RecursionError:  # nested deeper than the parser goes
+            await self.send_error("malformed", "Frame is nested too deeply.")
+            return
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):
             await self.send_error("malformed", 'A frame is a JSON object with a "type".')
             return

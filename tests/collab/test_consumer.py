@@ -356,12 +356,19 @@ async def test_a_replay_after_hello_has_its_own_budget_then_retry_later(
     assert await database_sync_to_async(Op.objects.filter(map=mindmap).count)() == 200
     while not await ws.ws.receive_nothing(timeout=0.2):
         await ws.recv()  # the events of the 200
-    await ws.hello(since=200)  # a new welcome: a new budget
+    await ws.hello(since=200)  # a resync on the same socket refills nothing
     await ws.ws.send_json_to(refused)
     while (frame := await ws.recv())["type"] != "batch":
         pass
-    assert frame["results"][0]["seq"] == 201
+    assert frame.get("code") == "rate_limited", frame
     await ws.close()
+    again = await open_map(alice, team.pk, mindmap.pk)  # a reconnect: its own budget
+    await again.hello(since=200)
+    await again.ws.send_json_to(refused)
+    while (frame := await again.recv())["type"] != "batch":
+        pass
+    assert frame["results"][0]["seq"] == 201
+    await again.close()
 
 
 async def test_a_batch_over_the_frame_limit_is_answered_as_a_batch(open_map, alice, team,
@@ -408,3 +415,28 @@ async def test_restore_brings_back_a_deleted_subtree_for_everyone(open_map, alic
     assert reject["code"] == "conflict" and "not deleted" in reject["detail"]
     await a.close()
     await b.close()
+
+
+async def test_hostile_ids_and_values_get_answers_and_the_socket_stays(open_map, alice, team,
+                                                                       mindmap):
+    """Ids that could not be sent back in a frame (a lone surrogate) are answered as
+    null; a 400-digit coordinate is invalid; a frame nested past the parser is malformed.
+    None of them closes the socket."""
+    ws = await open_map(alice, team.pk, mindmap.pk)
+    root = root_of(await ws.hello())
+    await ws.ws.send_json_to({"type": "ops", "batch_id": "\ud800", "ops": [
+        {"op_id": "\udfff", "op": child_of(root)},
+        {"op_id": new_id(), "op": {"kind": "node.update", "id": root, "set": {"x": 10**400}}},
+        {"op_id": new_id(), "op": {"kind": "node.delete", "id": root, "\ud800": 1}}]})
+    while (answer := await ws.recv())["type"] != "batch":
+        pass
+    assert answer["batch_id"] is None
+    codes = [(r["op_id"] is None, r.get("code")) for r in answer["results"]]
+    assert codes == [(True, "invalid"), (False, "invalid"), (False, "invalid")]
+    assert "within" in answer["results"][1]["detail"]
+    assert "\\ud800" in answer["results"][2]["detail"]  # quoted, escaped
+    await ws.ws.send_to(text_data="[" * 30_000)
+    assert (await ws.expect("error"))["code"] == "malformed"
+    await ws.op(child_of(root, "still here"))
+    assert (await ws.events(1))[0]["op"]["node"]["title"] == "still here"
+    await ws.close()

@@ -241,3 +241,33 @@ def test_history_is_for_members_only(client, make_user, mindmap):
         assert client.get(url).status_code == 403
     assert client.post(f"/api/v1/maps/{mindmap.pk}/restore/", {"seq": 0},
                        content_type="application/json").status_code == 403
+
+
+@pytest.mark.django_db
+@pytest.mark.sqlite
+def test_a_trim_where_a_checkpoint_already_is_keeps_going(alice, mindmap):
+    """A map trimmed before checkpoints got one at its seq then (migration 0004)."""
+    root = root_of(mindmap)
+    for index in range(4):
+        submit(mindmap, alice, child(root, f"n{index}"))
+    from collab import queries
+
+    at_two = list(queries.state_at(map_id=mindmap.pk, seq=2).values())
+    Checkpoint.objects.create(map=mindmap, seq=2, nodes=at_two)
+    assert actions.ops_trim(keep_seconds=0, keep_count=2) == {mindmap.pk: 2}
+    (checkpoint,) = Checkpoint.objects.filter(map=mindmap)
+    assert checkpoint.seq == 2 and len(checkpoint.nodes) == 3
+
+
+@pytest.mark.django_db
+@pytest.mark.sqlite
+def test_a_history_page_stops_at_its_byte_budget(client, alice, mindmap, monkeypatch):
+    from collab import queries
+
+    root = root_of(mindmap)
+    for index in range(6):
+        submit(mindmap, alice, child(root, "x" * 100 + str(index)))
+    monkeypatch.setattr(queries, "MAX_HISTORY_PAGE_BYTES", 600)
+    client.force_login(alice)
+    page = client.get(f"/api/v1/maps/{mindmap.pk}/history/?limit=50").json()
+    assert 1 <= len(page["events"]) < 6 and page["next_before"] == page["events"][-1]["seq"]
