@@ -253,3 +253,50 @@ def test_a_sign_out_in_another_tab_keeps_the_edits_until_signed_in_again(
     wait_until(board, SAVED, timeout=30_000)  # the board came back and sent them
     wait_for_rows(lambda: Node.objects.filter(map=mindmap, title="Kept").count() == 1,
                   "the kept edits never arrived after signing in")
+
+
+def test_edits_kept_for_their_account_when_another_signs_in_in_this_browser(
+        page_as, alice, bob, moa):
+    """Alice's queued edits are never sent as Bob's, who signed in in another tab;
+    they go once Alice signs in again."""
+    from collab.actions import membership_ensure
+    from collab.models import Node, Op
+    from tests.conftest import PASSWORD
+
+    team, mindmap, _ = a_map(alice)
+    membership_ensure(team=team, user=bob)
+    board = page_as(alice)
+    held = {"on": False}
+
+    def route(socket):
+        server = socket.connect_to_server()
+
+        def outgoing(message):
+            if not (held["on"] and json.loads(message)["type"] in ("op", "ops")):
+                server.send(message)
+        socket.on_message(outgoing)
+    board.route_web_socket("**/ws/mindmap/**", route)
+    open_board(board, moa, team, mindmap)
+    held["on"] = True
+    type_nodes(board, ["Alice's"])
+    board.locator(STATUS, has_text="Saving 2 edits").wait_for()
+    other = board.context.new_page()
+
+    def sign_in(user):
+        other.goto(f"{moa.url}/")
+        other.get_by_role("button", name="Sign out").click()
+        other.goto(f"{moa.url}/accounts/login/")
+        other.get_by_label("Username").fill(user.username)
+        other.get_by_label("Password").fill(PASSWORD)
+        other.get_by_role("button", name="Sign in").click()
+        other.wait_for_url(f"{moa.url}/")
+    sign_in(bob)
+    held["on"] = False
+    board.locator(STATUS, has_text="Another account is signed in in this browser — your 2 "
+                                   "edits are kept on this device").wait_for(timeout=30_000)
+    assert not Op.objects.filter(map=mindmap, actor=bob).exists()
+    sign_in(alice)
+    wait_until(board, SAVED, timeout=30_000)
+    wait_for_rows(lambda: Node.objects.filter(map=mindmap, title="Alice's").count() == 1,
+                  "the kept edits never arrived after signing in again")
+    assert not Op.objects.filter(map=mindmap, actor=bob).exists()

@@ -10,14 +10,16 @@
 // 4403/4404 retry only when the tab is shown again.
 
 const SIGNED_OUT_RETRY_MS = 10_000;
-const REFUSED = { 4401: "signed-out", 4403: "forbidden", 4404: "not-found" };
+// 4001 is this page's own close: the socket's account is not the page's (below).
+const REFUSED = { 4001: "other-user", 4401: "signed-out", 4403: "forbidden", 4404: "not-found" };
+const RETRIED = new Set(["signed-out", "other-user"]);
 
 export class Connection {
   // `loaded(nodes, seq)` a whole snapshot; `event(opEvent)` the next op event in seq
   // order; `ready()` after each welcome (and its snapshot parts); `frame(frame)` every
   // other frame; `changed()` when `state` changes; `closed()` when the socket goes down.
-  constructor({ url, clientId, loaded, event, ready, frame, changed, closed }) {
-    Object.assign(this, { url, clientId, loaded, event, ready, frame, changed, closed });
+  constructor({ url, clientId, user, loaded, event, ready, frame, changed, closed }) {
+    Object.assign(this, { url, clientId, user, loaded, event, ready, frame, changed, closed });
     this.socket = null;
     this.seq = null;
     this.loading = null;   // a snapshot arriving in parts: {seq, parts, next, nodes}
@@ -27,7 +29,7 @@ export class Connection {
     this.offline = false;  // since the browser's `offline` event, until `online`
     // connecting (the first time), loading (snapshot parts), open, reconnecting (an
     // attempt under way or a draining server's wait), unreachable (waiting to try
-    // again), offline, too-many (4429), signed-out, forbidden, not-found
+    // again), offline, too-many (4429), signed-out, other-user, forbidden, not-found
     this.state = "connecting";
     this.progress = null;  // {part, parts} while a snapshot loads
     addEventListener("online", () => { this.offline = false; this.now(); });
@@ -76,7 +78,8 @@ export class Connection {
       this.socket = null;
       this.loading = null;
       this.closed();
-      this.reconnect(event.code);
+      this.reconnect(this.ownClose ?? event.code);
+      this.ownClose = null;
     };
   }
 
@@ -85,7 +88,7 @@ export class Connection {
     const refused = REFUSED[code];
     if (refused) {
       this.set(refused);
-      if (refused === "signed-out") this.timer = setTimeout(() => this.now(), SIGNED_OUT_RETRY_MS);
+      if (RETRIED.has(refused)) this.timer = setTimeout(() => this.now(), SIGNED_OUT_RETRY_MS);
       return;
     }
     this.attempt += 1;
@@ -117,7 +120,12 @@ export class Connection {
   }
 
   receive(frame) {
-    if (frame.type === "welcome") {
+    if (frame.type === "welcome" && String(frame.you?.user_id) !== this.user) {
+      // Someone else signed in in this browser since the page loaded: this page's edits
+      // (and its undo history) are its own account's, never sent as another's.
+      this.ownClose = 4001;  // the server may echo another code in its close frame
+      this.socket?.close(4001);
+    } else if (frame.type === "welcome") {
       this.frame(frame);  // peers, you
       const parts = frame.snapshot?.parts ?? 1;
       if (parts > 1) {

@@ -54,6 +54,7 @@ function reason(code, detail) {
 function readOnly() {
   const state = connection.state;
   if (state === "signed-out") return "You are signed out: sign in to edit (your unsaved edits are kept).";
+  if (state === "other-user") return "Another account is signed in here: sign in as yourself to edit.";
   if (state === "forbidden" || state === "not-found") return "This map is read-only now.";
   return null;
 }
@@ -118,7 +119,7 @@ const outbox = new Outbox({
 });
 
 const connection = new Connection({
-  url, clientId,
+  url, clientId, user,
   loaded: (nodes, seq) => {
     const deleted = confirmed.deleted;  // what this page saw deleted, for a restore's preview
     confirmed = tree(nodes);

@@ -14,6 +14,11 @@ export function describe({ connection, online, count }) {
       ? `Signed out — your ${edits(count, "")} ${count === 1 ? "is" : "are"} kept on this device; sign in to save them.`
       : "Signed out — sign in to edit this map." };
   }
+  if (state === "other-user") {
+    return { state, signIn: true, text: `Another account is signed in in this browser — ${
+      count ? `your ${edits(count, "")} ${count === 1 ? "is" : "are"} kept on this device` : "nothing of yours is lost"
+    }; sign in as yourself to save and edit.` };
+  }
   if (state === "forbidden") return { state, text: "Read-only: you are no longer a member of this team." };
   if (state === "not-found") return { state, text: "Read-only: this map has been deleted." };
   if (state === "open") {
