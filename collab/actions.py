@@ -11,9 +11,9 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from collab import ops, queries
+from collab import history, ops, queries
 from collab.errors import MapNotFound, NotAMember
-from collab.models import Membership, Mindmap, Node, Op, Team
+from collab.models import Checkpoint, Membership, Mindmap, Node, Op, Team
 from project.accounts.actions import sockets_revoke
 from project.accounts.models import User
 from project.bulk_insert import insert_rows
@@ -79,8 +79,10 @@ def map_create(*, team: Team, title: str, actor: User | None) -> Mindmap:
     with transaction.atomic():
         mindmap = Mindmap.objects.create(team=team, title=title, created_by=actor,
                                          content_bytes=ops.text_size(root_title))
-        Node.objects.create(map=mindmap, node_id=uuid.uuid4(), parent_id=None,
-                            title=root_title, title_bytes=mindmap.content_bytes)
+        root = Node.objects.create(map=mindmap, node_id=uuid.uuid4(), parent_id=None,
+                                   title=root_title, title_bytes=mindmap.content_bytes)
+        Checkpoint.objects.create(map=mindmap, seq=0, nodes=[queries.node_json(
+            {name: getattr(root, name) for name in queries.NODE_FIELDS})])
     return mindmap
 
 
@@ -180,6 +182,44 @@ def ops_submit(*, map_id: int, team_id: int, submissions: list[Submission]
     return outcomes
 
 
+class HistoryGone(Exception):
+    """A seq older than the history the map keeps (or ahead of the map)."""
+
+
+def map_restore(*, map_id: int, team_id: int, actor_id: int, seq: int, top: str | None
+                ) -> tuple[int, int]:
+    """Make the map (or the subtree under `top`) look as it did right after op `seq`,
+    as new ops by `actor_id`, all in one transaction under the map's lock, so everyone
+    gets them as ordinary op events. Returns (ops it took, the map's seq after);
+    HistoryGone, or RestoreImpossible saying why (nothing applied)."""
+    with transaction.atomic():
+        mindmap = Mindmap.objects.select_for_update(of=("self",)).filter(
+            pk=map_id, team_id=team_id, is_deleted=False).first()
+        if mindmap is None:
+            raise MapNotFound(f"no map {map_id} in team {team_id}")
+        past = queries.state_at(map_id=map_id, seq=seq) if seq <= mindmap.seq else None
+        if past is None:
+            raise HistoryGone(f"map {map_id} has no history at seq {seq}")
+        rows = list(Node.objects.filter(map_id=map_id).values(
+            *queries.NODE_FIELDS, "deleted_seq", "title_bytes", "body_bytes"))
+        values = {node["id"]: node for node in map(queries.node_json, rows)}
+        index = ops.TreeIndex.of(
+            ((str(row["node_id"]), values[str(row["node_id"])]["parent"], row["deleted_seq"])
+             for row in rows),
+            live_count=mindmap.node_count, content_bytes=mindmap.content_bytes,
+            sizes={str(row["node_id"]): (row["title_bytes"], row["body_bytes"])
+                   for row in rows})
+        planned = history.restore_ops(index=index, values=values, past=past, top=top)
+        outcomes = ops_submit(map_id=map_id, team_id=team_id, submissions=[
+            Submission(actor_id, str(uuid.uuid4()), op) for op in planned])
+        for outcome in outcomes:
+            if outcome.refused is not None:
+                raise outcome.refused
+            if outcome.rejected is not None:  # a limit of the map: all or nothing
+                raise history.RestoreImpossible(outcome.rejected.detail)
+    return len(planned), mindmap.seq + len(planned)
+
+
 def op_submit(*, map_id: int, team_id: int, actor_id: int, op_id: str, raw_op: object
               ) -> tuple[dict, bool]:
     """One op (scripts, tests); raises OpRejected, NotAMember or MapNotFound."""
@@ -269,7 +309,11 @@ def ops_trim(*, keep_seconds: int, keep_count: int, dry_run: bool = False) -> di
                 continue
             doomed = Op.objects.filter(map=mindmap, seq__lte=upto)
             trimmed[map_id] = doomed.count()
-            if not dry_run:
+            if not dry_run:  # the history then starts at `upto`
+                nodes = queries.state_at(map_id=map_id, seq=upto)
+                if nodes is not None:
+                    Checkpoint.objects.create(map=mindmap, seq=upto, nodes=list(nodes.values()))
+                Checkpoint.objects.filter(map=mindmap, seq__lt=upto).delete()
                 doomed.delete()
                 mindmap.trimmed_seq = upto
                 mindmap.save(update_fields=["trimmed_seq"])

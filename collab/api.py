@@ -4,15 +4,17 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.decorators import api_view
+from rest_framework.decorators import api_view, parser_classes
 from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from collab import actions, openapi, queries
-from collab.errors import NotAMember
+from collab import actions, history, openapi, queries
+from collab.errors import MapNotFound, NotAMember
 from collab.models import Mindmap, Team
 from project import rate_limits
+from project.api_errors import Conflict, Gone
 from project.api_fields import JsonString
 from project.openapi import RETRY_AFTER, SIGNED_IN, errors
 from project.ws_frames import encode
@@ -25,6 +27,15 @@ def require_member(request: Request, team_id: int) -> str:
         return queries.role_in_team(user_id=request.user.pk, team_id=team_id)
     except NotAMember:
         raise PermissionDenied("You are not a member of this team.") from None
+
+
+def member_map(request: Request, map_id: int) -> Mindmap:
+    """A live map of a team the caller is in; 404 or 403 otherwise."""
+    mindmap = Mindmap.objects.filter(pk=map_id, is_deleted=False).first()
+    if mindmap is None:
+        raise NotFound("No such map.")
+    require_member(request, mindmap.team_id)
+    return mindmap
 
 
 class MapCreate(serializers.Serializer):
@@ -64,13 +75,96 @@ def team_maps(request: Request, team_id: int) -> Response:
                responses={200: openapi.MapSnapshot, **errors(*SIGNED_IN, 404)})
 @api_view(["GET"])
 def map_detail(request: Request, map_id: int) -> Response:
-    mindmap = Mindmap.objects.filter(pk=map_id, is_deleted=False).first()
-    if mindmap is None:
-        raise NotFound("No such map.")
-    require_member(request, mindmap.team_id)
+    member_map(request, map_id)
     snapshot = queries.map_snapshot(map_id=map_id)
     # The nodes go out as they were encoded (once, compact UTF-8 bytes): a full map is a
     # few MB, bounded by COLLAB_MAX_CONTENT_BYTES_PER_MAP, never a tree of objects.
     head = encode({"map": snapshot.map, "seq": snapshot.seq})[:-1] + ',"nodes":'
     return HttpResponse(head.encode() + snapshot.array() + b"}",
                         content_type="application/json")
+
+
+class HistoryPage(serializers.Serializer):
+    before = serializers.IntegerField(min_value=1, max_value=2**62, required=False,
+                                      help_text="Only ops with a seq below this.")
+    limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
+
+
+class MapRestore(serializers.Serializer):
+    seq = serializers.IntegerField(min_value=0, max_value=2**62,
+                                   help_text="The map as it was right after this op.")
+    node = serializers.UUIDField(allow_null=True, default=None,
+                                 help_text="Only this node's subtree; null: the whole map.")
+
+
+@extend_schema(summary="A map's ops, newest first: who did what, when",
+               parameters=[HistoryPage],
+               responses={200: openapi.MapHistory, **errors(*SIGNED_IN, 400, 404)})
+@api_view(["GET"])
+def map_history(request: Request, map_id: int) -> Response:
+    mindmap = member_map(request, map_id)
+    page = HistoryPage(data=request.query_params)
+    page.is_valid(raise_exception=True)
+    before, limit = page.validated_data.get("before"), page.validated_data["limit"]
+    events = queries.history_events(map_id=map_id, before=before, limit=limit)
+    return Response({"map": queries.map_header(mindmap), "seq": mindmap.seq,
+                     "oldest_seq": queries.oldest_seq(map_id), "events": events,
+                     "next_before": events[-1]["seq"] if len(events) == limit else None})
+
+
+@extend_schema(summary="The ops that named one node, newest first, and who last set "
+                       "each of its fields",
+               parameters=[HistoryPage],
+               responses={200: openapi.NodeHistory, **errors(*SIGNED_IN, 400, 404)})
+@api_view(["GET"])
+def node_history(request: Request, map_id: int, node_id) -> Response:
+    mindmap = member_map(request, map_id)
+    page = HistoryPage(data=request.query_params)
+    page.is_valid(raise_exception=True)
+    limit = page.validated_data["limit"]
+    events = queries.history_events(map_id=map_id, before=page.validated_data.get("before"),
+                                    limit=limit, node=str(node_id))
+    return Response({"map": queries.map_header(mindmap), "seq": mindmap.seq,
+                     "oldest_seq": queries.oldest_seq(map_id), "events": events,
+                     "next_before": events[-1]["seq"] if len(events) == limit else None,
+                     "blame": queries.node_blame(map_id=map_id, node=str(node_id))})
+
+
+@extend_schema(summary="The map as it was right after op <seq>",
+               responses={200: openapi.MapSnapshot, **errors(*SIGNED_IN, 404, 410)})
+@api_view(["GET"])
+def map_at(request: Request, map_id: int, seq: int) -> Response:
+    mindmap = member_map(request, map_id)
+    nodes = queries.state_at(map_id=map_id, seq=seq) if seq <= mindmap.seq else None
+    if nodes is None:
+        raise Gone(f"This map's history starts at seq {queries.oldest_seq(map_id)} and it "
+                   f"is at seq {mindmap.seq}; seq {seq} is not kept.")
+    return Response({"map": queries.map_header(mindmap), "seq": seq,
+                     "nodes": list(nodes.values())})
+
+
+@extend_schema(summary="Make the map, or one subtree, look as it did at an earlier seq, "
+                       "as new ops", request=MapRestore, parameters=[RETRY_AFTER],
+               responses={200: openapi.MapRestored,
+                          **errors(*SIGNED_IN, 400, 404, 409, 410, 415, 429)})
+@api_view(["POST"])
+@parser_classes([JSONParser])
+def map_restore(request: Request, map_id: int) -> Response:
+    mindmap = member_map(request, map_id)
+    rate_limits.throttle(request, ("map.user", rate_limits.BY_USER))
+    body = MapRestore(data=request.data)
+    body.is_valid(raise_exception=True)
+    node = body.validated_data["node"]
+    try:
+        applied, seq = actions.map_restore(
+            map_id=map_id, team_id=mindmap.team_id, actor_id=request.user.pk,
+            seq=body.validated_data["seq"], top=str(node) if node else None)
+    except actions.HistoryGone:
+        raise Gone("That seq is not in this map's history (see oldest_seq).") from None
+    except history.RestoreImpossible as error:
+        raise Conflict(f"Nothing was changed: {error}") from None
+    except NotAMember:
+        raise PermissionDenied("You are not a member of this team.") from None
+    except MapNotFound:
+        raise NotFound("No such map.") from None
+    return Response({"seq": seq, "applied": applied})

@@ -108,3 +108,23 @@ class Op(models.Model):
 
     def __str__(self) -> str:
         return f"map {self.map_id} seq {self.seq}"
+
+
+class Checkpoint(models.Model):
+    """A map's live nodes as they were right after op `seq`: where its history starts.
+
+    Written with the map (seq 0) and whenever the op log is trimmed, so the map as it
+    was at any seq still in the history is this plus the ops after it."""
+
+    map = models.ForeignKey(Mindmap, on_delete=models.CASCADE, related_name="checkpoints")
+    seq = models.BigIntegerField()
+    nodes = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["map", "seq"], name="collab_checkpoint_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"map {self.map_id} at seq {self.seq}"

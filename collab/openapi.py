@@ -61,3 +61,51 @@ class MapSnapshot(serializers.Serializer):
     map = MapHeader()
     seq = serializers.IntegerField(help_text="The snapshot is the map as of this seq.")
     nodes = Node(many=True)
+
+
+class Actor(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class HistoryEvent(serializers.Serializer):
+    type = serializers.ChoiceField(["op"])
+    seq = serializers.IntegerField()
+    op_id = serializers.UUIDField()
+    actor = Actor(allow_null=True, help_text="Null once the account is gone.")
+    op = serializers.DictField(help_text="The op as logged (docs/protocol.md).")
+    at = serializers.DateTimeField()
+    title = serializers.CharField(allow_blank=True,
+                                  help_text="The node's title now (or when it was deleted).")
+    removed = serializers.IntegerField(required=False,
+                                       help_text="A delete only: how many of the nodes it took "
+                                                 "(its own included) are still deleted.")
+
+
+class MapHistory(serializers.Serializer):
+    map = MapHeader()
+    seq = serializers.IntegerField(help_text="The map's seq now.")
+    oldest_seq = serializers.IntegerField(allow_null=True,
+                                          help_text="The earliest seq the map can be seen at.")
+    events = HistoryEvent(many=True)
+    next_before = serializers.IntegerField(allow_null=True,
+                                           help_text="`before` for the next page; null: "
+                                                     "no more.")
+
+
+class Blame(serializers.Serializer):
+    seq = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    actor = Actor(allow_null=True)
+
+
+class NodeHistory(MapHistory):
+    blame = serializers.DictField(child=Blame(), help_text="Who last set each field "
+                                                           "(title, body, x, y, color, "
+                                                           "collapsed, parent).")
+
+
+class MapRestored(serializers.Serializer):
+    seq = serializers.IntegerField(help_text="The map's seq after the restore's ops.")
+    applied = serializers.IntegerField(help_text="How many ops it took (0: it already "
+                                                 "looked like that).")

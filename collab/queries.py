@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import connection, transaction
-from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models import Count, F, OuterRef, Q, Subquery
 
+from collab import history, ops
 from collab.errors import MapNotFound, NotAMember
 from collab.framing import ArrayParts, Snapshot
-from collab.models import Membership, Mindmap, Node, Op, Team
+from collab.models import Checkpoint, Membership, Mindmap, Node, Op, Team
 from collab.ops import TreeIndex
 from project.ws_frames import encode, utf8_size
 
@@ -183,3 +184,76 @@ def map_json(mindmap: Mindmap) -> dict:
             "seq": mindmap.seq, "node_count": mindmap.node_count,
             "created_at": mindmap.created_at,
             "created_by": {"id": creator.pk, "name": creator.name} if creator else None}
+
+
+# --- history ---------------------------------------------------------------------------
+
+def oldest_seq(map_id: int) -> int | None:
+    """The earliest seq the map can be seen at (its oldest checkpoint)."""
+    return (Checkpoint.objects.filter(map_id=map_id).order_by("seq")
+            .values_list("seq", flat=True).first())
+
+
+def state_at(*, map_id: int, seq: int) -> dict[str, dict] | None:
+    """The map's live nodes right after op `seq`, by id: the latest checkpoint at or
+    before it and the logged ops after it; None when `seq` is older than the history."""
+    checkpoint = (Checkpoint.objects.filter(map_id=map_id, seq__lte=seq).order_by("-seq")
+                  .first())
+    if checkpoint is None:
+        return None
+    nodes = {node["id"]: node for node in checkpoint.nodes}
+    logged = (Op.objects.filter(map_id=map_id, seq__gt=checkpoint.seq, seq__lte=seq)
+              .order_by("seq").values_list("op", flat=True))
+    for op in logged.iterator(chunk_size=SNAPSHOT_CHUNK):
+        ops.replay(nodes, op)
+    return nodes
+
+
+def history_events(*, map_id: int, before: int | None, limit: int,
+                   node: str | None = None) -> list[dict]:
+    """The map's ops newest first (those before `before`; with `node`, those naming
+    it), each with its actor and the title its node has now (or had when deleted), and a
+    delete with `removed`, how many of the nodes it took are still deleted: at most four
+    queries whatever their number."""
+    logged = Op.objects.filter(map_id=map_id).select_related("actor").order_by("-seq")
+    if before is not None:
+        logged = logged.filter(seq__lt=before)
+    if node is not None:
+        logged = logged.filter(Q(op__id=node) | Q(op__node__id=node))
+    rows = list(logged[:limit])
+    named = {op_node(row.op) for row in rows}
+    titles = {str(node_id): title for node_id, title in Node.objects.filter(
+        map_id=map_id, node_id__in=named).values_list("node_id", "title")}
+    deletes = [row.seq for row in rows if row.op["kind"] == "node.delete"]
+    # A delete's tombstones keep its seq until a restore brings them back.
+    removed = dict(Node.objects.filter(map_id=map_id, deleted_seq__in=deletes)
+                   .values("deleted_seq").annotate(count=Count("pk"))
+                   .values_list("deleted_seq", "count")) if deletes else {}
+    return [{**op_event(row), "title": titles.get(op_node(row.op), ""),
+             "actor": {"id": row.actor.pk, "name": row.actor.name} if row.actor else None,
+             **({"removed": removed.get(row.seq, 0)} if row.op["kind"] == "node.delete" else {})}
+            for row in rows]
+
+
+def op_node(op: dict) -> str:
+    """The node an op is about."""
+    return op["node"]["id"] if op["kind"] == "node.create" else op["id"]
+
+
+def node_ops(*, map_id: int, node: str) -> Iterator[tuple[int, dict, object]]:
+    """(seq, op, created_at) of the ops naming `node`, newest first, read in chunks."""
+    logged = (Op.objects.filter(map_id=map_id).filter(Q(op__id=node) | Q(op__node__id=node))
+              .order_by("-seq").values_list("seq", "op", "created_at"))
+    return logged.iterator(chunk_size=SNAPSHOT_CHUNK)
+
+
+def node_blame(*, map_id: int, node: str) -> dict[str, dict]:
+    """Who last set each field of `node` ({field: {seq, at, actor}}): one pass over its
+    ops, newest first, stopping once every field is known, and one query for them."""
+    seqs = history.blame(node_ops(map_id=map_id, node=node))
+    found = {op.seq: op for op in Op.objects.filter(map_id=map_id, seq__in=set(seqs.values()))
+             .select_related("actor")}
+    return {name: {"seq": seq, "at": op_event(found[seq])["at"],
+                   "actor": {"id": found[seq].actor.pk, "name": found[seq].actor.name}
+                   if found[seq].actor else None}
+            for name, seq in seqs.items()}

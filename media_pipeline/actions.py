@@ -158,7 +158,7 @@ def video_upload_complete(*, video_id: uuid.UUID, parts: list[tuple[int, str]] |
         if video.job_id is not None:  # a concurrent call got here first
             return video.job
         video.job = job_enqueue(kind="video.encode", owner=video.owner, team_id=video.team_id,
-                                payload={"video": str(video.id)})
+                                payload={"video": str(video.id), "title": video.title})
         video.status, video.uploaded_at = Video.Status.UPLOADED, timezone.now()
         video.multipart_upload_id = ""
         video.save()

@@ -15,15 +15,11 @@ from rest_framework.response import Response
 from media_pipeline import jobs, openapi, policy, queries, storage
 from media_pipeline.models import Job
 from project import rate_limits
+from project.api_errors import Conflict
 from project.internal_auth import internal_token_presented
 from project.openapi import INTERNAL_TOKEN, SIGNED_IN, errors
 
 logger = logging.getLogger(__name__)
-
-
-class Conflict(APIException):
-    status_code = 409
-    default_code = "conflict"
 
 
 class StorageUnavailable(APIException):

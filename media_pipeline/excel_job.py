@@ -1,15 +1,16 @@
-"""The `excel.import` job: a member list (.xlsx) in storage -> accounts and
-memberships of a team, with a report of every row.
+"""The `excel.import` job: a member list (.xlsx) in storage -> accounts and memberships
+of a team, with a report of every row.
 
 Stages: reading (rows parsed, 0-60 %), checking (accounts looked up in bulk, 60-70),
-applying (70-95), inviting (95-100: each new account is emailed a one-time link to
-set its password). The whole file is applied in one transaction: a file imports
-completely or not at all, so a failure never leaves half a team, and a rerun of the
-same file is idempotent by construction (its accounts now exist and are members: they
-are reported as already members, and those whose invitation could not be sent get it
-now). A dry run does everything but the writes and the emails. The
-uploaded file is deleted from storage when the job ends, whatever the outcome (and
-kept while a retry is due: a transient failure runs again on the same file).
+applying (70-95, reported after each batch of accounts written), inviting (95-100:
+each new account is emailed a one-time link to set its password). The whole file is
+applied in one transaction: a file imports completely or not at all, so a failure
+never leaves half a team, and a rerun of the same file is idempotent by construction
+(its accounts now exist and are members: they are reported as already members, and
+those whose invitation could not be sent get it now). A dry run does everything but
+the writes and the emails. The uploaded file is deleted from storage when the job
+ends, whatever the outcome (and kept while a retry is due: a transient failure runs
+again on the same file).
 """
 
 from __future__ import annotations
@@ -77,8 +78,7 @@ def _import(context: JobContext, path: Path) -> dict:
     plan.rejected.sort(key=lambda item: item["row"])
     invited = 0
     if not payload.get("dry_run"):
-        context.progress(70, "applying", f"{len(plan.create)} accounts to create")
-        _apply(team, plan)
+        _apply(context, team, plan)
         context.progress(95, "inviting", f"{len(plan.create)} new accounts")
         invited = _invite(context, team, rows)
     return _report(plan, payload, rows_read=len(rows) + len(rejected), invited=invited)
@@ -104,7 +104,7 @@ def _read(context: JobContext, path: str) -> tuple[list[Row], list[dict]]:
             for number, cells in sheet:
                 row, errors = member_rows.row_from_cells(number, cells)
                 if errors:
-                    rejected.append({"row": number, "errors": errors})
+                    rejected.append(member_rows.rejection(row, errors))
                 else:
                     rows.append(row)
                 if (len(rows) + len(rejected)) % 500 == 0:
@@ -118,7 +118,8 @@ def _read(context: JobContext, path: str) -> tuple[list[Row], list[dict]]:
                         f"The file is hostile or damaged: open it in Excel, copy the member "
                         f"columns into a new workbook and upload that.") from failure
     repeated = member_rows.duplicates(rows)
-    rejected += [{"row": number, "errors": errors} for number, errors in repeated.items()]
+    rejected += [member_rows.rejection(row, repeated[row.number]) for row in rows
+                 if row.number in repeated]
     return [row for row in rows if row.number not in repeated], rejected
 
 
@@ -147,16 +148,23 @@ def _member_ids(team: Team) -> set[int]:
     return set(Membership.objects.filter(team=team).values_list("user_id", flat=True))
 
 
-def _apply(team: Team, plan: member_rows.Plan) -> None:
+def _apply(context: JobContext, team: Team, plan: member_rows.Plan) -> None:
     """One transaction; accounts are created a batch at a time so at most one batch
-    of model instances is in memory (100,000 at once took 150 MB)."""
+    of model instances is in memory (100,000 at once took 150 MB). Progress runs from
+    70 to 95 % as batches are written (reported beside the transaction: progress.py);
+    a cancel stops it at the next batch, and nothing is written."""
+    total = len(plan.create)
+    context.progress(70, "applying", f"{total} accounts to create")
     with transaction.atomic():
-        for start in range(0, len(plan.create), APPLY_BATCH):
+        for start in range(0, total, APPLY_BATCH):
             batch = plan.create[start:start + APPLY_BATCH]
             ids = users_bulk_create(
                 accounts=[(row.username, row.email, row.name) for row in batch])
             memberships_bulk_add(team=team, roles={ids[row.username]: row.role
                                                    for row in batch})
+            done = start + len(batch)
+            context.progress(70 + 25 * done / total, "applying",
+                             f"{done} of {total} accounts created")
         memberships_bulk_add(team=team, roles={user_id: row.role for row, user_id in plan.link})
     logger.info("import into team %s: %d created, %d linked", team.pk, len(plan.create),
                 len(plan.link))

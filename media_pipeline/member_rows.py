@@ -62,6 +62,12 @@ def validate(row: Row) -> dict[str, str]:
     return errors
 
 
+def rejection(row: Row, errors: dict[str, str]) -> dict:
+    """A rejected row as the report lists it: its number, the username it holds (as
+    read, possibly blank or itself the fault, so a person finds the row) and why."""
+    return {"row": row.number, "username": row.username, "errors": errors}
+
+
 def duplicates(rows: list[Row]) -> dict[int, dict[str, str]]:
     """Later rows repeating an earlier row's username or email (as lookups compare
     them: identity.lookup_key)."""
@@ -116,5 +122,5 @@ def plan(rows: list[Row], by_username: dict[str, Account], by_email: dict[str, A
                 errors["username"] = "taken by an account with another email"
             if mailed is not None:
                 errors["email"] = "used by an account with another username"
-            result.rejected.append({"row": row.number, "errors": errors})
+            result.rejected.append(rejection(row, errors))
     return result

@@ -34,6 +34,9 @@ class Job(serializers.Serializer):
     attempts = serializers.IntegerField()
     team = serializers.IntegerField(allow_null=True)
     cancel_requested = serializers.BooleanField()
+    subject = serializers.CharField(allow_blank=True, help_text="What it works on: a member "
+                                    "list's file name, a video's title.")
+    retryable = serializers.BooleanField(help_text="FAILED, and POST retry/ would take it.")
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -61,6 +64,7 @@ class Video(serializers.Serializer):
     id = serializers.UUIDField()
     title = serializers.CharField()
     filename = serializers.CharField()
+    owner = serializers.IntegerField(help_text="The uploader's user id (who may delete it).")
     size = serializers.IntegerField(help_text="Bytes, as declared.")
     content_type = serializers.CharField()
     team = serializers.IntegerField(allow_null=True)

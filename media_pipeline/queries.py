@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from media_pipeline import playback
+from media_pipeline.errors import retry_refusal
 from media_pipeline.models import Job, Video, WorkerHeartbeat
 from media_pipeline.policy import KIND_CHANNELS
 
@@ -36,11 +37,20 @@ def job_json(job: Job, alive: dict[str, int] | None = None) -> dict:
         "error_code": job.error_code, "error_message": job.error_message,
         "result": job.result, "version": job.version, "attempts": job.attempts,
         "team": job.team_id, "cancel_requested": job.cancel_requested,
+        "subject": job_subject(job),
+        "retryable": job.status == "FAILED" and retry_refusal(job.error_code) is None,
         "created_at": _time(job.created_at), "started_at": _time(job.started_at),
         "finished_at": _time(job.finished_at),
         "queue": {"position": position if job.status == "PENDING" else 0,
                   "workers_alive": alive.get(KIND_CHANNELS.get(job.kind, ""), 0)},
     }
+
+
+def job_subject(job: Job) -> str:
+    """What the job works on, in a person's words: the member list's file name, the
+    video's title ("" for a job enqueued before its payload carried it, or a kind
+    without one)."""
+    return str(job.payload.get("filename") or job.payload.get("title") or "")
 
 
 _alive_cache: tuple[float, dict[str, int]] = (0.0, {})
@@ -135,6 +145,7 @@ def video_json(video: Video) -> dict:
     base = playback.hls_base(video.id) if video.renditions or video.has_thumbnail else ""
     return {
         "id": str(video.id), "title": video.title, "filename": video.filename,
+        "owner": video.owner_id,
         "size": video.size, "content_type": video.content_type, "team": video.team_id,
         "status": video_status(video), "duration": video.duration,
         "width": video.width, "height": video.height, "renditions": video.renditions,

@@ -23,9 +23,10 @@ from rest_framework.response import Response
 
 from collab.api import require_member
 from media_pipeline import actions, local_uploads, openapi, playback, queries, storage
-from media_pipeline.api import Conflict, StorageUnavailable, storage_errors_as_503
+from media_pipeline.api import StorageUnavailable, storage_errors_as_503
 from media_pipeline.models import Video
 from project import rate_limits
+from project.api_errors import Conflict
 from project.api_fields import JsonString
 from project.openapi import ANSWERS, RETRY_AFTER, SIGNED_IN, Error, errors
 

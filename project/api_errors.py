@@ -6,9 +6,9 @@ the logs; what failed inside (a bucket, a key, a host) stays in the logs.
 
 DRF views answer through `exception_handler`. What fails outside them under /api/ (a URL
 no view matches, an error in a middleware, such as the session lookup with the
-database down) reaches Django's handler400/404/500, which project/urls.py points here.
-Pages outside /api/ keep Django's HTML; with DEBUG (development) Django's debug pages
-answer instead of the 404 and 500 handlers.
+database down) reaches Django's handler400/403/404/500, which project/urls.py points
+here. Pages outside /api/ get Moa's error pages (project/error_pages.py), whatever DEBUG
+says.
 """
 
 import logging
@@ -17,11 +17,11 @@ import sys
 from django import db
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
-from django.views import defaults
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from project import error_pages
 from project.logcontext import request_id_var
 
 logger = logging.getLogger(__name__)
@@ -35,6 +35,20 @@ class DatabaseUnavailable(exceptions.APIException):
     status_code = 503
     default_code = "unavailable"
     default_detail = "The database is unavailable; try again in a minute."
+
+
+class Conflict(exceptions.APIException):
+    """The object is not in a state that allows this."""
+
+    status_code = 409
+    default_code = "conflict"
+
+
+class Gone(exceptions.APIException):
+    """What was asked for existed once and is no longer kept."""
+
+    status_code = 410
+    default_code = "gone"
 
 
 def exception_handler(exc, context):
@@ -69,16 +83,24 @@ def bad_request(request: HttpRequest, exception: Exception):
     """handler400: a body over DATA_UPLOAD_MAX_MEMORY_SIZE, a disallowed Host, a
     malformed form."""
     if not _is_api(request):
-        return defaults.bad_request(request, exception)
+        return error_pages.bad_request(request, exception)
     if isinstance(exception, RequestDataTooBig):
         return _answer(413, "The request body is over the limit.", "too_large")
     return _answer(400, "The request could not be read.", "bad_request")
 
 
+def permission_denied(request: HttpRequest, exception: Exception):
+    """handler403: a refusal raised outside a DRF view."""
+    if not _is_api(request):
+        return error_pages.permission_denied(request, exception)
+    return _answer(403, "You do not have permission to perform this action.",
+                   "permission_denied")
+
+
 def not_found(request: HttpRequest, exception: Exception):
     """handler404: under /api/, a URL that no endpoint answers."""
     if not _is_api(request):
-        return defaults.page_not_found(request, exception)
+        return error_pages.page_not_found(request, exception)
     return _answer(404, "No such endpoint.", "not_found")
 
 
@@ -86,7 +108,7 @@ def server_error(request: HttpRequest):
     """handler500. Django calls it while handling the exception, so it can tell a
     database outage (503, retry) from a bug (500, logged with its traceback by Django)."""
     if not _is_api(request):
-        return defaults.server_error(request)
+        return error_pages.server_error(request)
     if isinstance(sys.exception(), DATABASE_DOWN):
         return _answer(503, DatabaseUnavailable.default_detail, "unavailable")
     return _answer(500, "Something went wrong on our side; it is logged.", "server_error")

@@ -41,6 +41,8 @@ ANSWERS = {
                                 "a session), `quota_exceeded`."),
     404: OpenApiResponse(Error, "No such object, or none the caller may see: `not_found`."),
     409: OpenApiResponse(Error, "The object is not in a state that allows this: `conflict`."),
+    410: OpenApiResponse(Error, "Existed once, no longer kept (a map's history before its "
+                                "oldest seq): `gone`."),
     413: OpenApiResponse(Error, "The body is over the limit: `too_large`."),
     415: OpenApiResponse(Error, "A body of another media type than documented: "
                                 "`unsupported_media_type`."),

@@ -32,7 +32,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-# Under /api/ these answer JSON errors; elsewhere Django's pages (project/api_errors.py).
+# Under /api/ these answer JSON errors; elsewhere Moa's pages (project/error_pages.py).
 handler400 = "project.api_errors.bad_request"
+handler403 = "project.api_errors.permission_denied"
 handler404 = "project.api_errors.not_found"
 handler500 = "project.api_errors.server_error"

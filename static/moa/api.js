@@ -12,15 +12,31 @@ export async function api(path, { method = "GET", json, body, headers = {} } = {
   } else if (body !== undefined) {
     init.body = body;
   }
-  const response = await fetch(path, init);
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new Error("Moa cannot be reached: check your connection, then try again.");
+  }
   const data = response.status === 204 ? {} : await response.json().catch(() => ({}));
   if (!response.ok) {
-    const error = new Error(data.detail || `${method} ${path} failed (${response.status})`);
+    const error = new Error(data.detail || `The server answered ${response.status}; try again in a minute.`);
     error.status = response.status;
     error.data = data;
     throw error;
   }
   return data;
+}
+
+// What went wrong, in the page's words: a refused field is named by the label the
+// person sees (`labels`: field -> label), never by the API's field name.
+export function errorText(error, labels = {}) {
+  const fields = error.data?.errors;
+  if (!fields || typeof fields !== "object" || Array.isArray(fields)) return error.message;
+  return Object.entries(fields).map(([field, messages]) => {
+    const text = [messages].flat().join(" ");
+    return labels[field] ? `${labels[field]}: ${text}` : text;
+  }).join(" ");
 }
 
 export const jobEvents = new EventTarget();  // "job" (detail: job), "connection" (detail: state)
@@ -51,15 +67,39 @@ function connect() {
 }
 connect();
 
+const KINDS = { "video.encode": "Video", "excel.import": "Member import" };
+
+// The job as a person names it: its kind and what it works on (a file, a title).
+export function jobTitle(job) {
+  const kind = KINDS[job.kind] ?? "Background job";
+  return job.subject ? `${kind} “${job.subject}”` : kind;
+}
+
+const capitalized = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+
 export function describeJob(job) {
+  if (job.status === "PENDING" && job.stage === "retrying") {
+    return `Trying again shortly (${job.message}). Last error: ${job.error_message}`;
+  }
   if (job.status === "PENDING" && job.queue.workers_alive === 0) {
     return "Waiting: no worker is running for this kind of job.";
   }
   if (job.status === "PENDING") return `Queued (position ${job.queue.position + 1}).`;
-  if (job.status === "RUNNING") return `${job.stage || "running"} ${job.progress}%${job.message ? ` · ${job.message}` : ""}`;
-  if (job.status === "FAILED") return `Failed: ${job.error_message}`;
+  if (job.status === "RUNNING") {
+    return `${capitalized(job.stage || "running")} · ${job.progress}%${job.message ? ` · ${job.message}` : ""}`;
+  }
+  if (job.status === "FAILED") {
+    return `Failed: ${job.error_message}${job.retryable ? "" : " Upload a corrected file to try again."}`;
+  }
   if (job.status === "CANCELLED") return "Cancelled.";
   return "Done.";
+}
+
+export const FINAL = new Set(["DONE", "FAILED", "CANCELLED"]);
+
+// Run a failed job again (POST retry/); its new state arrives as a job event.
+export function retryJob(job) {
+  return api(`/api/v1/jobs/${job.id}/retry/`, { method: "POST" });
 }
 
 export function element(tag, attributes = {}, ...children) {

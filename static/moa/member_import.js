@@ -1,10 +1,12 @@
 // The member import form: upload, then follow the job to its result table.
-import { api, describeJob, element, jobEvents } from "./api.js";
+import { FINAL, api, describeJob, element, errorText, jobEvents } from "./api.js";
 
 const form = document.getElementById("import-form");
 const status = document.getElementById("import-status");
 const progress = document.getElementById("import-progress");
 const result = document.getElementById("import-result");
+// The form's labels for the fields the import endpoint may refuse.
+const FIELDS = { file: "Member list", dry_run: "Dry run" };
 let watching = null;
 
 form.addEventListener("submit", async (event) => {
@@ -18,7 +20,8 @@ form.addEventListener("submit", async (event) => {
     watching = job.id;
     show(job);
   } catch (error) {
-    status.textContent = error.message;
+    status.textContent = errorText(error, FIELDS);
+    progress.hidden = true;
   }
 });
 
@@ -27,9 +30,12 @@ jobEvents.addEventListener("job", ({ detail: job }) => {
 });
 
 function show(job) {
-  progress.hidden = false;
+  progress.hidden = FINAL.has(job.status);  // a bar for an import under way only
   progress.value = job.progress;
-  status.textContent = describeJob(job);
+  status.textContent = job.status === "FAILED"
+    ? `The import failed: ${job.error_message}` +
+      (job.retryable ? " Retry it from “Your jobs” below." : " Correct the file and upload it again.")
+    : describeJob(job);
   if (job.status === "DONE") table(job.result);
 }
 
@@ -46,7 +52,7 @@ function table(report) {
   }
   for (const item of report.rejected) {
     const reasons = Object.entries(item.errors).map(([column, reason]) => `${column}: ${reason}`);
-    rows.push([item.row, "", "rejected", reasons.join("; ")]);
+    rows.push([item.row, item.username ?? "", "rejected", reasons.join("; ")]);
   }
   rows.sort((a, b) => a[0] - b[0]);
   const head = element("tr", {}, ...["Row", "Username", "Outcome", "Reason"].map((h) => element("th", { scope: "col" }, h)));

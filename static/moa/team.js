@@ -1,5 +1,5 @@
 // Create a map from the team page, then open its board.
-import { api } from "./api.js";
+import { api, errorText } from "./api.js";
 
 const form = document.getElementById("map-form");
 form.addEventListener("submit", async (event) => {
@@ -10,6 +10,6 @@ form.addEventListener("submit", async (event) => {
       json: { title: document.getElementById("map-title").value } });
     location.assign(`/teams/${team}/maps/${map.id}/`);
   } catch (error) {
-    document.getElementById("map-status").textContent = error.message;
+    document.getElementById("map-status").textContent = errorText(error, { title: "New map" });
   }
 });

@@ -182,7 +182,8 @@ def test_a_drop_onto_a_descendant_is_refused_and_the_page_stays_responsive(
 
 @pytest.mark.skipif("node.restore" not in ops.KINDS,
                     reason="NEEDS THE SERVER'S node.restore (not merged into main yet)")
-def test_undo_of_a_delete_restores_the_subtree_for_both_users(page_as, alice, bob, moa):
+def test_undo_of_a_delete_after_a_reload_restores_the_subtree_for_both_users(
+        page_as, alice, bob, moa):
     from collab.models import Node
 
     team, mindmap, ids = a_map(alice, bob, branches=[("Branch", "Plan", 250, 0),
@@ -195,6 +196,9 @@ def test_undo_of_a_delete_restores_the_subtree_for_both_users(page_as, alice, bo
     ann.keyboard.press("Delete")
     for page in (ann, ben):
         page.locator("g.node[aria-label='Leaf']").wait_for(state="detached")
+    wait_until(ann, SAVED)
+    ann.reload()  # the undo history survives it
+    ann.locator(STATUS, has_text="All changes saved").wait_for()
     ann.keyboard.press("Control+z")
     for page in (ann, ben):
         page.locator("g.node[aria-label='Branch']").wait_for()

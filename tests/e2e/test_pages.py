@@ -57,7 +57,7 @@ def test_an_excel_import_from_the_team_page_shows_its_result_table(page_as, alic
     assert "Created 2" in summary.inner_text() and "rejected 1" in summary.inner_text()
     table = page.locator("#import-table").inner_text()
     assert "letters, digits and @ . + - _ only" in table and "ann" in table
-    assert "Member import: Done." in page.locator("#jobs").inner_text()
+    assert "Member import “members.xlsx” · Done." in page.locator("#jobs").inner_text()
     page.screenshot(path=str(artifacts / "import-and-jobs-panel.png"), full_page=True)
 
 
@@ -66,7 +66,7 @@ def test_a_video_uploads_encodes_and_plays(page_as, alice, tmp_path, moa):
     page = page_as(alice)
     upload_and_play(page, moa.url, source)
     wait_until(
-        page, "document.getElementById('video-list').innerText.includes('READY')", timeout=60_000)
+        page, "document.getElementById('video-list').innerText.includes('Ready')", timeout=60_000)
 
 
 # The upload bar's values as the page sets them (<progress> reflects `value`).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,9 @@ def test_bad_rows_are_rejected_with_their_row_and_reasons(client, alice, bob, te
         7: {"username": "taken by an account with another email"},
         9: {"username": "required"},
     }
+    # Each rejected row names the username it holds, as read, so a person finds it.
+    assert {item["row"]: item["username"] for item in job.result["rejected"]} == {
+        3: "bad name", 4: "ok3", 5: "ok4", 6: "OK1", 7: "bob", 9: ""}
     assert [item["username"] for item in job.result["created"]] == ["ok1"]
 
 
@@ -256,7 +260,8 @@ def test_row_numbers_are_the_sheets_own_when_the_top_rows_are_empty(client, alic
                            header=["username", "email"], above=[[], []])
     job = run_import(client, team, path)
     assert job.result["created"] == [{"row": 4, "username": "ok"}]
-    assert job.result["rejected"] == [{"row": 5, "errors": {"email": "not a valid email address"}}]
+    assert job.result["rejected"] == [{"row": 5, "username": "bad",
+                                       "errors": {"email": "not a valid email address"}}]
 
 
 def test_a_list_that_starts_lower_and_further_right_keeps_its_numbers(client, alice, team,
@@ -400,6 +405,7 @@ def test_an_import_cannot_make_a_look_alike_of_an_existing_account(client, alice
         [spelling, "attacker@example.com", "", "member"]]))
     assert job.result["counts"]["created"] == 0
     assert job.result["rejected"] == [
-        {"row": 2, "errors": {"username": "taken by an account with another email"}}]
+        {"row": 2, "username": unicodedata.normalize("NFKC", spelling),
+         "errors": {"username": "taken by an account with another email"}}]
     client.logout()
     assert client.login(username="outsider", password=PASSWORD)

@@ -42,49 +42,35 @@ def run_harness(node: str, payload: dict) -> dict:
 
 
 class Server:
-    """The server's rules on a node table: collab/ops.py, and the node.restore rule of
-    the wire contract (a deleted node comes back with every node its delete removed
-    under it; `gone` when it never existed or its parent is deleted, `conflict` when it
-    is live) wherever ops.py does not have it yet."""
+    """The server's rules, stateful as under the map lock: collab/ops.py's TreeIndex
+    (live parents and tombstones with the seq of their delete) and plan, on a node
+    table; a delete buries its nodes and a restore brings the same ones back."""
 
     def __init__(self, nodes: list[dict]):
         self.nodes = {node["id"]: dict(node) for node in nodes}
-        self.deleted: dict[str, tuple[dict, str]] = {}  # id -> (node, the delete's top)
+        self.buried: dict[str, dict] = {}
+        sizes = {node["id"]: (ops.text_size(node["title"]), ops.text_size(node["body"]))
+                 for node in nodes}
+        self.index = ops.TreeIndex.of(((node["id"], node["parent"], None) for node in nodes),
+                                      sizes=sizes, content_bytes=sum(map(sum, sizes.values())))
+        self.seq = 0
 
     def apply(self, raw: dict) -> str | None:
         try:
-            if raw["kind"] == "node.restore" and "node.restore" not in ops.KINDS:
-                self.restore(raw["id"])
-                return None
-            op = ops.normalize(raw)
-            if op["kind"] == "node.create" and op["node"]["id"] in self.deleted:
-                # the server's table keeps deleted rows: their ids stay taken
-                raise ops.OpRejected("conflict", "a deleted node has that id")
-            before = dict(self.nodes)
-            ops.apply(self.nodes, op)
+            effect = ops.plan(ops.normalize(raw), self.index, max_nodes=10**9)
         except ops.OpRejected as refused:
             return refused.code
-        for gone in before.keys() - self.nodes.keys():
-            self.deleted[gone] = (before[gone], op["id"])
-        for back in self.nodes.keys() & self.deleted.keys():
-            del self.deleted[back]
+        self.seq += 1
+        if effect.kind == "node.delete":
+            for node in effect.subtree:
+                self.buried[node] = self.nodes.pop(node)
+        elif effect.kind == "node.restore":
+            for node in effect.subtree:
+                self.nodes[node] = self.buried.pop(node)
+        else:
+            ops.apply_effect(self.nodes, effect)
+        self.index.apply(effect, self.seq)
         return None
-
-    def restore(self, top: str) -> None:
-        if top in self.nodes:
-            raise ops.OpRejected("conflict", "not deleted")
-        if top not in self.deleted or self.deleted[top][0]["parent"] not in self.nodes:
-            raise ops.OpRejected("gone", "cannot restore")
-        by = self.deleted[top][1]
-        group = {node_id: node for node_id, (node, of) in self.deleted.items() if of == by}
-        back, frontier = [top], [top]
-        while frontier:
-            frontier = [node_id for node_id, node in group.items()
-                        if node["parent"] in frontier and node_id not in back]
-            back.extend(frontier)
-        for node_id in back:
-            self.nodes[node_id] = group[node_id]
-            del self.deleted[node_id]
 
     def table(self) -> list[dict]:
         return sorted(self.nodes.values(), key=lambda node: node["id"])

@@ -8,6 +8,7 @@ import { Connection } from "./connection.js";
 import { Outbox } from "./outbox.js";
 import { apply, copy, plan, target, tree } from "./state.js";
 import { describe } from "./status.js";
+import { createHistoryPanel } from "./history_panel.js";
 import { toaster } from "./toasts.js";
 import { History, overwritten } from "./undo.js";
 import { createView } from "./view.js";
@@ -127,6 +128,7 @@ const connection = new Connection({
     const refused = apply(confirmed, opEvent.op);
     if (refused) console.warn("board: an op event does not fit the tree", opEvent, refused);
     outbox.settle(opEvent.op_id);
+    timeline.opEvent(opEvent);
     render();
   },
   ready: () => { outbox.welcome(); render(); },
@@ -200,6 +202,8 @@ const view = createView({
 function render() {
   view.render();
 }
+
+const timeline = createHistoryPanel({ map, user, toast, nodes: () => current().live, selected: () => view.selected });
 
 document.addEventListener("keydown", (event) => {
   if (!(event.ctrlKey || event.metaKey) || event.target instanceof HTMLInputElement) return;

@@ -12,6 +12,7 @@
 const MAX_OPS = 100;              // per `ops` frame (the server's limit)
 const MAX_BYTES = 48 * 1024;      // of JSON per frame, under the 64 KiB frame limit
 const RETRY_MS = 1000;            // when a refusal to retry says no retry_after_ms
+const utf8 = new TextEncoder();
 const PERMANENT = new Set(["gone", "invalid", "cycle", "conflict", "too_large", "forbidden"]);
 
 function request(idbRequest) {
@@ -60,6 +61,7 @@ export class Outbox {
     this.retryTimer = null;
     this.counter = 0;
     this.single = false;   // this socket's server takes no `ops` frames: one `op` frame per op
+    this.limit = MAX_OPS;  // ops per batch, halved when the server finds a batch too large
   }
 
   // Load what an earlier page left unsaved.
@@ -126,6 +128,7 @@ export class Outbox {
   welcome() {
     this.ready = true;
     this.single = false;
+    this.limit = MAX_OPS;
     this.flight = null;
     for (const entry of this.entries) entry.acked = false;
     this.pump();
@@ -167,7 +170,7 @@ export class Outbox {
   }
 
   // Send the next batch when none is in flight: the oldest stored ops not yet answered,
-  // at most MAX_OPS and MAX_BYTES of JSON.
+  // at most `limit` of them and MAX_BYTES of JSON.
   pump() {
     if (!this.ready || this.flight || this.retryTimer) return;
     const ops = [];
@@ -176,8 +179,8 @@ export class Outbox {
       if (!entry.stored) break;  // keep the order: a later op waits for an earlier one
       if (entry.acked) continue;
       const item = { op_id: entry.op_id, op: entry.op };
-      const size = JSON.stringify(item).length + 1;
-      if (ops.length && (ops.length === MAX_OPS || bytes + size > MAX_BYTES)) break;
+      const size = utf8.encode(JSON.stringify(item)).length + 1;  // frames count UTF-8 bytes
+      if (ops.length && (ops.length === this.limit || bytes + size > MAX_BYTES)) break;
       ops.push(item);
       bytes += size;
     }
@@ -193,10 +196,12 @@ export class Outbox {
     }
     const batch = this.flight;
     this.flight = null;
-    if (frame.code) {  // the whole batch refused (forbidden: the socket closes next)
-      if (frame.code !== "forbidden") {
-        for (const { op_id: opId } of batch.ops) this.refuse(opId, frame.code, frame.detail);
-      }
+    if (frame.code === "forbidden") return;  // the socket closes next; the edits stay
+    if (frame.code) {  // too_large or invalid: smaller batches, down to the op at fault
+      if (batch.ops.length > 1) {
+        this.limit = Math.ceil(batch.ops.length / 2);
+        this.pump();
+      } else this.refuse(batch.ops[0].op_id, frame.code, frame.detail);
       return;
     }
     let retry = null;
