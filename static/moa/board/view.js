@@ -355,7 +355,10 @@ export function createView({ svg, frame, board }) {
   // --- toolbar, panels, dialogs --------------------------------------------------------------
 
   function zoom(factor) { camera.zoom({ factor }); people.unfollow(); }
-  function zoomLabel() { $("zoom-level").textContent = `${Math.round(camera.view.scale * 100)}%`; }
+  function zoomLabel() {  // on every pan: the text set only when it changed (no relayout)
+    const label = `${Math.round(camera.view.scale * 100)}%`;
+    if ($("zoom-level").textContent !== label) $("zoom-level").textContent = label;
+  }
 
   const sheet = $("board-shortcuts");
   function openSheet() { if (!sheet.open) sheet.showModal(); }
