@@ -1,6 +1,7 @@
 """The board's view in Chromium: inline title editing, arrow keys, the view following the
 selection (a 100-deep chain, a phone), fit to screen, peers' cursors that never block a
-click, the shortcut sheet, export and import (round trips and hostile files)."""
+click, the shortcut sheet, export and import (round trips and hostile files), and on a
+large map only the nodes near the view in the DOM."""
 
 from __future__ import annotations
 
@@ -173,6 +174,41 @@ def test_fit_to_screen_shows_every_node(page_as, alice, moa):
     wait_in_view(page, labelled("Far 47"))
 
 
+def test_a_large_map_draws_only_what_is_near_the_view(page_as, alice, moa):
+    team, mindmap = new_map(alice)
+    root = root_id(mindmap)
+    near, far = str(uuid.uuid4()), str(uuid.uuid4())
+    seed(alice, team, mindmap, [
+        *({"id": str(uuid.uuid4()), "parent": root, "title": f"Row {index}", "x": 250,
+           "y": 120 * index} for index in range(1, 60)),
+        {"id": near, "parent": root, "title": "Near", "x": 250, "y": 0},
+        {"id": far, "parent": near, "title": "Far away", "x": 480, "y": 9000}])
+    page = page_as(alice)
+    open_board(page, moa, team, mindmap)
+    page.locator(labelled("Row 1")).wait_for()
+    assert page.locator(labelled("Row 59")).count() == 0  # 7,000 px below: not in the DOM
+    assert page.locator(labelled("Far away")).count() == 0
+    board = page.locator("#board").bounding_box()
+    x = board["x"] + 40  # left of the root: the background
+    for _ in range(30):  # drag the background up until the last row is in view
+        if in_view(page, labelled("Row 59")):
+            break
+        page.mouse.move(x, board["y"] + board["height"] - 60)
+        page.mouse.down()
+        page.mouse.move(x, board["y"] + 60, steps=8)
+        page.mouse.up()
+    wait_in_view(page, labelled("Row 59"))
+    assert page.locator(labelled("Row 1")).count() == 0  # left behind: removed
+    page.locator("#board").focus()
+    assert page.evaluate(SELECTED) == "Plan"  # off-screen, but the selection is always drawn
+    assert not in_view(page, labelled("Plan"))
+    for key, expected in [("ArrowRight", "Near"), ("ArrowRight", "Far away")]:
+        page.keyboard.press(key)
+        wait_until(page, f"{SELECTED} === {expected!r}")
+    wait_in_view(page, labelled("Far away"))
+    wait_in_view(page, "#board g.node.selected")
+
+
 def test_a_peer_cursor_over_a_node_does_not_block_a_click_on_it(page_as, alice, bob, moa):
     from collab.actions import membership_ensure
 
@@ -280,3 +316,4 @@ def test_hostile_opml_files_are_refused_and_the_page_stays_responsive(page_as, a
         page.locator(f"g.node[aria-label='After {name}']").wait_for()
         page.locator("g.node[aria-label='Plan']").click()
     assert Node.objects.filter(map=mindmap).count() <= 1 + len(files)
+

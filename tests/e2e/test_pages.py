@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 
 from collab.actions import team_create
-from tests.e2e.waits import upload_and_play, wait_until
+from tests.e2e.waits import fit_and_wait_drawn, upload_and_play, wait_until
 from tests.jobs import clips, sheets
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.e2e]
@@ -252,7 +252,7 @@ def test_a_map_too_large_for_one_frame_opens_in_parts_and_takes_edits(page_as, a
     page.on("websocket", lambda ws: ws.on("framereceived", lambda text: received.append(text)))
     page.goto(f"{moa.url}/teams/{team.pk}/maps/{mindmap.pk}/")
     page.locator("#board-connection", has_text="All changes saved").wait_for()
-    assert page.locator("g.node").count() == 41
+    fit_and_wait_drawn(page, 41)
     kinds = [json.loads(frame)["type"] for frame in received]
     assert kinds[0] == "welcome" and kinds.count("snapshot") >= 5
     assert max(len(frame.encode()) for frame in received) <= MAX_SEND_BYTES

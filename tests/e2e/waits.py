@@ -30,3 +30,10 @@ def upload_and_play(page, base_url: str, source) -> None:
     page.evaluate("() => { const p = document.getElementById('player'); p.muted = true; "
                   "return p.play().catch(() => null); }")
     wait_until(page, "document.getElementById('player').currentTime > 0", timeout=30_000)
+
+
+def fit_and_wait_drawn(page, count: int) -> None:
+    """Fit the whole map on the board (which draws only the nodes near its view) and
+    wait until `count` nodes are drawn."""
+    page.get_by_role("button", name="Fit to screen").click()
+    wait_until(page, f"document.querySelectorAll('#board g.node').length === {count}")

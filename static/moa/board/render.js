@@ -1,7 +1,8 @@
 // Draws the tree into the board's SVG incrementally: one <g> per node and one <line> per
-// edge, kept by node id and changed only when what they show changed, so a 2,000-node
-// map is drawn once and an op touches a few elements. Peers' cursors live in a layer
-// that takes no pointer events: they never block a click on the node under them.
+// edge, kept by node id and changed only when what they show changed, so an op touches a
+// few elements. Only what lies near the view is drawn (culling): panning on adds the
+// nodes coming near and removes those left behind, not the rest. Peers' cursors live in a
+// layer that takes no pointer events: they never block a click on the node under them.
 
 import { BOX, nodeBox } from "./layout.js";
 
@@ -73,53 +74,79 @@ export function createRenderer(svg) {
     group.replaceChildren(...parts);
   }
 
+  function dropGroup(entry) {
+    entry.group?.remove();
+    Object.assign(entry, { group: null, key: "", transform: "", selected: null });
+  }
+
+  function dropEdge(entry) {
+    entry.edge?.remove();
+    Object.assign(entry, { edge: null, edgeKey: "" });
+  }
+
+  function drawGroup(entry, node, box, side, kids, selected) {
+    entry.group ??= element("g", { "data-id": node.id, role: "treeitem" }, nodesLayer);
+    const key = `${node.title}\0${node.color}\0${Boolean(node.body)}\0${node.collapsed}\0${kids}\0${side}`;
+    if (entry.key !== key) {
+      fill(entry.group, node, box, side, kids);
+      entry.group.setAttribute("aria-label", node.title || "untitled");
+      if (kids) entry.group.setAttribute("aria-expanded", String(!node.collapsed));
+      else entry.group.removeAttribute("aria-expanded");
+      entry.key = key;
+    }
+    const transform = `translate(${node.x} ${node.y})`;
+    if (entry.transform !== transform) { entry.group.setAttribute("transform", transform); entry.transform = transform; }
+    const isSelected = node.id === selected;
+    if (entry.selected !== isSelected) {
+      entry.group.setAttribute("class", isSelected ? "node selected" : "node");
+      entry.group.setAttribute("aria-selected", String(isSelected));
+      entry.selected = isSelected;
+    }
+  }
+
+  function drawEdge(entry, parent, node) {
+    const edgeKey = `${parent.x} ${parent.y} ${node.x} ${node.y}`;
+    if (edgeKey === entry.edgeKey) return;
+    entry.edge ??= element("line", { class: "edge" }, edges);
+    entry.edge.setAttribute("x1", parent.x); entry.edge.setAttribute("y1", parent.y);
+    entry.edge.setAttribute("x2", node.x); entry.edge.setAttribute("y2", node.y);
+    entry.edgeKey = edgeKey;
+  }
+
   // nodes: id -> node (positions as shown); hidden: ids folded away; sides: id -> ±1;
-  // withChildren: ids that have children.
-  function draw({ nodes, hidden, selected, sides, withChildren }) {
+  // withChildren: ids that have children; area: the world box {left, top, right,
+  // bottom} to draw: only the nodes and edges that touch it are in the DOM (what a
+  // browser lays out and paints on every pan grows with the elements, not the screen);
+  // keep: ids drawn wherever they are (the selection, the node being edited).
+  function draw({ nodes, hidden, selected, sides, withChildren, area, keep }) {
+    const touches = (left, top, right, bottom) =>
+      right >= area.left && left <= area.right && bottom >= area.top && top <= area.bottom;
     for (const [id, entry] of drawn) {
       if (!nodes.has(id) || hidden.has(id)) {
-        entry.group.remove();
-        entry.edge?.remove();
+        dropGroup(entry);
+        dropEdge(entry);
         drawn.delete(id);
       }
     }
     for (const node of nodes.values()) {
       if (hidden.has(node.id)) continue;
+      const box = boxOf(node.title);
+      const showNode = keep.has(node.id) || touches(node.x - box.width / 2, node.y - box.height / 2,
+                                                     node.x + box.width / 2, node.y + box.height / 2);
+      const parent = nodes.get(node.parent);
+      const showEdge = parent !== undefined && touches(Math.min(parent.x, node.x), Math.min(parent.y, node.y),
+                                                       Math.max(parent.x, node.x), Math.max(parent.y, node.y));
       let entry = drawn.get(node.id);
+      if (!showNode && !showEdge && !entry) continue;
       if (!entry) {
-        entry = { group: element("g", { "data-id": node.id, role: "treeitem" }, nodesLayer), key: "", edge: null, edgeKey: "" };
+        entry = { group: null, key: "", transform: "", selected: null, edge: null, edgeKey: "" };
         drawn.set(node.id, entry);
       }
-      const box = boxOf(node.title);
-      const side = sides.get(node.id) ?? 1;
-      const kids = withChildren.has(node.id);
-      const key = `${node.title}\0${node.color}\0${Boolean(node.body)}\0${node.collapsed}\0${kids}\0${side}`;
-      if (entry.key !== key) {
-        fill(entry.group, node, box, side, kids);
-        entry.group.setAttribute("aria-label", node.title || "untitled");
-        if (kids) entry.group.setAttribute("aria-expanded", String(!node.collapsed));
-        else entry.group.removeAttribute("aria-expanded");
-        entry.key = key;
-      }
-      const transform = `translate(${node.x} ${node.y})`;
-      if (entry.transform !== transform) { entry.group.setAttribute("transform", transform); entry.transform = transform; }
-      const isSelected = node.id === selected;
-      if (entry.selected !== isSelected) {
-        entry.group.setAttribute("class", isSelected ? "node selected" : "node");
-        entry.group.setAttribute("aria-selected", String(isSelected));
-        entry.selected = isSelected;
-      }
-      const parent = nodes.get(node.parent);
-      const edgeKey = parent ? `${parent.x} ${parent.y} ${node.x} ${node.y}` : "";
-      if (edgeKey !== entry.edgeKey) {
-        if (!parent) { entry.edge?.remove(); entry.edge = null; }
-        else {
-          entry.edge ??= element("line", { class: "edge" }, edges);
-          entry.edge.setAttribute("x1", parent.x); entry.edge.setAttribute("y1", parent.y);
-          entry.edge.setAttribute("x2", node.x); entry.edge.setAttribute("y2", node.y);
-        }
-        entry.edgeKey = edgeKey;
-      }
+      if (showNode) drawGroup(entry, node, box, sides.get(node.id) ?? 1, withChildren.has(node.id), selected);
+      else dropGroup(entry);
+      if (showEdge) drawEdge(entry, parent, node);
+      else dropEdge(entry);
+      if (!entry.group && !entry.edge) drawn.delete(node.id);
     }
   }
 

@@ -18,6 +18,7 @@ import { ancestors, hiddenByCollapse, within } from "./state.js";
 
 const NEW_TITLE = "New idea";
 const LAYOUT_KEY = "moa-board-layout";
+const CULL_MARGIN = 0.5;  // of the view's width and height, drawn beyond each side
 const $ = (id) => document.getElementById(id);
 
 export function createView({ svg, frame, board }) {
@@ -33,8 +34,12 @@ export function createView({ svg, frame, board }) {
   let mode = localStorage.getItem(LAYOUT_KEY) === "balanced" ? "balanced" : "right";
   let shown = new Map();  // the nodes as last drawn (drags applied)
   let hidden = new Set();
+  let sides = new Map();  // id -> ±1, the side of the root a node is on
+  let withChildren = new Set();
+  let treeChanged = true;  // the next paint derives the tree's shape again
+  let drawnArea = null;    // the world box the last paint drew
 
-  const camera = createCamera(svg, () => { minimap.frameView(); placeEditor(); zoomLabel(); });
+  const camera = createCamera(svg, () => { minimap.frameView(); placeEditor(); zoomLabel(); viewMoved(); });
   const minimap = createMinimap({ frame, camera });
   const editor = createEditor({
     frame,
@@ -48,6 +53,7 @@ export function createView({ svg, frame, board }) {
   });
 
   function render() {
+    treeChanged = true;
     frameRequest ??= requestAnimationFrame(paint);
   }
 
@@ -83,8 +89,43 @@ export function createView({ svg, frame, board }) {
     return box.left === Infinity ? null : box;
   }
 
+  // The world box drawn around the view: the view plus half a screen on each side, so
+  // a pan re-culls only once it has gone that far.
+  function around(seen) {
+    const padX = (seen.right - seen.left) * CULL_MARGIN;
+    const padY = (seen.bottom - seen.top) * CULL_MARGIN;
+    return { left: seen.left - padX, top: seen.top - padY, right: seen.right + padX, bottom: seen.bottom + padY };
+  }
+
+  // On every pan and zoom: draw again only when the view left the drawn box.
+  function viewMoved() {
+    const seen = camera.visible();
+    if (drawnArea && seen.left >= drawnArea.left && seen.right <= drawnArea.right
+        && seen.top >= drawnArea.top && seen.bottom <= drawnArea.bottom) return;
+    frameRequest ??= requestAnimationFrame(paint);
+  }
+
+  // The tree-wide work (sides, folds, bounds, the minimap) is done when the tree or the
+  // presence changed; a pan past the drawn box only culls again.
   function paint() {
     frameRequest = null;
+    const changed = treeChanged;
+    treeChanged = false;
+    if (changed) derive();
+    drawnArea = around(camera.visible());
+    const keep = new Set([selected, editor.editing, drag?.id].filter(Boolean));
+    renderer.draw({ nodes: shown, hidden, selected, sides, withChildren, area: drawnArea, keep });
+    if (!changed) return;
+    renderer.drawPeers(board.peers, shown);
+    people.draw();
+    follow();
+    if (reveal && shown.has(reveal) && !hidden.has(reveal)) camera.reveal(boxAround(shown.get(reveal)));
+    reveal = null;
+    placeEditor();
+    toolbarState();
+  }
+
+  function derive() {
     const nodes = board.nodes();
     keepSelection(nodes);
     shown = nodes;
@@ -99,14 +140,12 @@ export function createView({ svg, frame, board }) {
     }
     hidden = hiddenByCollapse(shown);
     const root = rootOf(shown);
-    const sides = new Map();
-    const withChildren = new Set();
+    sides = new Map();
+    withChildren = new Set();
     for (const node of shown.values()) {
       sides.set(node.id, sideOf(shown, node.id, root) || 1);
       if (node.parent != null) withChildren.add(node.parent);
     }
-    renderer.draw({ nodes: shown, hidden, selected, sides, withChildren });
-    renderer.drawPeers(board.peers, shown);
     if (!placed && root) {  // first sight of the map: the root at the left third, or centred
       placed = true;
       camera.measure();
@@ -119,12 +158,6 @@ export function createView({ svg, frame, board }) {
     for (const node of shown.values()) if (!hidden.has(node.id)) points.push([node.x, node.y]);
     const box = bounds(shown);
     if (box) minimap.update(points, box);
-    people.draw();
-    follow();
-    if (reveal && shown.has(reveal) && !hidden.has(reveal)) camera.reveal(boxAround(shown.get(reveal)));
-    reveal = null;
-    placeEditor();
-    toolbarState();
   }
 
   // Following someone: their selection (else their cursor) stays in view.
@@ -322,7 +355,10 @@ export function createView({ svg, frame, board }) {
   // --- toolbar, panels, dialogs --------------------------------------------------------------
 
   function zoom(factor) { camera.zoom({ factor }); people.unfollow(); }
-  function zoomLabel() { $("zoom-level").textContent = `${Math.round(camera.view.scale * 100)}%`; }
+  function zoomLabel() {  // on every pan: the text set only when it changed (no relayout)
+    const label = `${Math.round(camera.view.scale * 100)}%`;
+    if ($("zoom-level").textContent !== label) $("zoom-level").textContent = label;
+  }
 
   const sheet = $("board-shortcuts");
   function openSheet() { if (!sheet.open) sheet.showModal(); }
