@@ -56,7 +56,11 @@ def storage_env(tmp_path) -> dict[str, str]:
 def moa(transactional_db, tmp_path, request, storage_env):
     """Daphne and a worker (none with @pytest.mark.no_worker) sharing the test
     database and the storage."""
-    env = {"DATABASE_URL": shared_database_url(), "JOB_LEASE_SECONDS": "5", **storage_env}
+    # The cast signs in for every test, from one address, against counters kept in Redis
+    # for the whole session: past a dozen tests the sign-in limits would refuse them.
+    env = {"DATABASE_URL": shared_database_url(), "JOB_LEASE_SECONDS": "5",
+           "RATE_LIMITS": "signin.ip=1000/m,signin.account=1000/15m,"
+                          "signin.account_total=10000/h", **storage_env}
     port = free_port()
     log = open(tmp_path / "worker.log", "w")  # noqa: SIM115
     worker = None
