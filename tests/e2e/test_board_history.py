@@ -33,6 +33,15 @@ def focused_text(page) -> str:
     return page.evaluate(f"{FOCUSED}.textContent")
 
 
+def rename(page, title: str, new: str) -> None:
+    """Select the node titled `title` and rename it in its inline editor."""
+    on_board(page, title).click()
+    page.keyboard.press("Enter")
+    editor = page.get_by_label("Title", exact=True)
+    editor.fill(new)
+    editor.press("Enter")
+
+
 def test_alice_finds_bobs_changes_previews_before_the_delete_and_restores_the_branch(
         page_as, alice, bob, moa):
     team, mindmap, ids = a_map(alice, bob, branches=[
@@ -48,11 +57,7 @@ def test_alice_finds_bobs_changes_previews_before_the_delete_and_restores_the_br
     ben.keyboard.press("Delete")
     for page in (ann, ben):
         on_board(page, "Fire").wait_for(state="detached")
-    on_board(ben, "Budget").click()
-    ben.keyboard.press("Enter")
-    editor = ben.get_by_label("Title", exact=True)
-    editor.fill("Budget 2026")
-    editor.press("Enter")
+    rename(ben, "Budget", "Budget 2026")
     on_board(ann, "Budget 2026").wait_for()
 
     # Alice opens History from the board with the keyboard: both of Bob's changes, in words.
@@ -167,11 +172,7 @@ def test_a_two_thousand_node_version_is_previewed_whole_and_the_board_stays_live
     wait_until(ann, "document.querySelectorAll('#board-history-drawing g.preview-node').length"
                     " === 2001")
     # Meanwhile the live board takes Bob's edit, and the open panel lists it.
-    on_board(ben, "Idea 1").click()
-    ben.keyboard.press("Enter")
-    editor = ben.get_by_label("Title", exact=True)
-    editor.fill("Renamed live")
-    editor.press("Enter")
+    rename(ben, "Idea 1", "Renamed live")
     on_board(ann, "Renamed live").wait_for()
     ann.locator(".history-text", has_text="Bob renamed “Idea 1” to “Renamed live”").wait_for()
     assert ann.locator("#board-history-preview").is_visible()

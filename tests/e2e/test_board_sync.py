@@ -211,14 +211,10 @@ def test_undo_of_a_delete_after_a_reload_restores_the_subtree_for_both_users(
     ben.locator("g.node[aria-label='Branch']").wait_for(state="detached")
 
 
-def test_a_sign_out_in_another_tab_keeps_the_edits_until_signed_in_again(
-        page_as, alice, moa):
-    from collab.models import Node
-    from tests.conftest import PASSWORD
-
-    team, mindmap, _ = a_map(alice)
-    board = page_as(alice)
-    held = {"on": False}  # op frames kept from the server: edits that wait
+def hold_ops(board) -> dict:
+    """Route the board's map socket through the test: while `held["on"]`, its op and
+    ops frames are kept from the server (edits that wait, the socket still open)."""
+    held = {"on": False}
 
     def route(socket):
         server = socket.connect_to_server()
@@ -228,6 +224,17 @@ def test_a_sign_out_in_another_tab_keeps_the_edits_until_signed_in_again(
                 server.send(message)
         socket.on_message(outgoing)
     board.route_web_socket("**/ws/mindmap/**", route)
+    return held
+
+
+def test_a_sign_out_in_another_tab_keeps_the_edits_until_signed_in_again(
+        page_as, alice, moa):
+    from collab.models import Node
+    from tests.conftest import PASSWORD
+
+    team, mindmap, _ = a_map(alice)
+    board = page_as(alice)
+    held = hold_ops(board)
     open_board(board, moa, team, mindmap)
     held["on"] = True
     type_nodes(board, ["Kept"])
@@ -266,16 +273,7 @@ def test_edits_kept_for_their_account_when_another_signs_in_in_this_browser(
     team, mindmap, _ = a_map(alice)
     membership_ensure(team=team, user=bob)
     board = page_as(alice)
-    held = {"on": False}
-
-    def route(socket):
-        server = socket.connect_to_server()
-
-        def outgoing(message):
-            if not (held["on"] and json.loads(message)["type"] in ("op", "ops")):
-                server.send(message)
-        socket.on_message(outgoing)
-    board.route_web_socket("**/ws/mindmap/**", route)
+    held = hold_ops(board)
     open_board(board, moa, team, mindmap)
     held["on"] = True
     type_nodes(board, ["Alice's"])
