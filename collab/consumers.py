@@ -97,12 +97,12 @@ class MindmapConsumer(JsonFrameConsumer):
         client = self.scope.get("client")
         self.address = client_address(client[0]) if client else None
         self.hub = await get_hub()
-        refusal = self.hub.refusal(self)
+        refusal = self.hub.users.refusal(self)
         if refusal is not None:
             await self.send_error("too_many_sockets", refusal)
             await self.close(code=CLOSE_TOO_MANY)
             return
-        await self.hub.watch(self)  # before the check: no revocation falls in between
+        await self.hub.users.watch(self)  # before the check: no revocation falls in between
         self.watched = True
         if not await self.authorized(check_access, self.user_id, self.team_id, self.map_id):
             return
@@ -142,7 +142,7 @@ class MindmapConsumer(JsonFrameConsumer):
         if self.client_id is not None:
             await self.hub.detach(self, self.map_id)
         if self.watched:
-            await self.hub.unwatch(self)
+            await self.hub.users.unwatch(self)
 
     async def receive_frame(self, content: dict) -> None:
         kind = content["type"]
@@ -171,7 +171,7 @@ class MindmapConsumer(JsonFrameConsumer):
             return
         if not await self.within(self.hello_bucket, "hello"):
             return
-        per_user = self.hub.hello_bucket(self.user_id)
+        per_user = self.hub.users.hello_bucket(self.user_id)
         if per_user is not None and not await self.within(per_user, "hello",
                                                           "from your account"):
             return
@@ -294,7 +294,7 @@ class MindmapConsumer(JsonFrameConsumer):
         except OpRejected as rejected:
             await self.send_error("invalid", rejected.detail)
             return
-        self.hub.presence(self, self.map_id, state)
+        self.hub.update_presence(self, self.map_id, state)
 
     async def frame_too_large(self, text_data: str) -> None:
         """Refuse it as what it seems to be, read from its start: a batch (answered as

@@ -6,7 +6,9 @@ second. Here each process joins a map's group once, receives each event once,
 encodes it once and writes the same frame to its local sockets of that map, batching
 events that arrive within a few milliseconds into `ops` frames (as many as the frame
 budget needs: collab/framing.py). Snapshots for hellos are read once and shared
-(collab/snapshots.py); who holds sockets here is in collab/hub_users.py.
+(collab/snapshots.py). The hub holds its parts: each room's event order
+(collab/room_order.py) and presence (collab/room_presence.py, sent by
+collab/hub_presence.py), and who holds sockets here (collab/hub_users.py).
 
 The hub also makes delivery gapless and ordered per map: events are released in seq
 order; an out-of-order event waits briefly for the missing ones, then they are read
@@ -26,65 +28,35 @@ import logging
 import time
 import uuid
 import weakref
-from collections import deque
-from dataclasses import dataclass, field
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
 from collab import queries
-from collab.framing import Snapshot, event_frames
+from collab.framing import Snapshot
 from collab.hub_presence import PRESENCE_REANNOUNCE, PresenceFanout
 from collab.hub_users import Socket, UserSockets
-from collab.limits import TokenBucket
+from collab.room import Room
 from collab.snapshots import SnapshotCache
 from project.realtime import group_name
-from project.ws_frames import encode
 
 logger = logging.getLogger(__name__)
 
-RECENT_EVENTS = 1024  # kept per room to catch a newly attached socket up
 GAP_WAIT = 0.1  # how long an out-of-order event waits before the log is read
 RECONCILE_EVERY = 1.0
 ROOM_LINGER = 10.0  # a room stays subscribed this long after its last socket leaves
 GROUP_REFRESH = settings.CHANNEL_LAYER_GROUP_EXPIRY / 2
 
 
-@dataclass(eq=False)
-class Room:
-    """One map as this process sees it."""
-
-    map_id: int
-    subscribing: asyncio.Future | None = None
-    sockets: dict = field(default_factory=dict)  # socket -> last seq it was sent
-    delivered: int = -1  # highest seq released in order (-1: not subscribed yet)
-    recent: deque = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
-    pending: dict = field(default_factory=dict)  # seq -> event waiting for its turn
-    batch: list = field(default_factory=list)
-    flush_handle: asyncio.TimerHandle | None = None
-    flushing: bool = False
-    filling: bool = False
-    gap_handle: asyncio.TimerHandle | None = None
-    release_handle: asyncio.TimerHandle | None = None
-    peers: dict = field(default_factory=dict)  # client_id -> presence state
-    local: set = field(default_factory=set)  # client_ids of this process's sockets
-    changed: set = field(default_factory=set)  # to send to local sockets next tick
-    announce: set = field(default_factory=set)  # local peers to send to other processes
-    left: set = field(default_factory=set)
-    announce_left: set = field(default_factory=set)
-    remote_seen: dict = field(default_factory=dict)  # client_id -> monotonic time
-
-
-class Hub(PresenceFanout, UserSockets):
+class Hub:
     def __init__(self):
         self.id = uuid.uuid4().hex
         self.layer = get_channel_layer()
         self.channel: str | None = None
         self.rooms: dict[int, Room] = {}
-        self.users: dict[int, set] = {}
-        self.addresses: dict[str, set] = {}
-        self.user_hellos: dict[int, TokenBucket] = {}
+        self.users = UserSockets(self.layer)
+        self.presence = PresenceFanout(self.layer, self.id)
         self.snapshots = SnapshotCache(
             database_sync_to_async(lambda map_id: queries.map_snapshot(map_id=map_id)),
             reads=settings.COLLAB_SNAPSHOT_READS,
@@ -97,7 +69,7 @@ class Hub(PresenceFanout, UserSockets):
     async def start(self) -> None:
         # The default prefix: channels-redis pops every process-local channel of one
         # prefix in one loop; a second prefix would wait for the first one's lock.
-        self.channel = await self.layer.new_channel()
+        self.channel = self.users.channel = await self.layer.new_channel()
         self.tasks = [asyncio.create_task(self._read(), name="hub-read"),
                       asyncio.create_task(self._tick(), name="hub-tick"),
                       asyncio.create_task(self._reconcile(), name="hub-reconcile")]
@@ -126,33 +98,22 @@ class Hub(PresenceFanout, UserSockets):
         # in the seq or received; no socket's snapshot can fall between the two.
         await self.layer.group_add(group_name("map", room.map_id), self.channel)
         seqs = await database_sync_to_async(queries.map_seqs)([room.map_id])
-        room.delivered = seqs.get(room.map_id, 0)
-        self._release_in_order(room)
+        self._released(room, room.order.start(seqs.get(room.map_id, 0)))
 
     async def snapshot(self, map_id: int) -> Snapshot:
         """The map's snapshot for a socket of a joined room, shared (collab/snapshots.py)."""
-        return await self.snapshots.get(map_id, self.rooms[map_id].delivered)
+        return await self.snapshots.get(map_id, self.rooms[map_id].order.delivered)
 
     async def attach(self, socket: Socket, map_id: int, seq: int) -> None:
         """Start sending `socket` the events after `seq` (its welcome's seq)."""
-        room = self.rooms[map_id]
-        cursor = seq
-        while cursor < room.delivered:
-            missing = [event for event in room.recent if event["seq"] > cursor]
-            if not missing or missing[0]["seq"] != cursor + 1:
-                break  # older than we keep: the client sees a gap and resyncs
-            for text in event_frames([encode(event) for event in missing]):
-                await socket.send_text(text)
-            cursor = missing[-1]["seq"]
-        room.sockets[socket] = cursor
-        room.local.add(socket.client_id)
+        await self.rooms[map_id].attach(socket, seq)
 
     async def detach(self, socket: Socket, map_id: int) -> None:
         room = self.rooms.get(map_id)
         if room is not None and room.sockets.pop(socket, None) is not None:
             if socket.client_id not in {s.client_id for s in room.sockets}:
-                room.local.discard(socket.client_id)
-                self._peer_left(room, socket.client_id, announce=True)
+                room.presence.local.discard(socket.client_id)
+                room.presence.peer_left(socket.client_id, announce=True)
             self.linger(map_id)
 
     def linger(self, map_id: int) -> None:
@@ -163,33 +124,33 @@ class Hub(PresenceFanout, UserSockets):
             room.release_handle = asyncio.get_running_loop().call_later(
                 ROOM_LINGER, lambda: asyncio.ensure_future(self._release(room)))
 
+    # --- presence ---------------------------------------------------------------------
+
+    def peers(self, map_id: int, exclude: str | None = None) -> list[dict]:
+        room = self.rooms.get(map_id)
+        return [] if room is None else room.presence.states(exclude)
+
+    def update_presence(self, socket: Socket, map_id: int, state: dict) -> None:
+        room = self.rooms.get(map_id)
+        if room is not None:
+            room.presence.update_local(socket.client_id, state)
+
     # --- op events --------------------------------------------------------------------
 
     def offer(self, map_id: int, event: dict) -> None:
         """Take an op event (from a local commit or the channel layer); duplicates are ignored."""
         room = self.rooms.get(map_id)
-        if room is None:
-            return
-        seq = event["seq"]
-        if room.delivered < 0:  # still subscribing: sorted out once the seq is known
-            room.pending[seq] = event
-        elif seq > room.delivered:
-            room.pending[seq] = event
-            self._release_in_order(room)
+        if room is not None:
+            self._released(room, room.order.offer(event))
 
-    def _release_in_order(self, room: Room) -> None:
-        for seq in [seq for seq in room.pending if seq <= room.delivered]:
-            del room.pending[seq]
-        while room.delivered + 1 in room.pending:
-            event = room.pending.pop(room.delivered + 1)
-            room.delivered += 1
-            room.recent.append(event)
-            room.batch.append(event)
+    def _released(self, room: Room, events: list[dict]) -> None:
+        """Batch the events now in order for the sockets; wait for a gap to fill."""
+        room.batch.extend(events)
         loop = asyncio.get_running_loop()
         if room.batch and not room.flushing and room.flush_handle is None:
             room.flush_handle = loop.call_later(
                 settings.COLLAB_BATCH_WINDOW, lambda: asyncio.ensure_future(self._flush(room)))
-        if room.pending and room.gap_handle is None and not room.filling:
+        if room.order.pending and room.gap_handle is None and not room.filling:
             room.gap_handle = loop.call_later(
                 GAP_WAIT, lambda: asyncio.ensure_future(self._fill(room)))
 
@@ -201,50 +162,33 @@ class Hub(PresenceFanout, UserSockets):
         try:
             while room.batch:
                 events, room.batch = room.batch, []
-                await self._deliver(room, events)
+                await room.deliver(events)
         finally:
             room.flushing = False
-
-    async def _deliver(self, room: Room, events: list[dict]) -> None:
-        first, last = events[0]["seq"], events[-1]["seq"]
-        texts = [encode(event) for event in events]  # each event encoded once
-        shared = event_frames(texts)
-        for socket, cursor in list(room.sockets.items()):
-            if cursor >= last or socket not in room.sockets:
-                continue
-            frames = shared if cursor == first - 1 else event_frames(
-                [text for event, text in zip(events, texts, strict=True)
-                 if event["seq"] > cursor])
-            room.sockets[socket] = last
-            try:
-                for text in frames:
-                    await socket.send_text(text)
-            except Exception:  # one broken socket must not stop the others' delivery
-                logger.exception("send to client %s failed", socket.client_id)
 
     async def _fill(self, room: Room, upto: int | None = None) -> None:
         """Read the events the channel layer did not bring from the op log."""
         room.gap_handle = None
         if room.filling or room.map_id not in self.rooms:
             return
+        upto = room.order.gap_end() if upto is None else upto
         if upto is None:
-            if not room.pending:
-                return
-            upto = min(room.pending) - 1
+            return
         room.filling = True
+        released = []
         try:
             events = await database_sync_to_async(queries.op_events)(
-                map_id=room.map_id, after=room.delivered, upto=upto)
+                map_id=room.map_id, after=room.order.delivered, upto=upto)
             if events:
                 logger.info("map %s: %d op event(s) refilled from the log (seq %s-%s)",
                             room.map_id, len(events), events[0]["seq"], events[-1]["seq"])
             for event in events:
-                room.pending.setdefault(event["seq"], event)
+                released += room.order.offer(event)
         except Exception:
             logger.exception("map %s: refilling from the op log failed", room.map_id)
         finally:
             room.filling = False
-        self._release_in_order(room)
+        self._released(room, released)
 
     async def _release(self, room: Room) -> None:
         room.release_handle = None
@@ -276,10 +220,11 @@ class Hub(PresenceFanout, UserSockets):
             for event in message["events"]:
                 self.offer(message["map"], event)
         elif kind == "map.presence":
-            if message.get("origin") != self.id:
-                self._merge_presence(message)
+            room = self.rooms.get(message.get("map"))
+            if room is not None:
+                self.presence.merge(room.presence, message)
         elif kind == "user.revoke":
-            await self._revoke(message)
+            await self.users.revoke(message)
         elif kind == "user.teams":
             pass  # for /ws/jobs/ (the teams whose jobs a user sees); maps check per op
         else:
@@ -293,10 +238,11 @@ class Hub(PresenceFanout, UserSockets):
             reannounce = now - last_announce >= PRESENCE_REANNOUNCE
             if reannounce:
                 last_announce = now
-                self._forget_full_buckets(now)
+                self.users.forget_full_buckets(now)
             for room in list(self.rooms.values()):
                 try:
-                    await self._presence_tick(room, now, reannounce)
+                    await self.presence.tick(room.map_id, room.presence, list(room.sockets),
+                                             now, reannounce)
                 except Exception:
                     logger.exception("map %s: presence tick failed", room.map_id)
             if now - self.last_group_refresh >= GROUP_REFRESH:
@@ -307,7 +253,7 @@ class Hub(PresenceFanout, UserSockets):
         while True:
             await asyncio.sleep(RECONCILE_EVERY)
             rooms = [room for room in self.rooms.values()
-                     if room.sockets and room.delivered >= 0]
+                     if room.sockets and room.order.started]
             if not rooms:
                 continue
             try:
@@ -317,14 +263,14 @@ class Hub(PresenceFanout, UserSockets):
                 logger.exception("hub: reconcile query failed")
                 continue
             for room in rooms:
-                if seqs.get(room.map_id, 0) > room.delivered and not room.filling:
+                if seqs.get(room.map_id, 0) > room.order.delivered and not room.filling:
                     await self._fill(room, upto=seqs[room.map_id])
 
     async def _refresh_groups(self) -> None:
         """Group memberships expire in channels-redis; long-lived rooms renew theirs."""
         for map_id in list(self.rooms):
             await self.layer.group_add(group_name("map", map_id), self.channel)
-        for user_id in list(self.users):
+        for user_id in list(self.users.users):
             await self.layer.group_add(group_name("user", user_id), self.channel)
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()

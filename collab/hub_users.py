@@ -10,12 +10,18 @@ instances gets N times the allowance, still bounded.
 
 from __future__ import annotations
 
-from typing import Protocol
+import logging
+from typing import TYPE_CHECKING, Protocol
 
 from django.conf import settings
 
 from collab.limits import TokenBucket
 from project.realtime import group_name, revocation_applies
+
+if TYPE_CHECKING:
+    from channels.layers import BaseChannelLayer
+
+logger = logging.getLogger("collab.hub")
 
 
 class Socket(Protocol):
@@ -33,9 +39,24 @@ class Socket(Protocol):
     async def revoke(self, code: int) -> None: ...
 
 
+async def send_safely(socket: Socket, text: str) -> None:
+    """Send one frame; a broken socket is logged, never stops the others' delivery."""
+    try:
+        await socket.send_text(text)
+    except Exception:  # whatever a dying transport raises: the next socket still gets it
+        logger.exception("send to client %s failed", socket.client_id)
+
+
 class UserSockets:
-    """Mixed into collab.hub.Hub: uses its layer, channel, users, addresses and
-    user_hellos."""
+    """The hub's sockets by user and address, on the hub's channel (`channel` is known
+    once the hub started)."""
+
+    def __init__(self, layer: BaseChannelLayer):
+        self.layer = layer
+        self.channel: str | None = None
+        self.users: dict[int, set[Socket]] = {}
+        self.addresses: dict[str, set[Socket]] = {}
+        self.user_hellos: dict[int, TokenBucket] = {}
 
     def refusal(self, socket: Socket) -> str | None:
         """Why this process takes no more sockets of the socket's user or address
@@ -89,12 +110,12 @@ class UserSockets:
                 burst=settings.COLLAB_SOCKETS_PER_USER)
         return bucket
 
-    def _forget_full_buckets(self, now: float) -> None:
+    def forget_full_buckets(self, now: float) -> None:
         """Hello buckets back to full change nothing: drop them (called now and then)."""
         self.user_hellos = {user: bucket for user, bucket in self.user_hellos.items()
                             if not bucket.full(now)}
 
-    async def _revoke(self, message: dict) -> None:
+    async def revoke(self, message: dict) -> None:
         """Close a user's sockets: all, one team's, one session's (logout), or all but
         one session's (a password change keeps the session that made it)."""
         for socket in list(self.users.get(message["user"], ())):

@@ -1,7 +1,7 @@
 """Presence frames checked and put in canonical form (pure; presence is never stored).
 
 What peers see of one client is bounded (a name, two points, at most SELECTION_SHOWN
-ids), and a map lists at most MAX_PEERS of them (collab/hub_presence.py), so no
+ids), and a map lists at most MAX_PEERS of them (collab/room_presence.py), so no
 welcome or presence frame can outgrow its budget however many sockets join.
 """
 
