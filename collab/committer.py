@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 
 from collab import actions
 from collab.hub import get_hub
+from project import runtime
 from project.realtime import run_action
 
 logger = logging.getLogger(__name__)
@@ -78,13 +78,9 @@ class MapCommitter:
                 start += len(group)
 
 
-_committers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict] = \
-    weakref.WeakKeyDictionary()
-
-
 def get_committer(team_id: int, map_id: int) -> MapCommitter:
-    loop = asyncio.get_running_loop()
-    committers = _committers.setdefault(loop, {})
+    """The map's committer on this loop (a part of the process's runtime)."""
+    committers: dict = runtime.current().part("collab.committers", dict)
     committer = committers.get((team_id, map_id))
     if committer is None:
         committer = committers[(team_id, map_id)] = MapCommitter(team_id, map_id)

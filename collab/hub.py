@@ -27,7 +27,6 @@ import contextlib
 import logging
 import time
 import uuid
-import weakref
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -39,6 +38,7 @@ from collab.hub_presence import PRESENCE_REANNOUNCE, PresenceFanout
 from collab.hub_users import Socket, UserSockets
 from collab.room import Room
 from collab.snapshots import SnapshotCache
+from project import runtime
 from project.realtime import group_name
 
 logger = logging.getLogger(__name__)
@@ -73,6 +73,14 @@ class Hub:
         self.tasks = [asyncio.create_task(self._read(), name="hub-read"),
                       asyncio.create_task(self._tick(), name="hub-tick"),
                       asyncio.create_task(self._reconcile(), name="hub-reconcile")]
+
+    async def aclose(self) -> None:
+        """Cancel the hub's loops (the runtime closes its loop's parts: tests, a stop)."""
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     # --- sockets --------------------------------------------------------------------
 
@@ -273,15 +281,10 @@ class Hub:
         for user_id in list(self.users.users):
             await self.layer.group_add(group_name("user", user_id), self.channel)
 
-_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
-
-
 async def get_hub() -> Hub:
-    """This process's hub (one per event loop: Daphne has one; tests make many)."""
-    loop = asyncio.get_running_loop()
-    hub = _hubs.get(loop)
-    if hub is None:
-        hub = _hubs[loop] = Hub()
+    """This process's hub, started (one per event loop, a part of the process's runtime:
+    Daphne has one loop; tests make many)."""
+    hub = runtime.current().part("collab.hub", Hub)
     if hub.starting is None:
         hub.starting = asyncio.ensure_future(hub.start())
     try:
@@ -290,15 +293,3 @@ async def get_hub() -> Hub:
         hub.starting = None  # the next caller tries again
         raise
     return hub
-
-
-async def stop_hub() -> None:
-    """Cancel this loop's hub tasks (tests, and a draining server)."""
-    hub = _hubs.pop(asyncio.get_running_loop(), None)
-    if hub is None:
-        return
-    for task in hub.tasks:
-        task.cancel()
-    for task in hub.tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -5,52 +5,20 @@ an ALB probing with the instance IP as Host gets 200 while ALLOWED_HOSTS still g
 every other URL, and before the HTTPS redirect, since the ALB probes over plain HTTP.
 """
 
-import threading
-import time
-
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from project import probes
+from project import probes, runtime
 from project.internal_auth import internal_token_presented
 
-_draining = threading.Event()
 
-
-def begin_draining() -> None:
-    """Turn readiness to 503 at once; the instance keeps serving until it exits."""
-    _draining.set()
-
-
-def is_draining() -> bool:
-    return _draining.is_set()
-
-
-class ProbeCache:
-    """The readiness probes' results, shared by every caller for `ttl` seconds: a
-    flood of anonymous probes costs one database query, Redis round trip and storage
-    check per interval, not one per request. Callers arriving while a probe runs wait
-    for its result."""
-
-    def __init__(self, ttl: float):
-        self.ttl = ttl
-        self.lock = threading.Lock()
-        self.checked = float("-inf")
-        self.results: list[probes.ProbeResult] = []
-
-    def get(self) -> list[probes.ProbeResult]:
-        with self.lock:
-            if time.monotonic() - self.checked >= self.ttl:
-                self.results = probes.readiness_probes()
-                self.checked = time.monotonic()
-            return self.results
-
-    def clear(self) -> None:
-        with self.lock:
-            self.checked = float("-inf")
-
-
-readiness_cache = ProbeCache(settings.READINESS_CACHE_SECONDS)
+def readiness_results() -> list[probes.ProbeResult]:
+    """The readiness probes' results, shared by every caller for
+    READINESS_CACHE_SECONDS: a flood of anonymous probes costs one database query,
+    Redis round trip and storage check per interval, not one per request. Callers
+    arriving while a probe runs wait for its result."""
+    cache = runtime.current().timed_value("readiness", lambda: probes.readiness_probes())
+    return cache.get(settings.READINESS_CACHE_SECONDS)
 
 
 def liveness(request: HttpRequest) -> HttpResponse:
@@ -61,11 +29,11 @@ def readiness(request: HttpRequest) -> HttpResponse:
     """The status for anyone (a load balancer); which checks ran, how long they took
     and why one failed (exception text, env names to check) only for a caller with the
     internal token: that is a map of the deployment."""
-    if is_draining():
+    if runtime.current().draining.is_set():
         response = JsonResponse({"status": "draining"}, status=503)
         response._has_been_logged = True  # expected while draining: no error per probe
         return response
-    results = readiness_cache.get()
+    results = readiness_results()
     failed = [result.name for result in results if not result.ok]
     body = {"status": "unready" if failed else "ready"}
     if internal_token_presented(request.headers):

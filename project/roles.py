@@ -2,23 +2,22 @@
 
 The worker command claims its role before it loads the ASGI application, so the
 application module can tell a Daphne process (web) from a worker without an env var.
+Starting a role starts the process's runtime (project/runtime.py).
 Either role makes itself non-dumpable first: its environment holds every secret.
 """
 
 import ctypes
 import logging
-import sys
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from project import runtime
 from project.config import ConfigError
 
 logger = logging.getLogger(__name__)
 
 PR_GET_DUMPABLE, PR_SET_DUMPABLE = 3, 4  # linux/prctl.h
-
-_current: str | None = None
 
 
 def make_undumpable() -> bool:
@@ -39,19 +38,15 @@ def make_undumpable() -> bool:
 
 
 def start(role: str) -> None:
-    """Refuse to start `role` without every env name it needs (all named at once)."""
-    global _current
+    """Refuse to start `role` without every env name it needs (all named at once),
+    then start the process's runtime for it."""
     make_undumpable()
-    # Both roles run an event loop beside database threads; a thread waking from a
-    # query's network wait needs the GIL, and with the default 5 ms switch interval a
-    # busy loop makes it wait up to 5 ms per query (measured: bench/results/).
-    sys.setswitchinterval(0.001)
     try:
         settings.MOA_CONFIG.require(role)
     except ConfigError as error:
         raise ImproperlyConfigured(str(error)) from None
-    _current = role
+    runtime.start(role)
 
 
 def current() -> str | None:
-    return _current
+    return runtime.current().role

@@ -41,8 +41,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
-    "media_pipeline",  # before channels: its runworker is the worker role
-    "channels",
+    "media_pipeline",  # its runworker is the worker role (channels, whose runworker
+    # would compete for the name, needs no app entry: Moa uses its library only)
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # the schema UI's assets, served from our static files

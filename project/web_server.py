@@ -221,9 +221,9 @@ class DrainingServer(Server):
         self.stop()
 
     def begin_drain(self) -> None:
-        from project import health
+        from project import runtime
 
-        health.begin_draining()
+        runtime.current().begin_draining()
         logger.info("SIGTERM: draining; readiness answers 503, serving for %d s",
                     self.drain_seconds)
         self.draining = asyncio.ensure_future(self._drain())

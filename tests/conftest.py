@@ -52,10 +52,11 @@ def fresh_rate_limits(settings):
 
 @pytest.fixture(autouse=True)
 def fresh_readiness():
-    """Readiness results are shared for a couple of seconds: each test probes anew."""
-    from project.health import readiness_cache
+    """Readiness results (and the process's other timed caches) are shared for a couple
+    of seconds: each test probes anew."""
+    from project import runtime
 
-    readiness_cache.clear()
+    runtime.current().timed.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -68,11 +69,11 @@ def no_embedded_worker(settings):
 
 @pytest.fixture
 async def hub_cleanup():
-    """Stop the test loop's collab hub (its tasks belong to that loop)."""
-    from collab.hub import stop_hub
+    """Close the test loop's runtime parts: the collab hub's tasks belong to that loop."""
+    from project import runtime
 
     yield
-    await stop_hub()
+    await runtime.current().close_loop()
 
 
 @pytest.fixture

@@ -1,9 +1,11 @@
+import threading
+
 import pytest
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from project import health
+from project import health, runtime
 from tests.helpers import unwritable_storages
 
 pytestmark = pytest.mark.django_db
@@ -73,13 +75,13 @@ def test_readiness_is_503_when_redis_does_not_answer(client):
 @pytest.mark.sqlite
 def test_anonymous_callers_get_the_status_only(client, tmp_path):
     assert client.get("/health/ready/").json() == {"status": "ready"}
-    health.readiness_cache.clear()
+    runtime.current().timed.clear()
     with override_settings(STORAGES=unwritable_storages(tmp_path)):
         response = client.get("/health/ready/")
     assert response.status_code == 503
     assert response.json() == {"status": "unready"}  # no exception text, no env names
     for wrong in ("Bearer nope", f"Basic {TOKEN}", ""):
-        health.readiness_cache.clear()
+        runtime.current().timed.clear()
         with override_settings(STORAGES=unwritable_storages(tmp_path)):
             body = client.get("/health/ready/", HTTP_AUTHORIZATION=wrong).json()
         assert body == {"status": "unready"}
@@ -108,8 +110,8 @@ def test_readiness_never_writes_to_storage(client, tmp_path, settings):
 
 @pytest.mark.sqlite
 def test_readiness_turns_503_draining_at_once(client, monkeypatch):
-    monkeypatch.setattr(health, "_draining", type(health._draining)())
-    health.begin_draining()
+    monkeypatch.setattr(runtime.current(), "draining", threading.Event())
+    runtime.current().begin_draining()
     response = client.get("/health/ready/")
     assert response.status_code == 503
     assert response.json() == {"status": "draining"}
