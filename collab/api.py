@@ -5,13 +5,11 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes
-from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from collab import actions, history, openapi, queries
-from collab.errors import MapNotFound, NotAMember
+from collab import access, actions, history, openapi, queries
 from collab.models import Mindmap, Team
 from project import rate_limits
 from project.api_errors import Conflict, Gone
@@ -21,21 +19,13 @@ from project.ws_frames import encode
 
 
 def require_member(request: Request, team_id: int) -> str:
-    if not Team.objects.filter(pk=team_id, is_deleted=False).exists():
-        raise NotFound("No such team.")
-    try:
-        return queries.role_in_team(user_id=request.user.pk, team_id=team_id)
-    except NotAMember:
-        raise PermissionDenied("You are not a member of this team.") from None
+    """The caller's role in a live team; 404 or 403 otherwise (project/refusals.py)."""
+    return access.team_role(user_id=request.user.pk, team_id=team_id)[1]
 
 
 def member_map(request: Request, map_id: int) -> Mindmap:
     """A live map of a team the caller is in; 404 or 403 otherwise."""
-    mindmap = Mindmap.objects.filter(pk=map_id, is_deleted=False).first()
-    if mindmap is None:
-        raise NotFound("No such map.")
-    require_member(request, mindmap.team_id)
-    return mindmap
+    return access.member_map(user_id=request.user.pk, map_id=map_id)[0]
 
 
 class MapCreate(serializers.Serializer):
@@ -170,8 +160,4 @@ def map_restore(request: Request, map_id: int) -> Response:
         raise Gone("That seq is not in this map's history (see oldest_seq).") from None
     except history.RestoreImpossible as error:
         raise Conflict(f"Nothing was changed: {error}") from None
-    except NotAMember:
-        raise PermissionDenied("You are not a member of this team.") from None
-    except MapNotFound:
-        raise NotFound("No such map.") from None
     return Response({"seq": seq, "applied": applied})

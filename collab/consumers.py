@@ -12,17 +12,16 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import DatabaseError
 
-from collab import actions, client_batches, framing, queries
+from collab import access, actions, client_batches, framing, queries
 from collab.committer import get_committer
-from collab.errors import MapNotFound, NotAMember
+from collab.errors import NotAMember
 from collab.hub import get_hub
 from collab.limits import TokenBucket
 from collab.ops import OpRejected
 from collab.presence import normalize_presence
 from project.rate_limits import client_address
+from project.refusals import Refusal
 from project.ws_frames import (
-    CLOSE_NOT_A_MEMBER,
-    CLOSE_NOT_FOUND,
     CLOSE_TOO_LARGE,
     CLOSE_TOO_MANY,
     CLOSE_TRY_AGAIN_LATER,
@@ -39,9 +38,7 @@ BATCH_ID_IN_TEXT = re.compile(r'"batch_id"\s*:\s*"([0-9a-fA-F-]{36})"')
 
 def check_access(user_id: int, team_id: int, map_id: int) -> str:
     """The user's role in the team that holds the map; NotAMember or MapNotFound."""
-    role = queries.role_in_team(user_id=user_id, team_id=team_id)
-    queries.map_in_team(map_id=map_id, team_id=team_id)
-    return role
+    return access.member_map(user_id=user_id, map_id=map_id, team_id=team_id)[1]
 
 
 @dataclass(frozen=True)
@@ -126,10 +123,8 @@ class MindmapConsumer(JsonFrameConsumer):
         protocol's code (and say why) and return None."""
         try:
             return await reading
-        except NotAMember:
-            await self.close(code=CLOSE_NOT_A_MEMBER)
-        except MapNotFound:
-            await self.close(code=CLOSE_NOT_FOUND)
+        except Refusal as refusal:
+            await self.close(code=refusal.close_code)
         except DatabaseError:
             logger.exception("map %s: access check failed", self.map_id)
             await self.send_frame({"type": "error", "code": "unavailable",
@@ -249,9 +244,9 @@ class MindmapConsumer(JsonFrameConsumer):
             await self.reject(op_id, outcome.rejected.code, outcome.rejected.detail)
         elif isinstance(outcome.refused, NotAMember):
             await self.reject(op_id, "forbidden", "You are no longer a member of this team.")
-            await self.close(code=CLOSE_NOT_A_MEMBER)
+            await self.close(code=outcome.refused.close_code)
         elif outcome.refused is not None:
-            await self.close(code=CLOSE_NOT_FOUND)
+            await self.close(code=outcome.refused.close_code)
         elif not outcome.new:
             await self.send_frame(outcome.event)  # a resend: the original event, to the sender
 
@@ -280,9 +275,9 @@ class MindmapConsumer(JsonFrameConsumer):
         if isinstance(refused, NotAMember):
             await self.send_frame(client_batches.refusal(
                 batch_id, "forbidden", "You are no longer a member of this team."))
-            await self.close(code=CLOSE_NOT_A_MEMBER)
+            await self.close(code=refused.close_code)
         elif refused is not None:
-            await self.close(code=CLOSE_NOT_FOUND)
+            await self.close(code=refused.close_code)
         else:
             await self.send_frame(client_batches.answer(batch_id, submitted, outcomes))
 

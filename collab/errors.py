@@ -1,9 +1,22 @@
-"""Domain errors of collab; each edge maps them to a status, reject or close code."""
+"""Domain errors of collab; each edge answers them from their class
+(project/refusals.py): a status, a reject code or a close code."""
+
+from project.refusals import Forbidden, Missing
 
 
-class NotAMember(Exception):
+class NotAMember(Forbidden):
     """The user is not (or no longer) a member of the team."""
 
+    public = "You are not a member of this team."
 
-class MapNotFound(Exception):
+
+class TeamNotFound(Missing):
+    """No such live team."""
+
+    public = "No such team."
+
+
+class MapNotFound(Missing):
     """No such live map in that team."""
+
+    public = "No such map."

@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery
 
 from collab import history, ops
-from collab.errors import MapNotFound, NotAMember
+from collab.errors import MapNotFound
 from collab.framing import ArrayParts, Snapshot
 from collab.models import Checkpoint, Membership, Mindmap, Node, Op, Team
 from collab.ops import TreeIndex
@@ -31,22 +31,6 @@ def node_json(row: dict) -> dict:
 def op_event(op: Op) -> dict:
     return {"type": "op", "seq": op.seq, "op_id": str(op.op_id), "actor": op.actor_id,
             "op": op.op, "at": op.created_at.isoformat().replace("+00:00", "Z")}
-
-
-def role_in_team(*, user_id: int, team_id: int) -> str:
-    """The user's role in a live team, or NotAMember."""
-    role = (Membership.objects.filter(team_id=team_id, user_id=user_id, team__is_deleted=False)
-            .values_list("role", flat=True).first())
-    if role is None:
-        raise NotAMember(f"user {user_id} is not a member of team {team_id}")
-    return role
-
-
-def map_in_team(*, map_id: int, team_id: int) -> Mindmap:
-    mindmap = Mindmap.objects.filter(pk=map_id, team_id=team_id, is_deleted=False).first()
-    if mindmap is None:
-        raise MapNotFound(f"no map {map_id} in team {team_id}")
-    return mindmap
 
 
 def tree_index(*, map_id: int, ops: list[dict], live_count: int, content_bytes: int

@@ -4,9 +4,10 @@ A server-side failure (5xx) adds `request_id`, the id of X-Request-ID and of eve
 line of the request, and names it in `detail`: a person can quote it, an operator finds
 the logs; what failed inside (a bucket, a key, a host) stays in the logs.
 
-DRF views answer through `exception_handler`. What fails outside them under /api/ (a URL
-no view matches, an error in a middleware, such as the session lookup with the
-database down) reaches Django's handler400/403/404/500, which project/urls.py points
+DRF views answer through `exception_handler`, which also answers the services' domain
+refusals (project/refusals.py) with their own status and code. What fails outside
+them under /api/ (a URL no view matches, an error in a middleware, such as the session
+lookup with the database down) reaches Django's handler400/403/404/500, which project/urls.py points
 here. Pages outside /api/ get Moa's error pages (project/error_pages.py), whatever DEBUG
 says.
 """
@@ -23,6 +24,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from project import error_pages
 from project.logcontext import request_id_var
+from project.refusals import Refusal
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,11 @@ def exception_handler(exc, context):
     if isinstance(exc, DATABASE_DOWN):
         logger.error("database unavailable: %s", exc)
         exc = DatabaseUnavailable()
+    elif isinstance(exc, Refusal):
+        logger.info("refused: %s", exc)
+        answer = exceptions.APIException(exc.public, exc.code)
+        answer.status_code = exc.status
+        exc = answer
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # not an API exception: Django's 500 handling and logging take it

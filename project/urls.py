@@ -9,11 +9,7 @@ from project.openapi import SchemaView
 
 urlpatterns = [
     path("", pages.home, name="home"),
-    path("teams/", pages.teams, name="teams"),
-    path("teams/<int:team_id>/", pages.team, name="team"),
-    # The board exports a PNG by drawing its SVG (a blob: image) on a canvas.
-    path("teams/<int:team_id>/maps/<int:map_id>/",
-         csp_update({"img-src": ["blob:"]})(pages.board), name="board"),
+    path("", include("collab.pages")),
     path("videos/", pages.videos, name="videos"),
     path("accounts/", include("project.accounts.urls")),
     path("api/v1/me/", api.me, name="api-me"),

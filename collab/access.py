@@ -1,0 +1,35 @@
+"""The membership rule: who may read and edit a team's maps. Every edge (REST, the
+board's socket, the pages, member imports) asks here; a refusal is a domain error
+(collab/errors.py) that each edge answers its own way (project/refusals.py)."""
+
+from collab.errors import MapNotFound, NotAMember, TeamNotFound
+from collab.models import Membership, Mindmap, Team
+
+
+def team_role(*, user_id: int, team_id: int) -> tuple[Team, str]:
+    """The live team and the user's role in it; TeamNotFound or NotAMember."""
+    team = Team.objects.filter(pk=team_id, is_deleted=False).first()
+    if team is None:
+        raise TeamNotFound(f"no team {team_id}")
+    return team, role_in_team(user_id=user_id, team_id=team_id)
+
+
+def role_in_team(*, user_id: int, team_id: int) -> str:
+    """The user's role in a live team, or NotAMember (a missing team included)."""
+    role = (Membership.objects.filter(team_id=team_id, user_id=user_id, team__is_deleted=False)
+            .values_list("role", flat=True).first())
+    if role is None:
+        raise NotAMember(f"user {user_id} is not a member of team {team_id}")
+    return role
+
+
+def member_map(*, user_id: int, map_id: int, team_id: int | None = None
+               ) -> tuple[Mindmap, str]:
+    """A live map (of `team_id` when given) and the user's role in its team;
+    MapNotFound or NotAMember."""
+    maps = Mindmap.objects.filter(pk=map_id, is_deleted=False)
+    mindmap = (maps if team_id is None else maps.filter(team_id=team_id)).first()
+    if mindmap is None:
+        raise MapNotFound(f"no map {map_id}" + ("" if team_id is None else
+                                                f" in team {team_id}"))
+    return mindmap, role_in_team(user_id=user_id, team_id=mindmap.team_id)

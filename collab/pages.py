@@ -1,0 +1,54 @@
+"""collab's pages: a person's teams, a team's maps, and the board. Each renders a
+template; the live parts are ES modules in static/moa/ that speak the REST and
+WebSocket contracts (docs/protocol.md)."""
+
+from csp.decorators import csp_update
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import path
+
+from collab import access, queries
+from collab.models import Team
+from project.refusals import Refusal
+
+
+def member_role(request, team_id: int) -> tuple[Team, str]:
+    """The team and the user's role in it; 404 for a stranger, as for no team (a page
+    does not tell who is in a team one is not in)."""
+    try:
+        return access.team_role(user_id=request.user.pk, team_id=team_id)
+    except Refusal:
+        raise Http404("No such team.") from None
+
+
+@login_required
+def teams(request):
+    return render(request, "teams.html", {"teams": queries.teams_of(request.user.pk)})
+
+
+@login_required
+def team(request, team_id: int):
+    found, role = member_role(request, team_id)
+    return render(request, "team.html", {"team": found, "is_owner": role == "owner",
+                                         "maps": queries.maps_of(team_id)})
+
+
+@login_required
+def board(request, team_id: int, map_id: int):
+    found, _ = member_role(request, team_id)
+    try:
+        mindmap, _ = access.member_map(user_id=request.user.pk, map_id=map_id,
+                                       team_id=team_id)
+    except Refusal:
+        raise Http404("No such map.") from None
+    return render(request, "board.html", {"team": found, "map": mindmap})
+
+
+urlpatterns = [
+    path("teams/", teams, name="teams"),
+    path("teams/<int:team_id>/", team, name="team"),
+    # The board exports a PNG by drawing its SVG (a blob: image) on a canvas.
+    path("teams/<int:team_id>/maps/<int:map_id>/",
+         csp_update({"img-src": ["blob:"]})(board), name="board"),
+]
