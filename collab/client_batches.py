@@ -10,6 +10,7 @@ flood. Past that budget a batch is charged to the live limit.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from collab.actions import OpOutcome, Submission
@@ -76,6 +77,27 @@ def answer(batch_id: str | None, submitted: list[Submission], outcomes: list[OpO
             result["seq"] = outcome.event["seq"]
         results.append(result)
     return {"type": "batch", "batch_id": batch_id, "results": results}
+
+
+OP_ID_IN_TEXT = re.compile(r'"op_id"\s*:\s*"([0-9a-fA-F-]{36})"')
+BATCH_IN_TEXT = re.compile(r'"type"\s*:\s*"ops"')
+BATCH_ID_IN_TEXT = re.compile(r'"batch_id"\s*:\s*"([0-9a-fA-F-]{36})"')
+
+
+def reject(op_id: str | None, code: str, detail: str) -> dict:
+    """One op refused (the `reject` frame)."""
+    return {"type": "reject", "op_id": op_id, "code": code, "detail": detail}
+
+
+def oversized_answer(text: str, detail: str) -> dict:
+    """A frame too large to parse refused as what it seems to be, read from its start:
+    a batch (answered as a batch, so its sender splits it) or an op."""
+    head = text[:512]
+    batch = BATCH_ID_IN_TEXT.search(head)
+    if batch and BATCH_IN_TEXT.search(head):
+        return refusal(batch[1], "too_large", detail)
+    found = OP_ID_IN_TEXT.search(head)
+    return reject(found[1] if found else None, "too_large", detail)
 
 
 def refusal(batch_id: str | None, code: str, detail: str,

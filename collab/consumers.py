@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from collab.errors import NotAMember
 from collab.hub import get_hub
 from collab.limits import TokenBucket
 from collab.ops import OpRejected
-from collab.presence import normalize_presence
+from collab.presence import normalize_presence, peer_id
 from project.rate_limits import client_address
 from project.refusals import Refusal
 from project.ws_frames import (
@@ -31,9 +30,6 @@ from project.ws_frames import (
 logger = logging.getLogger(__name__)
 
 UNAVAILABLE_RETRY_MS = 2_000  # the database failed: when a batch may be sent again
-OP_ID_IN_TEXT = re.compile(r'"op_id"\s*:\s*"([0-9a-fA-F-]{36})"')
-BATCH_IN_TEXT = re.compile(r'"type"\s*:\s*"ops"')
-BATCH_ID_IN_TEXT = re.compile(r'"batch_id"\s*:\s*"([0-9a-fA-F-]{36})"')
 
 
 def check_access(user_id: int, team_id: int, map_id: int) -> str:
@@ -64,12 +60,6 @@ def hello_replay(*, user_id: int, team_id: int, map_id: int, since: int | None,
         return Replay()
     header, seq, events = found
     return Replay(events, header, seq)
-
-
-def peer_id(user_id: int, client_id: uuid.UUID) -> str:
-    """The id peers know this client by: the client's own id bound to its user, so a
-    member cannot take over another's presence by sending their client_id."""
-    return str(uuid.uuid5(client_id, f"moa-user-{user_id}"))
 
 
 class MindmapConsumer(JsonFrameConsumer):
@@ -292,20 +282,11 @@ class MindmapConsumer(JsonFrameConsumer):
         self.hub.update_presence(self, self.map_id, state)
 
     async def frame_too_large(self, text_data: str) -> None:
-        """Refuse it as what it seems to be, read from its start: a batch (answered as
-        a batch, so its sender splits it) or an op."""
-        head = text_data[:512]
-        detail = f"Frames are limited to {self.max_frame_bytes} bytes."
-        batch = BATCH_ID_IN_TEXT.search(head)
-        if batch and BATCH_IN_TEXT.search(head):
-            await self.send_frame(client_batches.refusal(batch[1], "too_large", detail))
-            return
-        found = OP_ID_IN_TEXT.search(head)
-        await self.reject(found[1] if found else None, "too_large", detail)
+        await self.send_frame(client_batches.oversized_answer(
+            text_data, f"Frames are limited to {self.max_frame_bytes} bytes."))
 
     async def reject(self, op_id, code: str, detail: str) -> None:
-        await self.send_frame({"type": "reject", "op_id": op_id, "code": code,
-                               "detail": detail})
+        await self.send_frame(client_batches.reject(op_id, code, detail))
 
     # --- what the hub calls --------------------------------------------------------------
 

@@ -5,11 +5,19 @@ ids), and a map lists at most MAX_PEERS of them (collab/room_presence.py), so no
 welcome or presence frame can outgrow its budget however many sockets join.
 """
 
+import uuid
+
 from collab.ops import OpRejected, field_value, node_id
 
 MAX_SELECTION = 200  # ids a presence frame may carry
 SELECTION_SHOWN = 50  # of them, the first ones peers see
 MAX_PEERS = 50  # peers listed per map (per instance); the rest are not shown
+
+
+def peer_id(user_id: int, client_id: uuid.UUID) -> str:
+    """The id peers know a client by: the client's own id bound to its user, so a
+    member cannot take over another's presence by sending their client_id."""
+    return str(uuid.uuid5(client_id, f"moa-user-{user_id}"))
 
 
 def point(value: object, what: str) -> dict | None:

@@ -16,98 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
-ROLES = ("web", "worker")
-BOTH = ROLES
-WEB = ("web",)
-
-
-@dataclass(frozen=True)
-class Var:
-    """One canonical env name: its default, legacy aliases and the roles needing it."""
-
-    name: str
-    help: str
-    default: str | None = None
-    aliases: tuple[str, ...] = ()
-    required_in_production: tuple[str, ...] = ()
-    secret: bool = False
-
-
-VARS: tuple[Var, ...] = (
-    Var("MOA_ENV", "development (embedded defaults) or production", "development"),
-    Var("SECRET_KEY", "Django signing key: in production at least 50 random characters "
-        "(never a template's placeholder)", required_in_production=BOTH, secret=True),
-    Var("ALLOWED_HOSTS", "comma-separated host names the web role answers (health "
-        "checks answer any Host)", required_in_production=WEB),
-    Var("CSRF_TRUSTED_ORIGINS", "comma-separated origins (https://moa.example.com) "
-        "allowed to POST forms and open WebSockets", required_in_production=WEB),
-    Var("DATABASE_URL", "postgres://user:pass@host:5432/db; unset means SQLite in var/",
-        required_in_production=BOTH, secret=True),
-    Var("REDIS_URL", "redis://host:6379/0 for the channel layer; unset means in-memory",
-        required_in_production=BOTH, secret=True),
-    Var("STORAGE_BACKEND", "local (disk under var/media) or s3 (S3, R2, MinIO)", "local",
-        required_in_production=BOTH),
-    Var("STORAGE_BUCKET", "bucket name when STORAGE_BACKEND=s3",
-        aliases=("AWS_STORAGE_BUCKET_NAME", "R2_VIDEO_BUCKET")),
-    Var("STORAGE_ENDPOINT_URL", "S3-compatible endpoint (R2, MinIO); unset means AWS",
-        aliases=("R2_ENDPOINT",)),
-    Var("STORAGE_REGION", "bucket region", aliases=("AWS_S3_REGION_NAME", "AWS_REGION")),
-    Var("STORAGE_LOCAL_ROOT", "directory of the local backend", "var/media"),
-    Var("AWS_ACCESS_KEY_ID", "storage access key; unset means the instance role",
-        aliases=("R2_ACCESS_KEY",), secret=True),
-    Var("AWS_SECRET_ACCESS_KEY", "storage secret key; unset means the instance role",
-        aliases=("R2_SECRET_KEY",), secret=True),
-    Var("INTERNAL_API_TOKEN", "bearer token of /api/v1/internal/, /health/ready/ details "
-        "and /metrics (at least 50 random characters)", required_in_production=WEB,
-        secret=True),
-    Var("EMAIL_URL", "smtp://user:pass@host:587 (or smtp+tls://); unset means console "
-        "(the worker sends the invitations of member imports)",
-        required_in_production=BOTH, secret=True),
-    Var("DEFAULT_FROM_EMAIL", "sender of verification emails", "Moa <noreply@localhost>"),
-    Var("TRUSTED_PROXIES", "comma-separated addresses or networks (CIDR) whose "
-        "X-Forwarded-For and X-Forwarded-Proto the web role believes (with "
-        "--proxy-headers); anyone else's are ignored",
-        "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"),
-    Var("DRAIN_SECONDS", "seconds a web instance keeps serving after SIGTERM", "30"),
-    Var("DRAIN_JITTER_SECONDS", "window over which a draining web instance spreads its "
-        "WebSocket closes (1012), so clients do not all reconnect at once", "5"),
-    Var("CHANNEL_CAPACITY", "messages a channel-layer channel holds before new ones are "
-        "dropped", "1000"),
-    Var("JOB_LEASE_SECONDS", "seconds a job stays with a worker that stopped renewing "
-        "its lease (dead worker detection)", "20"),
-    Var("FFMPEG_BINARY", "ffmpeg executable; unset means the imageio-ffmpeg wheel's"),
-    Var("VIDEO_MAX_UPLOAD_BYTES", "largest video upload accepted, in bytes", str(2 * 2**30)),
-    Var("VIDEO_MAX_DURATION_SECONDS", "longest video encoded, in seconds", str(4 * 3600)),
-    Var("EXCEL_MAX_UPLOAD_BYTES", "largest member list (.xlsx) accepted, in bytes",
-        str(10 * 2**20)),
-    Var("EXCEL_MAX_ROWS", "most member rows one import reads", "50000"),
-    Var("LOG_LEVEL", "root log level", "INFO"),
-    # Containment of untrusted files (docs/security.md).
-    Var("PARSER_MEMORY_MB", "address space of a child that reads an uploaded file (sheet "
-        "reader, video probe), in MiB", "1024"),
-    Var("PARSER_CPU_SECONDS", "CPU time of a child that reads an uploaded file", "120"),
-    Var("FFMPEG_MEMORY_MB", "address space of each ffmpeg run, in MiB", "4096"),
-    Var("VIDEO_MAX_DIMENSION", "largest width or height (pixels) a video may declare",
-        "7680"),
-    Var("VIDEO_MAX_FRAME_RATE", "highest frame rate (per second) a video may declare",
-        "240"),
-    Var("VIDEO_MAX_GIGAPIXELS", "most pixels a video may make the encoder decode (width x "
-        "height x frame rate x duration), in billions: 1000 is 4 h of 1080p at 30 fps",
-        "1000"),
-    # Abuse limits and quotas (docs/security.md).
-    Var("RATE_LIMITS", "overrides of the request rate limits: name=N/period pairs, "
-        "comma-separated (signin.ip=30/m,...); names in docs/security.md", ""),
-    Var("VIDEO_QUOTA_BYTES", "bytes of uploaded video originals one user may keep",
-        str(20 * 2**30)),
-    Var("VIDEO_MAX_CONCURRENT_UPLOADS", "uploads one user may have unfinished at once", "4"),
-    Var("API_TOKEN_DAYS", "days an API token lasts unless it is given another expiry", "90"),
-    Var("COLLAB_SOCKETS_PER_USER", "map WebSockets one user may hold open on one web "
-        "instance (0: no cap)", "20"),
-    Var("COLLAB_SOCKETS_PER_ADDRESS", "map WebSockets one address (an IPv6 /64) may hold "
-        "open on one web instance (0: no cap)", "200"),
-)
-
-BY_NAME = {var.name: var for var in VARS}
+from project.config_vars import ROLES, VARS, Var
 
 # REDIS_URL may also arrive as the four pieces some platforms export.
 REDIS_PARTS = ("REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_DB")
@@ -366,25 +275,6 @@ def rate_overrides(raw: str) -> dict[str, str]:
                              f"{', '.join(DEFAULT_RATES)}")
         rates[name.strip()] = rate.strip()
     return rates
-
-
-def parse_env_file(text: str) -> dict[str, str]:
-    """KEY=VALUE lines as docker --env-file and systemd EnvironmentFile read them
-    (comments, blank lines and an `export ` prefix allowed; quotes around a value
-    removed)."""
-    values = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        name, sep, value = line.removeprefix("export ").partition("=")
-        if not sep or not name.strip().isidentifier():
-            raise ConfigError([f"line {number}: expected NAME=value, got {raw!r}"])
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[name.strip()] = value
-    return values
 
 
 def describe_sources(config: Config) -> dict[str, str]:

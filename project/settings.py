@@ -8,11 +8,13 @@ import os
 from pathlib import Path
 
 import environ
-from botocore.config import Config
 from django.core.exceptions import ImproperlyConfigured
 
 from project import browser_policy
 from project import config as moa_config
+from project.settings_logging import logging_config
+from project.settings_product import product_settings
+from project.settings_storage import default_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -168,36 +170,8 @@ RATELIMIT_USE_CACHE = "default"
 # --- Storage ---------------------------------------------------------------------------
 STORAGE_BACKEND = MOA_CONFIG["STORAGE_BACKEND"]
 STORAGE_URL_EXPIRY_SECONDS = 15 * 60  # presigned URLs are short-lived on purpose
-if STORAGE_BACKEND == "s3":
-    _default_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": MOA_CONFIG["STORAGE_BUCKET"],
-            "endpoint_url": MOA_CONFIG["STORAGE_ENDPOINT_URL"],
-            "region_name": MOA_CONFIG["STORAGE_REGION"],
-            "access_key": MOA_CONFIG["AWS_ACCESS_KEY_ID"],
-            "secret_key": MOA_CONFIG["AWS_SECRET_ACCESS_KEY"],
-            "querystring_expire": STORAGE_URL_EXPIRY_SECONDS,
-            "default_acl": None,
-            "file_overwrite": True,
-            # Bounded waits: a storage outage must surface as an error, not a hang.
-            # MinIO and most S3-compatible stores want path-style URLs; AWS does not.
-            "client_config": Config(
-                signature_version="s3v4", connect_timeout=5, read_timeout=30,
-                retries={"max_attempts": 3, "mode": "standard"},
-                s3={"addressing_style": "path" if MOA_CONFIG["STORAGE_ENDPOINT_URL"]
-                    else "auto"}),
-        },
-    }
-else:
-    _local_root = Path(MOA_CONFIG["STORAGE_LOCAL_ROOT"])
-    _default_storage = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {
-            "location": _local_root if _local_root.is_absolute() else BASE_DIR / _local_root,
-            "allow_overwrite": True,  # keys are chosen by Moa; a retry rewrites its output
-        },
-    }
+_default_storage = default_storage(MOA_CONFIG, base_dir=BASE_DIR,
+                                   url_expiry=STORAGE_URL_EXPIRY_SECONDS)
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {
@@ -310,84 +284,8 @@ FFMPEG_BINARY = MOA_CONFIG["FFMPEG_BINARY"]
 READINESS_TIMEOUT_SECONDS = 3.0
 READINESS_CACHE_SECONDS = 2.0  # readiness results are shared by every caller this long
 
-# Collaboration limits (docs/protocol.md, docs/security.md).
-COLLAB_MAX_NODES_PER_MAP = 10_000
-# The bytes titles and bodies of a map's live nodes may take in frames (ops.text_size):
-# with 10,000 nodes a full map's snapshot is at most about 6.3 MB (tests/collab/
-# test_framing.py builds the worst one), sent in frames of at most 256 KiB.
-COLLAB_MAX_CONTENT_BYTES_PER_MAP = 4 * 1024 * 1024
-COLLAB_OPS_PER_SECOND = 30  # per connection, sustained
-COLLAB_OPS_BURST = 60
-# Ops a socket may send in batch frames after each welcome besides that rate: the edits
-# a client queued while it was away (collab/client_batches.py).
-COLLAB_REPLAY_OPS = 500
-# A hello re-reads the map (a snapshot of up to 10,000 nodes): a resync now and then.
-COLLAB_HELLOS_PER_SECOND = 0.2
-COLLAB_HELLOS_BURST = 5
-# Sockets of /ws/mindmap/ one user (one address) may hold on one instance; 0: no cap.
-COLLAB_SOCKETS_PER_USER = MOA_CONFIG.integer("COLLAB_SOCKETS_PER_USER")
-# ... and hellos per user over all their sockets on one instance, so reconnecting
-# refills nothing: a burst of one per socket they may hold (all of them reconnecting
-# after a deploy), then this rate. No cap on sockets is no cap on these either.
-COLLAB_USER_HELLOS_PER_SECOND = 0.5
-COLLAB_SOCKETS_PER_ADDRESS = MOA_CONFIG.integer("COLLAB_SOCKETS_PER_ADDRESS")
-# Snapshots: reads at once per process, and the shared ones kept (collab/snapshots.py).
-COLLAB_SNAPSHOT_READS = 2
-COLLAB_SNAPSHOT_CACHE_BYTES = 32 * 1024 * 1024
-COLLAB_SNAPSHOT_KEEP_SECONDS = 10.0
-COLLAB_PRESENCE_PER_SECOND = 30  # the board sends at most 20/s (cursor every 50 ms)
-COLLAB_PRESENCE_BURST = 60
-COLLAB_MAX_REPLAY = 2_000  # a resync further back than this gets a snapshot
-COLLAB_KEEP_OPS_SECONDS = 24 * 3600  # ops are kept this long ...
-COLLAB_KEEP_OPS_COUNT = 10_000  # ... or while among a map's latest this many
-COLLAB_PRESENCE_TICK = 0.05
-COLLAB_BATCH_WINDOW = 0.004  # op events arriving this close together share a frame
-
-# Jobs (docs/jobs.md).
-# Embedded mode: no Redis means no separate worker can hear a wake-up, so the web
-# process runs the worker itself.
-EMBEDDED_WORKER = not PRODUCTION and not MOA_CONFIG["REDIS_URL"]
-JOB_LEASE_SECONDS = max(2, MOA_CONFIG.integer("JOB_LEASE_SECONDS"))
-JOB_HEARTBEAT_SECONDS = JOB_LEASE_SECONDS / 4  # lease renewal and worker heartbeat
-JOB_SWEEP_SECONDS = 2  # an idle worker looks for runnable jobs this often
-JOB_MAX_ATTEMPTS = 5
-JOB_STOP_GRACE_SECONDS = 20  # on SIGTERM the running job may finish this long, then is released
-JOB_PROGRESS_INTERVAL = 0.25  # progress is stored and published at most this often
-WORKER_ALIVE_SECONDS = JOB_HEARTBEAT_SECONDS * 3  # a worker heard of within this is alive
-# Job events carry the live worker count; heartbeats are seconds apart, so a count
-# younger than this tells nothing new and saves a query per event.
-WORKER_COUNT_CACHE_SECONDS = 1.0
-
-# Videos (docs/videos.md).
-VIDEO_MAX_UPLOAD_BYTES = MOA_CONFIG.integer("VIDEO_MAX_UPLOAD_BYTES")
-VIDEO_MAX_DURATION_SECONDS = MOA_CONFIG.integer("VIDEO_MAX_DURATION_SECONDS")
-# Larger uploads go to S3 in parts (presigned per part), so a dropped connection costs
-# one part, not the whole file. S3 wants parts of 5 MiB or more, at most 10,000. On the
-# local backend every upload above one part goes in parts: the web process receives
-# those bodies, each whole in memory (media_pipeline/upload_rules.py in_parts).
-VIDEO_MULTIPART_THRESHOLD_BYTES = 64 * 2**20
-VIDEO_PART_BYTES = 16 * 2**20
-# The HLS URL is a signed Moa URL (players send no credentials); it lasts this long.
-VIDEO_PLAYBACK_URL_SECONDS = 4 * 3600
-
-# Member imports (docs/member-import.md).
-EXCEL_MAX_UPLOAD_BYTES = MOA_CONFIG.integer("EXCEL_MAX_UPLOAD_BYTES")
-EXCEL_MAX_ROWS = MOA_CONFIG.integer("EXCEL_MAX_ROWS")
-
-# Untrusted files are read in limited child processes (media_pipeline/sandbox.py,
-# docs/security.md): a parser that crashes or runs away costs only itself.
-PARSER_MEMORY_BYTES = MOA_CONFIG.integer("PARSER_MEMORY_MB") * 2**20
-PARSER_CPU_SECONDS = max(1, MOA_CONFIG.integer("PARSER_CPU_SECONDS"))
-FFMPEG_MEMORY_BYTES = MOA_CONFIG.integer("FFMPEG_MEMORY_MB") * 2**20
-VIDEO_MAX_DIMENSION = MOA_CONFIG.integer("VIDEO_MAX_DIMENSION")
-VIDEO_MAX_FRAME_RATE = MOA_CONFIG.integer("VIDEO_MAX_FRAME_RATE")
-VIDEO_MAX_GIGAPIXELS = MOA_CONFIG.integer("VIDEO_MAX_GIGAPIXELS")
-
-# Abuse limits and quotas (docs/security.md).
-VIDEO_QUOTA_BYTES = MOA_CONFIG.integer("VIDEO_QUOTA_BYTES")
-VIDEO_MAX_CONCURRENT_UPLOADS = MOA_CONFIG.integer("VIDEO_MAX_CONCURRENT_UPLOADS")
-API_TOKEN_DAYS = MOA_CONFIG.integer("API_TOKEN_DAYS")
-API_TOKENS_PER_USER = 20  # live tokens one account may hold
+# The product's own knobs: collaboration limits, jobs, videos, member imports, parsers.
+globals().update(product_settings(MOA_CONFIG, production=PRODUCTION))
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -395,36 +293,4 @@ USE_I18N = True
 USE_TZ = True
 
 # --- Logging ----------------------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"context": {"()": "project.logcontext.ContextFilter"},
-                "redact": {"()": "project.logcontext.RedactFilter"}},
-    "formatters": {
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        },
-        "text": {
-            "()": "project.logcontext.TextFormatter",
-            "format": "%(asctime)s %(levelname)-7s %(name)s %(message)s",
-        },
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "json" if PRODUCTION else "text",
-            "filters": ["context", "redact"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": MOA_CONFIG["LOG_LEVEL"].upper()},
-    "loggers": {
-        # Only through the console handler above, whose filter hides URL secrets: Django's
-        # own handlers (a development console, mail_admins) would print them unfiltered.
-        "django": {"handlers": []},
-        # Daphne logs a line per connection at INFO: keep those out of the way.
-        "daphne": {"level": "WARNING"},
-        "django.channels.server": {"level": "WARNING"},
-    },
-}
+LOGGING = logging_config(production=PRODUCTION, level=MOA_CONFIG["LOG_LEVEL"])

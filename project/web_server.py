@@ -32,7 +32,6 @@ client reads it instead of piling up in memory.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 import random
@@ -48,127 +47,23 @@ from daphne.http_protocol import WebRequest
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import defer, reactor
-from twisted.internet.interfaces import IPushProducer
-from zope.interface import implementer
 
 from project.url_secrets import redact
-from project.ws_frames import FLOW_CONTROL, MAX_FRAME_BYTES, MAX_MESSAGE_BYTES, READ_LIMIT_BYTES
+from project.web_server_parts import (
+    SendFlow,
+    UnparsedFormRequest,
+    WebSocketLimitError,
+    WebSocketTimeoutError,
+    check_websocket_limits,
+    check_websocket_timeout,
+    from_trusted_proxies,
+)
+from project.ws_frames import FLOW_CONTROL, MAX_MESSAGE_BYTES, READ_LIMIT_BYTES
 
 logger = logging.getLogger("moa.web_server")
 
 CLOSE_SERVICE_RESTART = 1012
 RECONNECT_AFTER_MS_MAX = 1000  # on top of the server's own spreading of the closes
-
-
-class WebSocketTimeoutError(Exception):
-    """A --websocket_timeout channels-redis would outlive its group memberships."""
-
-
-class WebSocketLimitError(Exception):
-    """WebSocket size limits that would break Moa's frames or leave reads unbounded."""
-
-
-def check_websocket_limits(max_message: int, max_frame: int) -> None:
-    problems = []
-    if max_message == 0 or max_message < MAX_MESSAGE_BYTES:
-        problems.append(f"--websocket-max-message-size {max_message} must be at least "
-                        f"{MAX_MESSAGE_BYTES}: it bounds the frames Moa sends as well "
-                        f"(a larger one closes the socket)")
-    if max_frame == 0 or max_frame <= MAX_FRAME_BYTES:
-        problems.append(f"--websocket-max-frame-size {max_frame} must be over "
-                        f"{MAX_FRAME_BYTES} (frames up to it are answered too_large) and "
-                        f"not 0 (unbounded reads); Moa's default is {READ_LIMIT_BYTES}")
-    if problems:
-        raise WebSocketLimitError("; ".join(problems))
-
-
-def check_websocket_timeout(websocket_timeout: int, group_expiry: int) -> None:
-    """A socket open longer than the channel layer's group_expiry silently stops
-    receiving group messages; Daphne must close it first."""
-    if websocket_timeout < 0 or websocket_timeout > group_expiry:
-        raise WebSocketTimeoutError(
-            f"--websocket_timeout {websocket_timeout} must be between 0 and the channel "
-            f"layer's group_expiry ({group_expiry} s): a longer-lived socket stops "
-            f"receiving group messages without notice")
-
-
-def from_trusted_proxies(parse, networks):
-    """Daphne's X-Forwarded-* parser, believed only for a peer in `networks` (nginx,
-    the ALB). With plain --proxy-headers Daphne believes whoever connects: a client
-    reaching the instance directly could choose its address, and so escape its
-    per-address rate limits. A peer without an address (a Unix socket) is local."""
-    def parse_if_trusted(headers, address_header_name, port_header_name, proto_header_name,
-                         original_addr=None, original_scheme=None):
-        if original_addr:
-            try:
-                peer = ipaddress.ip_address(original_addr[0])
-            except ValueError:
-                return original_addr, original_scheme
-            if peer.version == 6 and peer.ipv4_mapped:
-                peer = peer.ipv4_mapped
-            if not any(peer in network for network in networks):
-                return original_addr, original_scheme
-        return parse(headers, address_header_name, port_header_name, proto_header_name,
-                     original_addr, original_scheme)
-    return parse_if_trusted
-
-
-class UnparsedFormRequest(WebRequest):
-    """Daphne's request without Twisted's own parsing of a POSTed form. Twisted reads a
-    multipart or urlencoded body into memory and parses it into `args` before Daphne
-    hands the body to Moa, which parses it again and never reads `args`: a 10 MB
-    multipart POST cost the web process about 130 MB, to any URL."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._parsePOSTFormSubmission = False
-
-
-@implementer(IPushProducer)
-class SendFlow:
-    """A socket's send buffer as Twisted reports it to a streaming producer: paused
-    while over its 64 KiB, resumed once written out to the kernel, stopped (never
-    waited for again) when the connection is gone. It stands in for the producer the
-    transport had (the HTTP channel the socket was upgraded from), which it still
-    tells everything."""
-
-    def __init__(self, previous: IPushProducer | None):
-        self.previous = previous
-        self.ready = asyncio.Event()
-        self.ready.set()
-
-    def pauseProducing(self) -> None:
-        self.ready.clear()
-        if self.previous is not None:
-            self.previous.pauseProducing()
-
-    def resumeProducing(self) -> None:
-        self.ready.set()
-        if self.previous is not None:
-            self.previous.resumeProducing()
-
-    def stopProducing(self) -> None:
-        self.ready.set()
-        if self.previous is not None:
-            self.previous.stopProducing()
-
-    async def drained(self) -> None:
-        await self.ready.wait()
-
-    @classmethod
-    def install(cls, transport) -> SendFlow | None:
-        """Register on `transport` in place of its producer; None (logged) when the
-        transport does not take one (then the application sends without waiting)."""
-        previous = getattr(transport, "producer", None)
-        try:
-            if previous is not None:
-                transport.unregisterProducer()
-            flow = cls(previous)
-            transport.registerProducer(flow, True)
-        except (AttributeError, RuntimeError):
-            logger.warning("no flow control on %s", type(transport).__name__, exc_info=True)
-            return None
-        return flow
 
 
 class DrainingServer(Server):

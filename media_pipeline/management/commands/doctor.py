@@ -11,7 +11,8 @@ from media_pipeline import queries, sandbox
 from media_pipeline.ffmpeg import ffmpeg_version
 from media_pipeline.policy import KIND_CHANNELS
 from project import probes
-from project.config import ROLES, ConfigError, describe_sources, load, parse_env_file
+from project.config import ROLES, ConfigError, describe_sources, load
+from project.env_file import parse_env_file
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ impossible: it means a database restored from before them), which --fix cannot d
 
 from django.core.management.base import BaseCommand
 
-from project.accounts.actions import users_find_duplicates, users_scrub_deleted
+from project.accounts.maintenance import users_find_duplicates, users_scrub_deleted
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from project.accounts.actions import users_purge_unverified
+from project.accounts.maintenance import users_purge_unverified
 
 
 class Command(BaseCommand):
