@@ -280,14 +280,23 @@ class _RowChanges:
         return self.created[node] if node in self.created else self.changed.setdefault(node, {})
 
     def write(self, map_id: int, pks: dict[str, int]) -> None:
-        """A statement for the new rows, and one per set of changed fields for the rest
-        (a batch of title edits is a single UPDATE, whatever the number of nodes)."""
+        """A statement for the new rows; one for the rows that all change the same way
+        (a delete's or a restore's subtree: `UPDATE ... WHERE pk IN`, never a CASE per
+        row, which took seconds for 10,000 rows); and one per set of changed fields for
+        the rest (a batch of title edits is a single UPDATE, whatever the number of
+        nodes)."""
         Node.objects.bulk_create(Node(map_id=map_id, node_id=node, **fields)
                                  for node, fields in self.created.items())
-        by_fields: dict[tuple[str, ...], list[Node]] = {}
+        alike: dict[tuple, list[str]] = {}
         for node, fields in self.changed.items():
-            row = Node(pk=pks[node], map_id=map_id, node_id=node, **fields)
-            by_fields.setdefault(tuple(sorted(fields)), []).append(row)
+            alike.setdefault(tuple(sorted(fields.items())), []).append(node)
+        by_fields: dict[tuple[str, ...], list[Node]] = {}
+        for change, nodes in alike.items():
+            if len(nodes) > 1:
+                Node.objects.filter(pk__in=[pks[node] for node in nodes]).update(**dict(change))
+                continue
+            row = Node(pk=pks[nodes[0]], map_id=map_id, node_id=nodes[0], **dict(change))
+            by_fields.setdefault(tuple(name for name, _ in change), []).append(row)
         for fields, rows in by_fields.items():
             Node.objects.bulk_update(rows, fields)
 
