@@ -10,7 +10,7 @@ tombstone that remembers the seq of the delete: `node.restore` brings it back, w
 every node that delete took under it, same ids and values (undo of a delete).
 
 The log holds each accepted op in canonical form; a restore's logged form carries the
-nodes it brought back, so `replay` can rebuild any state from the log alone, without
+nodes it brought back, so `Replay` can rebuild any state from the log alone, without
 tombstones (what clients and the history do).
 
 A map is bounded twice: by its live nodes and by its content, the bytes its titles and
@@ -25,7 +25,7 @@ import json
 import math
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 MAX_TITLE = 200
@@ -234,6 +234,12 @@ def _walk(top: str, edges: Iterable[tuple[str, str | None]]) -> list[str]:
     children: dict[str | None, list[str]] = {}
     for node, parent in edges:
         children.setdefault(parent, []).append(node)
+    return _walk_children(top, children)
+
+
+def _walk_children(top: str, children: Mapping[str | None, Iterable[str]]) -> list[str]:
+    """Breadth-first from `top` over a children index: parents before children, each
+    node once."""
     found, seen = [top], {top}
     for node in found:
         for child in children.get(node, ()):
@@ -351,22 +357,51 @@ def apply_effect(nodes: dict[str, dict], effect: Effect) -> None:
         nodes[effect.id].update(effect.values)
 
 
-def replay(nodes: dict[str, dict], op: dict) -> None:
-    """Apply a logged (already accepted, canonical) op to a node table {id: node}
-    without checking it: how a state is rebuilt from a checkpoint and the log."""
-    kind = op["kind"]
-    if kind == "node.create":
-        nodes[op["node"]["id"]] = dict(op["node"])
-    elif kind == "node.update":
-        nodes[op["id"]] = {**nodes[op["id"]], **op["set"]}
-    elif kind == "node.reparent":
-        nodes[op["id"]] = {**nodes[op["id"]], "parent": op["parent"]}
-    elif kind == "node.delete":
-        for node in _walk(op["id"], ((n["id"], n["parent"]) for n in nodes.values())):
-            nodes.pop(node, None)
-    else:
-        for node in op["nodes"]:
-            nodes[node["id"]] = dict(node)
+class Replay:
+    """A node table {id: node} rebuilt from a checkpoint and logged (already accepted,
+    canonical) ops, applied without checking them: how a state is rebuilt from the log.
+
+    The children of each node are kept alongside the table, so a delete walks only the
+    subtree it removes: a replay costs what its ops touch, not the map's size per delete.
+    Node dicts are never changed in place (an update makes a new one), so the checkpoint's
+    nodes can be handed in as they are.
+    """
+
+    def __init__(self, nodes: Iterable[dict] = ()):
+        self.nodes: dict[str, dict] = {}
+        # parent -> its children, in the order they came (a dict as an ordered set)
+        self.children: dict[str | None, dict[str, None]] = {}
+        for node in nodes:
+            self._put(node)
+
+    def apply(self, op: dict) -> None:
+        kind = op["kind"]
+        if kind == "node.create":
+            self._put(dict(op["node"]))
+        elif kind == "node.update":
+            self.nodes[op["id"]] = {**self.nodes[op["id"]], **op["set"]}
+        elif kind == "node.reparent":
+            self._put({**self.nodes[op["id"]], "parent": op["parent"]})
+        elif kind == "node.delete":
+            for node in _walk_children(op["id"], self.children):
+                self._drop(node)
+        else:
+            for node in op["nodes"]:
+                self._put(dict(node))
+
+    def _put(self, node: dict) -> None:
+        """Add `node`, or replace the node of its id (moving it to its new parent)."""
+        old = self.nodes.get(node["id"])
+        if old is not None and old["parent"] != node["parent"]:
+            self.children.get(old["parent"], {}).pop(node["id"], None)
+        self.nodes[node["id"]] = node
+        self.children.setdefault(node["parent"], {})[node["id"]] = None
+
+    def _drop(self, node: str) -> None:
+        removed = self.nodes.pop(node, None)
+        if removed is not None:
+            self.children.get(removed["parent"], {}).pop(node, None)
+        self.children.pop(node, None)
 
 
 def apply(nodes: dict[str, dict], op: dict, max_nodes: int = 10**9,

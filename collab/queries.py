@@ -191,12 +191,12 @@ def state_at(*, map_id: int, seq: int) -> dict[str, dict] | None:
                       .first())
         if checkpoint is None:
             return None
-        nodes = {node["id"]: node for node in checkpoint.nodes}
+        state = ops.Replay(checkpoint.nodes)
         logged = (Op.objects.filter(map_id=map_id, seq__gt=checkpoint.seq, seq__lte=seq)
                   .order_by("seq").values_list("op", flat=True))
         for op in logged.iterator(chunk_size=SNAPSHOT_CHUNK):
-            ops.replay(nodes, op)
-        return nodes
+            state.apply(op)
+        return state.nodes
 
 
 def history_events(*, map_id: int, before: int | None, limit: int,

@@ -8,7 +8,7 @@ from collab import ops
 
 class Replica:
     def __init__(self):
-        self.nodes: dict[str, dict] = {}
+        self.state = ops.Replay()
         self.seq: int | None = None
         self.acked: dict[str, int] = {}
         self.rejects: list[dict] = []
@@ -37,7 +37,7 @@ class Replica:
             self.loading = {"seq": frame["seq"], "parts": snapshot["parts"], "next": 2,
                             "nodes": list(snapshot["nodes"])}
         elif snapshot is not None:
-            self.nodes = {node["id"]: dict(node) for node in snapshot["nodes"]}
+            self.state = ops.Replay(snapshot["nodes"])
             self.seq = frame["seq"]
         else:
             for event in frame["ops"]:
@@ -53,7 +53,7 @@ class Replica:
         loading["nodes"].extend(frame["nodes"])
         loading["next"] += 1
         if frame["part"] == frame["parts"]:
-            self.nodes = {node["id"]: dict(node) for node in loading["nodes"]}
+            self.state = ops.Replay(loading["nodes"])
             self.seq, self.loading = frame["seq"], None
 
     def event(self, event: dict) -> None:
@@ -64,9 +64,13 @@ class Replica:
         if self.seq is None or event["seq"] != self.seq + 1:
             self.gap = True  # a real client sends hello with its last seq now
             return
-        ops.replay(self.nodes, event["op"])
+        self.state.apply(event["op"])
         self.seq = event["seq"]
         self.acked[event["op_id"]] = event["seq"]
+
+    @property
+    def nodes(self) -> dict[str, dict]:
+        return self.state.nodes
 
     def root(self) -> str:
         return next(node_id for node_id, node in self.nodes.items() if node["parent"] is None)

@@ -15,10 +15,10 @@ from tests.collab.test_ops import ROOT, Server, random_op_with_restores
 
 
 def state_after(log: list[dict], upto: int) -> dict:
-    nodes = {ROOT: {"id": ROOT, "parent": None, **ops.NODE_DEFAULTS}}
+    state = ops.Replay([{"id": ROOT, "parent": None, **ops.NODE_DEFAULTS}])
     for op in log[:upto]:
-        ops.replay(nodes, op)
-    return nodes
+        state.apply(op)
+    return state.nodes
 
 
 def restore(server: Server, past: dict, top: str | None = None) -> int:
