@@ -1,5 +1,6 @@
 """The op rules, without Django: shape, values, tree rules and convergence."""
 
+import json
 import random
 import uuid
 
@@ -315,6 +316,26 @@ def test_a_subtree_too_big_for_one_event_is_refused_as_too_large():
     with pytest.raises(OpRejected) as error:
         server.submit({"kind": "node.restore", "id": top})
     assert error.value.code == "too_large" and "history" in error.value.detail
+
+
+def frame_size(value: object) -> int:
+    """Bytes in a frame, as the server encodes them (project/ws_frames.py)."""
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def test_node_frame_bytes_is_what_a_node_takes_besides_its_texts_at_most():
+    """Measured: the longest ids, coordinates and fields, empty title and body, and the
+    comma that separates it from the next node in a list."""
+    longest_float = -1.2345678901234567e-300  # sign, 17 digits, a three-digit exponent
+    assert len(repr(longest_float)) == 24
+    node = normalize({"kind": "node.create", "node": {
+        "id": new_id(), "parent": new_id(), "title": "", "body": "", "x": longest_float,
+        "y": longest_float, "color": "#ABCDEF", "collapsed": False}})["node"]
+    measured = frame_size(node) + 1
+    assert ops.NODE_FRAME_BYTES == measured == 209
+    big = {**node, "title": "t" * 200, "body": "\x01" * 10_000}
+    assert frame_size(big) + 1 == measured + ops.text_size(big["title"]) + \
+        ops.text_size(big["body"])
 
 
 def test_a_restore_client_cannot_bring_its_own_nodes():
