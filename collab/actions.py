@@ -95,16 +95,39 @@ class Submission:
 
 @dataclass(frozen=True)
 class OpOutcome:
-    """What happened to one submitted op: its event (new or the original), or why not."""
+    """What happened to one submitted op: its event (new or the original), or why not.
+
+    `events` are the events a new op logged, in seq order: one, or a restore's slices
+    (the first is `event`, with the op's own op_id); none for a resend. `restored_bytes`
+    is at most what a new restore's nodes take in those events (ops.restore_size).
+    """
 
     event: dict | None = None
     new: bool = False
     rejected: ops.OpRejected | None = None
     refused: Exception | None = None  # NotAMember or MapNotFound
+    events: tuple[dict, ...] = ()
+    restored_bytes: int = 0
 
 
-def ops_submit(*, map_id: int, team_id: int, submissions: list[Submission]
-               ) -> list[OpOutcome]:
+def held_back(max_restore_bytes: int) -> ops.OpRejected:
+    """The answer to an op that waits for the next transaction: a restore past the
+    transaction's budget, or a later op of the same sender (applied in order or not at
+    all). `rate_limited`: the client keeps it and sends it again."""
+    return ops.OpRejected(
+        "rate_limited", f"Not applied yet: the server restores at most {max_restore_bytes:,} "
+        "bytes of nodes at a time, and this waits for the restore before it; send it again "
+        "shortly.")
+
+
+def slice_op_id(op_id: str, number: int) -> str:
+    """The op_id of slice `number` (1, 2, ...) of the restore `op_id` (slice 0 keeps it):
+    derived, so the same restore logs the same ids whoever sends it again."""
+    return str(uuid.uuid5(uuid.UUID(op_id), f"moa-restore-slice-{number}"))
+
+
+def ops_submit(*, map_id: int, team_id: int, submissions: list[Submission],
+               max_restore_bytes: int | None = None) -> list[OpOutcome]:
     """Validate, apply and log a batch of ops, in order, in one transaction.
 
     Under the map row's lock: each op is planned against the tree as the ops before
@@ -116,6 +139,13 @@ def ops_submit(*, map_id: int, team_id: int, submissions: list[Submission]
     the original event and changes nothing. Group commit: under load a batch holds
     the ops that queued while the previous one committed, so the statements per op
     fall as the load rises.
+
+    A restore is logged in slices when its nodes are too many for one event
+    (ops.restore_slices), all in this transaction. With `max_restore_bytes`, what one
+    transaction restores is bounded (so a batch of restores cannot hold the lock for
+    long): a restore that would take the transaction's restores past it, when it has
+    restored something already, waits (`held_back`), and so do the later ops of its
+    sender. The first restore always passes: it is bounded by the map's own limits.
     """
     outcomes: list[OpOutcome | None] = [None] * len(submissions)
     planned: list[tuple[int, dict, object]] = []  # (position, op, op uuid)
@@ -142,8 +172,9 @@ def ops_submit(*, map_id: int, team_id: int, submissions: list[Submission]
         index, pks = queries.tree_index(map_id=map_id, ops=[op for _, op, _ in planned],
                                         live_count=node_count, content_bytes=content_bytes)
         rows = _RowChanges()
-        new_ops: list[tuple[int, Op]] = []
+        new_ops: list[tuple[int, list[Op], int]] = []  # (position, its ops, restored bytes)
         repeats: list[tuple[int, str]] = []
+        restored, held = 0, set()  # held: senders whose ops wait for the next transaction
         for position, op, op_uuid in planned:
             actor = submissions[position].actor_id
             if actor not in members:
@@ -153,30 +184,50 @@ def ops_submit(*, map_id: int, team_id: int, submissions: list[Submission]
             if op_uuid in logged:
                 repeats.append((position, op_uuid))  # answered once the original is saved
                 continue
+            if actor in held:
+                outcomes[position] = OpOutcome(rejected=held_back(max_restore_bytes))
+                continue
             try:
                 effect = ops.plan(op, index, settings.COLLAB_MAX_NODES_PER_MAP,
                                   settings.COLLAB_MAX_CONTENT_BYTES_PER_MAP)
             except ops.OpRejected as rejected:
                 outcomes[position] = OpOutcome(rejected=rejected)
                 continue
+            size = ops.restore_size(effect)
+            if (max_restore_bytes is not None and restored and size
+                    and restored + size > max_restore_bytes):
+                held.add(actor)
+                outcomes[position] = OpOutcome(rejected=held_back(max_restore_bytes))
+                continue
+            restored += size
             seq += 1
             index.apply(effect, seq)
             rows.add(effect, seq)
-            if effect.kind == "node.restore":  # its event carries what it brought back
-                op = {**op, "nodes": rows.nodes(map_id, effect.subtree)}
-            logged[op_uuid] = Op(map_id=map_id, seq=seq, op_id=op_uuid, actor_id=actor, op=op)
-            new_ops.append((position, logged[op_uuid]))
+            logging = [op]
+            if effect.kind == "node.restore":  # its events carry what it brought back
+                logging = ops.restore_slices(op["id"], rows.nodes(map_id, effect.subtree))
+            made = []
+            for number, logged_op in enumerate(logging):
+                if number:  # the slices after the first: the next seqs
+                    seq += 1
+                made.append(Op(map_id=map_id, seq=seq, actor_id=actor, op=logged_op,
+                               op_id=slice_op_id(op_uuid, number) if number else op_uuid))
+            logged[op_uuid] = made[0]
+            new_ops.append((position, made, size))
         if new_ops:
             rows.write(map_id, pks)
             Mindmap.objects.filter(pk=map_id).update(seq=seq, node_count=index.live_count,
                                                      content_bytes=index.content_bytes)
-            Op.objects.bulk_create(op for _, op in new_ops)  # sets created_at on each
-            events = []
-            for position, op in new_ops:
-                events.append(queries.op_event(op))
-                outcomes[position] = OpOutcome(event=events[-1], new=True)
+            # sets created_at on each
+            Op.objects.bulk_create(op for _, made, _ in new_ops for op in made)
+            published = []
+            for position, made, size in new_ops:
+                events = tuple(queries.op_event(op) for op in made)
+                published.extend(events)
+                outcomes[position] = OpOutcome(event=events[0], new=True, events=events,
+                                               restored_bytes=size)
             publish_on_commit(group_name("map", map_id),
-                              {"type": "map.ops", "map": map_id, "events": events})
+                              {"type": "map.ops", "map": map_id, "events": published})
         for position, op_uuid in repeats:
             outcomes[position] = OpOutcome(event=queries.op_event(logged[op_uuid]))
     return outcomes
@@ -190,8 +241,8 @@ def map_restore(*, map_id: int, team_id: int, actor_id: int, seq: int, top: str 
                 ) -> tuple[int, int]:
     """Make the map (or the subtree under `top`) look as it did right after op `seq`,
     as new ops by `actor_id`, all in one transaction under the map's lock, so everyone
-    gets them as ordinary op events. Returns (ops it took, the map's seq after);
-    HistoryGone, or RestoreImpossible saying why (nothing applied)."""
+    gets them as ordinary op events. Returns (the ops it logged, the map's seq after): a
+    big restore logs several; HistoryGone, or RestoreImpossible saying why (nothing applied)."""
     # The past never changes: rebuilt before the lock, so writers do not wait for it.
     past = queries.state_at(map_id=map_id, seq=seq)
     if past is None:
@@ -211,6 +262,9 @@ def map_restore(*, map_id: int, team_id: int, actor_id: int, seq: int, top: str 
             sizes={str(row["node_id"]): (row["title_bytes"], row["body_bytes"])
                    for row in rows})
         planned = history.restore_ops(index=index, values=values, past=past, top=top)
+        # No restore budget: all or nothing, and what it brings back is bounded by the
+        # map's own limits (each node comes back at most once, and nothing is deleted
+        # before the last restore).
         outcomes = ops_submit(map_id=map_id, team_id=team_id, submissions=[
             Submission(actor_id, str(uuid.uuid4()), op) for op in planned])
         for outcome in outcomes:
@@ -218,7 +272,8 @@ def map_restore(*, map_id: int, team_id: int, actor_id: int, seq: int, top: str 
                 raise outcome.refused
             if outcome.rejected is not None:  # a limit of the map: all or nothing
                 raise history.RestoreImpossible(outcome.rejected.detail)
-    return len(planned), mindmap.seq + len(planned)
+    logged = sum(len(outcome.events) for outcome in outcomes)
+    return logged, mindmap.seq + logged
 
 
 def op_submit(*, map_id: int, team_id: int, actor_id: int, op_id: str, raw_op: object

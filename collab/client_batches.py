@@ -5,7 +5,8 @@ time (the answer is its pacing); the answer gives each op its seq or its refusal
 refuses the whole batch when nothing was applied and all of it must be sent again
 (`rate_limited`, `unavailable`). After each welcome a socket may send `replay_ops` ops
 in batches without touching its live op limit: the queue it built while away is not a
-flood. Past that budget a batch is charged to the live limit.
+flood. Past that budget a batch is charged to the live limit; while that limit is in
+debt (a restore is charged by its size) no batch goes, budget or not.
 """
 
 from __future__ import annotations
@@ -57,6 +58,11 @@ class BatchPacing:
         self.replay_left = replay_ops
 
     def take(self, count: int, now: float) -> bool:
+        """Whether a batch of `count` ops may go now. A socket in debt (a restore's
+        size, a batch past the burst) sends nothing, not even from the budget, until
+        the refill has paid it."""
+        if self.live.in_debt(now):
+            return False
         from_budget = min(count, self.replay_left)
         if count > from_budget and not self.live.spend(count - from_budget, now):
             return False
@@ -64,15 +70,18 @@ class BatchPacing:
         return True
 
 
-def answer(batch_id: str | None, submitted: list[Submission], outcomes: list[OpOutcome]
-           ) -> dict:
+def answer(batch_id: str | None, submitted: list[Submission], outcomes: list[OpOutcome],
+           retry_after_ms: int) -> dict:
     """Each op's fate, in the batch's order: its seq (applied now, or before: a
-    resend), or the code and detail of a refusal for good."""
+    resend), the code and detail of a refusal for good, or `rate_limited` with
+    `retry_after_ms` for one held back (send it again then)."""
     results = []
     for submission, outcome in zip(submitted, outcomes, strict=True):
         result: dict = {"op_id": echo(submission.op_id)}
         if outcome.rejected is not None:
             result.update(code=outcome.rejected.code, detail=outcome.rejected.detail)
+            if outcome.rejected.code == "rate_limited":
+                result["retry_after_ms"] = retry_after_ms
         else:
             result["seq"] = outcome.event["seq"]
         results.append(result)
@@ -84,9 +93,13 @@ BATCH_IN_TEXT = re.compile(r'"type"\s*:\s*"ops"')
 BATCH_ID_IN_TEXT = re.compile(r'"batch_id"\s*:\s*"([0-9a-fA-F-]{36})"')
 
 
-def reject(op_id: str | None, code: str, detail: str) -> dict:
-    """One op refused (the `reject` frame)."""
-    return {"type": "reject", "op_id": op_id, "code": code, "detail": detail}
+def reject(op_id: str | None, code: str, detail: str, retry_after_ms: int | None = None
+           ) -> dict:
+    """One op refused (the `reject` frame); `rate_limited` says when to send it again."""
+    frame = {"type": "reject", "op_id": op_id, "code": code, "detail": detail}
+    if retry_after_ms is not None:
+        frame["retry_after_ms"] = retry_after_ms
+    return frame
 
 
 def oversized_answer(text: str, detail: str) -> dict:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from django.conf import settings
+
 from collab import actions
 from collab.hub import get_hub
 from project import runtime
@@ -59,8 +61,10 @@ class MapCommitter:
             batch = self._next_batch()
             submissions = [submission for group, _ in batch for submission in group]
             try:
-                outcomes = await run_action(actions.ops_submit, map_id=self.map_id,
-                                            team_id=self.team_id, submissions=submissions)
+                outcomes = await run_action(
+                    actions.ops_submit, map_id=self.map_id, team_id=self.team_id,
+                    submissions=submissions,
+                    max_restore_bytes=settings.COLLAB_RESTORE_BYTES_PER_COMMIT)
             except Exception as error:  # the database failed: every op of the batch says so
                 logger.exception("map %s: committing %d op(s) failed", self.map_id,
                                  len(submissions))
@@ -69,8 +73,8 @@ class MapCommitter:
                         future.set_exception(error)
                 continue
             for outcome in outcomes:  # the local hub first: no wait for the channel layer
-                if outcome.new:
-                    hub.offer(self.map_id, outcome.event)
+                for event in outcome.events:
+                    hub.offer(self.map_id, event)
             start = 0
             for group, future in batch:
                 if not future.done():

@@ -15,7 +15,7 @@ from collab import access, actions, client_batches, framing, queries
 from collab.committer import get_committer
 from collab.errors import NotAMember
 from collab.hub import get_hub
-from collab.limits import TokenBucket
+from collab.limits import TokenBucket, restore_tokens
 from collab.ops import OpRejected
 from collab.presence import normalize_presence, peer_id
 from project.rate_limits import client_address
@@ -221,7 +221,8 @@ class MindmapConsumer(JsonFrameConsumer):
     async def on_op(self, content: dict) -> None:
         op_id = client_batches.echo(content.get("op_id"))
         if not self.ops_bucket.take(time.monotonic()):
-            await self.reject(op_id, "rate_limited", "Too many ops; slow down and resend.")
+            await self.reject(op_id, "rate_limited", "Too many ops; slow down and resend.",
+                              self.ops_bucket.wait_ms(time.monotonic()))
             return
         try:
             outcome = await self.committer.submit(
@@ -230,8 +231,10 @@ class MindmapConsumer(JsonFrameConsumer):
             await self.send_frame({"type": "error", "code": "unavailable", "op_id": op_id,
                                    "detail": "The op was not saved; resend it shortly."})
             return
+        wait_ms = self.charge_restores([outcome])
         if outcome.rejected is not None:
-            await self.reject(op_id, outcome.rejected.code, outcome.rejected.detail)
+            await self.reject(op_id, outcome.rejected.code, outcome.rejected.detail,
+                              wait_ms if outcome.rejected.code == "rate_limited" else None)
         elif isinstance(outcome.refused, NotAMember):
             await self.reject(op_id, "forbidden", "You are no longer a member of this team.")
             await self.close(code=outcome.refused.close_code)
@@ -261,6 +264,7 @@ class MindmapConsumer(JsonFrameConsumer):
                 batch_id, "unavailable", "The batch was not saved; send it again shortly.",
                 UNAVAILABLE_RETRY_MS))
             return
+        wait_ms = self.charge_restores(outcomes)
         refused = next((outcome.refused for outcome in outcomes if outcome.refused), None)
         if isinstance(refused, NotAMember):
             await self.send_frame(client_batches.refusal(
@@ -269,7 +273,16 @@ class MindmapConsumer(JsonFrameConsumer):
         elif refused is not None:
             await self.close(code=refused.close_code)
         else:
-            await self.send_frame(client_batches.answer(batch_id, submitted, outcomes))
+            await self.send_frame(client_batches.answer(batch_id, submitted, outcomes,
+                                                        wait_ms))
+
+    def charge_restores(self, outcomes: list[actions.OpOutcome]) -> int:
+        """Charge the restores just applied by their size (collab/limits.py), into debt
+        if need be; milliseconds until this socket may send an op again."""
+        now = time.monotonic()
+        self.ops_bucket.charge(sum(restore_tokens(outcome.restored_bytes)
+                                   for outcome in outcomes), now)
+        return self.ops_bucket.wait_ms(now)
 
     async def on_presence(self, content: dict) -> None:
         if not await self.within(self.presence_bucket, "presence"):
@@ -285,8 +298,9 @@ class MindmapConsumer(JsonFrameConsumer):
         await self.send_frame(client_batches.oversized_answer(
             text_data, f"Frames are limited to {self.max_frame_bytes} bytes."))
 
-    async def reject(self, op_id, code: str, detail: str) -> None:
-        await self.send_frame(client_batches.reject(op_id, code, detail))
+    async def reject(self, op_id, code: str, detail: str,
+                     retry_after_ms: int | None = None) -> None:
+        await self.send_frame(client_batches.reject(op_id, code, detail, retry_after_ms))
 
     # --- what the hub calls --------------------------------------------------------------
 

@@ -1,6 +1,18 @@
-"""Per-connection rate limiting: a token bucket with the clock passed in (pure)."""
+"""Per-connection rate limiting: a token bucket with the clock passed in (pure), and what
+a restore costs in it."""
 
 from dataclasses import dataclass
+
+# A restore is one small op that makes the server write and broadcast every node it
+# brings back (up to a whole map, megabytes): besides its op's token it costs one per
+# this many bytes of those nodes, so restoring cannot amplify a sender's frames past
+# about COLLAB_OPS_PER_SECOND times this a second.
+RESTORE_BYTES_PER_TOKEN = 16 * 1024
+
+
+def restore_tokens(restored_bytes: int) -> int:
+    """The tokens a restore of `restored_bytes` (ops.restore_size) costs besides its op's."""
+    return restored_bytes // RESTORE_BYTES_PER_TOKEN
 
 
 @dataclass
@@ -12,11 +24,14 @@ class TokenBucket:
     tokens: float = 0.0  # below zero: a debt (see `spend`)
     updated: float | None = None  # None: never used, a full bucket
 
-    def take(self, now: float) -> bool:
+    def _refill(self, now: float) -> None:
         if self.updated is None:
             self.tokens, self.updated = self.burst, now
         self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
+
+    def take(self, now: float) -> bool:
+        self._refill(now)
         if self.tokens < 1:
             return False
         self.tokens -= 1
@@ -30,6 +45,17 @@ class TokenBucket:
             return False
         self.tokens -= tokens - 1
         return True
+
+    def charge(self, tokens: int, now: float) -> None:
+        """Take `tokens` whatever is left, into debt if need be: the cost of work already
+        done (a restore's size is known once it is applied); the refill pays it first."""
+        self._refill(now)
+        self.tokens -= tokens
+
+    def in_debt(self, now: float) -> bool:
+        """Owing tokens (taken past what was left) that the refill has not paid yet."""
+        return self.updated is not None and \
+            self.tokens + (now - self.updated) * self.rate < 0
 
     def full(self, now: float) -> bool:
         """Back to a full bucket (forgetting it changes nothing)."""

@@ -11,7 +11,9 @@ every node that delete took under it, same ids and values (undo of a delete).
 
 The log holds each accepted op in canonical form; a restore's logged form carries the
 nodes it brought back, so `Replay` can rebuild any state from the log alone, without
-tombstones (what clients and the history do).
+tombstones (what clients and the history do). A restore too big for one event is logged
+as several consecutive ops (`restore_slices`), each small enough for a frame and each
+replayable alone: any deleted branch can come back, whatever its size.
 
 A map is bounded twice: by its live nodes and by its content, the bytes its titles and
 bodies take in a frame (`text_size`). An op that would pass the content limit is
@@ -44,10 +46,11 @@ OP_KEYS = {
     "node.delete": {"kind", "id"},
     "node.restore": {"kind", "id"},
 }
-# A restore's event carries its nodes: bounded so that one event fits in a frame with
-# room to spare (frames are at most 256 KiB). NODE_FRAME_BYTES is what a node takes in a
-# frame besides its title's and body's text (ids, the longest coordinates, the
-# separating comma): measured by tests/collab/test_ops.py.
+# A restore's event carries its nodes: each logged op of a restore takes at most
+# MAX_RESTORE_BYTES of JSON, so one event fits in a frame with room to spare (frames are
+# at most 256 KiB); a bigger restore is logged in slices. NODE_FRAME_BYTES is what a node
+# takes in a frame besides its title's and body's text (ids, the longest coordinates,
+# the separating comma): measured by tests/collab/test_ops.py.
 MAX_RESTORE_BYTES = 192 * 1024
 NODE_FRAME_BYTES = 209
 
@@ -340,10 +343,49 @@ def _plan_restore(target: str, index: TreeIndex, max_nodes: int) -> Effect:
     if index.live_count + len(back) > max_nodes:
         raise invalid(f"a map holds at most {max_nodes} nodes")
     grows = sum(sum(index.sizes[node]) for node in back)
-    if grows + NODE_FRAME_BYTES * len(back) > MAX_RESTORE_BYTES:
-        raise OpRejected("too_large", f"This subtree ({len(back):,} nodes) is too big to "
-                         f"restore in one step; restore it from the map's history instead.")
     return Effect("node.restore", target, subtree=back, grows=grows)
+
+
+def restore_size(effect: Effect) -> int:
+    """At most the bytes a restore's nodes take in its events (0 for any other op): what
+    it costs the server to write and broadcast, whatever the few bytes that asked."""
+    if effect.kind != "node.restore":
+        return 0
+    return effect.grows + NODE_FRAME_BYTES * len(effect.subtree)
+
+
+def _json_size(value: object) -> int:
+    """The bytes `value` takes in a frame (compact JSON, UTF-8, as frames are encoded)."""
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def restore_slices(top: str, nodes: list[dict], max_bytes: int = MAX_RESTORE_BYTES
+                   ) -> list[dict]:
+    """The logged form of the restore of `top` that brought back `nodes` (parents first):
+    one op `{"kind": "node.restore", "id": top, "nodes": [...]}`, or, when that would take
+    more than `max_bytes`, consecutive slices within it, the nodes in the same order. The
+    first slice names `top` and says how many nodes came back in all (`total`); each
+    other names its own first node and the restore it continues (`part_of`: `top`). Each
+    applies alone, as any restore with `nodes` does: its nodes' parents are live by then
+    (an earlier slice brought them back), and its `id` is not (a client that checks it
+    finds a node still deleted)."""
+    whole = {"kind": "node.restore", "id": top, "nodes": nodes}
+    if _json_size(whole) <= max_bytes:
+        return [whole]
+    # The longest head a slice can have: the continuation's (`part_of` and an id).
+    head = _json_size({"kind": "node.restore", "id": top, "nodes": [], "part_of": top})
+    chunks: list[list[dict]] = [[]]
+    size = head
+    for node in nodes:
+        grows = _json_size(node) + 1  # and its comma
+        if chunks[-1] and size + grows > max_bytes:
+            chunks.append([])
+            size = head
+        chunks[-1].append(node)
+        size += grows
+    first = {"kind": "node.restore", "id": top, "nodes": chunks[0], "total": len(nodes)}
+    return [first] + [{"kind": "node.restore", "id": chunk[0]["id"], "nodes": chunk,
+                       "part_of": top} for chunk in chunks[1:]]
 
 
 def apply_effect(nodes: dict[str, dict], effect: Effect) -> None:

@@ -16,6 +16,11 @@ def product_settings(config: Config, *, production: bool) -> dict[str, object]:
     COLLAB_MAX_CONTENT_BYTES_PER_MAP = 4 * 1024 * 1024
     COLLAB_OPS_PER_SECOND = 30  # per connection, sustained
     COLLAB_OPS_BURST = 60
+    # What one transaction of the committer may restore (ops.restore_size) besides its
+    # first restore, which any size passes (the map's limits bound it): a batch of
+    # restores cannot hold a map's lock for long. The rest waits for the next transaction
+    # (`rate_limited`).
+    COLLAB_RESTORE_BYTES_PER_COMMIT = 1024 * 1024
     # Ops a socket may send in batch frames after each welcome besides that rate: the edits
     # a client queued while it was away (collab/client_batches.py).
     COLLAB_REPLAY_OPS = 500

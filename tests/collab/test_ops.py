@@ -239,11 +239,13 @@ class Server:
     """The server's rules without a database: a live table, the tombstones' values (what
     the node rows keep), one index followed through every effect, and the log."""
 
-    def __init__(self):
+    def __init__(self, slice_bytes: int = ops.MAX_RESTORE_BYTES):
         self.nodes, self.graves, self.log = tree(), {}, []
         self.index = sized_index(self.nodes)
+        self.slice_bytes = slice_bytes
 
     def submit(self, raw: dict, max_nodes: int = 10**9) -> dict:
+        """Apply an op; the (first) op it logged."""
         op = normalize(raw)
         effect = plan(op, self.index, max_nodes, 10**9)
         seq = len(self.log) + 1
@@ -253,7 +255,10 @@ class Server:
                 self.graves[node] = self.nodes.pop(node)
         elif effect.kind == "node.restore":
             self.nodes.update((node, self.graves.pop(node)) for node in effect.subtree)
-            op = {**op, "nodes": [dict(self.nodes[node]) for node in effect.subtree]}
+            slices = ops.restore_slices(
+                op["id"], [dict(self.nodes[node]) for node in effect.subtree], self.slice_bytes)
+            self.log.extend(slices)
+            return slices[0]
         else:
             ops.apply_effect(self.nodes, effect)
         self.log.append(op)
@@ -307,20 +312,66 @@ def test_a_restore_that_cannot_apply_says_why(case, code, fragment):
     assert error.value.code == code and fragment in error.value.detail
 
 
-def test_a_subtree_too_big_for_one_event_is_refused_as_too_large():
-    server, top = Server(), new_id()
-    server.submit(create(top, ROOT))
-    for _ in range(30):
-        server.submit(create(new_id(), top, body="x" * 8_000))
-    server.submit({"kind": "node.delete", "id": top})
-    with pytest.raises(OpRejected) as error:
-        server.submit({"kind": "node.restore", "id": top})
-    assert error.value.code == "too_large" and "history" in error.value.detail
-
-
 def frame_size(value: object) -> int:
     """Bytes in a frame, as the server encodes them (project/ws_frames.py)."""
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def test_a_subtree_too_big_for_one_event_comes_back_in_slices_that_each_apply_alone():
+    """About 400 KiB of nodes: logged as consecutive restores, each within the budget,
+    parents first, the first naming the top (with the total), the others their first node
+    (with the top they continue); replayed one by one they give the state before the
+    delete, and at each step every node's parent is already there."""
+    server, top = Server(), new_id()
+    server.submit(create(top, ROOT, title="big"))
+    parents = [top]
+    for index in range(50):
+        node = new_id()
+        server.submit(create(node, parents[index // 3], title=f"n{index}",
+                             body="é" * 4_000))
+        parents.append(node)
+    before = {key: dict(node) for key, node in server.nodes.items()}
+    server.submit({"kind": "node.delete", "id": top})
+    cut = len(server.log)
+    first = server.submit({"kind": "node.restore", "id": top})
+    slices = server.log[cut:]
+    assert len(slices) == 3 and slices[0] is first
+    assert all(frame_size(op) <= ops.MAX_RESTORE_BYTES for op in slices)
+    assert first["id"] == top and first["total"] == 51 and "part_of" not in first
+    for op in slices[1:]:
+        assert op["id"] == op["nodes"][0]["id"] and op["part_of"] == top
+        assert "total" not in op
+    assert [node["id"] for op in slices for node in op["nodes"]] == parents
+    state = ops.Replay(server.nodes[node] for node in (ROOT,))
+    for op in server.log:
+        if op in slices:
+            assert op["id"] not in state.nodes
+            there = set(state.nodes)
+            for node in op["nodes"]:  # parents first: from an earlier slice, or this one
+                assert node["parent"] in there
+                there.add(node["id"])
+        state.apply(op)
+    assert state.nodes == before == server.nodes
+
+
+def test_a_restore_that_fits_one_event_is_logged_as_one_op_as_before():
+    nodes = [{"id": new_id(), "parent": ROOT, **ops.NODE_DEFAULTS}]
+    assert ops.restore_slices(nodes[0]["id"], nodes) == [
+        {"kind": "node.restore", "id": nodes[0]["id"], "nodes": nodes}]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=3_000), min_size=1, max_size=60),
+       st.integers(min_value=400, max_value=20_000))
+def test_slices_keep_every_node_in_order_and_each_fits_its_budget(bodies, budget):
+    top = new_id()
+    nodes = [{"id": top if index == 0 else new_id(), "parent": ROOT, **ops.NODE_DEFAULTS,
+              "body": "\x01" * size} for index, size in enumerate(bodies)]
+    slices = ops.restore_slices(top, nodes, budget)
+    assert [node for op in slices for node in op["nodes"]] == nodes
+    assert all(op["nodes"] for op in slices)
+    for op in slices:  # a slice over the budget holds one node too big for any slice
+        assert frame_size(op) <= budget or len(op["nodes"]) == 1
 
 
 def test_node_frame_bytes_is_what_a_node_takes_besides_its_texts_at_most():
@@ -352,10 +403,10 @@ def random_op_with_restores(rng: random.Random, server: Server) -> dict:
 @settings(max_examples=60, deadline=None)
 @given(st.integers(min_value=0, max_value=10**9))
 def test_replaying_the_log_with_restores_rebuilds_the_server_state(seed):
-    """What clients and the history do: the logged ops alone, restores included,
-    rebuild the state, and the index's totals follow it."""
+    """What clients and the history do: the logged ops alone, restores included (in
+    slices, with a small budget), rebuild the state, and the index's totals follow it."""
     rng = random.Random(seed)
-    server = Server()
+    server = Server(slice_bytes=rng.choice([ops.MAX_RESTORE_BYTES, 700]))
     for _ in range(80):
         try:
             server.submit(random_op_with_restores(rng, server))
@@ -399,7 +450,7 @@ def test_a_replay_of_many_deletes_on_a_large_map_equals_the_old_replay():
     """3,000 nodes, then 1,500 ops, a third of them deletes (and restores, moves, edits):
     the same table, in the same order, as the replay that walked every node per delete."""
     rng = random.Random(7)
-    server = Server()
+    server = Server(slice_bytes=2_000)
     live = [ROOT]
     for _ in range(3_000):
         node = new_id()
