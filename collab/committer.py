@@ -4,6 +4,12 @@ While a batch commits, the ops that arrive queue up and form the next batch, so 
 idle map commits each op at once and a busy one pays the transaction's fixed cost
 (lock, membership, tree, seq) once per batch instead of once per op. One batch runs
 at a time per map and process; across processes the map row's lock orders them.
+
+A batch holds several clients' groups, so one group must not sink the others: when a
+batch fails (a bug met by one op, data the database refuses), each group is committed
+again on its own and only the one that fails again is told. A batch failing because
+the database is down or its lock wait timed out fails whole at once: retrying group by
+group would only wait again, once per group.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import asyncio
 import logging
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from collab import actions
 from collab.hub import get_hub
@@ -21,14 +28,19 @@ from project.realtime import run_action
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 200
+# Errors of the database itself (down, a lost connection, a lock wait past its
+# timeout): every group would meet them again, so a batch that fails with one is not
+# retried group by group.
+DATABASE_DOWN = (OperationalError, InterfaceError)
+# A client's frame (its ops, in order) and the future its answer goes to.
+Group = tuple[list[actions.Submission], asyncio.Future]
 
 
 class MapCommitter:
     def __init__(self, team_id: int, map_id: int):
         self.team_id, self.map_id = team_id, map_id
-        # Groups of submissions, each answered by one future: a client's batch frame is
-        # one group, so it is never split across transactions.
-        self.queue: list[tuple[list[actions.Submission], asyncio.Future]] = []
+        # A client's batch frame is one group, so it is never split across transactions.
+        self.queue: list[Group] = []
         self.draining: asyncio.Task | None = None
 
     async def submit(self, submission: actions.Submission) -> actions.OpOutcome:
@@ -38,14 +50,17 @@ class MapCommitter:
     async def submit_many(self, submissions: list[actions.Submission]
                           ) -> list[actions.OpOutcome]:
         """Commit `submissions` in order, in one transaction (with whatever else is
-        queued for the map); DatabaseError when it failed, nothing applied."""
+        queued for the map); the error (DatabaseError: the database failed) when it
+        failed, nothing of it applied. Another group's failure is not this one's: a
+        batch of several groups that fails is committed again group by group, unless
+        the database itself is down."""
         future = asyncio.get_running_loop().create_future()
         self.queue.append((submissions, future))
         if self.draining is None or self.draining.done():
             self.draining = asyncio.create_task(self._drain())
         return await future
 
-    def _next_batch(self) -> list[tuple[list[actions.Submission], asyncio.Future]]:
+    def _next_batch(self) -> list[Group]:
         """Whole groups up to MAX_BATCH submissions (at least one group)."""
         taken, size = 0, 0
         while taken < len(self.queue) and (taken == 0 or
@@ -59,27 +74,54 @@ class MapCommitter:
         hub = await get_hub()
         while self.queue:
             batch = self._next_batch()
-            submissions = [submission for group, _ in batch for submission in group]
-            try:
-                outcomes = await run_action(
-                    actions.ops_submit, map_id=self.map_id, team_id=self.team_id,
-                    submissions=submissions,
-                    max_restore_bytes=settings.COLLAB_RESTORE_BYTES_PER_COMMIT)
-            except Exception as error:  # the database failed: every op of the batch says so
-                logger.exception("map %s: committing %d op(s) failed", self.map_id,
-                                 len(submissions))
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
-                continue
-            for outcome in outcomes:  # the local hub first: no wait for the channel layer
-                for event in outcome.events:
-                    hub.offer(self.map_id, event)
-            start = 0
-            for group, future in batch:
-                if not future.done():
-                    future.set_result(outcomes[start:start + len(group)])
-                start += len(group)
+            error = await self._commit(hub, batch)
+            if error is not None and len(batch) > 1 and not isinstance(error, DATABASE_DOWN):
+                await self._commit_alone(hub, batch)
+            elif error is not None:
+                self._fail(batch, error)
+
+    async def _commit_alone(self, hub, batch: list[Group]) -> None:
+        """After a failed batch: each group on its own, in order, so only a group that
+        fails by itself is told (with its own error); once the database itself fails,
+        the rest are told at once."""
+        for position, group in enumerate(batch):
+            error = await self._commit(hub, [group])
+            if isinstance(error, DATABASE_DOWN):
+                self._fail(batch[position:], error)
+                return
+            if error is not None:
+                logger.error("map %s: a group of %d op(s) failed on its own; the rest of its "
+                             "batch is committed without it", self.map_id, len(group[0]))
+                self._fail([group], error)
+
+    @staticmethod
+    def _fail(batch: list[Group], error: Exception) -> None:
+        for _, future in batch:
+            if not future.done():
+                future.set_exception(error)
+
+    async def _commit(self, hub, batch: list[Group]) -> Exception | None:
+        """Commit `batch` in one transaction and answer its groups; the error when it
+        failed (logged; nothing of it applied, no group answered)."""
+        submissions = [submission for group, _ in batch for submission in group]
+        try:
+            outcomes = await run_action(
+                actions.ops_submit, map_id=self.map_id, team_id=self.team_id,
+                submissions=submissions,
+                max_restore_bytes=settings.COLLAB_RESTORE_BYTES_PER_COMMIT)
+        except Exception as error:  # any failure: the caller decides who is told
+            logger.exception("map %s: committing %d op(s) of %d group(s) failed",
+                             self.map_id, len(submissions), len(batch))
+            return error
+        for outcome in outcomes:  # the local hub first: no wait for the channel layer
+            for event in outcome.events:
+                hub.offer(self.map_id, event)
+        start = 0
+        for group, future in batch:
+            if not future.done():
+                future.set_result(outcomes[start:start + len(group)])
+            start += len(group)
+        return None
 
 
 def get_committer(team_id: int, map_id: int) -> MapCommitter:
