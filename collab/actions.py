@@ -241,8 +241,9 @@ def map_restore(*, map_id: int, team_id: int, actor_id: int, seq: int, top: str 
                 ) -> tuple[int, int]:
     """Make the map (or the subtree under `top`) look as it did right after op `seq`,
     as new ops by `actor_id`, all in one transaction under the map's lock, so everyone
-    gets them as ordinary op events. Returns (the ops it logged, the map's seq after): a
-    big restore logs several; HistoryGone, or RestoreImpossible saying why (nothing applied)."""
+    gets them as ordinary op events. Returns (the ops it took, the map's seq after: a big
+    restore is one op logged in several slices); HistoryGone, or RestoreImpossible saying
+    why (nothing applied)."""
     # The past never changes: rebuilt before the lock, so writers do not wait for it.
     past = queries.state_at(map_id=map_id, seq=seq)
     if past is None:
@@ -272,8 +273,7 @@ def map_restore(*, map_id: int, team_id: int, actor_id: int, seq: int, top: str 
                 raise outcome.refused
             if outcome.rejected is not None:  # a limit of the map: all or nothing
                 raise history.RestoreImpossible(outcome.rejected.detail)
-    logged = sum(len(outcome.events) for outcome in outcomes)
-    return logged, mindmap.seq + logged
+    return len(planned), mindmap.seq + sum(len(outcome.events) for outcome in outcomes)
 
 
 def op_submit(*, map_id: int, team_id: int, actor_id: int, op_id: str, raw_op: object

@@ -128,3 +128,25 @@ def test_blame_groups_the_fields_one_change_set(node):
 ])
 def test_ago_in_words(node, at, said):
     assert js(node, "ago", at, NOW) == said
+
+
+def test_a_restore_logged_in_slices_is_one_line_at_its_last_slice(node):
+    """A big restore comes as slices (docs/protocol.md): one line saying how many came
+    back in all, whose seq is the last slice's (where a preview shows all of it)."""
+    def restore(node_id: str, **extra) -> dict:
+        return {"kind": "node.restore", "id": node_id,
+                "nodes": [{"id": node_id, "parent": "t", "title": node_id}], **extra}
+
+    events = [
+        event(13, BOB, "Roadmap", update("root", title="Roadmap")),
+        event(12, ALICE, "b", restore("b", part_of="t")),
+        event(11, ALICE, "a", restore("a", part_of="t")),
+        event(10, ALICE, "Top", restore("t", total=250)),
+        event(9, ALICE, "Top", {"kind": "node.delete", "id": "t"}, removed=0),
+    ]
+    lines = js(node, "historyLines", events, {"you": 3})
+    assert [(line["seq"], line["count"], line["text"]) for line in lines] == [
+        (13, 1, "Bob renamed a node to “Roadmap”"),
+        (12, 3, "Alice brought back “Top” (and 249 below it)"),
+        (9, 1, "Alice deleted “Top” (and 249 below it)"),
+    ]

@@ -135,3 +135,40 @@ def test_walks_end_on_a_table_with_cycles(node):
     assert self_answer["ancestors"][a] == []
     assert self_answer["subtree"][a] == [a, b]
     assert self_answer["reparent"] is None  # b under c: no cycle there
+
+
+def test_a_restore_in_slices_leaves_every_board_as_the_server(node):
+    """A big restore's slices (each names its own first node) apply on a board that saw
+    the delete, where the sender's own restore, laid over the tree until its ack, shows
+    the whole branch at once and adds nothing once the first slice is in (`conflict`:
+    nothing is applied twice), and on a board that loaded after the delete and knows
+    nothing of it: all end as the server does."""
+    rng = random.Random(3)
+    root = {"id": str(uuid.uuid4()), "parent": None, **ops.NODE_DEFAULTS, "title": "Root"}
+    server = Server([root])
+    ids = [root["id"]]
+    for index in range(40):
+        ids.append(str(uuid.uuid4()))
+        assert server.apply({"kind": "node.create", "node": {
+            "id": ids[-1], "parent": rng.choice(ids[:-1][-8:]) if index else root["id"],
+            "title": f"n{index}", "body": "é" * 30}}) is None
+    before, top = server.table(), ids[1]
+    assert server.apply({"kind": "node.delete", "id": top}) is None
+    after_delete = server.table()
+    assert server.apply({"kind": "node.restore", "id": top}) is None
+    assert server.table() == before
+    buried = [node for node in before if node["id"] not in {n["id"] for n in after_delete}]
+    order = {node_id: index for index, node_id in enumerate(ids)}  # parents first
+    slices = ops.restore_slices(top, sorted(buried, key=lambda n: order[n["id"]]), 1_000)
+    assert len(slices) > 2
+    own = {"kind": "node.restore", "id": top}  # the sender's outbox entry, no nodes
+    delete = {"kind": "node.delete", "id": top}
+    cases = [{"nodes": before, "ops": [delete, slices[0], own, *slices[1:]]},
+             {"nodes": before, "ops": [delete, own]},  # the sender's view before its ack
+             {"nodes": after_delete, "ops": slices}]
+    saw, optimistic, loaded_after = run_harness(node, {"cases": cases, "corrupt": []})["cases"]
+    assert [step["refused"] for step in saw] == [None, None, "conflict"] + \
+        [None] * (len(slices) - 1)
+    assert saw[2]["nodes"] == saw[1]["nodes"] != before  # the overlay added nothing
+    assert all(step["refused"] is None for step in optimistic + loaded_after)
+    assert saw[-1]["nodes"] == optimistic[-1]["nodes"] == loaded_after[-1]["nodes"] == before

@@ -41,6 +41,12 @@ function subject(op) {
   return op.kind === "node.create" ? op.node.id : op.id;
 }
 
+// How many nodes a restore brought back: a big one is logged in slices, the first with
+// `total`, the others `part_of` it (docs/protocol.md).
+function restoredNodes(op) {
+  return op.total ?? op.nodes?.length ?? 1;
+}
+
 function isPosition(op) {
   return op.kind === "node.update" && Object.keys(op.set).every((key) => POSITION.has(key));
 }
@@ -54,7 +60,7 @@ function context(events) {
   const deleteCount = new Map();    // seq -> nodes that delete took
   for (const event of events) {  // newest first
     const { op } = event;
-    if (op.kind === "node.restore" && op.nodes) restoredCount.set(op.id, op.nodes.length);
+    if (op.kind === "node.restore" && op.nodes && !op.part_of) restoredCount.set(op.id, restoredNodes(op));
     if (op.kind === "node.delete") {
       const count = restoredCount.get(op.id) ?? event.removed;
       if (count) deleteCount.set(event.seq, count);
@@ -115,7 +121,7 @@ function words(event, known, { titleOf, colourName }) {
     return `deleted ${name}${below > 0 ? ` (and ${below} below it)` : ""}`;
   }
   if (op.kind === "node.restore") {
-    const below = (op.nodes?.length ?? 1) - 1;
+    const below = restoredNodes(op) - 1;
     return `brought back ${name}${below > 0 ? ` (and ${below} below it)` : ""}`;
   }
   if (op.kind === "node.update") return updateWords(op, name, { was: known.was.get(event.seq), colourName });
@@ -125,7 +131,7 @@ function words(event, known, { titleOf, colourName }) {
 // The lines of `events` (newest first), newest first: {seq, at, first, count, node,
 // actor, text, unknown}. `seq` and `at` are the newest event's; `first` the oldest one's
 // `at`; `count` how many events the line stands for (position changes of one node by one
-// person in a row); `text` begins with the actor's name ("You" for `you`); `unknown` is
+// person in a row, or the slices of one restore); `text` begins with the actor's name ("You" for `you`); `unknown` is
 // set on a rename whose former title neither the events nor `formerTitle(seq)` know.
 export function historyLines(events, { you, titleOf = () => undefined, colourName = () => null,
                                        formerTitle = () => undefined } = {}) {
@@ -136,7 +142,15 @@ export function historyLines(events, { you, titleOf = () => undefined, colourNam
     if (former !== undefined) known.was.set(event.seq, former);
   }
   const lines = [];
+  let rest = null;  // the newest later slice of the restore whose first slice comes next
   for (const event of events) {
+    if (event.op.kind === "node.restore" && event.op.part_of) {  // one line per restore
+      if (rest?.top !== event.op.part_of) rest = { top: event.op.part_of, seq: event.seq, at: event.at, count: 0 };
+      rest.count += 1;
+      continue;
+    }
+    const whole = rest?.top === event.op.id && event.op.kind === "node.restore" ? rest : null;
+    rest = null;
     const previous = lines.at(-1);
     const node = subject(event.op);
     const actor = event.actor?.id ?? null;
@@ -147,7 +161,9 @@ export function historyLines(events, { you, titleOf = () => undefined, colourNam
       continue;
     }
     const unknown = event.op.kind === "node.update" && "title" in event.op.set && !known.was.has(event.seq);
-    lines.push({ seq: event.seq, at: event.at, first: event.at, count: 1, node, actor, unknown,
+    // A restore in slices is one line at its last slice: where the map shows all of it.
+    lines.push({ seq: whole?.seq ?? event.seq, at: whole?.at ?? event.at, first: event.at,
+                 count: 1 + (whole?.count ?? 0), node, actor, unknown,
                  position: isPosition(event.op),
                  text: `${actorName(event.actor, you)} ${words(event, known, { titleOf, colourName })}` });
   }

@@ -95,7 +95,9 @@ export function plan(state, op) {
   }
   if (op.kind === "node.restore") {
     if (live.has(op.id)) return refusal("conflict", "the node is not deleted");
-    if (op.nodes) return null;  // the server's canonical event: it says what came back
+    // The server's event (or one slice of a big restore, named after its first node):
+    // it says what came back.
+    if (op.nodes) return null;
     const gone = deleted.get(op.id);
     if (!gone) return refusal("gone", "the node does not exist");
     if (!live.has(gone.node.parent)) return refusal("gone", "its parent is deleted: restore that first");
