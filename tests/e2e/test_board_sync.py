@@ -211,6 +211,46 @@ def test_undo_of_a_delete_after_a_reload_restores_the_subtree_for_both_users(
     ben.locator("g.node[aria-label='Branch']").wait_for(state="detached")
 
 
+def test_undo_of_a_delete_of_a_400_kib_branch_brings_all_of_it_back_for_both_users(
+        page_as, alice, bob, moa):
+    """Too big for one event: the restore arrives in slices; both boards (the sender's
+    with its own restore laid over until its ack) end with every node, no more, no
+    refusal said, as the database has them."""
+    from collab.actions import Submission, ops_submit
+    from collab.models import Node
+
+    team, mindmap, ids = a_map(alice, bob, branches=[("Big", "Plan", 250, 0)])
+    children = [str(uuid.uuid4()) for _ in range(100)]
+    in_thread(lambda: ops_submit(map_id=mindmap.pk, team_id=team.pk, submissions=[
+        Submission(alice.pk, str(uuid.uuid4()), {"kind": "node.create", "node": {
+            "id": child, "parent": ids["Big"], "title": f"n{index}", "body": "é" * 2_000,
+            "x": 450 + 150 * (index % 10), "y": 60 * (index // 10)}})
+        for index, child in enumerate(children)]))
+    ann, ben = page_as(alice), page_as(bob)
+    for page in (ann, ben):
+        open_board(page, moa, team, mindmap)
+        fit_and_wait_drawn(page, 102)
+    ann.on("dialog", lambda dialog: dialog.accept())
+    ann.locator("g.node[aria-label='Big']").click()
+    ann.keyboard.press("Delete")
+    for page in (ann, ben):
+        wait_until(page, "document.querySelectorAll('#board g.node').length === 1")
+    wait_until(ann, SAVED)
+    ann.keyboard.press("Control+z")
+    for page in (ann, ben):  # their views still fit the whole branch
+        wait_until(page, "document.querySelectorAll('#board g.node').length === 102")
+    wait_until(ann, SAVED)
+    live = {str(node_id) for node_id in Node.objects.filter(
+        map=mindmap, deleted_seq__isnull=True).values_list("node_id", flat=True)}
+    assert live == {ids["Plan"], ids["Big"], *children}
+    for page in (ann, ben):
+        page.wait_for_timeout(300)  # any late event or toast would show by now
+        drawn = page.evaluate("[...document.querySelectorAll('#board g.node')]"
+                              ".map((node) => node.getAttribute('aria-label')).sort()")
+        assert drawn == sorted(["Plan", "Big", *(f"n{index}" for index in range(100))])
+        assert page.locator("#board-toasts [role=alert]").count() == 0
+
+
 def hold_ops(board) -> dict:
     """Route the board's map socket through the test: while `held["on"]`, its op and
     ops frames are kept from the server (edits that wait, the socket still open)."""
