@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from collab import history, ops, queries
+from collab import history, op_log, ops, queries
 from collab.errors import MapNotFound, NotAMember
 from collab.models import Checkpoint, Membership, Mindmap, Node, Op, Team
 from project.accounts.actions import sockets_revoke
@@ -99,7 +99,7 @@ class OpOutcome:
 
     `events` are the events a new op logged, in seq order: one, or a restore's slices
     (the first is `event`, with the op's own op_id); none for a resend. `restored_bytes`
-    is at most what a new restore's nodes take in those events (ops.restore_size).
+    is at most what a new restore's nodes take in those events (op_log.restore_size).
     """
 
     event: dict | None = None
@@ -141,7 +141,7 @@ def ops_submit(*, map_id: int, team_id: int, submissions: list[Submission],
     fall as the load rises.
 
     A restore is logged in slices when its nodes are too many for one event
-    (ops.restore_slices), all in this transaction. With `max_restore_bytes`, what one
+    (op_log.restore_slices), all in this transaction. With `max_restore_bytes`, what one
     transaction restores is bounded (so a batch of restores cannot hold the lock for
     long): a restore that would take the transaction's restores past it, when it has
     restored something already, waits (`held_back`), and so do the later ops of its
@@ -193,7 +193,7 @@ def ops_submit(*, map_id: int, team_id: int, submissions: list[Submission],
             except ops.OpRejected as rejected:
                 outcomes[position] = OpOutcome(rejected=rejected)
                 continue
-            size = ops.restore_size(effect)
+            size = op_log.restore_size(effect)
             if (max_restore_bytes is not None and restored and size
                     and restored + size > max_restore_bytes):
                 held.add(actor)
@@ -205,7 +205,7 @@ def ops_submit(*, map_id: int, team_id: int, submissions: list[Submission],
             rows.add(effect, seq)
             logging = [op]
             if effect.kind == "node.restore":  # its events carry what it brought back
-                logging = ops.restore_slices(op["id"], rows.nodes(map_id, effect.subtree))
+                logging = op_log.restore_slices(op["id"], rows.nodes(map_id, effect.subtree))
             made = []
             for number, logged_op in enumerate(logging):
                 if number:  # the slices after the first: the next seqs

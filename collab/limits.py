@@ -11,7 +11,7 @@ RESTORE_BYTES_PER_TOKEN = 16 * 1024
 
 
 def restore_tokens(restored_bytes: int) -> int:
-    """The tokens a restore of `restored_bytes` (ops.restore_size) costs besides its op's."""
+    """The tokens a restore of `restored_bytes` (op_log.restore_size) costs besides its op's."""
     return restored_bytes // RESTORE_BYTES_PER_TOKEN
 
 

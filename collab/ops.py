@@ -10,10 +10,8 @@ tombstone that remembers the seq of the delete: `node.restore` brings it back, w
 every node that delete took under it, same ids and values (undo of a delete).
 
 The log holds each accepted op in canonical form; a restore's logged form carries the
-nodes it brought back, so `Replay` can rebuild any state from the log alone, without
-tombstones (what clients and the history do). A restore too big for one event is logged
-as several consecutive ops (`restore_slices`), each small enough for a frame and each
-replayable alone: any deleted branch can come back, whatever its size.
+nodes it brought back (in slices when they are many), so a state can be rebuilt from the
+log alone, without tombstones: collab/op_log.py.
 
 A map is bounded twice: by its live nodes and by its content, the bytes its titles and
 bodies take in a frame (`text_size`). An op that would pass the content limit is
@@ -46,13 +44,6 @@ OP_KEYS = {
     "node.delete": {"kind", "id"},
     "node.restore": {"kind", "id"},
 }
-# A restore's event carries its nodes: each logged op of a restore takes at most
-# MAX_RESTORE_BYTES of JSON, so one event fits in a frame with room to spare (frames are
-# at most 256 KiB); a bigger restore is logged in slices. NODE_FRAME_BYTES is what a node
-# takes in a frame besides its title's and body's text (ids, the longest coordinates,
-# the separating comma): measured by tests/collab/test_ops.py.
-MAX_RESTORE_BYTES = 192 * 1024
-NODE_FRAME_BYTES = 209
 
 
 class OpRejected(Exception):
@@ -238,12 +229,12 @@ def _walk(top: str, edges: Iterable[tuple[str, str | None]]) -> list[str]:
     children: dict[str | None, list[str]] = {}
     for node, parent in edges:
         children.setdefault(parent, []).append(node)
-    return _walk_children(top, children)
+    return breadth_first(top, children)
 
 
-def _walk_children(top: str, children: Mapping[str | None, Iterable[str]]) -> list[str]:
-    """Breadth-first from `top` over a children index: parents before children, each
-    node once."""
+def breadth_first(top: str, children: Mapping[str | None, Iterable[str]]) -> list[str]:
+    """`top` and the nodes under it in a children index {parent: children}, breadth-first:
+    parents before children, each node once (whatever cycles the index holds)."""
     found, seen = [top], {top}
     for node in found:
         for child in children.get(node, ()):
@@ -346,48 +337,6 @@ def _plan_restore(target: str, index: TreeIndex, max_nodes: int) -> Effect:
     return Effect("node.restore", target, subtree=back, grows=grows)
 
 
-def restore_size(effect: Effect) -> int:
-    """At most the bytes a restore's nodes take in its events (0 for any other op): what
-    it costs the server to write and broadcast, whatever the few bytes that asked."""
-    if effect.kind != "node.restore":
-        return 0
-    return effect.grows + NODE_FRAME_BYTES * len(effect.subtree)
-
-
-def _json_size(value: object) -> int:
-    """The bytes `value` takes in a frame (compact JSON, UTF-8, as frames are encoded)."""
-    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
-
-
-def restore_slices(top: str, nodes: list[dict], max_bytes: int = MAX_RESTORE_BYTES
-                   ) -> list[dict]:
-    """The logged form of the restore of `top` that brought back `nodes` (parents first):
-    one op `{"kind": "node.restore", "id": top, "nodes": [...]}`, or, when that would take
-    more than `max_bytes`, consecutive slices within it, the nodes in the same order. The
-    first slice names `top` and says how many nodes came back in all (`total`); each
-    other names its own first node and the restore it continues (`part_of`: `top`). Each
-    applies alone, as any restore with `nodes` does: its nodes' parents are live by then
-    (an earlier slice brought them back), and its `id` is not (a client that checks it
-    finds a node still deleted)."""
-    whole = {"kind": "node.restore", "id": top, "nodes": nodes}
-    if _json_size(whole) <= max_bytes:
-        return [whole]
-    # The longest head a slice can have: the continuation's (`part_of` and an id).
-    head = _json_size({"kind": "node.restore", "id": top, "nodes": [], "part_of": top})
-    chunks: list[list[dict]] = [[]]
-    size = head
-    for node in nodes:
-        grows = _json_size(node) + 1  # and its comma
-        if chunks[-1] and size + grows > max_bytes:
-            chunks.append([])
-            size = head
-        chunks[-1].append(node)
-        size += grows
-    first = {"kind": "node.restore", "id": top, "nodes": chunks[0], "total": len(nodes)}
-    return [first] + [{"kind": "node.restore", "id": chunk[0]["id"], "nodes": chunk,
-                       "part_of": top} for chunk in chunks[1:]]
-
-
 def apply_effect(nodes: dict[str, dict], effect: Effect) -> None:
     """Apply a planned effect to a node table {id: node} (deleted nodes are removed;
     a restore needs the logged op's nodes: see `replay`)."""
@@ -398,53 +347,6 @@ def apply_effect(nodes: dict[str, dict], effect: Effect) -> None:
             nodes.pop(node, None)
     else:
         nodes[effect.id].update(effect.values)
-
-
-class Replay:
-    """A node table {id: node} rebuilt from a checkpoint and logged (already accepted,
-    canonical) ops, applied without checking them: how a state is rebuilt from the log.
-
-    The children of each node are kept alongside the table, so a delete walks only the
-    subtree it removes: a replay costs what its ops touch, not the map's size per delete.
-    Node dicts are never changed in place (an update makes a new one), so the checkpoint's
-    nodes can be handed in as they are.
-    """
-
-    def __init__(self, nodes: Iterable[dict] = ()):
-        self.nodes: dict[str, dict] = {}
-        # parent -> its children, in the order they came (a dict as an ordered set)
-        self.children: dict[str | None, dict[str, None]] = {}
-        for node in nodes:
-            self._put(node)
-
-    def apply(self, op: dict) -> None:
-        kind = op["kind"]
-        if kind == "node.create":
-            self._put(dict(op["node"]))
-        elif kind == "node.update":
-            self.nodes[op["id"]] = {**self.nodes[op["id"]], **op["set"]}
-        elif kind == "node.reparent":
-            self._put({**self.nodes[op["id"]], "parent": op["parent"]})
-        elif kind == "node.delete":
-            for node in _walk_children(op["id"], self.children):
-                self._drop(node)
-        else:
-            for node in op["nodes"]:
-                self._put(dict(node))
-
-    def _put(self, node: dict) -> None:
-        """Add `node`, or replace the node of its id (moving it to its new parent)."""
-        old = self.nodes.get(node["id"])
-        if old is not None and old["parent"] != node["parent"]:
-            self.children.get(old["parent"], {}).pop(node["id"], None)
-        self.nodes[node["id"]] = node
-        self.children.setdefault(node["parent"], {})[node["id"]] = None
-
-    def _drop(self, node: str) -> None:
-        removed = self.nodes.pop(node, None)
-        if removed is not None:
-            self.children.get(removed["parent"], {}).pop(node, None)
-        self.children.pop(node, None)
 
 
 def apply(nodes: dict[str, dict], op: dict, max_nodes: int = 10**9,

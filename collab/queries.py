@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from django.db import connection, transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery
 
-from collab import history, ops
+from collab import history, op_log
 from collab.errors import MapNotFound
 from collab.framing import ArrayParts, Snapshot
 from collab.models import Checkpoint, Membership, Mindmap, Node, Op, Team
@@ -191,7 +191,7 @@ def state_at(*, map_id: int, seq: int) -> dict[str, dict] | None:
                       .first())
         if checkpoint is None:
             return None
-        state = ops.Replay(checkpoint.nodes)
+        state = op_log.Replay(checkpoint.nodes)
         logged = (Op.objects.filter(map_id=map_id, seq__gt=checkpoint.seq, seq__lte=seq)
                   .order_by("seq").values_list("op", flat=True))
         for op in logged.iterator(chunk_size=SNAPSHOT_CHUNK):

@@ -16,7 +16,7 @@ def product_settings(config: Config, *, production: bool) -> dict[str, object]:
     COLLAB_MAX_CONTENT_BYTES_PER_MAP = 4 * 1024 * 1024
     COLLAB_OPS_PER_SECOND = 30  # per connection, sustained
     COLLAB_OPS_BURST = 60
-    # What one transaction of the committer may restore (ops.restore_size) besides its
+    # What one transaction of the committer may restore (op_log.restore_size) besides its
     # first restore, which any size passes (the map's limits bound it): a batch of
     # restores cannot hold a map's lock for long. The rest waits for the next transaction
     # (`rate_limited`).

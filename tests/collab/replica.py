@@ -3,12 +3,12 @@ the server logged them, with gaps and acks noticed."""
 
 from __future__ import annotations
 
-from collab import ops
+from collab import op_log
 
 
 class Replica:
     def __init__(self):
-        self.state = ops.Replay()
+        self.state = op_log.Replay()
         self.seq: int | None = None
         self.acked: dict[str, int] = {}
         self.rejects: list[dict] = []
@@ -37,7 +37,7 @@ class Replica:
             self.loading = {"seq": frame["seq"], "parts": snapshot["parts"], "next": 2,
                             "nodes": list(snapshot["nodes"])}
         elif snapshot is not None:
-            self.state = ops.Replay(snapshot["nodes"])
+            self.state = op_log.Replay(snapshot["nodes"])
             self.seq = frame["seq"]
         else:
             for event in frame["ops"]:
@@ -53,7 +53,7 @@ class Replica:
         loading["nodes"].extend(frame["nodes"])
         loading["next"] += 1
         if frame["part"] == frame["parts"]:
-            self.state = ops.Replay(loading["nodes"])
+            self.state = op_log.Replay(loading["nodes"])
             self.seq, self.loading = frame["seq"], None
 
     def event(self, event: dict) -> None:

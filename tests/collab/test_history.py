@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collab import actions, history, ops
+from collab import actions, history, op_log, ops
 from collab.models import Checkpoint, Mindmap, Op
 from tests.collab.test_ops import ROOT, Server, random_op_with_restores
 
 
 def state_after(log: list[dict], upto: int) -> dict:
-    state = ops.Replay([{"id": ROOT, "parent": None, **ops.NODE_DEFAULTS}])
+    state = op_log.Replay([{"id": ROOT, "parent": None, **ops.NODE_DEFAULTS}])
     for op in log[:upto]:
         state.apply(op)
     return state.nodes

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from collab import ops
+from collab import op_log, ops
 from tests.debian import require_debian_program
 from tests.helpers import ROOT
 
@@ -159,7 +159,7 @@ def test_a_restore_in_slices_leaves_every_board_as_the_server(node):
     assert server.table() == before
     buried = [node for node in before if node["id"] not in {n["id"] for n in after_delete}]
     order = {node_id: index for index, node_id in enumerate(ids)}  # parents first
-    slices = ops.restore_slices(top, sorted(buried, key=lambda n: order[n["id"]]), 1_000)
+    slices = op_log.restore_slices(top, sorted(buried, key=lambda n: order[n["id"]]), 1_000)
     assert len(slices) > 2
     own = {"kind": "node.restore", "id": top}  # the sender's outbox entry, no nodes
     delete = {"kind": "node.delete", "id": top}
