@@ -44,8 +44,9 @@ def subtree(nodes: dict, top: str) -> dict:
 
 
 def edited_then(rng: random.Random) -> tuple[Server, dict]:
-    """A server after random edits (restores included), and its map at a random seq."""
-    server = Server()
+    """A server after random edits (restores included, now and then in slices), and its
+    map at a random seq (maybe between two slices of a restore)."""
+    server = Server(slice_bytes=rng.choice([op_log.MAX_RESTORE_BYTES, 500]))
     for _ in range(rng.randint(1, 70)):
         try:
             server.submit(random_op_with_restores(rng, server))
@@ -61,6 +62,7 @@ def test_restoring_the_whole_map_brings_back_exactly_the_earlier_state(seed):
     server, past = edited_then(rng)
     restore(server, past)
     assert server.nodes == past
+    assert state_after(server.log, len(server.log)) == past  # the log alone, slices too
     assert restore(server, past) == 0  # it already looks like that: nothing to do
 
 
