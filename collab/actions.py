@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max
 from django.utils import timezone
 
-from collab import history, op_log, ops, queries
+from collab import op_fields, op_log, ops, queries
 from collab.errors import MapNotFound, NotAMember
 from collab.models import Checkpoint, Membership, Mindmap, Node, Op, Team
+from collab.node_rows import RowChanges
 from project.accounts.actions import sockets_revoke
 from project.accounts.models import User
 from project.bulk_insert import insert_rows
@@ -78,7 +77,7 @@ def map_create(*, team: Team, title: str, actor: User | None) -> Mindmap:
     root_title = title or ROOT_TITLE
     with transaction.atomic():
         mindmap = Mindmap.objects.create(team=team, title=title, created_by=actor,
-                                         content_bytes=ops.text_size(root_title))
+                                         content_bytes=op_fields.text_size(root_title))
         root = Node.objects.create(map=mindmap, node_id=uuid.uuid4(), parent_id=None,
                                    title=root_title, title_bytes=mindmap.content_bytes)
         Checkpoint.objects.create(map=mindmap, seq=0, nodes=[queries.node_json(
@@ -104,17 +103,17 @@ class OpOutcome:
 
     event: dict | None = None
     new: bool = False
-    rejected: ops.OpRejected | None = None
+    rejected: op_fields.Rejected | None = None
     refused: Exception | None = None  # NotAMember or MapNotFound
     events: tuple[dict, ...] = ()
     restored_bytes: int = 0
 
 
-def held_back(max_restore_bytes: int) -> ops.OpRejected:
+def held_back(max_restore_bytes: int) -> op_fields.Rejected:
     """The answer to an op that waits for the next transaction: a restore past the
     transaction's budget, or a later op of the same sender (applied in order or not at
     all). `rate_limited`: the client keeps it and sends it again."""
-    return ops.OpRejected(
+    return op_fields.Rejected(
         "rate_limited", f"Not applied yet: the server restores at most {max_restore_bytes:,} "
         "bytes of nodes at a time, and this waits for the restore before it; send it again "
         "shortly.")
@@ -152,8 +151,8 @@ def ops_submit(*, map_id: int, team_id: int, submissions: list[Submission],
     for position, submission in enumerate(submissions):
         try:
             planned.append((position, ops.normalize(submission.raw_op),
-                            ops.node_id(submission.op_id, "op_id")))
-        except ops.OpRejected as rejected:
+                            op_fields.node_id(submission.op_id, "op_id")))
+        except op_fields.Rejected as rejected:
             outcomes[position] = OpOutcome(rejected=rejected)
     with transaction.atomic():
         _bound_lock_wait()
@@ -171,7 +170,7 @@ def ops_submit(*, map_id: int, team_id: int, submissions: list[Submission],
             map_id=map_id, op_id__in=[op_uuid for _, _, op_uuid in planned])}
         index, pks = queries.tree_index(map_id=map_id, ops=[op for _, op, _ in planned],
                                         live_count=node_count, content_bytes=content_bytes)
-        rows = _RowChanges()
+        rows = RowChanges()
         new_ops: list[tuple[int, list[Op], int]] = []  # (position, its ops, restored bytes)
         repeats: list[tuple[int, str]] = []
         restored, held = 0, set()  # held: senders whose ops wait for the next transaction
@@ -190,7 +189,7 @@ def ops_submit(*, map_id: int, team_id: int, submissions: list[Submission],
             try:
                 effect = ops.plan(op, index, settings.COLLAB_MAX_NODES_PER_MAP,
                                   settings.COLLAB_MAX_CONTENT_BYTES_PER_MAP)
-            except ops.OpRejected as rejected:
+            except op_fields.Rejected as rejected:
                 outcomes[position] = OpOutcome(rejected=rejected)
                 continue
             size = op_log.restore_size(effect)
@@ -233,52 +232,9 @@ def ops_submit(*, map_id: int, team_id: int, submissions: list[Submission],
     return outcomes
 
 
-class HistoryGone(Exception):
-    """A seq older than the history the map keeps (or ahead of the map)."""
-
-
-def map_restore(*, map_id: int, team_id: int, actor_id: int, seq: int, top: str | None
-                ) -> tuple[int, int]:
-    """Make the map (or the subtree under `top`) look as it did right after op `seq`,
-    as new ops by `actor_id`, all in one transaction under the map's lock, so everyone
-    gets them as ordinary op events. Returns (the ops it took, the map's seq after: a big
-    restore is one op logged in several slices); HistoryGone, or RestoreImpossible saying
-    why (nothing applied)."""
-    # The past never changes: rebuilt before the lock, so writers do not wait for it.
-    past = queries.state_at(map_id=map_id, seq=seq)
-    if past is None:
-        raise HistoryGone(f"map {map_id} has no history at seq {seq}")
-    with transaction.atomic():
-        mindmap = Mindmap.objects.select_for_update(of=("self",)).filter(
-            pk=map_id, team_id=team_id, is_deleted=False).first()
-        if mindmap is None:
-            raise MapNotFound(f"no map {map_id} in team {team_id}")
-        rows = list(Node.objects.filter(map_id=map_id).values(
-            *queries.NODE_FIELDS, "deleted_seq", "title_bytes", "body_bytes"))
-        values = {node["id"]: node for node in map(queries.node_json, rows)}
-        index = ops.TreeIndex.of(
-            ((str(row["node_id"]), values[str(row["node_id"])]["parent"], row["deleted_seq"])
-             for row in rows),
-            live_count=mindmap.node_count, content_bytes=mindmap.content_bytes,
-            sizes={str(row["node_id"]): (row["title_bytes"], row["body_bytes"])
-                   for row in rows})
-        planned = history.restore_ops(index=index, values=values, past=past, top=top)
-        # No restore budget: all or nothing, and what it brings back is bounded by the
-        # map's own limits (each node comes back at most once, and nothing is deleted
-        # before the last restore).
-        outcomes = ops_submit(map_id=map_id, team_id=team_id, submissions=[
-            Submission(actor_id, str(uuid.uuid4()), op) for op in planned])
-        for outcome in outcomes:
-            if outcome.refused is not None:
-                raise outcome.refused
-            if outcome.rejected is not None:  # a limit of the map: all or nothing
-                raise history.RestoreImpossible(outcome.rejected.detail)
-    return len(planned), mindmap.seq + sum(len(outcome.events) for outcome in outcomes)
-
-
 def op_submit(*, map_id: int, team_id: int, actor_id: int, op_id: str, raw_op: object
               ) -> tuple[dict, bool]:
-    """One op (scripts, tests); raises OpRejected, NotAMember or MapNotFound."""
+    """One op (scripts, tests); raises Rejected, NotAMember or MapNotFound."""
     (outcome,) = ops_submit(map_id=map_id, team_id=team_id,
                             submissions=[Submission(actor_id, op_id, raw_op)])
     if outcome.rejected is not None:
@@ -294,93 +250,3 @@ def _bound_lock_wait() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL lock_timeout = '5s'")
-
-
-class _RowChanges:
-    """A batch's effects folded into one final change per node row (last write wins
-    per field, in seq order), so a batch writes each touched node once."""
-
-    def __init__(self):
-        self.created: dict[str, dict] = {}
-        self.changed: dict[str, dict] = {}
-
-    def add(self, effect: ops.Effect, seq: int) -> None:
-        if effect.kind in ("node.delete", "node.restore"):
-            for node in effect.subtree:
-                self._fields(node)["deleted_seq"] = seq if effect.kind == "node.delete" else None
-            return
-        fields = dict(effect.values)
-        if effect.size is not None:
-            fields["title_bytes"], fields["body_bytes"] = effect.size
-        if "parent" in fields:
-            fields["parent_id"] = fields.pop("parent")
-        if effect.kind == "node.create":
-            self.created[effect.id] = fields
-        else:
-            self._fields(effect.id).update(fields)
-
-    def nodes(self, map_id: int, ids: tuple[str, ...]) -> list[dict]:
-        """The nodes `ids` as they stand in this batch (their rows with the batch's
-        changes so far over them), in the order given."""
-        rows = {str(row["node_id"]): row for row in Node.objects.filter(
-            map_id=map_id, node_id__in=[node for node in ids if node not in self.created]
-        ).values(*queries.NODE_FIELDS)}
-        found = []
-        for node in ids:
-            row = {**rows.get(node, {"node_id": node}), **self._fields(node)}
-            found.append(queries.node_json(row))
-        return found
-
-    def _fields(self, node: str) -> dict:
-        return self.created[node] if node in self.created else self.changed.setdefault(node, {})
-
-    def write(self, map_id: int, pks: dict[str, int]) -> None:
-        """A statement for the new rows; one for the rows that all change the same way
-        (a delete's or a restore's subtree: `UPDATE ... WHERE pk IN`, never a CASE per
-        row, which took seconds for 10,000 rows); and one per set of changed fields for
-        the rest (a batch of title edits is a single UPDATE, whatever the number of
-        nodes)."""
-        Node.objects.bulk_create(Node(map_id=map_id, node_id=node, **fields)
-                                 for node, fields in self.created.items())
-        alike: dict[tuple, list[str]] = {}
-        for node, fields in self.changed.items():
-            alike.setdefault(tuple(sorted(fields.items())), []).append(node)
-        by_fields: dict[tuple[str, ...], list[Node]] = {}
-        for change, nodes in alike.items():
-            if len(nodes) > 1:
-                Node.objects.filter(pk__in=[pks[node] for node in nodes]).update(**dict(change))
-                continue
-            row = Node(pk=pks[nodes[0]], map_id=map_id, node_id=nodes[0], **dict(change))
-            by_fields.setdefault(tuple(name for name, _ in change), []).append(row)
-        for fields, rows in by_fields.items():
-            Node.objects.bulk_update(rows, fields)
-
-
-def ops_trim(*, keep_seconds: int, keep_count: int, dry_run: bool = False) -> dict[int, int]:
-    """Delete ops both older than `keep_seconds` and not among a map's last `keep_count`.
-
-    Returns {map_id: ops deleted}. Each map's trimmed_seq moves up in the same
-    transaction, so a resync from before it gets a snapshot rather than a hole.
-    """
-    cutoff = timezone.now() - timedelta(seconds=keep_seconds)
-    trimmed: dict[int, int] = {}
-    candidates = (Op.objects.filter(created_at__lt=cutoff).values("map_id")
-                  .annotate(newest_old=Max("seq")).values_list("map_id", "newest_old"))
-    for map_id, newest_old in candidates:
-        with transaction.atomic():
-            mindmap = Mindmap.objects.select_for_update().get(pk=map_id)
-            upto = min(newest_old, mindmap.seq - keep_count)
-            if upto <= mindmap.trimmed_seq:
-                continue
-            doomed = Op.objects.filter(map=mindmap, seq__lte=upto)
-            trimmed[map_id] = doomed.count()
-            if not dry_run:  # the history then starts at `upto`
-                nodes = queries.state_at(map_id=map_id, seq=upto)
-                if nodes is not None:  # one may be there: a map trimmed before checkpoints
-                    Checkpoint.objects.update_or_create(
-                        map=mindmap, seq=upto, defaults={"nodes": list(nodes.values())})
-                Checkpoint.objects.filter(map=mindmap, seq__lt=upto).delete()
-                doomed.delete()
-                mindmap.trimmed_seq = upto
-                mindmap.save(update_fields=["trimmed_seq"])
-    return trimmed

@@ -9,7 +9,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from collab import access, actions, history, openapi, queries
+from collab import access, actions, history, history_actions, openapi, queries
 from collab.models import Mindmap, Team
 from project import rate_limits
 from project.api_errors import Conflict, Gone
@@ -153,10 +153,10 @@ def map_restore(request: Request, map_id: int) -> Response:
     body.is_valid(raise_exception=True)
     node = body.validated_data["node"]
     try:
-        applied, seq = actions.map_restore(
+        applied, seq = history_actions.map_restore(
             map_id=map_id, team_id=mindmap.team_id, actor_id=request.user.pk,
             seq=body.validated_data["seq"], top=str(node) if node else None)
-    except actions.HistoryGone:
+    except history_actions.HistoryGone:
         raise Gone("That seq is not in this map's history (see oldest_seq).") from None
     except history.RestoreImpossible as error:
         raise Conflict(f"Nothing was changed: {error}") from None

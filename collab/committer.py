@@ -79,6 +79,10 @@ class MapCommitter:
                 await self._commit_alone(hub, batch)
             elif error is not None:
                 self._fail(batch, error)
+        # Nothing queued: an idle map keeps no committer (the next op makes a new one).
+        committers = _committers()
+        if committers.get((self.team_id, self.map_id)) is self:
+            del committers[(self.team_id, self.map_id)]
 
     async def _commit_alone(self, hub, batch: list[Group]) -> None:
         """After a failed batch: each group on its own, in order, so only a group that
@@ -124,9 +128,15 @@ class MapCommitter:
         return None
 
 
+def _committers() -> dict[tuple[int, int], MapCommitter]:
+    """This loop's committers of maps with ops queued or committing (a runtime part)."""
+    return runtime.current().part("collab.committers", dict)
+
+
 def get_committer(team_id: int, map_id: int) -> MapCommitter:
-    """The map's committer on this loop (a part of the process's runtime)."""
-    committers: dict = runtime.current().part("collab.committers", dict)
+    """The map's committer on this loop: submit to it at once (an idle one is
+    forgotten, so a reference kept across awaits may be a retired one)."""
+    committers = _committers()
     committer = committers.get((team_id, map_id))
     if committer is None:
         committer = committers[(team_id, map_id)] = MapCommitter(team_id, map_id)

@@ -5,18 +5,17 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import dataclass
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import DatabaseError
 
-from collab import access, actions, client_batches, framing, queries
+from collab import actions, client_batches, framing, hello
 from collab.committer import get_committer
 from collab.errors import NotAMember
 from collab.hub import get_hub
 from collab.limits import TokenBucket, restore_tokens
-from collab.ops import OpRejected
+from collab.op_fields import Rejected
 from collab.presence import normalize_presence, peer_id
 from project.rate_limits import client_address
 from project.refusals import Refusal
@@ -30,36 +29,6 @@ from project.ws_frames import (
 logger = logging.getLogger(__name__)
 
 UNAVAILABLE_RETRY_MS = 2_000  # the database failed: when a batch may be sent again
-
-
-def check_access(user_id: int, team_id: int, map_id: int) -> str:
-    """The user's role in the team that holds the map; NotAMember or MapNotFound."""
-    return access.member_map(user_id=user_id, map_id=map_id, team_id=team_id)[1]
-
-
-@dataclass(frozen=True)
-class Replay:
-    """What a hello reads first: the op events to replay, or (None) a snapshot to send."""
-
-    events: list[str] | None = None
-    map: dict | None = None
-    seq: int = 0
-
-
-def hello_replay(*, user_id: int, team_id: int, map_id: int, since: int | None,
-                 parts_ok: bool) -> Replay:
-    """Access checked again (a member removed since the socket connected gets nothing),
-    then the op events after `since` if they can be replayed in one welcome frame."""
-    check_access(user_id, team_id, map_id)
-    if since is None:
-        return Replay()
-    found = queries.replay_events(map_id=map_id, since=since,
-                                  max_replay=settings.COLLAB_MAX_REPLAY,
-                                  max_bytes=framing.replay_budget(parts_ok=parts_ok))
-    if found is None:
-        return Replay()
-    header, seq, events = found
-    return Replay(events, header, seq)
 
 
 class MindmapConsumer(JsonFrameConsumer):
@@ -91,7 +60,7 @@ class MindmapConsumer(JsonFrameConsumer):
             return
         await self.hub.users.watch(self)  # before the check: no revocation falls in between
         self.watched = True
-        if not await self.authorized(check_access, self.user_id, self.team_id, self.map_id):
+        if not await self.authorized(hello.check_access, self.user_id, self.team_id, self.map_id):
             return
         self.ops_bucket = TokenBucket(rate=settings.COLLAB_OPS_PER_SECOND,
                                       burst=settings.COLLAB_OPS_BURST)
@@ -100,7 +69,6 @@ class MindmapConsumer(JsonFrameConsumer):
                                         burst=settings.COLLAB_HELLOS_BURST)
         self.presence_bucket = TokenBucket(rate=settings.COLLAB_PRESENCE_PER_SECOND,
                                            burst=settings.COLLAB_PRESENCE_BURST)
-        self.committer = get_committer(self.team_id, self.map_id)
 
     async def authorized(self, call, *args, **kwargs):
         """Run a sync access check (or a read that starts with one) in the database
@@ -180,7 +148,7 @@ class MindmapConsumer(JsonFrameConsumer):
         """(seq, the welcome's frames) from a replay or the shared snapshot; (None,
         None) once the socket is closed: refused, database down, or a map too large for
         a client that takes no parts (4413)."""
-        replay = await self.authorized(hello_replay, user_id=self.user_id,
+        replay = await self.authorized(hello.hello_replay, user_id=self.user_id,
                                        team_id=self.team_id, map_id=self.map_id,
                                        since=since, parts_ok=parts_ok)
         if replay is None:
@@ -225,7 +193,7 @@ class MindmapConsumer(JsonFrameConsumer):
                               self.ops_bucket.wait_ms(time.monotonic()))
             return
         try:
-            outcome = await self.committer.submit(
+            outcome = await get_committer(self.team_id, self.map_id).submit(
                 actions.Submission(self.user_id, content.get("op_id"), content.get("op")))
         except DatabaseError:
             await self.send_frame({"type": "error", "code": "unavailable", "op_id": op_id,
@@ -258,7 +226,8 @@ class MindmapConsumer(JsonFrameConsumer):
                 self.ops_bucket.wait_ms(now)))
             return
         try:
-            outcomes = await self.committer.submit_many(submitted)
+            outcomes = await get_committer(self.team_id, self.map_id).submit_many(
+                submitted)
         except DatabaseError:
             await self.send_frame(client_batches.refusal(
                 batch_id, "unavailable", "The batch was not saved; send it again shortly.",
@@ -289,7 +258,7 @@ class MindmapConsumer(JsonFrameConsumer):
             return
         try:
             state = normalize_presence(content, client_id=self.client_id, user=self.user)
-        except OpRejected as rejected:
+        except Rejected as rejected:
             await self.send_error("invalid", rejected.detail)
             return
         self.hub.update_presence(self, self.map_id, state)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from collab import ops
+from collab import op_fields, ops
 
 FIELDS = ("title", "body", "x", "y", "color", "collapsed")
 MAX_RESTORE_OPS = 2_000
@@ -31,7 +31,7 @@ class _Planner:
     def add(self, op: dict) -> ops.Effect:
         try:
             effect = ops.plan(op, self.index, 10**9)
-        except ops.OpRejected as rejected:
+        except op_fields.Rejected as rejected:
             raise RestoreImpossible(rejected.detail) from None
         self.index.apply(effect, -len(self.ops) - 1)  # a seq of its own, unlike any logged
         if op["kind"] == "node.create":

@@ -50,7 +50,7 @@ class Mindmap(models.Model):
     # snapshot instead of ops.
     trimmed_seq = models.BigIntegerField(default=0)
     node_count = models.IntegerField(default=1)
-    # The bytes the titles and bodies of the live nodes take in a frame (ops.text_size),
+    # The bytes the titles and bodies of the live nodes take in a frame (op_fields.text_size),
     # kept like node_count: under this row's lock, in the op's transaction.
     content_bytes = models.IntegerField(default=0)
     is_deleted = models.BooleanField(default=False)
@@ -72,7 +72,7 @@ class Node(models.Model):
     y = models.FloatField(default=0)
     color = models.CharField(max_length=7, default="#ffffff")
     collapsed = models.BooleanField(default=False)
-    # ops.text_size of title and body: what deleting or editing the node gives back.
+    # op_fields.text_size of title and body: what deleting or editing the node gives back.
     title_bytes = models.IntegerField(default=0)
     body_bytes = models.IntegerField(default=0)
     # Deleted nodes stay as tombstones so a late op on them is answered `gone`.

@@ -21,21 +21,19 @@ bodies take in a frame (`text_size`). An op that would pass the content limit is
 
 from __future__ import annotations
 
-import json
-import math
-import re
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-MAX_TITLE = 200
-MAX_BODY = 10_000
-MAX_COORDINATE = 1e7
-COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+from collab.op_fields import (
+    EDITABLE,
+    NODE_DEFAULTS,
+    Rejected,
+    field_value,
+    invalid,
+    node_id,
+    text_size,
+)
 
-NODE_DEFAULTS = {"title": "", "body": "", "x": 0.0, "y": 0.0, "color": "#ffffff",
-                 "collapsed": False}
-EDITABLE = tuple(NODE_DEFAULTS)
 KINDS = ("node.create", "node.update", "node.reparent", "node.delete", "node.restore")
 OP_KEYS = {
     "node.create": {"kind", "node"},
@@ -46,68 +44,6 @@ OP_KEYS = {
 }
 
 
-class OpRejected(Exception):
-    """An op the server will not apply; `code` is the protocol's reject code."""
-
-    def __init__(self, code: str, detail: str):
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-
-
-def invalid(detail: str) -> OpRejected:
-    return OpRejected("invalid", detail)
-
-
-# --- shape and values ---------------------------------------------------------------------
-
-def node_id(value: object, what: str = "id") -> str:
-    if not isinstance(value, str):
-        raise invalid(f"{what} must be a UUID string")
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise invalid(f"{what} is not a UUID: {value[:40]!r}") from None
-
-
-def text_size(text: str) -> int:
-    """The bytes `text` takes in a frame: a JSON string (quotes left out) in UTF-8, as
-    frames are encoded: no \\u escapes but for control characters (up to six bytes)."""
-    return len(json.dumps(text, ensure_ascii=False).encode()) - 2
-
-
-def field_value(name: str, value: object) -> object:
-    if name in ("title", "body"):
-        limit = MAX_TITLE if name == "title" else MAX_BODY
-        if not isinstance(value, str):
-            raise invalid(f"{name} must be a string")
-        if len(value) > limit:
-            raise invalid(f"{name} is longer than {limit} characters")
-        try:
-            value.encode()
-        except UnicodeEncodeError:  # a lone surrogate ("\ud800"): no UTF-8 frame can carry it
-            raise invalid(f"{name} is not valid Unicode text") from None
-        if "\x00" in value:  # PostgreSQL cannot store it: the whole batch would fail
-            raise invalid(f"{name} may not contain NUL characters")
-        return value
-    if name in ("x", "y"):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise invalid(f"{name} must be a number")
-        # abs first: a 400-digit integer is out of range, not an OverflowError
-        if abs(value) > MAX_COORDINATE or not math.isfinite(value):
-            raise invalid(f"{name} must be finite and within ±{MAX_COORDINATE:g}")
-        return float(value)
-    if name == "color":
-        if not isinstance(value, str) or not COLOR.match(value):
-            raise invalid("color must look like #1a2b3c")
-        return value.lower()
-    if name == "collapsed":
-        if not isinstance(value, bool):
-            raise invalid("collapsed must be true or false")
-        return value
-    raise invalid(f"unknown field {name!r}")
-
-
 def _names(keys: set[str]) -> str:
     """Keys a client sent, fit to quote back: escaped (a lone surrogate cannot be sent
     in a frame) and bounded."""
@@ -115,7 +51,7 @@ def _names(keys: set[str]) -> str:
 
 
 def normalize(raw: object) -> dict:
-    """The canonical form of a client op, or OpRejected('invalid') saying what is wrong."""
+    """The canonical form of a client op, or Rejected('invalid') saying what is wrong."""
     if not isinstance(raw, dict):
         raise invalid("op must be an object")
     kind = raw.get("kind")
@@ -147,7 +83,7 @@ def normalize(raw: object) -> dict:
     if kind == "node.reparent":
         parent = node_id(raw.get("parent"), "parent")
         if parent == op_id:
-            raise OpRejected("cycle", "a node cannot be its own parent")
+            raise Rejected("cycle", "a node cannot be its own parent")
         return {"kind": kind, "id": op_id, "parent": parent}
     return {"kind": kind, "id": op_id}
 
@@ -190,7 +126,7 @@ class TreeIndex:
     def require_live(self, node: str, what: str = "node") -> None:
         if node not in self.parents:
             reason = "was deleted" if node in self.tombs else "does not exist"
-            raise OpRejected("gone", f"{what} {node} {reason}")
+            raise Rejected("gone", f"{what} {node} {reason}")
 
     def apply(self, effect: Effect, seq: int) -> None:
         """Follow an effect accepted at `seq`, so the next op of a batch is planned
@@ -261,8 +197,8 @@ class Effect:
     grows: int = 0
 
 
-def full_map(content_bytes: int, max_content_bytes: int) -> OpRejected:
-    return OpRejected(
+def full_map(content_bytes: int, max_content_bytes: int) -> Rejected:
+    return Rejected(
         "too_large",
         f"This map is full: its titles and notes would take {content_bytes:,} bytes, over "
         f"its limit of {max_content_bytes:,}. Shorten or delete some notes (or move part "
@@ -271,7 +207,7 @@ def full_map(content_bytes: int, max_content_bytes: int) -> OpRejected:
 
 def plan(op: dict, index: TreeIndex, max_nodes: int, max_content_bytes: int | None = None
          ) -> Effect:
-    """Check a normalized op against the tree; OpRejected says why it cannot apply.
+    """Check a normalized op against the tree; Rejected says why it cannot apply.
 
     With `max_content_bytes`, an op that would take the map's content past it is
     `too_large`; one that shrinks or keeps the content always passes that check.
@@ -290,7 +226,7 @@ def _plan(op: dict, index: TreeIndex, max_nodes: int) -> Effect:
     if kind == "node.create":
         node = op["node"]
         if node["id"] in index.parents or node["id"] in index.tombs:
-            raise OpRejected("conflict", f"node {node['id']} already exists")
+            raise Rejected("conflict", f"node {node['id']} already exists")
         index.require_live(node["parent"], "parent")
         if index.live_count >= max_nodes:
             raise invalid(f"a map holds at most {max_nodes} nodes")
@@ -319,16 +255,16 @@ def _plan(op: dict, index: TreeIndex, max_nodes: int) -> Effect:
     ancestor: str | None = parent
     while ancestor is not None:
         if ancestor == target:
-            raise OpRejected("cycle", "a node cannot move under its own subtree")
+            raise Rejected("cycle", "a node cannot move under its own subtree")
         ancestor = index.parents.get(ancestor)
     return Effect(kind, target, values={"parent": parent})
 
 
 def _plan_restore(target: str, index: TreeIndex, max_nodes: int) -> Effect:
     if target in index.parents:
-        raise OpRejected("conflict", f"node {target} is not deleted")
+        raise Rejected("conflict", f"node {target} is not deleted")
     if target not in index.tombs:
-        raise OpRejected("gone", f"node {target} does not exist")
+        raise Rejected("gone", f"node {target} does not exist")
     index.require_live(index.tombs[target][0], "its parent")
     back = tuple(index.buried_with(target))
     if index.live_count + len(back) > max_nodes:

@@ -7,7 +7,7 @@ welcome or presence frame can outgrow its budget however many sockets join.
 
 import uuid
 
-from collab.ops import OpRejected, field_value, node_id
+from collab.op_fields import Rejected, field_value, node_id
 
 MAX_SELECTION = 200  # ids a presence frame may carry
 SELECTION_SHOWN = 50  # of them, the first ones peers see
@@ -24,7 +24,7 @@ def point(value: object, what: str) -> dict | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise OpRejected("invalid", f"{what} must be an object or null")
+        raise Rejected("invalid", f"{what} must be an object or null")
     return {"x": field_value("x", value.get("x")), "y": field_value("y", value.get("y"))}
 
 
@@ -32,11 +32,11 @@ def normalize_presence(frame: dict, *, client_id: str, user: dict) -> dict:
     """The state peers see: who, where the cursor is, what is selected, what is dragged."""
     selection = frame.get("selection") or []
     if not isinstance(selection, list) or len(selection) > MAX_SELECTION:
-        raise OpRejected("invalid", f"selection must be a list of at most {MAX_SELECTION} ids")
+        raise Rejected("invalid", f"selection must be a list of at most {MAX_SELECTION} ids")
     drag = frame.get("drag")
     if drag is not None:
         if not isinstance(drag, dict):
-            raise OpRejected("invalid", "drag must be an object or null")
+            raise Rejected("invalid", "drag must be an object or null")
         drag = {"node": node_id(drag.get("node"), "drag.node"), **point(drag, "drag")}
     return {
         "client_id": client_id,

@@ -10,7 +10,8 @@ def product_settings(config: Config, *, production: bool) -> dict[str, object]:
     MOA_CONFIG, PRODUCTION = config, production  # the names the settings read
     # Collaboration limits (docs/protocol.md, docs/security.md).
     COLLAB_MAX_NODES_PER_MAP = 10_000
-    # The bytes titles and bodies of a map's live nodes may take in frames (ops.text_size):
+    # The bytes titles and bodies of a map's live nodes may take in frames
+    # (op_fields.text_size):
     # with 10,000 nodes a full map's snapshot is at most about 6.3 MB (tests/collab/
     # test_framing.py builds the worst one), sent in frames of at most 256 KiB.
     COLLAB_MAX_CONTENT_BYTES_PER_MAP = 4 * 1024 * 1024

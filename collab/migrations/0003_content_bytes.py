@@ -7,7 +7,7 @@ BATCH = 1000
 
 
 def text_size(text):
-    """collab.ops.text_size as of this migration."""
+    """collab.op_fields.text_size as of this migration."""
     return len(json.dumps(text, ensure_ascii=False).encode()) - 2
 
 

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from django.conf import settings
 
-from collab import framing, ops, presence
+from collab import framing, op_fields, presence
 from collab.framing import ArrayParts, Snapshot, event_frames, welcome_frames
 from project.ws_frames import MAX_MESSAGE_BYTES, MAX_SEND_BYTES, encode
 
@@ -66,14 +66,14 @@ def test_a_small_map_is_one_welcome_byte_for_byte_as_v1_sent_it():
 
 
 def test_emoji_take_four_bytes_not_twelve():
-    body = EMOJI * ops.MAX_BODY
-    assert ops.text_size(body) == 4 * ops.MAX_BODY
-    assert len(json.dumps(body)) - 2 == 12 * ops.MAX_BODY  # what v1's escaping cost
-    assert ops.text_size(WORST_CHAR * 3) == 18 and ops.text_size("a\n\"") == 5
+    body = EMOJI * op_fields.MAX_BODY
+    assert op_fields.text_size(body) == 4 * op_fields.MAX_BODY
+    assert len(json.dumps(body)) - 2 == 12 * op_fields.MAX_BODY  # what v1's escaping cost
+    assert op_fields.text_size(WORST_CHAR * 3) == 18 and op_fields.text_size("a\n\"") == 5
 
 
 def test_a_map_past_the_budget_comes_in_parts_each_within_it():
-    nodes = [node(f"n{index}", EMOJI * ops.MAX_BODY) for index in range(9)]  # ~360 KB
+    nodes = [node(f"n{index}", EMOJI * op_fields.MAX_BODY) for index in range(9)]  # ~360 KB
     frames = list(welcome_frames(head(), snapshot_of(nodes), parts_ok=True))
     assert len(frames) > 1 and max(sizes(frames)) <= MAX_SEND_BYTES
     welcome, received = reassemble(frames)
@@ -85,7 +85,7 @@ def test_a_map_past_the_budget_comes_in_parts_each_within_it():
 
 
 def test_an_old_client_gets_nothing_for_a_map_past_one_message():
-    nodes = [node("n", EMOJI * ops.MAX_BODY) for _ in range(30)]  # ~1.2 MB
+    nodes = [node("n", EMOJI * op_fields.MAX_BODY) for _ in range(30)]  # ~1.2 MB
     assert welcome_frames(head(), snapshot_of(nodes), parts_ok=False) is None
 
 
@@ -131,10 +131,11 @@ def test_a_full_map_at_every_limit_stays_within_budget_in_every_frame():
     limit, count = settings.COLLAB_MAX_CONTENT_BYTES_PER_MAP, settings.COLLAB_MAX_NODES_PER_MAP
     nodes, content = [], 0
     for _ in range(count):
-        title = WORST_CHAR * min(ops.MAX_TITLE, (limit - content) // 6)
-        body = WORST_CHAR * min(ops.MAX_BODY, (limit - content - ops.text_size(title)) // 6)
+        title = WORST_CHAR * min(op_fields.MAX_TITLE, (limit - content) // 6)
+        body = WORST_CHAR * min(op_fields.MAX_BODY,
+                                (limit - content - op_fields.text_size(title)) // 6)
         nodes.append(node(title, body, worst=True))
-        content += ops.text_size(title) + ops.text_size(body)
+        content += op_fields.text_size(title) + op_fields.text_size(body)
     assert limit - 6 < content <= limit
     snapshot = snapshot_of(nodes, seq=2**62)
     peers = [worst_peer(index) for index in range(presence.MAX_PEERS)]

@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collab import actions, history, op_log, ops
+from collab import actions, history, history_actions, op_fields, op_log
 from collab.models import Checkpoint, Mindmap, Op
 from tests.collab.test_ops import ROOT, Server, random_op_with_restores
 
 
 def state_after(log: list[dict], upto: int) -> dict:
-    state = op_log.Replay([{"id": ROOT, "parent": None, **ops.NODE_DEFAULTS}])
+    state = op_log.Replay([{"id": ROOT, "parent": None, **op_fields.NODE_DEFAULTS}])
     for op in log[:upto]:
         state.apply(op)
     return state.nodes
@@ -50,7 +50,7 @@ def edited_then(rng: random.Random) -> tuple[Server, dict]:
     for _ in range(rng.randint(1, 70)):
         try:
             server.submit(random_op_with_restores(rng, server))
-        except ops.OpRejected:
+        except op_fields.Rejected:
             continue
     return server, state_after(server.log, rng.randint(0, len(server.log)))
 
@@ -199,7 +199,7 @@ def test_history_before_the_oldest_checkpoint_is_gone(client, alice, mindmap):
     root = root_of(mindmap)
     for index in range(6):
         submit(mindmap, alice, child(root, f"n{index}"))
-    actions.ops_trim(keep_seconds=0, keep_count=2)
+    history_actions.ops_trim(keep_seconds=0, keep_count=2)
     mindmap.refresh_from_db()
     assert mindmap.trimmed_seq == 4
     assert list(Checkpoint.objects.filter(map=mindmap).values_list("seq", flat=True)) == [4]
@@ -256,7 +256,7 @@ def test_a_trim_where_a_checkpoint_already_is_keeps_going(alice, mindmap):
 
     at_two = list(queries.state_at(map_id=mindmap.pk, seq=2).values())
     Checkpoint.objects.create(map=mindmap, seq=2, nodes=at_two)
-    assert actions.ops_trim(keep_seconds=0, keep_count=2) == {mindmap.pk: 2}
+    assert history_actions.ops_trim(keep_seconds=0, keep_count=2) == {mindmap.pk: 2}
     (checkpoint,) = Checkpoint.objects.filter(map=mindmap)
     assert checkpoint.seq == 2 and len(checkpoint.nodes) == 3
 

@@ -14,7 +14,7 @@ import websockets
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from collab import actions, ops, queries
+from collab import actions, op_fields, queries
 from project.ws_frames import MAX_SEND_BYTES
 from tests.helpers import ROOT, clean_env
 from tests.processes import daphne, free_port, serving, shared_database_url
@@ -80,12 +80,12 @@ def peak_memory_mb(pid: int) -> tuple[float, float]:
 async def test_a_map_of_emoji_bodies_opens_for_new_and_old_clients(url, mindmap, alice, bob):
     """9 nodes of 10,000 emoji: 1.08 MB escaped as v1 sent it, past autobahn's 1 MiB
     limit: every hello closed 1011. Unescaped it is 360 KB."""
-    await database_sync_to_async(fill)(mindmap, alice, 9, EMOJI * ops.MAX_BODY)
+    await database_sync_to_async(fill)(mindmap, alice, 9, EMOJI * op_fields.MAX_BODY)
     async with websockets.connect(url(alice), max_size=2**21) as new, \
             websockets.connect(url(bob), max_size=2**21) as old:
         welcome, sizes = await hello(new)
         assert len(welcome["snapshot"]["nodes"]) == 10 and max(sizes) <= MAX_SEND_BYTES
-        assert welcome["snapshot"]["nodes"][1]["body"] == EMOJI * ops.MAX_BODY
+        assert welcome["snapshot"]["nodes"][1]["body"] == EMOJI * op_fields.MAX_BODY
         legacy, sizes = await hello(old, parts=False)
         assert len(legacy["snapshot"]["nodes"]) == 10 and len(sizes) == 1
 
@@ -95,8 +95,8 @@ async def test_eight_concurrent_hellos_on_a_full_map_stay_within_memory(server, 
     """A map at its content limit in emoji (4 MB; 12.5 MB as v1 encoded it). Before, 8
     hellos on it took the web process's peak from 98 to 331 MiB (and every one closed
     1011); the review measured 555 MiB for a 24 MB welcome. Now: about +20 MiB."""
-    count = settings.COLLAB_MAX_CONTENT_BYTES_PER_MAP // (4 * ops.MAX_BODY + 4)
-    await database_sync_to_async(fill)(mindmap, alice, count, EMOJI * ops.MAX_BODY)
+    count = settings.COLLAB_MAX_CONTENT_BYTES_PER_MAP // (4 * op_fields.MAX_BODY + 4)
+    await database_sync_to_async(fill)(mindmap, alice, count, EMOJI * op_fields.MAX_BODY)
     async with websockets.connect(url(bob), max_size=2**21) as warm:
         await warm.send(json.dumps({"type": "ping"}))  # code paths loaded, no snapshot
         await asyncio.wait_for(warm.recv(), 10)
@@ -177,7 +177,7 @@ async def test_a_batch_of_large_ops_reaches_every_observer(url, mindmap, alice, 
             await hello(editor)
         await asyncio.gather(*(editor.send(json.dumps({  # 30 ops of 60 KB at once
             "type": "op", "op_id": str(uuid.uuid4()), "op": {"kind": "node.create", "node": {
-                "id": str(uuid.uuid4()), "parent": root, "body": "\x01" * ops.MAX_BODY}}}))
+                "id": str(uuid.uuid4()), "parent": root, "body": "\x01" * op_fields.MAX_BODY}}}))
             for editor in editors))
         seqs, sizes = [], []
         while len(seqs) < 30:

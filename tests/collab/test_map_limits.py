@@ -10,7 +10,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.test import override_settings
 
-from collab import actions, ops, presence, queries
+from collab import actions, op_fields, presence, queries
 from collab.models import Mindmap, Node
 from project.ws_frames import MAX_SEND_BYTES
 from tests.collab.live import database_nodes
@@ -43,9 +43,9 @@ def fill(mindmap, actor, count: int, body: str) -> list[str]:
 def counted_content(map_id: int) -> tuple[int, int]:
     """The map's running total, and the total counted afresh from its live nodes."""
     nodes = Node.objects.filter(map_id=map_id, deleted_seq__isnull=True)
-    fresh = sum(ops.text_size(n.title) + ops.text_size(n.body) for n in nodes)
-    assert all((n.title_bytes, n.body_bytes) == (ops.text_size(n.title), ops.text_size(n.body))
-               for n in nodes)
+    fresh = sum(op_fields.text_size(n.title) + op_fields.text_size(n.body) for n in nodes)
+    assert all((n.title_bytes, n.body_bytes) ==
+               (op_fields.text_size(n.title), op_fields.text_size(n.body)) for n in nodes)
     return Mindmap.objects.get(pk=map_id).content_bytes, fresh
 
 
@@ -77,7 +77,7 @@ async def test_a_full_map_refuses_more_text_as_too_large_and_says_what_to_do(
 
 async def test_a_map_past_one_frame_comes_in_parts_and_old_clients_still_get_one(
         open_map, alice, bob, team, mindmap):
-    await database_sync_to_async(fill)(mindmap, alice, 9, EMOJI * ops.MAX_BODY)
+    await database_sync_to_async(fill)(mindmap, alice, 9, EMOJI * op_fields.MAX_BODY)
     _, expected = await database_sync_to_async(database_nodes)(mindmap.pk)
     new, old = await open_map(alice, team.pk, mindmap.pk), await open_map(bob, team.pk,
                                                                           mindmap.pk)
@@ -95,7 +95,7 @@ async def test_a_map_past_one_frame_comes_in_parts_and_old_clients_still_get_one
 
 async def test_an_old_client_is_told_and_closed_4413_for_a_map_past_one_message(
         open_map, alice, team, mindmap):
-    await database_sync_to_async(fill)(mindmap, alice, 30, EMOJI * ops.MAX_BODY)  # 1.2 MB
+    await database_sync_to_async(fill)(mindmap, alice, 30, EMOJI * op_fields.MAX_BODY)  # 1.2 MB
     ws = await open_map(alice, team.pk, mindmap.pk)
     await ws.ws.send_json_to({"type": "hello", "client_id": ws.client_id, "since": None})
     error = await ws.expect("error")
@@ -211,7 +211,7 @@ async def test_a_batch_of_large_ops_arrives_in_frames_within_the_budget(open_map
     await observer.hello()
     for _ in range(30):  # 30 ops of 60 KB
         await editor.op({"kind": "node.create", "node": {"id": new_id(), "parent": root,
-                                                         "body": "\x01" * ops.MAX_BODY}})
+                                                         "body": "\x01" * op_fields.MAX_BODY}})
     events, sizes = [], []
     while len(events) < 30:
         text = await observer.ws.receive_from(timeout=5)

@@ -8,8 +8,9 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collab import op_log, ops
-from collab.ops import OpRejected, normalize
+from collab import op_fields, op_log
+from collab.op_fields import Rejected
+from collab.ops import normalize
 from tests.collab.test_ops import (
     ROOT,
     Server,
@@ -64,7 +65,7 @@ def test_a_subtree_too_big_for_one_event_comes_back_in_slices_that_each_apply_al
 
 
 def test_a_restore_that_fits_one_event_is_logged_as_one_op_as_before():
-    nodes = [{"id": new_id(), "parent": ROOT, **ops.NODE_DEFAULTS}]
+    nodes = [{"id": new_id(), "parent": ROOT, **op_fields.NODE_DEFAULTS}]
     assert op_log.restore_slices(nodes[0]["id"], nodes) == [
         {"kind": "node.restore", "id": nodes[0]["id"], "nodes": nodes}]
 
@@ -74,7 +75,7 @@ def test_a_restore_that_fits_one_event_is_logged_as_one_op_as_before():
        st.integers(min_value=400, max_value=20_000))
 def test_slices_keep_every_node_in_order_and_each_fits_its_budget(bodies, budget):
     top = new_id()
-    nodes = [{"id": top if index == 0 else new_id(), "parent": ROOT, **ops.NODE_DEFAULTS,
+    nodes = [{"id": top if index == 0 else new_id(), "parent": ROOT, **op_fields.NODE_DEFAULTS,
               "body": "\x01" * size} for index, size in enumerate(bodies)]
     slices = op_log.restore_slices(top, nodes, budget)
     assert [node for op in slices for node in op["nodes"]] == nodes
@@ -94,8 +95,8 @@ def test_node_frame_bytes_is_what_a_node_takes_besides_its_texts_at_most():
     measured = frame_size(node) + 1
     assert op_log.NODE_FRAME_BYTES == measured == 209
     big = {**node, "title": "t" * 200, "body": "\x01" * 10_000}
-    assert frame_size(big) + 1 == measured + ops.text_size(big["title"]) + \
-        ops.text_size(big["body"])
+    assert frame_size(big) + 1 == measured + op_fields.text_size(big["title"]) + \
+        op_fields.text_size(big["body"])
 
 
 @settings(max_examples=60, deadline=None)
@@ -108,7 +109,7 @@ def test_replaying_the_log_with_restores_rebuilds_the_server_state(seed):
     for _ in range(80):
         try:
             server.submit(random_op_with_restores(rng, server))
-        except OpRejected:
+        except Rejected:
             continue
     replica = op_log.Replay(tree().values())
     for op in server.log:
@@ -161,7 +162,7 @@ def test_a_replay_of_many_deletes_on_a_large_map_equals_the_old_replay():
                                "id": rng.choice([n for n in server.nodes if n != ROOT])})
             else:
                 server.submit(random_op_with_restores(rng, server))
-        except OpRejected:
+        except Rejected:
             continue
     deletes = sum(op["kind"] == "node.delete" for op in server.log)
     assert deletes > 400

@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collab import op_log, ops
-from collab.ops import OpRejected, TreeIndex, apply, normalize, plan
+from collab import op_fields, op_log, ops
+from collab.op_fields import Rejected
+from collab.ops import TreeIndex, apply, normalize, plan
 
 ROOT = str(uuid.uuid4())
 
@@ -18,7 +19,7 @@ def new_id() -> str:
 
 
 def tree() -> dict:
-    return {ROOT: {"id": ROOT, "parent": None, **ops.NODE_DEFAULTS}}
+    return {ROOT: {"id": ROOT, "parent": None, **op_fields.NODE_DEFAULTS}}
 
 
 def create(node_id: str, parent: str, **fields) -> dict:
@@ -27,8 +28,8 @@ def create(node_id: str, parent: str, **fields) -> dict:
 
 
 def rejected(code: str, nodes: dict, raw: dict, max_nodes: int = 100,
-             max_content: int | None = None) -> OpRejected:
-    with pytest.raises(OpRejected) as error:
+             max_content: int | None = None) -> Rejected:
+    with pytest.raises(Rejected) as error:
         apply(nodes, normalize(raw), max_nodes, max_content)
     assert error.value.code == code, error.value.detail
     return error.value
@@ -58,7 +59,7 @@ def test_create_fills_defaults_and_canonicalizes():
     ("node.delete", "object"),
 ])
 def test_invalid_values_are_rejected_as_invalid(raw, fragment):
-    with pytest.raises(OpRejected) as error:
+    with pytest.raises(Rejected) as error:
         normalize(raw)
     assert error.value.code == "invalid"
     assert fragment in error.value.detail
@@ -72,10 +73,10 @@ def test_ops_on_a_deleted_node_are_gone():
     for raw in ({"kind": "node.update", "id": child, "set": {"title": "late"}},
                 {"kind": "node.reparent", "id": child, "parent": ROOT},
                 {"kind": "node.delete", "id": child}):
-        with pytest.raises(OpRejected) as error:
+        with pytest.raises(Rejected) as error:
             plan(normalize(raw), index, 100)
         assert error.value.code == "gone" and "was deleted" in error.value.detail
-    with pytest.raises(OpRejected, match=r"parent .* was deleted"):
+    with pytest.raises(Rejected, match=r"parent .* was deleted"):
         plan(create(new_id(), child), index, 100)
 
 
@@ -150,7 +151,7 @@ def test_replicas_replaying_the_accepted_ops_converge_and_stay_a_tree(seed):
         try:
             normalized = normalize(op)
             apply(server, normalized)
-        except OpRejected:
+        except Rejected:
             continue
         log.append(normalized)
     replica = tree()
@@ -167,7 +168,7 @@ def test_replicas_replaying_the_accepted_ops_converge_and_stay_a_tree(seed):
 
 def sized_index(nodes: dict) -> TreeIndex:
     """The index ops_submit builds: every live node with its text sizes, and the total."""
-    sizes = {key: (ops.text_size(n["title"]), ops.text_size(n["body"]))
+    sizes = {key: (op_fields.text_size(n["title"]), op_fields.text_size(n["body"]))
              for key, n in nodes.items()}
     return TreeIndex.of(((key, n["parent"], None) for key, n in nodes.items()),
                         sizes=sizes, content_bytes=sum(map(sum, sizes.values())))
@@ -200,7 +201,7 @@ def test_an_op_that_shrinks_a_map_over_its_limit_passes():
 @pytest.mark.parametrize("text, fragment", [("a\ud800", "not valid Unicode"),
                                             ("a\x00b", "NUL")])
 def test_text_no_frame_or_database_can_hold_is_invalid(text, fragment):
-    with pytest.raises(OpRejected, match=fragment):
+    with pytest.raises(Rejected, match=fragment):
         normalize({"kind": "node.update", "id": ROOT, "set": {"title": text}})
 
 
@@ -226,7 +227,7 @@ def test_the_running_content_total_equals_the_texts_of_the_live_nodes(seed):
     for _ in range(40):
         try:
             effect = plan(normalize(text_op(rng, nodes)), index, 10**9, 200)
-        except OpRejected as error:
+        except Rejected as error:
             assert error.code in ("too_large", "invalid"), error.detail
             continue
         index.apply(effect, 1)
@@ -305,14 +306,14 @@ def test_a_restore_that_cannot_apply_says_why(case, code, fragment):
     server.submit({"kind": "node.delete", "id": a})
     target = {"live": ROOT, "unknown": new_id(), "under a deleted parent": b,
               "map full": a}[case]
-    with pytest.raises(OpRejected) as error:
+    with pytest.raises(Rejected) as error:
         server.submit({"kind": "node.restore", "id": target},
                       max_nodes=1 if case == "map full" else 10**9)
     assert error.value.code == code and fragment in error.value.detail
 
 
 def test_a_restore_client_cannot_bring_its_own_nodes():
-    with pytest.raises(OpRejected, match="unknown field"):
+    with pytest.raises(Rejected, match="unknown field"):
         normalize({"kind": "node.restore", "id": ROOT, "nodes": []})
 
 

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from collab import op_log, ops
+from collab import op_fields, op_log, ops
 from tests.debian import require_debian_program
 from tests.helpers import ROOT
 
@@ -49,7 +49,7 @@ class Server:
     def __init__(self, nodes: list[dict]):
         self.nodes = {node["id"]: dict(node) for node in nodes}
         self.buried: dict[str, dict] = {}
-        sizes = {node["id"]: (ops.text_size(node["title"]), ops.text_size(node["body"]))
+        sizes = {node["id"]: (op_fields.text_size(node["title"]), op_fields.text_size(node["body"]))
                  for node in nodes}
         self.index = ops.TreeIndex.of(((node["id"], node["parent"], None) for node in nodes),
                                       sizes=sizes, content_bytes=sum(map(sum, sizes.values())))
@@ -58,7 +58,7 @@ class Server:
     def apply(self, raw: dict) -> str | None:
         try:
             effect = ops.plan(ops.normalize(raw), self.index, max_nodes=10**9)
-        except ops.OpRejected as refused:
+        except op_fields.Rejected as refused:
             return refused.code
         self.seq += 1
         if effect.kind == "node.delete":
@@ -99,7 +99,7 @@ def test_random_op_sequences_match_the_server_rules(node):
     cases = []
     for _ in range(150):
         ids = [str(uuid.UUID(int=rng.getrandbits(128))) for _ in range(9)]
-        root = {"id": ids[0], "parent": None, **ops.NODE_DEFAULTS, "title": "Root"}
+        root = {"id": ids[0], "parent": None, **op_fields.NODE_DEFAULTS, "title": "Root"}
         cases.append({"nodes": [root], "ops": [random_op(rng, ids) for _ in range(80)]})
     answer = run_harness(node, {"cases": cases, "corrupt": []})
     kinds_refused: set[tuple[str, str | None]] = set()
@@ -144,7 +144,7 @@ def test_a_restore_in_slices_leaves_every_board_as_the_server(node):
     nothing is applied twice), and on a board that loaded after the delete and knows
     nothing of it: all end as the server does."""
     rng = random.Random(3)
-    root = {"id": str(uuid.uuid4()), "parent": None, **ops.NODE_DEFAULTS, "title": "Root"}
+    root = {"id": str(uuid.uuid4()), "parent": None, **op_fields.NODE_DEFAULTS, "title": "Root"}
     server = Server([root])
     ids = [root["id"]]
     for index in range(40):

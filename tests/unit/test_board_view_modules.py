@@ -12,7 +12,7 @@ from itertools import combinations
 
 import pytest
 
-from collab.ops import text_size
+from collab.op_fields import text_size
 from tests.helpers import ROOT
 
 HARNESS = ROOT / "tests" / "js" / "board_view_harness.mjs"

@@ -7,7 +7,7 @@ get a snapshot instead of ops.
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from collab.actions import ops_trim
+from collab.history_actions import ops_trim
 
 
 class Command(BaseCommand):
