@@ -59,9 +59,10 @@ def fresh_team():
 
 
 def ours(path: Path, limit: int, team, owner) -> int:
-    from media_pipeline import actions, jobs
-    from media_pipeline.progress import JobContext
-    from media_pipeline.worker import execute
+    from media_pipeline.jobs import actions as jobs
+    from media_pipeline.jobs.progress import JobContext
+    from media_pipeline.jobs.worker import execute
+    from media_pipeline.members import actions
 
     with open(path, "rb") as handle:
         from django.core.files.uploadedfile import SimpleUploadedFile

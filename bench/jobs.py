@@ -47,7 +47,7 @@ def vacuum() -> None:
 def wait_all_done(timeout: float, poll: float) -> None:
     """Until no job is left PENDING or RUNNING (the benchmark's jobs are the only ones):
     a query on the claim's partial indexes, light on the database being measured."""
-    from media_pipeline.models import Job
+    from media_pipeline.jobs.models import Job
 
     deadline = time.monotonic() + timeout
     while Job.objects.filter(status__in=["PENDING", "RUNNING"]).exists():
@@ -58,8 +58,8 @@ def wait_all_done(timeout: float, poll: float) -> None:
 
 def dispatch_latency(samples: int) -> dict:
     """Enqueue one job at a time to an idle worker: started_at - created_at."""
-    from media_pipeline.jobs import job_enqueue
-    from media_pipeline.models import Job
+    from media_pipeline.jobs.actions import job_enqueue
+    from media_pipeline.jobs.models import Job
     from project.accounts.models import User
 
     owner = User.objects.get(username="demo1")
@@ -86,8 +86,8 @@ def throughput(count: int, worker_count: int) -> float:
     """Enqueue `count` no-op jobs, then let the workers drain them: jobs per second."""
     from django.db import transaction
 
-    from media_pipeline.jobs import job_enqueue
-    from media_pipeline.models import Job
+    from media_pipeline.jobs.actions import job_enqueue
+    from media_pipeline.jobs.models import Job
     from project.accounts.models import User
 
     owner = User.objects.get(username="demo1")

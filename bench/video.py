@@ -30,7 +30,7 @@ def setup_django(media_root: str) -> None:
 
 
 def make_clip(path: Path, seconds: int) -> None:
-    from media_pipeline.ffmpeg import ffmpeg_binary
+    from media_pipeline.videos.ffmpeg_binary import ffmpeg_binary
 
     subprocess.run([ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y",
                     "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=30:duration={seconds}",
@@ -42,9 +42,11 @@ def make_clip(path: Path, seconds: int) -> None:
 
 def pipeline(clip: Path) -> float:
     """Upload-complete to DONE through the job, in this process (no queue wait)."""
-    from media_pipeline import actions, jobs, storage
-    from media_pipeline.progress import JobContext
-    from media_pipeline.worker import execute
+    from media_pipeline import storage
+    from media_pipeline.jobs import actions as jobs
+    from media_pipeline.jobs.progress import JobContext
+    from media_pipeline.jobs.worker import execute
+    from media_pipeline.videos import actions
     from project.accounts.models import User
 
     owner = User.objects.get(username="demo1")
@@ -69,12 +71,12 @@ def bare(clip: Path) -> float:
     sandbox shim, no limits, no probe child."""
     from django.conf import settings
 
-    from media_pipeline import ladder, video, video_job
-    from media_pipeline.ffmpeg import ffmpeg_binary
+    from media_pipeline.videos import encode_job, ffmpeg, ladder
+    from media_pipeline.videos.ffmpeg_binary import ffmpeg_binary
 
     # Not timed: the pipeline's probe is in its time.
     size = settings.VIDEO_MAX_DIMENSION
-    source = video.probe(str(clip), limits=video_job.probe_limits(), max_dimension=size)
+    source = ffmpeg.probe(str(clip), limits=encode_job.probe_limits(), max_dimension=size)
     binary = ffmpeg_binary()
     with tempfile.TemporaryDirectory() as work:
         commands = []

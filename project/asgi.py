@@ -16,8 +16,8 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from collab.routing import websocket_urlpatterns as collab_websockets  # noqa: E402
-from media_pipeline.consumers import JobsConsumer  # noqa: E402
-from media_pipeline.worker import EmbeddedWorker  # noqa: E402
+from media_pipeline.jobs.worker import EmbeddedWorker  # noqa: E402
+from media_pipeline.routing import websocket_urlpatterns as job_websockets  # noqa: E402
 from project import roles  # noqa: E402
 from project.ws_auth import WebSocketAuth  # noqa: E402
 from project.ws_ping import PingConsumer  # noqa: E402
@@ -28,7 +28,7 @@ if roles.current() is None:
 websocket_urlpatterns = [
     path("ws/ping/", PingConsumer.as_asgi()),
     *collab_websockets,
-    path("ws/jobs/", JobsConsumer.as_asgi()),
+    *job_websockets,
 ]
 
 application = EmbeddedWorker(ProtocolTypeRouter(

@@ -68,7 +68,7 @@ def product_settings(config: Config, *, production: bool) -> dict[str, object]:
     # Larger uploads go to S3 in parts (presigned per part), so a dropped connection costs
     # one part, not the whole file. S3 wants parts of 5 MiB or more, at most 10,000. On the
     # local backend every upload above one part goes in parts: the web process receives
-    # those bodies, each whole in memory (media_pipeline/upload_rules.py in_parts).
+    # those bodies, each whole in memory (media_pipeline/videos/upload_rules.py in_parts).
     VIDEO_MULTIPART_THRESHOLD_BYTES = 64 * 2**20
     VIDEO_PART_BYTES = 16 * 2**20
     # The HLS URL is a signed Moa URL (players send no credentials); it lasts this long.
@@ -78,7 +78,7 @@ def product_settings(config: Config, *, production: bool) -> dict[str, object]:
     EXCEL_MAX_UPLOAD_BYTES = MOA_CONFIG.integer("EXCEL_MAX_UPLOAD_BYTES")
     EXCEL_MAX_ROWS = MOA_CONFIG.integer("EXCEL_MAX_ROWS")
 
-    # Untrusted files are read in limited child processes (media_pipeline/sandbox.py,
+    # Untrusted files are read in limited child processes (media_pipeline/sandbox/,
     # docs/security.md): a parser that crashes or runs away costs only itself.
     PARSER_MEMORY_BYTES = MOA_CONFIG.integer("PARSER_MEMORY_MB") * 2**20
     PARSER_CPU_SECONDS = max(1, MOA_CONFIG.integer("PARSER_CPU_SECONDS"))

@@ -12,8 +12,9 @@ from django.db import connection
 from django.test import Client
 
 from collab import queries
-from media_pipeline import playback, storage
+from media_pipeline import storage
 from media_pipeline.models import Video
+from media_pipeline.videos import playback
 
 pytestmark = [pytest.mark.django_db]
 

@@ -18,8 +18,10 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from media_pipeline import jobs, playback, storage
+from media_pipeline import storage
+from media_pipeline.jobs import actions as jobs
 from media_pipeline.models import Video
+from media_pipeline.videos import playback
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_storage")]
 

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from media_pipeline import jobs
+from media_pipeline.jobs import actions as jobs
 from media_pipeline.models import Job, Video
 from tests.e2e.test_pages import in_thread
 from tests.e2e.waits import wait_until

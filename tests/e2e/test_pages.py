@@ -96,7 +96,7 @@ def test_a_video_larger_than_a_part_uploads_in_parts_with_byte_progress(page_as,
 
 @pytest.mark.no_worker
 def test_the_jobs_panel_says_when_no_worker_runs_on_a_narrow_screen(page_as, alice, moa):
-    from media_pipeline.jobs import job_enqueue
+    from media_pipeline.jobs.actions import job_enqueue
 
     page = page_as(alice, width=390, height=800)
     page.goto(f"{moa.url}/teams/")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from media_pipeline.ffmpeg import ffmpeg_binary
+from media_pipeline.videos.ffmpeg_binary import ffmpeg_binary
 
 
 def ffmpeg(*args: str) -> None:

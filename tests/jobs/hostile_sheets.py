@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from media_pipeline.sheet_rows import column_name
+from media_pipeline.members.spreadsheet.sheet_rows import column_name
 from tests.jobs import sheets
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"

@@ -2,7 +2,7 @@ import pytest
 from django.test import override_settings
 
 from collab import actions as collab_actions
-from media_pipeline import jobs
+from media_pipeline.jobs import actions as jobs
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 TOKEN = "t" * 40

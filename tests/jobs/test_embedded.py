@@ -17,7 +17,7 @@ def test_the_web_process_runs_jobs_itself_when_embedded(tmp_path):
                     STORAGE_LOCAL_ROOT=str(tmp_path / "media"))
     assert run_manage("migrate", "-v", "0", env=env).returncode == 0
     enqueue = ("from project.accounts.models import User\n"
-               "from media_pipeline.jobs import job_enqueue\n"
+               "from media_pipeline.jobs.actions import job_enqueue\n"
                "u = User.objects.create(username='solo', is_active=True)\n"
                "print(job_enqueue(kind='noop', owner=u, payload={'steps': 2}).pk)\n")
     port = free_port()

@@ -12,10 +12,11 @@ from django.db import connection
 
 from collab.actions import team_create
 from collab.models import Membership
-from media_pipeline import actions, excel_job, jobs
+from media_pipeline.jobs import actions as jobs
+from media_pipeline.jobs.progress import JobContext
+from media_pipeline.jobs.worker import execute
+from media_pipeline.members import actions, import_job
 from media_pipeline.models import Job
-from media_pipeline.progress import JobContext
-from media_pipeline.worker import execute
 from project.accounts.models import User
 from tests.jobs import sheets
 
@@ -53,16 +54,16 @@ def start_import(alice, tmp_path, rows: int) -> tuple[Job, int]:
 def test_progress_rises_from_70_to_95_while_the_accounts_are_written(
         alice, tmp_path, settings, monkeypatch):
     settings.JOB_PROGRESS_INTERVAL = 0  # every report stored, for the test to count
-    monkeypatch.setattr(excel_job, "APPLY_BATCH", 100)  # 5 batches of 500 rows
+    monkeypatch.setattr(import_job, "APPLY_BATCH", 100)  # 5 batches of 500 rows
     job, team_id = start_import(alice, tmp_path, rows=500)
     observed = []
-    write_memberships = excel_job.memberships_bulk_add
+    write_memberships = import_job.memberships_bulk_add
 
     def watched(**kwargs):  # each batch, inside the import's transaction
         observed.append(seen_from_another_connection(job.pk, team_id))
         return write_memberships(**kwargs)
 
-    monkeypatch.setattr(excel_job, "memberships_bulk_add", watched)
+    monkeypatch.setattr(import_job, "memberships_bulk_add", watched)
     claimed = jobs.job_claim(channels=["jobs.excel"], worker_id="test")
     execute(JobContext(claimed))
     job.refresh_from_db()
@@ -78,9 +79,9 @@ def test_progress_rises_from_70_to_95_while_the_accounts_are_written(
 def test_a_cancel_during_the_apply_stops_it_and_writes_nothing(alice, tmp_path, settings,
                                                                monkeypatch):
     settings.JOB_PROGRESS_INTERVAL = 0
-    monkeypatch.setattr(excel_job, "APPLY_BATCH", 100)
+    monkeypatch.setattr(import_job, "APPLY_BATCH", 100)
     job, team_id = start_import(alice, tmp_path, rows=300)
-    write_memberships = excel_job.memberships_bulk_add
+    write_memberships = import_job.memberships_bulk_add
     calls = []
 
     def cancel_after_the_first_batch(**kwargs):
@@ -92,7 +93,7 @@ def test_a_cancel_during_the_apply_stops_it_and_writes_nothing(alice, tmp_path, 
             cancelling.join()
         return write_memberships(**kwargs)
 
-    monkeypatch.setattr(excel_job, "memberships_bulk_add", cancel_after_the_first_batch)
+    monkeypatch.setattr(import_job, "memberships_bulk_add", cancel_after_the_first_batch)
     claimed = jobs.job_claim(channels=["jobs.excel"], worker_id="test")
     execute(JobContext(claimed))
     job.refresh_from_db()

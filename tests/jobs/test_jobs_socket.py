@@ -6,8 +6,8 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from collab import actions
-from media_pipeline import consumers
-from media_pipeline.jobs import job_enqueue
+from media_pipeline.jobs import consumers
+from media_pipeline.jobs.actions import job_enqueue
 from project.asgi import application
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis]

@@ -3,12 +3,13 @@
 import pytest
 from django.core.files.base import ContentFile
 
-from media_pipeline import jobs, storage
-from media_pipeline.errors import JobFenced
+from media_pipeline import storage
+from media_pipeline.jobs import actions as jobs
+from media_pipeline.jobs.errors import JobFenced
+from media_pipeline.jobs.policy import IllegalTransition, RetryRefused
+from media_pipeline.jobs.progress import JobContext
+from media_pipeline.jobs.worker import execute
 from media_pipeline.models import Job
-from media_pipeline.policy import IllegalTransition, RetryRefused
-from media_pipeline.progress import JobContext
-from media_pipeline.worker import execute
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 CHANNELS = ["jobs.video", "jobs.excel"]

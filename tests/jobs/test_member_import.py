@@ -12,10 +12,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from collab.actions import membership_ensure, team_create
 from collab.models import Membership
-from media_pipeline import actions, jobs, sandbox, sheet_reader, storage
+from media_pipeline import sandbox, storage
+from media_pipeline.jobs import actions as jobs
+from media_pipeline.jobs.progress import JobContext
+from media_pipeline.jobs.worker import execute
+from media_pipeline.members import actions
+from media_pipeline.members.spreadsheet import sheet_reader
 from media_pipeline.models import Job
-from media_pipeline.progress import JobContext
-from media_pipeline.worker import execute
 from project.accounts.actions import user_soft_delete
 from project.accounts.models import User
 from tests.conftest import PASSWORD
@@ -282,18 +285,18 @@ def test_a_list_that_starts_lower_and_further_right_keeps_its_numbers(client, al
 
 def test_a_transient_failure_keeps_the_file_for_the_retry(client, alice, team, tmp_path,
                                                           local_storage, monkeypatch):
-    from media_pipeline import excel_job
+    from media_pipeline.members import import_job
 
     def database_away(*args, **kwargs):
         raise RuntimeError("the database went away")
 
-    apply = excel_job._apply
-    monkeypatch.setattr(excel_job, "_apply", database_away)
+    apply = import_job._apply
+    monkeypatch.setattr(import_job, "_apply", database_away)
     client.force_login(alice)
     first = run_import(client, team, sheets.workbook(tmp_path / "m.xlsx", sheets.members(2)))
     assert (first.status, first.error_code) == ("PENDING", "INTERNAL")  # to be retried
     assert list(local_storage.rglob("*.xlsx"))  # the retry needs the file
-    monkeypatch.setattr(excel_job, "_apply", apply)
+    monkeypatch.setattr(import_job, "_apply", apply)
     Job.objects.filter(pk=first.pk).update(run_after=None)  # due now
     claimed = jobs.job_claim(channels=["jobs.excel"], worker_id="test")
     execute(JobContext(claimed))

@@ -6,10 +6,10 @@ import pytest
 from django.core import mail
 
 from collab.actions import team_create
-from media_pipeline import jobs
+from media_pipeline.jobs import actions as jobs
+from media_pipeline.jobs.progress import JobContext
+from media_pipeline.jobs.worker import execute
 from media_pipeline.models import Job
-from media_pipeline.progress import JobContext
-from media_pipeline.worker import execute
 from project.accounts import actions as accounts
 from project.accounts.models import User
 from tests.accounts.test_imported_accounts import FailingAfterOneBatch

@@ -2,8 +2,8 @@ import random
 
 import pytest
 
-from media_pipeline import policy
-from media_pipeline.errors import ERROR_CODES, JobFailed, is_permanent
+from media_pipeline.jobs import policy
+from media_pipeline.jobs.errors import ERROR_CODES, JobFailed, is_permanent
 
 
 @pytest.mark.parametrize("current, target", [
@@ -45,7 +45,7 @@ def test_every_error_code_is_classified_and_unknown_codes_are_refused():
 
 
 def test_only_a_permanent_input_failure_is_refused_a_retry():
-    from media_pipeline.errors import retry_refusal
+    from media_pipeline.jobs.errors import retry_refusal
 
     refused = [code for code in ERROR_CODES if retry_refusal(code)]
     assert refused == [code for code in ERROR_CODES

@@ -5,10 +5,11 @@ import pytest
 from django.core.files.base import ContentFile
 from django.test import override_settings
 
-from media_pipeline import jobs, storage
+from media_pipeline import storage
+from media_pipeline.jobs import actions as jobs
+from media_pipeline.jobs.progress import JobContext
+from media_pipeline.jobs.worker import execute
 from media_pipeline.models import Job
-from media_pipeline.progress import JobContext
-from media_pipeline.worker import execute
 from tests.jobs.moto import s3_storages
 from tests.processes import free_port
 

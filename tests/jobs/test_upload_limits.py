@@ -14,8 +14,9 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
-from media_pipeline import actions, storage, upload_sweep
+from media_pipeline import storage
 from media_pipeline.models import Video
+from media_pipeline.videos import actions, upload_sweep
 from project.accounts.models import User
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_storage")]

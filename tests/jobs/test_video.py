@@ -12,10 +12,11 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from media_pipeline import jobs, storage
+from media_pipeline import storage
+from media_pipeline.jobs import actions as jobs
+from media_pipeline.jobs.progress import JobContext
+from media_pipeline.jobs.worker import execute
 from media_pipeline.models import Job, Video
-from media_pipeline.progress import JobContext
-from media_pipeline.worker import execute
 from tests.jobs import clips
 from tests.jobs.video_flow import run_next_job, upload
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from media_pipeline import ladder, sandbox, video
-from media_pipeline.ffmpeg import ffmpeg_binary
+from media_pipeline import sandbox
 from media_pipeline.models import Video
+from media_pipeline.videos import ffmpeg, hls, ladder
+from media_pipeline.videos.ffmpeg_binary import ffmpeg_binary
 from tests.jobs import clips, hostile
 from tests.jobs.video_flow import run_next_job, upload
 
@@ -85,9 +86,9 @@ def test_the_size_limit_holds_before_a_frame_is_decoded(corpus):
     """The probe refuses a 16384x8192 stream at its declared size, within a memory
     limit far below what decoding one frame of it takes (200 MB + the decoder's)."""
     small = sandbox.Limits(memory_bytes=200 * 2**20, cpu_seconds=20, wall_seconds=30)
-    with pytest.raises(video.TooLarge, match="16384x8192"):
-        video.probe(str(corpus["sps-16384x8192"][0]), limits=small, max_dimension=7680)
-    source = video.probe(str(hostile.base_clip(corpus["text"][0].parent)), limits=small,
+    with pytest.raises(ffmpeg.TooLarge, match="16384x8192"):
+        ffmpeg.probe(str(corpus["sps-16384x8192"][0]), limits=small, max_dimension=7680)
+    source = ffmpeg.probe(str(hostile.base_clip(corpus["text"][0].parent)), limits=small,
                          max_dimension=64)
     assert (source.width, source.height) == (64, 64)  # the limit itself is allowed
 
@@ -102,8 +103,8 @@ SANE = {"width": 64, "height": 64, "rotation": 0, "duration": 1.0, "has_audio": 
     {**SANE, "frame_rate": float("inf")}, {**SANE, "frame_rate": True},
     {key: value for key, value in SANE.items() if key != "frame_rate"}])
 def test_the_worker_does_not_take_the_probe_childs_word_for_an_impossible_stream(fields):
-    with pytest.raises(video.Unreadable):
-        video._source(fields)
+    with pytest.raises(ffmpeg.Unreadable):
+        ffmpeg._source(fields)
 
 
 # --- the allow-list against this build -------------------------------------------------
@@ -121,7 +122,7 @@ def test_the_allow_list_reads_the_containers_people_upload(tmp_path, extension):
     path = tmp_path / f"clip.{extension}"
     clips.ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x64:rate=25:duration=0.5",
                  *CONTAINERS[extension], "-pix_fmt", "yuv420p", str(path))
-    source = video.probe(str(path), limits=PROBE, max_dimension=7680)
+    source = ffmpeg.probe(str(path), limits=PROBE, max_dimension=7680)
     assert (source.width, source.height) == (64, 64)
     decoded = subprocess.run([ffmpeg_binary(), "-hide_banner", "-loglevel", "error",
                               *ladder.input_options(7680), "-i", str(path), "-f", "null", "-"],
@@ -138,8 +139,8 @@ def test_the_allow_list_refuses_raw_streams_and_lists(tmp_path, bait):
     clips.ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x64:rate=25:duration=0.5",
                  "-c:v", "libx264", "-f", "h264", str(raw))
     for path in (raw, hostile.concat_list(tmp_path, bait)):
-        with pytest.raises(video.Unreadable, match="is not one Moa reads"):
-            video.probe(str(path), limits=PROBE, max_dimension=7680)
+        with pytest.raises(ffmpeg.Unreadable, match="is not one Moa reads"):
+            ffmpeg.probe(str(path), limits=PROBE, max_dimension=7680)
         refused = subprocess.run([ffmpeg_binary(), "-hide_banner", *ladder.input_options(7680),
                                   "-i", str(path), "-f", "null", "-"],
                                  capture_output=True, text=True, timeout=30)
@@ -178,14 +179,14 @@ def test_ffmpeg_over_its_cpu_limit_is_stopped_and_named():
     limits = sandbox.Limits(memory_bytes=4096 * 2**20, cpu_seconds=1, wall_seconds=60)
     started = time.monotonic()
     with pytest.raises(sandbox.ChildFailed, match="more than 1 s of CPU time") as failure:
-        video.run_ffmpeg(lavfi(600), limits=limits, on_progress=lambda seconds: None)
+        ffmpeg.run_ffmpeg(lavfi(600), limits=limits, on_progress=lambda seconds: None)
     assert failure.value.limit == "cpu" and time.monotonic() - started < 15
 
 
 def test_ffmpeg_over_its_wall_limit_is_stopped_and_named():
     limits = sandbox.Limits(memory_bytes=4096 * 2**20, cpu_seconds=60, wall_seconds=2)
     with pytest.raises(sandbox.ChildFailed, match="took longer than 2 s") as failure:
-        video.run_ffmpeg(lavfi(60, realtime=True), limits=limits,
+        ffmpeg.run_ffmpeg(lavfi(60, realtime=True), limits=limits,
                          on_progress=lambda seconds: None)
     assert failure.value.limit == "time"
 
@@ -193,7 +194,7 @@ def test_ffmpeg_over_its_wall_limit_is_stopped_and_named():
 def test_ffmpeg_over_its_memory_limit_is_named():
     limits = sandbox.Limits(memory_bytes=150 * 2**20, cpu_seconds=60, wall_seconds=60)
     with pytest.raises(sandbox.ChildFailed, match="more than 150 MiB of memory") as failure:
-        video.run_ffmpeg(lavfi(2), limits=limits, on_progress=lambda seconds: None)
+        ffmpeg.run_ffmpeg(lavfi(2), limits=limits, on_progress=lambda seconds: None)
     assert failure.value.limit == "memory"
 
 
@@ -220,7 +221,7 @@ def test_a_file_holding_more_than_its_header_claims_is_encoded_only_as_claimed(
     job = run_next_job()
     assert job.status == "DONE", job.error_message
     playlist = (local_storage / "videos" / sent["video"] / "hls" / "64p" / "index.m3u8")
-    encoded = sum(seconds for seconds, _ in ladder.parse_media_playlist(playlist.read_text()))
+    encoded = sum(seconds for seconds, _ in hls.parse_media_playlist(playlist.read_text()))
     assert encoded <= 2.1
 
 
@@ -240,7 +241,7 @@ def test_a_crashing_ffmpeg_fails_the_job_as_too_complex(client, alice, tmp_path,
 
 
 def test_the_probe_child_imports_no_django():
-    code = ("import sys, media_pipeline.video_probe; "
+    code = ("import sys, media_pipeline.videos.probe; "
             "sys.exit(1 if any(m.startswith('django') for m in sys.modules) else 0)")
     assert subprocess.run([sys.executable, "-c", code], cwd=Path(sandbox.BASE_DIR),
                           timeout=30).returncode == 0

@@ -16,8 +16,9 @@ from urllib.parse import quote
 import pytest
 from django.utils import timezone
 
-from media_pipeline import storage, upload_sweep
+from media_pipeline import storage
 from media_pipeline.models import Job, Video
+from media_pipeline.videos import upload_sweep
 from tests.jobs.video_flow import create_video
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite,

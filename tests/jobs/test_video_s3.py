@@ -183,7 +183,8 @@ def test_the_sweep_aborts_abandoned_and_orphaned_multipart_uploads(moto_url, cli
                                                                    settings):
     """moto answers every upload's Initiated as 2010-11-10: any upload without a video
     is old enough to be an orphan here (the age rule: tests/unit/test_upload_rules.py)."""
-    from media_pipeline import storage, upload_sweep
+    from media_pipeline import storage
+    from media_pipeline.videos import upload_sweep
 
     settings.VIDEO_MULTIPART_THRESHOLD_BYTES = settings.VIDEO_PART_BYTES = 5 * MiB
     client.force_login(alice)

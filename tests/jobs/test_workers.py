@@ -14,7 +14,7 @@ import redis
 import websockets
 from django.conf import settings
 
-from media_pipeline import jobs
+from media_pipeline.jobs import actions as jobs
 from media_pipeline.models import Job, WorkerHeartbeat
 from tests.helpers import ROOT
 from tests.processes import daphne, free_port, serving, shared_database_url, stop
@@ -155,7 +155,8 @@ async def watch_job(base_url: str, token: str, enqueue) -> list[dict]:
 
 def test_video_progress_rises_to_100_over_the_jobs_socket(alice, token_for, tmp_path):
     """A real worker encodes a real clip; the browser's socket sees every stage."""
-    from media_pipeline import actions, storage
+    from media_pipeline import storage
+    from media_pipeline.videos import actions
     from tests.jobs import clips
 
     source = clips.clip(tmp_path / "talk.mp4", size="1280x720", seconds=6)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import httpx
 
-from media_pipeline import jobs
+from media_pipeline.jobs import actions as jobs
+from media_pipeline.jobs.progress import JobContext
+from media_pipeline.jobs.worker import execute
 from media_pipeline.models import Job
-from media_pipeline.progress import JobContext
-from media_pipeline.worker import execute
 
 
 def put_to_storage(client, grant: dict, body: bytes) -> None:

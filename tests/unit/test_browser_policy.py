@@ -8,7 +8,7 @@ from project.browser_policy import content_security_policy, storage_sources
 
 
 def presigned_put(bucket: str, endpoint: str | None, region: str | None) -> str:
-    """A presigned PUT as media_pipeline/storage.py gets one (settings.STORAGES)."""
+    """A presigned PUT as media_pipeline/storage/ gets one (settings.STORAGES)."""
     client = boto3.client(
         "s3", region_name=region, endpoint_url=endpoint, aws_access_key_id="test",
         aws_secret_access_key="test", config=Config(

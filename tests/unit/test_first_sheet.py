@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from media_pipeline import first_sheet
-from media_pipeline.sheet_errors import SheetRefused
-from media_pipeline.xlsx_package import Package
+from media_pipeline.members.spreadsheet import first_sheet
+from media_pipeline.members.spreadsheet.sheet_errors import SheetRefused
+from media_pipeline.members.spreadsheet.xlsx_package import Package
 from tests.jobs import hostile_sheets as hostile
 
 pytestmark = pytest.mark.sqlite

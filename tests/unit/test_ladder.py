@@ -5,21 +5,23 @@ import itertools
 
 import pytest
 
-from media_pipeline.ladder import (
+from media_pipeline.videos.hls import (
+    Rendition,
+    master_playlist,
+    parse_media_playlist,
+    segment_bandwidth,
+)
+from media_pipeline.videos.ladder import (
     DEMUXERS,
     FFMPEG_CPU_FLOOR_SECONDS,
     MAX_OUTPUT_FRAME_RATE,
-    Rendition,
     Source,
     encode_command,
     ffmpeg_cpu_seconds,
     ffmpeg_limit_hit,
     ffmpeg_tasks,
-    master_playlist,
-    parse_media_playlist,
     plan_rungs,
     progress_seconds,
-    segment_bandwidth,
     size_problem,
     thumbnail_command,
     upload_problems,

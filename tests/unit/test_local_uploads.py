@@ -13,8 +13,8 @@ from urllib.parse import quote
 
 import pytest
 
-from media_pipeline import local_uploads
-from media_pipeline.local_uploads import Refused, SizeMismatch
+from media_pipeline.storage import local_uploads
+from media_pipeline.storage.local_uploads import Refused, SizeMismatch
 
 KEY = "videos/0b0e7c3e-4c59-4a43-9d43-6c1a1f8b5b7e/original"
 

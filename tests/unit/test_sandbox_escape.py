@@ -225,7 +225,8 @@ def test_a_fork_bomb_stops_at_the_process_limit():
 
 MEASURE = textwrap.dedent("""
     import json, resource, sys
-    from media_pipeline import sandbox, video
+    from media_pipeline import sandbox
+    from media_pipeline.videos import ffmpeg
     limits = sandbox.Limits(1024 * 2**20, 30, 60)
     flood = [sys.executable, "-c", sys.argv[2]]
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -233,9 +234,9 @@ MEASURE = textwrap.dedent("""
         if sys.argv[1] == "json":
             sandbox.run_json(flood, limits, "the child")
         else:
-            video.run_ffmpeg(flood, limits=limits, on_progress=lambda seconds: None)
+            ffmpeg.run_ffmpeg(flood, limits=limits, on_progress=lambda seconds: None)
         failure = None
-    except (sandbox.ChildFailed, video.FfmpegFailed) as error:
+    except (sandbox.ChildFailed, ffmpeg.FfmpegFailed) as error:
         failure = [type(error).__name__, str(error), getattr(error, "limit", None)]
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"grew_mib": (after - before) / 1024, "failure": failure}))

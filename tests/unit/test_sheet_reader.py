@@ -7,8 +7,9 @@ import time
 
 import pytest
 
-from media_pipeline import sandbox, sheet_reader
-from media_pipeline.sheet_errors import SheetRefused, SheetTooLarge
+from media_pipeline import sandbox
+from media_pipeline.members.spreadsheet import sheet_reader
+from media_pipeline.members.spreadsheet.sheet_errors import SheetRefused, SheetTooLarge
 from tests.jobs import hostile_sheets as hostile
 from tests.jobs import sheets
 

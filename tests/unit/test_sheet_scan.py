@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from media_pipeline import cell_refs, shared_strings, sheet_scan, xlsx_package
-from media_pipeline.sheet_errors import SheetRefused, SheetTooLarge
-from media_pipeline.sheet_rows import MAX_COLUMN, column_name
-from media_pipeline.xlsx_package import Package
+from media_pipeline.members.spreadsheet import cell_refs, shared_strings, sheet_scan, xlsx_package
+from media_pipeline.members.spreadsheet.sheet_errors import SheetRefused, SheetTooLarge
+from media_pipeline.members.spreadsheet.sheet_rows import MAX_COLUMN, column_name
+from media_pipeline.members.spreadsheet.xlsx_package import Package
 from tests.jobs import hostile_sheets as hostile
 from tests.jobs import sheets
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from media_pipeline.upload_rules import (
+from media_pipeline.videos.upload_rules import (
     abandoned_before,
     amount,
     in_parts,

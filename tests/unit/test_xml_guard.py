@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from media_pipeline.sheet_errors import SheetRefused
-from media_pipeline.xml_guard import Enough, GuardedXml, RawTags
+from media_pipeline.members.spreadsheet.sheet_errors import SheetRefused
+from media_pipeline.members.spreadsheet.xml_guard import Enough, GuardedXml, RawTags
 
 pytestmark = pytest.mark.sqlite
 

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from media_pipeline import sheet_scan, xlsx_package, zip_end
-from media_pipeline.sheet_errors import SheetRefused
+from media_pipeline.members.spreadsheet import sheet_scan, xlsx_package, zip_end
+from media_pipeline.members.spreadsheet.sheet_errors import SheetRefused
 from tests.jobs import hostile_sheets as hostile
 
 pytestmark = pytest.mark.sqlite

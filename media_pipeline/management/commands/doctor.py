@@ -7,9 +7,9 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from media_pipeline import queries, sandbox
-from media_pipeline.ffmpeg import ffmpeg_version
-from media_pipeline.policy import KIND_CHANNELS
+from media_pipeline import sandbox
+from media_pipeline.jobs import queries, registry
+from media_pipeline.videos.ffmpeg_binary import ffmpeg_version
 from project import probes
 from project.config import ROLES, ConfigError, describe_sources, load
 from project.env_file import parse_env_file
@@ -124,7 +124,7 @@ def workers() -> str:
     backlog = queries.backlog()
     alive = backlog.pop("workers_alive")
     waiting = {channel: sum(counts["pending"] for kind, counts in backlog.items()
-                            if KIND_CHANNELS[kind] == channel) for channel in alive}
+                            if registry.kind(kind).channel == channel) for channel in alive}
     summary = ", ".join(f"{channel}: {alive[channel]} alive, {waiting[channel]} pending"
                         for channel in sorted(alive))
     idle = [channel for channel, count in alive.items() if count == 0]

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from media_pipeline.actions import videos_purge_originals
 from media_pipeline.storage import StorageError
+from media_pipeline.videos.actions import videos_purge_originals
 
 
 class Command(BaseCommand):

@@ -10,7 +10,7 @@ import signal
 
 from django.core.management.base import BaseCommand, CommandError
 
-from media_pipeline.policy import KIND_CHANNELS
+from media_pipeline.jobs import registry
 from project import roles
 
 
@@ -21,7 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("channels", nargs="+", help="jobs.video and/or jobs.excel")
 
     def handle(self, *args, channels: list[str], **options):
-        known = sorted(set(KIND_CHANNELS.values()) | {"jobs.video"})
+        known = registry.all_channels()
         unknown = [channel for channel in channels if channel not in known]
         if unknown:
             raise CommandError(f"unknown channel(s) {', '.join(unknown)}; "
@@ -30,7 +30,7 @@ class Command(BaseCommand):
         asyncio.run(self.run(channels))
 
     async def run(self, channels: list[str]) -> None:
-        from media_pipeline.worker import JobRunner
+        from media_pipeline.jobs.worker import JobRunner
 
         runner = JobRunner(channels)
         loop = asyncio.get_running_loop()

@@ -1,9 +1,9 @@
 """Remove abandoned video uploads and abort orphaned multipart uploads (workers do
-it hourly; media_pipeline/upload_sweep.py says what and why)."""
+it hourly; media_pipeline/videos/upload_sweep.py says what and why)."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from media_pipeline.upload_sweep import uploads_sweep
+from media_pipeline.videos.upload_sweep import uploads_sweep
 
 
 class Command(BaseCommand):

@@ -1,0 +1,84 @@
+"""Reads of the job engine shared by REST, the jobs WebSocket, doctor and the workers."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from media_pipeline.jobs import registry
+from media_pipeline.jobs.models import Job, WorkerHeartbeat
+from media_pipeline.jobs.states import ACTIVE, FINAL, JobStatus
+
+_alive_cache: tuple[float, dict[str, int]] = (0.0, {})
+
+
+def alive_by_channel() -> dict[str, int]:
+    """Live workers per channel they listen on (one query, at most once a second)."""
+    global _alive_cache
+    checked, counts = _alive_cache
+    if time.monotonic() - checked < settings.WORKER_COUNT_CACHE_SECONDS:
+        return counts
+    counts = count_alive()
+    _alive_cache = (time.monotonic(), counts)
+    return counts
+
+
+def count_alive() -> dict[str, int]:
+    since = timezone.now() - timedelta(seconds=settings.WORKER_ALIVE_SECONDS)
+    counts: dict[str, int] = {}
+    for channels in WorkerHeartbeat.objects.filter(last_seen__gte=since).values_list(
+            "channels", flat=True):
+        for channel in channels:
+            counts[channel] = counts.get(channel, 0) + 1
+    return counts
+
+
+def with_position(jobs):
+    """Annotate each job with the number of PENDING jobs of its kind ahead of it."""
+    ahead = (Job.objects.filter(kind=OuterRef("kind"), status=JobStatus.PENDING,
+                                created_at__lt=OuterRef("created_at"))
+             .order_by().values("kind").annotate(n=Count("pk")).values("n"))
+    return jobs.annotate(queue_position=Coalesce(Subquery(ahead), 0))
+
+
+def visible_jobs(user_id: int):
+    """Jobs a user may see: their own, and those of teams they own."""
+    return Job.objects.filter(
+        Q(owner_id=user_id)
+        | Q(team__memberships__user_id=user_id, team__memberships__role="owner")
+    ).distinct()
+
+
+def live_jobs_of(user_id: int, teams: set[int] | None = None) -> list[Job]:
+    """Not final, or ended within the hour, newest first, with their queue position:
+    what the jobs socket sends on connect (one query). With `teams`, only those
+    teams' jobs (teams the user has just become an owner of)."""
+    recent = timezone.now() - timedelta(hours=1)
+    jobs = visible_jobs(user_id) if teams is None else Job.objects.filter(team_id__in=teams)
+    live = jobs.filter(~Q(status__in=FINAL) | Q(finished_at__gte=recent))
+    return list(with_position(live).order_by("-created_at")[:200])
+
+
+def owned_team_ids(user_id: int) -> set[int]:
+    from collab.models import Membership
+
+    return set(Membership.objects.filter(user_id=user_id, role="owner")
+               .values_list("team_id", flat=True))
+
+
+def backlog() -> dict:
+    """Pending and running jobs per kind, and live workers per channel (autoscaling)."""
+    counts = {kind: {"pending": 0, "running": 0} for kind in registry.names()}
+    rows = (Job.objects.filter(status__in=ACTIVE).values("kind", "status")
+            .annotate(n=Count("pk")))
+    for row in rows:
+        counts.setdefault(row["kind"], {"pending": 0, "running": 0})[row["status"].lower()] = \
+            row["n"]
+    alive = count_alive()  # operators and autoscalers get the uncached count
+    return {**counts, "workers_alive": {channel: alive.get(channel, 0)
+                                        for channel in registry.all_channels()}}

@@ -1,0 +1,87 @@
+"""The job kinds Moa runs, each declared once, and the upkeep their workers do.
+
+A kind is one `JobKind`: its name, the channel that wakes its workers, its handler and
+its retry allowance. The engine never names a kind: the claim, the wake-up, the worker,
+the backlog, `runworker` and `doctor` read them all from here. The domains declare
+their own (videos/kinds.py, members/kinds.py, the engine's in jobs/kinds.py) and the
+app registers them once, when Django starts (media_pipeline/apps.py), so the engine
+depends on no domain and no domain on another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from media_pipeline.jobs.progress import JobContext
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """A handler takes a JobContext, reports progress through it, returns the job's
+    result, and raises JobFailed with a stable code (errors.py). It must be idempotent:
+    a job whose worker died runs again."""
+
+    name: str
+    channel: str
+    handler: Callable[[JobContext], dict | None]
+    # Attempts before a transient failure is final; None: JOB_MAX_ATTEMPTS.
+    max_attempts: int | None = None
+
+
+@dataclass(frozen=True)
+class Chore:
+    """Upkeep every worker of `channel` runs at start, then about every `every_seconds`
+    (jittered, in a thread of its own). Idempotent, so several workers may run it."""
+
+    name: str
+    channel: str
+    run: Callable[[], object]
+    every_seconds: float
+
+
+_kinds: dict[str, JobKind] = {}
+_chores: list[Chore] = []
+
+
+def register(*kinds: JobKind, chores: tuple[Chore, ...] = ()) -> None:
+    """Declare kinds (and chores) at start-up; a name declared twice is a mistake."""
+    for kind in kinds:
+        if kind.name in _kinds:
+            raise ValueError(f"job kind {kind.name!r} is declared twice")
+        _kinds[kind.name] = kind
+    _chores.extend(chores)
+
+
+def kind(name: str) -> JobKind:
+    try:
+        return _kinds[name]
+    except KeyError:
+        raise ValueError(f"unknown job kind {name!r}") from None
+
+
+def names() -> list[str]:
+    """Every kind, in the order declared."""
+    return list(_kinds)
+
+
+def channel_of(name: str) -> str:
+    """The channel of kind `name`, "" for a kind no longer declared."""
+    found = _kinds.get(name)
+    return found.channel if found is not None else ""
+
+
+def all_channels() -> list[str]:
+    """Every channel some kind is woken on, sorted: what `runworker` accepts."""
+    return sorted({declared.channel for declared in _kinds.values()})
+
+
+def kinds_of(channels: list[str]) -> list[str]:
+    """The kinds a worker listening on `channels` runs."""
+    return [name for name, declared in _kinds.items() if declared.channel in channels]
+
+
+def chores_of(channels: list[str]) -> list[Chore]:
+    return [chore for chore in _chores if chore.channel in channels]

@@ -1,0 +1,268 @@
+"""Video actions: create with an upload grant, complete the upload (which enqueues
+the encode), the encoder's state changes, deletion, retention of originals.
+
+Storage is called outside transactions (a slow store must not hold row locks); the
+rows change in short transactions after it answered.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from media_pipeline import storage
+from media_pipeline.jobs.actions import job_cancel, job_enqueue
+from media_pipeline.jobs.models import Job
+from media_pipeline.jobs.states import ACTIVE
+from media_pipeline.videos import ladder, upload_rules
+from media_pipeline.videos.models import Video
+from project.accounts.models import User
+
+logger = logging.getLogger(__name__)
+
+# S3 answers these when the parts sent do not make the object: the client's to fix.
+BAD_PARTS = {"InvalidPart", "InvalidPartOrder", "NoSuchUpload", "EntityTooSmall",
+             "MalformedXML"}
+
+
+class VideoRefused(Exception):
+    """The request describes no acceptable upload; `problems` maps field -> reason."""
+
+    def __init__(self, problems: dict[str, str]):
+        super().__init__("; ".join(f"{field}: {reason}" for field, reason in problems.items()))
+        self.problems = problems
+
+
+class QuotaExceeded(Exception):
+    """The upload would take the owner past VIDEO_QUOTA_BYTES (403 quota_exceeded)."""
+
+
+class TooManyUploads(Exception):
+    """The owner has VIDEO_MAX_CONCURRENT_UPLOADS uploads open (429 too_many_uploads)."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class UploadIncomplete(Exception):
+    """upload-complete was called, but storage does not hold the declared file."""
+
+
+def video_create(*, owner: User, team_id: int | None, title: object, filename: object,
+                 size: object, content_type: object) -> tuple[Video, dict]:
+    """A new video waiting for its upload, and how the client uploads it: one presigned
+    PUT, or a presigned URL per part, each with its size signed in (upload_rules.in_parts:
+    on S3 above VIDEO_MULTIPART_THRESHOLD_BYTES, locally above VIDEO_PART_BYTES).
+
+    QuotaExceeded or TooManyUploads when the owner has no room for it. The checks and
+    the new row are one transaction holding the owner's row lock (SELECT ... FOR
+    UPDATE), so two creates at once cannot both take the last room; storage is called
+    after it commits (a slow store holds no lock), and a storage failure removes the
+    row again.
+    """
+    problems = ladder.upload_problems(title=title, filename=filename, size=size,
+                                      content_type=content_type,
+                                      max_bytes=settings.VIDEO_MAX_UPLOAD_BYTES)
+    if problems:
+        raise VideoRefused(problems)
+    video = Video(id=uuid.uuid4(), owner=owner, team_id=team_id, title=title.strip(),
+                  filename=filename, size=size, content_type=content_type)
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=owner.pk).exists()
+        _check_room(owner, size)
+        video.save(force_insert=True)
+    try:
+        if upload_rules.in_parts(size, backend=settings.STORAGE_BACKEND,
+                                 s3_threshold=settings.VIDEO_MULTIPART_THRESHOLD_BYTES,
+                                 part_bytes=settings.VIDEO_PART_BYTES):
+            video.multipart_upload_id = storage.multipart_start(video.original_key,
+                                                                content_type=content_type)
+            Video.objects.filter(pk=video.pk).update(
+                multipart_upload_id=video.multipart_upload_id)
+            grant = _multipart_grant(video)
+        else:
+            grant = storage.presigned_put(video.original_key, content_type=content_type,
+                                          size_bytes=size)
+    except storage.StorageError:
+        video.delete()  # it holds no room it cannot use (an open multipart is swept)
+        raise
+    logger.info("video %s created (%d bytes, %s upload)", video.id, size, grant["method"])
+    return video, grant
+
+
+def _check_room(owner: User, size: int) -> None:
+    """The owner's quota and concurrent uploads, read under the owner's row lock."""
+    used = Video.objects.filter(owner=owner, original_deleted_at__isnull=True).aggregate(
+        total=Sum("size"))["total"] or 0
+    problem = upload_rules.quota_problem(used=used, size=size, quota=settings.VIDEO_QUOTA_BYTES)
+    if problem:
+        raise QuotaExceeded(problem)
+    now = timezone.now()
+    started = Video.objects.filter(
+        owner=owner, status=Video.Status.UPLOADING,
+        created_at__gt=now - timedelta(seconds=settings.STORAGE_URL_EXPIRY_SECONDS),
+    ).values_list("created_at", flat=True)
+    limit = settings.VIDEO_MAX_CONCURRENT_UPLOADS
+    wait = upload_rules.uploads_retry_after(list(started), now=now, limit=limit,
+                                            grant_seconds=settings.STORAGE_URL_EXPIRY_SECONDS)
+    if wait is not None:
+        raise TooManyUploads(f"You have {limit} uploads waiting for their bytes "
+                             f"(VIDEO_MAX_CONCURRENT_UPLOADS): finish or delete one, or wait "
+                             f"until the oldest upload URL expires.", wait)
+
+
+def _multipart_grant(video: Video) -> dict:
+    part_size = settings.VIDEO_PART_BYTES
+    sizes = upload_rules.part_sizes(video.size, part_size)
+    urls = storage.multipart_part_urls(video.original_key, video.multipart_upload_id, sizes)
+    return {"method": "MULTIPART", "part_size": part_size, "headers": {},
+            "parts": [{"part_number": number, "url": url, "size": size}
+                      for number, (url, size) in enumerate(zip(urls, sizes, strict=True),
+                                                           start=1)]}
+
+
+def video_awaits_upload(*, key: str) -> bool:
+    """Whether `key` is the original of a video still waiting for its bytes."""
+    video_id = Video.id_of_original(key)
+    return video_id is not None and Video.objects.filter(
+        pk=video_id, status=Video.Status.UPLOADING, job__isnull=True).exists()
+
+
+def video_upload_complete(*, video_id: uuid.UUID, parts: list[tuple[int, str]] | None) -> Job:
+    """Check storage holds the declared file, then enqueue its encode: in parts, every
+    part of exactly its granted size before they are joined; then the object's size
+    (HEAD). An object of another size is deleted before answering, so it neither
+    stays in the bucket nor reaches the encoder.
+
+    Idempotent: a second call answers the job of the first. UploadIncomplete (409)
+    when the object is missing, of another size, or its parts do not join; a
+    StorageError (503) when storage cannot say.
+    """
+    video = Video.objects.select_related("job").get(pk=video_id)
+    if video.job is not None:
+        return video.job
+    if video.multipart_upload_id:
+        _join_parts(video, parts)
+    _check_stored(video)
+    with transaction.atomic():
+        video = Video.objects.select_for_update().get(pk=video_id)
+        if video.job_id is not None:  # a concurrent call got here first
+            return video.job
+        video.job = job_enqueue(kind="video.encode", owner=video.owner, team_id=video.team_id,
+                                payload={"video": str(video.id), "title": video.title})
+        video.status, video.uploaded_at = Video.Status.UPLOADED, timezone.now()
+        video.multipart_upload_id = ""
+        video.save()
+    return video.job
+
+
+def _join_parts(video: Video, parts: list[tuple[int, str]] | None) -> None:
+    if not parts:
+        raise UploadIncomplete('This upload is in parts: send {"parts": [{"part_number": N, '
+                               '"etag": "<ETag of its PUT>"}, ...]}.')
+    try:
+        stored = storage.multipart_parts(video.original_key, video.multipart_upload_id)
+    except storage.StorageError as error:
+        if error.code == "NoSuchUpload":  # joined by an earlier call: the HEAD checks it
+            return
+        raise
+    granted = upload_rules.part_sizes(video.size, settings.VIDEO_PART_BYTES)
+    problem = upload_rules.part_problem(granted, [number for number, _ in parts], stored)
+    if problem:
+        raise UploadIncomplete(problem)
+    try:
+        storage.multipart_complete(video.original_key, video.multipart_upload_id, parts)
+    except storage.StorageError as error:
+        if error.code in BAD_PARTS:
+            raise UploadIncomplete(f"The parts sent do not make the file ({error.code}): "
+                                   f"upload the missing or failed parts again.") from error
+        raise
+
+
+def _check_stored(video: Video) -> None:
+    try:
+        stored = storage.size(video.original_key)
+    except storage.StorageError as error:
+        if error.missing:
+            raise UploadIncomplete("The file is not in storage yet: upload it, then call "
+                                   "upload-complete.") from error
+        raise
+    if stored == video.size:
+        return
+    storage.delete(video.original_key)
+    logger.warning("video %s: storage held %d bytes, %d declared; the object is deleted",
+                   video.id, stored, video.size)
+    again = ("delete this video and upload it again: its parts are joined and gone"
+             if video.multipart_upload_id else f"PUT exactly {video.size} bytes again")
+    raise UploadIncomplete(f"Storage held {stored} bytes; {video.size} were declared. The "
+                           f"object was deleted: {again}, then call upload-complete.")
+
+
+def video_encoding_started(*, video_id: str) -> Video:
+    """An encode attempt begins: whatever an earlier attempt published is withdrawn."""
+    with transaction.atomic():
+        video = Video.objects.select_for_update().get(pk=video_id)
+        video.status, video.renditions, video.has_thumbnail = Video.Status.PROCESSING, [], False
+        video.ready_at = None
+        video.save()
+    return video
+
+
+def video_rendition_published(*, video_id: str, source: ladder.Source,
+                              renditions: list[dict]) -> None:
+    """A rendition is in storage and in the master playlist: the video plays from now."""
+    width, height = source.display_size
+    Video.objects.filter(pk=video_id).update(renditions=renditions, duration=source.duration,
+                                             width=width, height=height)
+
+
+def video_ready(*, video_id: str, renditions: list[dict], has_thumbnail: bool) -> None:
+    Video.objects.filter(pk=video_id).update(status=Video.Status.READY, renditions=renditions,
+                                             has_thumbnail=has_thumbnail,
+                                             ready_at=timezone.now())
+
+
+def video_output_withdrawn(*, video_id: str) -> None:
+    """The encode stopped (failed or cancelled) and its partial output is deleted."""
+    Video.objects.filter(pk=video_id).update(renditions=[], has_thumbnail=False)
+
+
+def video_delete(*, video_id: uuid.UUID) -> None:
+    """Remove a video: its unfinished multipart upload (S3 keeps and bills the parts;
+    the local backend keeps them in a staging folder),
+    its encode (cancelled; a running one stops at its next progress point and removes
+    what it wrote), every stored object, and the row."""
+    video = Video.objects.select_related("job").get(pk=video_id)
+    if video.multipart_upload_id:
+        try:
+            storage.multipart_abort(video.original_key, video.multipart_upload_id)
+        except storage.StorageError as error:
+            if error.code != "NoSuchUpload":  # already completed or aborted: nothing left
+                raise
+    if video.job is not None and video.job.status in ACTIVE:
+        job_cancel(job_id=video.job.pk)
+    storage.delete_prefix(f"videos/{video.id}/")
+    video.delete()
+    logger.info("video %s deleted", video_id)
+
+
+def videos_purge_originals(*, older_than_days: int, dry_run: bool) -> list[Video]:
+    """Delete the uploaded originals of videos READY for more than `older_than_days`
+    (their HLS output stays). Returns the videos concerned."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    due = list(Video.objects.filter(status=Video.Status.READY, ready_at__lt=cutoff,
+                                    original_deleted_at__isnull=True).order_by("ready_at"))
+    if dry_run:
+        return due
+    for video in due:
+        storage.delete(video.original_key)
+        Video.objects.filter(pk=video.pk).update(original_deleted_at=timezone.now())
+        logger.info("video %s: original deleted (ready since %s)", video.id, video.ready_at)
+    return due
