@@ -40,6 +40,7 @@ bench: $(VENV)/.test-deps
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 ## services: check that PostgreSQL and Redis answer (what `make test` needs).
 services: $(VENV)/.test-deps

@@ -1,4 +1,5 @@
-"""`make test`: lint, the whole suite on PostgreSQL + Redis, the portable tests on SQLite.
+"""`make test`: lint (ruff, and lint-imports for the import contracts in pyproject.toml),
+the whole suite on PostgreSQL + Redis, the portable tests on SQLite.
 
 Outside CI a missing PostgreSQL or Redis downgrades the run (SQLite only, Redis tests
 skipped) with a loud warning; with CI=true it fails before any test runs.
@@ -7,6 +8,7 @@ skipped) with a loud warning; with CI=true it fails before any test runs.
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from tests import services
 
@@ -19,8 +21,10 @@ def run(command: list[str], **env: str) -> int:
 
 def main() -> int:
     python = sys.executable
-    if run([python, "-m", "ruff", "check", "."]) != 0:
-        return 1
+    lint_imports = str(Path(python).with_name("lint-imports"))  # import-linter's command
+    for lint in ([python, "-m", "ruff", "check", "."], [lint_imports]):
+        if run(lint) != 0:
+            return 1
     pg_error, redis_error = services.postgres_error(), services.redis_error()
     for problem in filter(None, (pg_error, redis_error)):
         print(f"services: missing {problem}", file=sys.stderr)
