@@ -54,7 +54,7 @@ def execute(context: JobContext) -> None:
         logger.info("job %s released: the worker is stopping", context.job_id)
     except JobFailed as failure:
         actions.job_fail(job_id=context.job_id, attempt=context.attempt, code=failure.code,
-                      message=failure.message)
+                         message=failure.message)
     except JobFenced:
         logger.warning("job %s: attempt %d lost its lease; its result is discarded",
                        context.job_id, context.attempt)
@@ -62,8 +62,8 @@ def execute(context: JobContext) -> None:
         logger.exception("job %s: unexpected error", context.job_id)
         with contextlib.suppress(JobFenced):
             actions.job_fail(job_id=context.job_id, attempt=context.attempt, code="INTERNAL",
-                          message=f"Unexpected error in the worker: {type(error).__name__}: "
-                                  f"{error}")
+                             message=f"Unexpected error in the worker: "
+                                     f"{type(error).__name__}: {error}")
     finally:
         job_id_var.reset(token)
 
@@ -183,7 +183,7 @@ class JobRunner:
             defaults={"channels": self.channels, "last_seen": timezone.now(),
                       "current_job": context.job_id if context else None})
         if context is not None and not actions.job_renew_lease(job_id=context.job_id,
-                                                            attempt=context.attempt):
+                                                               attempt=context.attempt):
             context.lease_lost = True
 
 

@@ -118,7 +118,7 @@ def ffmpeg_limits(source: ladder.Source, rung: ladder.Rung) -> sandbox.Limits:
 def _probe(path: str) -> ladder.Source:
     try:
         source = ffmpeg.probe(path, limits=probe_limits(),
-                             max_dimension=settings.VIDEO_MAX_DIMENSION)
+                              max_dimension=settings.VIDEO_MAX_DIMENSION)
     except ffmpeg.NotAVideo as error:
         raise JobFailed("INPUT_NOT_VIDEO", f"This is not a video: {error}.") from error
     except ffmpeg.Unreadable as error:

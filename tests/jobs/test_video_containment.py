@@ -89,7 +89,7 @@ def test_the_size_limit_holds_before_a_frame_is_decoded(corpus):
     with pytest.raises(ffmpeg.TooLarge, match="16384x8192"):
         ffmpeg.probe(str(corpus["sps-16384x8192"][0]), limits=small, max_dimension=7680)
     source = ffmpeg.probe(str(hostile.base_clip(corpus["text"][0].parent)), limits=small,
-                         max_dimension=64)
+                          max_dimension=64)
     assert (source.width, source.height) == (64, 64)  # the limit itself is allowed
 
 
@@ -187,7 +187,7 @@ def test_ffmpeg_over_its_wall_limit_is_stopped_and_named():
     limits = sandbox.Limits(memory_bytes=4096 * 2**20, cpu_seconds=60, wall_seconds=2)
     with pytest.raises(sandbox.ChildFailed, match="took longer than 2 s") as failure:
         ffmpeg.run_ffmpeg(lavfi(60, realtime=True), limits=limits,
-                         on_progress=lambda seconds: None)
+                          on_progress=lambda seconds: None)
     assert failure.value.limit == "time"
 
 

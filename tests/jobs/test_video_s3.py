@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from django.core.files.storage import storages
 from django.test import override_settings
 from django.utils import timezone
 
@@ -105,11 +106,9 @@ def test_deleting_a_video_mid_upload_aborts_its_multipart_upload(moto_url, clien
     settings.VIDEO_MULTIPART_THRESHOLD_BYTES = settings.VIDEO_PART_BYTES = 5 * MiB
     client.force_login(alice)
     with override_settings(STORAGES=s3_storages(moto_url), STORAGE_BACKEND="s3"):
-        from media_pipeline import storage
-
         created = create_video(client, 12 * MiB)
         key = f"videos/{created['video']['id']}/original"
-        s3 = storage.storages["default"].connection.meta.client
+        s3 = storages["default"].connection.meta.client
 
         def open_uploads():
             listed = s3.list_multipart_uploads(Bucket="moa-test", Prefix=key)
@@ -127,9 +126,7 @@ def signed_headers(url: str) -> list[str]:
 
 
 def s3_client():
-    from media_pipeline import storage
-
-    return storage.storages["default"].connection.meta.client
+    return storages["default"].connection.meta.client
 
 
 def test_a_part_of_another_size_is_refused_at_completion_and_never_joined(
