@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -13,19 +12,14 @@ from django.utils import timezone
 from media_pipeline.jobs import registry
 from media_pipeline.jobs.models import Job, WorkerHeartbeat
 from media_pipeline.jobs.states import ACTIVE, FINAL, JobStatus
-
-_alive_cache: tuple[float, dict[str, int]] = (0.0, {})
+from project import runtime
 
 
 def alive_by_channel() -> dict[str, int]:
-    """Live workers per channel they listen on (one query, at most once a second)."""
-    global _alive_cache
-    checked, counts = _alive_cache
-    if time.monotonic() - checked < settings.WORKER_COUNT_CACHE_SECONDS:
-        return counts
-    counts = count_alive()
-    _alive_cache = (time.monotonic(), counts)
-    return counts
+    """Live workers per channel they listen on (one query, at most once a second per
+    process: the runtime's timed cache, project/runtime.py)."""
+    cache = runtime.current().timed_value("workers_alive", count_alive)
+    return cache.get(settings.WORKER_COUNT_CACHE_SECONDS)
 
 
 def count_alive() -> dict[str, int]:
