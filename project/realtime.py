@@ -79,6 +79,13 @@ def publish_on_commit(group: str, message: dict) -> None:
     transaction.on_commit(lambda: _deliver(group, message), robust=True)
 
 
+def broadcast_through(outbox) -> None:
+    """From now on, in this task's context and every thread it calls into, broadcasts
+    committed by actions go to `outbox` (a list, or a LoopPublisher) instead of being
+    sent from the database thread."""
+    _outbox.set(outbox)
+
+
 def _deliver(group: str, message: dict) -> None:
     outbox = _outbox.get()
     if outbox is None:
@@ -97,7 +104,7 @@ async def run_action(action: Callable, /, **kwargs):
     outbox: list = []
 
     def call():
-        _outbox.set(outbox)
+        broadcast_through(outbox)
         return action(**kwargs)
 
     try:
@@ -130,7 +137,6 @@ class LoopPublisher:
         self.loop = asyncio.get_running_loop()
         self.queue: asyncio.Queue = asyncio.Queue(limit)
         self.task = self.loop.create_task(self._send_all())
-        _outbox.set(self)  # this task's context, and every thread it calls into
 
     def append(self, item: tuple[str, dict]) -> None:
         """Called from any thread (the outbox protocol of `_deliver`)."""

@@ -10,7 +10,7 @@ from project.openapi import SchemaView
 urlpatterns = [
     path("", pages.home, name="home"),
     path("", include("collab.pages")),
-    path("videos/", pages.videos, name="videos"),
+    path("", include("media_pipeline.videos.pages")),
     path("accounts/", include("project.accounts.urls")),
     path("api/v1/me/", api.me, name="api-me"),
     path("api/v1/tokens/", accounts_api.tokens, name="api-tokens"),

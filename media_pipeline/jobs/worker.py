@@ -21,7 +21,6 @@ import os
 import random
 import socket
 import uuid
-import weakref
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -32,8 +31,9 @@ from media_pipeline.jobs import actions, registry
 from media_pipeline.jobs.errors import JobCancelled, JobFailed, JobFenced, JobReleased
 from media_pipeline.jobs.models import WorkerHeartbeat
 from media_pipeline.jobs.progress import JobContext
+from project import runtime
 from project.logcontext import job_id_var
-from project.realtime import LoopPublisher
+from project.realtime import LoopPublisher, broadcast_through
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +81,7 @@ class JobRunner:
         """Run until `stop()`; then finish or release the current job and leave."""
         logger.info("worker %s listening on %s", self.worker_id, ", ".join(self.channels))
         publisher = LoopPublisher()
+        broadcast_through(publisher)  # the job threads this task starts hand events to it
         background = [asyncio.create_task(self._listen(channel)) for channel in self.channels]
         background.append(asyncio.create_task(self._heartbeat()))
         background += [asyncio.create_task(self._chore(chore))
@@ -197,11 +198,20 @@ class EmbeddedWorker:
 
     def __init__(self, application):
         self.application = application
-        self.runners: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     async def __call__(self, scope, receive, send):
-        loop = asyncio.get_running_loop()
-        if settings.EMBEDDED_WORKER and loop not in self.runners:
-            runner = JobRunner(registry.all_channels())
-            self.runners[loop] = (runner, loop.create_task(runner.serve()))
+        if settings.EMBEDDED_WORKER:
+            runtime.current().part("media_pipeline.embedded_worker", EmbeddedRunner)
         return await self.application(scope, receive, send)
+
+
+class EmbeddedRunner:
+    """The loop's JobRunner, serving in a task of its own (a part of the runtime)."""
+
+    def __init__(self):
+        self.runner = JobRunner(registry.all_channels())
+        self.task = asyncio.get_running_loop().create_task(self.runner.serve())
+
+    async def aclose(self) -> None:
+        self.runner.stop()
+        await asyncio.gather(self.task, return_exceptions=True)

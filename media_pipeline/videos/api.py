@@ -21,7 +21,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from collab.api import require_member
+from collab import access
 from media_pipeline import storage
 from media_pipeline.jobs.openapi import JobEnvelope
 from media_pipeline.jobs.serializers import job_json
@@ -89,7 +89,7 @@ def videos(request: Request) -> Response:
     if team_id is not None:
         if isinstance(team_id, bool) or not isinstance(team_id, int):
             raise ValidationError({"team": "a team id (a whole number) or null"})
-        require_member(request, team_id)
+        access.team_role(user_id=request.user.pk, team_id=team_id)
     try:
         with storage_errors_as_503():
             video, grant = actions.video_create(
