@@ -181,6 +181,17 @@ def test_a_branch_arranged_by_hand_moves_down_whole_to_make_room():
     assert after[root["id"]] == before[root["id"]] and after[upper["id"]] == before[upper["id"]]
 
 
+def test_a_rename_in_a_map_arranged_by_hand_moves_nothing_else():
+    """Branches laid out on a grid interleave (each reaches below the next one's top):
+    a longer title there changes no one's place, not even its own."""
+    root = node("Plan")
+    tops = [node(f"Idea {index}", root["id"], x=170 * index, y=0) for index in range(1, 4)]
+    kids = [node(f"Idea {top['title']}.{row}", top["id"], x=top["x"], y=40 * row)
+            for top in tops for row in range(1, 5)]
+    ops = js("retitle", [root, *tops, *kids], tops[0]["id"], "Renamed live")
+    assert ops == [{"kind": "node.update", "id": tops[0]["id"], "set": {"title": "Renamed live"}}]
+
+
 def test_a_child_added_to_a_folded_node_unfolds_it():
     root = node("Plan")
     folded = node("Folded", root["id"], x=200, y=0, collapsed=True)

@@ -3,10 +3,11 @@
 // it: its inner edge GAP.x beyond its parent, its top level with its parent's top when
 // it is the first child, else below the branch of the sibling it follows. Then room is
 // made: the branches after it on the way up to the root (its following siblings, its
-// parent's, and so on) move down just as far as they must, each as a whole (a branch
-// someone arranged by hand keeps its shape); nothing above or beside it moves. A title
-// that makes its box bigger, and a branch unfolded, make room the same way. Built this
-// way, node after node, a map is what "Tidy up" would make of it.
+// parent's, and so on) move down just as far as they must and no further than the
+// branches above them grew, each as a whole (a branch someone arranged by hand keeps its
+// shape, and branches that already interleaved stay as they were); nothing above or
+// beside it moves. A title that makes its box bigger, and a branch unfolded, make room
+// the same way. Built this way, node after node, a map is what "Tidy up" would make of it.
 //
 // Only the visible tree takes room (a folded branch's children do not, as in a tidy-up);
 // they move with their folded parent. Walks start at the root and mark what they visit.
@@ -47,16 +48,18 @@ function spanOf(node, index, spans, sizeOf, at) {
 }
 
 // Move the branches after `id` down until none overlaps the one before it, from `id`'s
-// siblings up to the root's children on its side. `nodes` is the tree as it is now (the
-// new node in it, the new title set); `moved` (id -> {x, y}) holds positions already
-// changed and receives the new ones.
-export function makeRoom(nodes, id, { sizeOf, moved = new Map() }) {
+// siblings up to the root's children on its side, each by no more than the branches
+// before it grew. `nodes` is the tree as it is now (the new node in it, the new title
+// set), `before` as it was; `moved` (id -> {x, y}) holds positions already changed and
+// receives the new ones.
+export function makeRoom(nodes, id, { sizeOf, before, moved = new Map() }) {
   const root = rootOf(nodes);
   if (!root) return moved;
   const index = orderedChildren(nodes);
   const children = childrenIndex(nodes);
   const at = (node) => moved.get(node.id) ?? node;
   const spans = branchSpans(nodes, root, index, sizeOf, at);
+  const was = branchSpans(before, rootOf(before), orderedChildren(before), sizeOf, (node) => node);
   const lower = (branch, dy) => {
     for (const id of subtree(nodes, branch.id, children)) {
       const { x, y } = at(nodes.get(id));
@@ -74,11 +77,13 @@ export function makeRoom(nodes, id, { sizeOf, moved = new Map() }) {
     const row = (index.get(parent.id) ?? [])
       .filter((kid) => spans.has(kid.id) && (parent.id !== root.id || sideOf(nodes, kid.id, root) === side))
       .sort((a, b) => spans.get(a.id).top - spans.get(b.id).top || (b.id === node.id) - (a.id === node.id));
-    let bottom = spans.get(node.id).bottom;
+    let bottom = spans.get(node.id).bottom;  // of the branches so far, now and before
+    let bottomWas = was.get(node.id)?.bottom ?? spans.get(node.id).top - GAP.y;  // new: it took no room
     for (const kid of row.slice(row.indexOf(node) + 1)) {
-      const dy = bottom + GAP.y - spans.get(kid.id).top;
+      const dy = Math.min(bottom + GAP.y - spans.get(kid.id).top, bottom - bottomWas);
       if (dy > 0) lower(kid, dy);
       bottom = Math.max(bottom, spans.get(kid.id).bottom);
+      bottomWas = Math.max(bottomWas, was.get(kid.id)?.bottom ?? -Infinity);
     }
     spans.set(parent.id, spanOf(parent, index, spans, sizeOf, at));
   }
@@ -127,19 +132,19 @@ export function placeNode(nodes, parentId, fields, { after = null, mode = "right
   tree = tree.set(node.id, node);
   const ops = [{ kind: "node.create", node }];
   if (folded.collapsed) ops.push({ kind: "node.update", id: parentId, set: { collapsed: false } });
-  return ops.concat(moves(tree, makeRoom(tree, node.id, { sizeOf }), node.id));
+  return ops.concat(moves(tree, makeRoom(tree, node.id, { sizeOf, before: nodes }), node.id));
 }
 
-// How far a child `width` wide on `side` moves across when its parent, at `x` and
-// `width` wide, comes to be at `x2` and `width2` wide: as far as its column does (in
-// whole pixels, as the layout rounds them).
-function columnShift(x, width, x2, width2, kidWidth, side) {
-  return Math.round(childX(x2, width2, kidWidth, side)) - Math.round(childX(x, width, kidWidth, side));
+// Where a child `width` wide of a node `parentWidth` wide at `x` goes across on `side`,
+// in whole pixels as the layout rounds them.
+function column(x, parentWidth, width, side) {
+  return Math.round(childX(x, parentWidth, width, side));
 }
 
 // The ops that give node `id` the title `title`: the update, and when its box changes
-// size, the moves that keep its side facing its parent and its top where they were
-// (its branches move outward with its outer edge) and make room below.
+// size, the moves that keep its box in its parent's column and its top where it was (if
+// the layout put it there: a node placed by hand keeps its centre), its children that
+// are in its column in the column, and make room below.
 export function retitle(nodes, id, title, { sizeOf }) {
   const node = nodes.get(id);
   const root = rootOf(nodes);
@@ -147,30 +152,28 @@ export function retitle(nodes, id, title, { sizeOf }) {
   const before = sizeOf(node);
   const after = sizeOf({ ...node, title });
   const set = { title };
+  if (after.width === before.width && after.height === before.height) return [{ kind: "node.update", id, set }];
   const side = sideOf(nodes, id, root);
   const parent = nodes.get(node.parent);
-  if (side && parent && (after.width !== before.width || after.height !== before.height)) {
-    const width = sizeOf(parent).width;
-    const column = (kidWidth) => Math.round(childX(parent.x, width, kidWidth, side));
-    set.x = node.x + column(after.width) - column(before.width);
+  if (parent && Math.abs(node.x - column(parent.x, sizeOf(parent).width, before.width, side)) <= 1) {
+    set.x = column(parent.x, sizeOf(parent).width, after.width, side);
     set.y = node.y + (after.height - before.height) / 2;
   }
   const changed = { ...node, ...set };
   const tree = new Map(nodes).set(id, changed);
+  const children = childrenIndex(tree);
   const moved = new Map();
-  if (after.width !== before.width || changed.x !== node.x) {
-    const children = childrenIndex(tree);
-    for (const kid of children.get(id) ?? []) {  // each branch follows its column
-      const kidNode = tree.get(kid);
-      const kidSide = side || sideOf(tree, kid, root);
-      const dx = columnShift(node.x, before.width, changed.x, after.width, sizeOf(kidNode).width, kidSide);
-      for (const below of subtree(tree, kid, children)) {
-        const { x, y } = tree.get(below);
-        moved.set(below, { x: x + dx, y });
-      }
+  for (const kid of (children.get(id) ?? []).map((key) => tree.get(key))) {
+    const kidSide = side || sideOf(tree, kid.id, root);
+    const width = sizeOf(kid).width;
+    if (Math.abs(kid.x - column(node.x, before.width, width, kidSide)) > 1) continue;  // placed by hand
+    const dx = column(changed.x, after.width, width, kidSide) - kid.x;
+    for (const below of subtree(tree, kid.id, children)) {
+      const { x, y } = tree.get(below);
+      moved.set(below, { x: x + dx, y });
     }
   }
-  if (after.width !== before.width || after.height !== before.height) makeRoom(tree, id, { sizeOf, moved });
+  makeRoom(tree, id, { sizeOf, before: nodes, moved });
   return [{ kind: "node.update", id, set }, ...moves(tree, moved, id)];
 }
 
@@ -179,7 +182,8 @@ export function unfold(nodes, id, { sizeOf }) {
   const node = nodes.get(id);
   if (!node) return [{ kind: "node.update", id, set: { collapsed: false } }];
   const tree = new Map(nodes).set(id, { ...node, collapsed: false });
-  return [{ kind: "node.update", id, set: { collapsed: false } }, ...moves(tree, makeRoom(tree, id, { sizeOf }), id)];
+  return [{ kind: "node.update", id, set: { collapsed: false } },
+          ...moves(tree, makeRoom(tree, id, { sizeOf, before: nodes }), id)];
 }
 
 // node.create ops for `trees` ([{title, body, color, children}], e.g. an import) under
@@ -227,5 +231,5 @@ export function placeTrees(nodes, parentId, trees, { mode = "right", sizeOf, new
     tree.set(created.id, created);
   }
   const last = ops.findLast((op) => op.node.parent === parentId);
-  return last ? ops.concat(moves(tree, makeRoom(tree, last.node.id, { sizeOf }), null)) : ops;
+  return last ? ops.concat(moves(tree, makeRoom(tree, last.node.id, { sizeOf, before: nodes }), null)) : ops;
 }
