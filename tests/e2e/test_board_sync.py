@@ -267,18 +267,25 @@ def hold_ops(board) -> dict:
     return held
 
 
+def waiting_edit(page_as, user, moa, title: str):
+    """A board of `user` on a new map with one edit made (a node named `title`) that
+    waits: its op frames are held back, its socket stays open. (team, map, page, held)"""
+    team, mindmap, _ = a_map(user)
+    board = page_as(user)
+    held = hold_ops(board)
+    open_board(board, moa, team, mindmap)
+    held["on"] = True
+    type_nodes(board, [title])
+    board.locator(STATUS, has_text="Saving 1 edit").wait_for()
+    return team, mindmap, board, held
+
+
 def test_a_sign_out_in_another_tab_keeps_the_edits_until_signed_in_again(
         page_as, alice, moa):
     from collab.models import Node
     from tests.conftest import PASSWORD
 
-    team, mindmap, _ = a_map(alice)
-    board = page_as(alice)
-    held = hold_ops(board)
-    open_board(board, moa, team, mindmap)
-    held["on"] = True
-    type_nodes(board, ["Kept"])
-    board.locator(STATUS, has_text="Saving 1 edit").wait_for()
+    team, mindmap, board, held = waiting_edit(page_as, alice, moa, "Kept")
     other = board.context.new_page()  # another tab of the same session signs out
     other.goto(f"{moa.url}/")
     other.get_by_role("button", name="Sign out").click()
@@ -310,14 +317,8 @@ def test_edits_kept_for_their_account_when_another_signs_in_in_this_browser(
     from collab.models import Node, Op
     from tests.conftest import PASSWORD
 
-    team, mindmap, _ = a_map(alice)
+    team, mindmap, board, held = waiting_edit(page_as, alice, moa, "Alice's")
     membership_ensure(team=team, user=bob)
-    board = page_as(alice)
-    held = hold_ops(board)
-    open_board(board, moa, team, mindmap)
-    held["on"] = True
-    type_nodes(board, ["Alice's"])
-    board.locator(STATUS, has_text="Saving 1 edit").wait_for()
     other = board.context.new_page()
 
     def sign_in(user):
@@ -370,13 +371,7 @@ def test_two_tabs_of_one_map_send_and_undo_only_their_own_edits_and_none_is_lost
     undoes it; when the first tab closes, the second takes it over and sends it, once."""
     from collab.models import Node, Op
 
-    team, mindmap, _ = a_map(alice)
-    first = page_as(alice)
-    held = hold_ops(first)
-    open_board(first, moa, team, mindmap)
-    held["on"] = True
-    type_nodes(first, ["From the first tab"])
-    first.locator(STATUS, has_text="Saving 1 edit").wait_for()
+    team, mindmap, first, _ = waiting_edit(page_as, alice, moa, "From the first tab")
     wait_for_rows(lambda: stored_edits(first, mindmap, alice) == 2, "the edit is not on the device")
     second = first.context.new_page()
     open_board(second, moa, team, mindmap)

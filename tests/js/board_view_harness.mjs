@@ -1,5 +1,5 @@
 // Runs one call of the board's modules that need no page (layout, placement, navigate,
-// keys, exchange, status words, the outbox's count of edits) for
+// keys, exchange, status words, undo's plan, the outbox's count of edits) for
 // tests/unit/test_board_view_modules.py and test_board_client_modules.py: reads
 // {"call", "args"} as JSON on stdin, writes {"result"} or {"refused": message} (an
 // ImportRefused) as JSON on stdout. Node lists ("nodes" arguments) travel as arrays and
@@ -13,6 +13,7 @@ import { neighbour } from "../../static/moa/board/navigate.js";
 import { Outbox } from "../../static/moa/board/outbox.js";
 import * as placement from "../../static/moa/board/placement.js";
 import { describe } from "../../static/moa/board/status.js";
+import { History, planBack } from "../../static/moa/board/undo.js";
 
 const table = (list) => new Map(list.map((node) => [node.id, { collapsed: false, body: "", color: "#ffffff", ...node }]));
 const sizeOf = (node) => layout.nodeBox(node.title);
@@ -51,6 +52,12 @@ const calls = {
   keyAction: (event, altGraph) => keyAction(event, altGraph),
   importFormat: (name) => exchange.importFormat(name),
   describe: (state, online, count) => describe({ connection: { state }, online, count }),
+  // What undoing the edit `ops` (made on `nodes`) would do once the tree is `now`.
+  undoPlan: (nodes, ops, now) => {
+    const history = new History("test", null);
+    history.record(ops, table(nodes), "an edit");
+    return planBack(history.peek("undo"), table(now));
+  },
   // How many edits the status line counts after queuing `edits` (each a list of ops).
   editCount: (edits) => {
     const outbox = new Outbox({ name: "test", owner: "tab", send: () => false, refused: () => {}, changed: () => {},

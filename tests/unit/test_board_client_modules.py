@@ -1,7 +1,7 @@
 """The board's page-less client modules run by Node (through
 tests/js/board_view_harness.mjs): which key does what (keys.js, AZERTY included), the
-status line's words (status.js), how the outbox counts edits (outbox.js), and which files
-an import reads (exchange.js)."""
+status line's words (status.js), how the outbox counts edits (outbox.js), undoing an edit
+of several ops (undo.js), and which files an import reads (exchange.js)."""
 
 from __future__ import annotations
 
@@ -92,6 +92,30 @@ def test_two_nodes_made_and_named_are_two_edits_and_a_rename_of_a_saved_node_is_
             [update("b", title="B")]]
     assert js("editCount", made) == 2
     assert js("editCount", [*made, [update("saved", title="Renamed")]]) == 3
+
+
+# --- undo -----------------------------------------------------------------------------------
+
+ROOT = {"id": "root", "parent": None, "title": "Plan", "x": 0, "y": 0}
+BELOW = {"id": "below", "parent": "root", "title": "Below", "x": 200, "y": 0}
+ADDED = [create("new"), update("below", x=200, y=50)]  # a node, and the move that made room
+AFTER = [ROOT, {**BELOW, "x": 200, "y": 50}, {"id": "new", "parent": "root", "title": "New idea",
+                                               "x": 200, "y": 0}]
+
+
+def test_undoing_an_added_node_takes_back_the_move_that_made_room_too():
+    plan = js("undoPlan", [ROOT, BELOW], ADDED, AFTER)
+    assert plan["ops"] == [update("below", x=200, y=0), {"kind": "node.delete", "id": "new"}]
+
+
+def test_a_move_someone_changed_since_is_left_as_it_is_and_the_rest_undone():
+    now = [AFTER[0], {**AFTER[1], "y": 300}, AFTER[2]]
+    plan = js("undoPlan", [ROOT, BELOW], ADDED, now)
+    assert plan["ops"] == [{"kind": "node.delete", "id": "new"}]
+
+
+def test_an_edit_whose_own_op_was_overwritten_is_not_undone():
+    assert js("undoPlan", [ROOT, BELOW], ADDED, AFTER[:2]) == {"why": "it has been deleted since"}
 
 
 # --- import formats -------------------------------------------------------------------------

@@ -86,9 +86,9 @@ export function sideForChild(nodes, parent, root, mode, index) {
   return left < kids.length - left ? -1 : 1;
 }
 
-// Heights of every visible subtree under `root` (children of a collapsed node are not
-// laid out), computed bottom-up without recursion (a 10,000-deep chain is allowed).
-function subtreeHeights(root, index, sizeOf) {
+// The visible tree under `root` (nothing under a collapsed node), each node after its
+// parent, without recursion (a 10,000-deep chain is allowed); `index` as orderedChildren.
+export function visibleTree(root, index) {
   const order = [];
   const seen = new Set([root.id]);
   for (let stack = [root]; stack.length;) {
@@ -99,6 +99,13 @@ function subtreeHeights(root, index, sizeOf) {
       if (!seen.has(kid.id)) { seen.add(kid.id); stack.push(kid); }
     }
   }
+  return order;
+}
+
+// Heights of every visible subtree under `root` (children of a collapsed node are not
+// laid out), computed bottom-up.
+function subtreeHeights(root, index, sizeOf) {
+  const order = visibleTree(root, index);
   const heights = new Map();
   for (let i = order.length - 1; i >= 0; i -= 1) {
     const node = order[i];

@@ -12,22 +12,13 @@
 // Only the visible tree takes room (a folded branch's children do not, as in a tidy-up);
 // they move with their folded parent. Walks start at the root and mark what they visit.
 
-import { GAP, childX, layoutTree, orderedChildren, rootOf, sideForChild, sideOf } from "./layout.js";
+import { GAP, childX, layoutTree, orderedChildren, rootOf, sideForChild, sideOf, visibleTree } from "./layout.js";
 import { childrenIndex, subtree } from "./state.js";
 
 // id -> {top, bottom} of each visible branch (the node and what is unfolded under it),
-// positions read through `at`; bottom-up, without recursion.
-function branchSpans(nodes, root, index, sizeOf, at) {
-  const order = [];
-  const seen = new Set([root.id]);
-  for (let stack = [root]; stack.length;) {
-    const node = stack.pop();
-    order.push(node);
-    if (node.collapsed) continue;
-    for (const kid of index.get(node.id) ?? []) {
-      if (!seen.has(kid.id)) { seen.add(kid.id); stack.push(kid); }
-    }
-  }
+// positions read through `at`; bottom-up.
+function branchSpans(root, index, sizeOf, at) {
+  const order = visibleTree(root, index);
   const spans = new Map();
   for (let i = order.length - 1; i >= 0; i -= 1) spans.set(order[i].id, spanOf(order[i], index, spans, sizeOf, at));
   return spans;
@@ -58,8 +49,8 @@ export function makeRoom(nodes, id, { sizeOf, before, moved = new Map() }) {
   const index = orderedChildren(nodes);
   const children = childrenIndex(nodes);
   const at = (node) => moved.get(node.id) ?? node;
-  const spans = branchSpans(nodes, root, index, sizeOf, at);
-  const was = branchSpans(before, rootOf(before), orderedChildren(before), sizeOf, (node) => node);
+  const spans = branchSpans(root, index, sizeOf, at);
+  const was = branchSpans(rootOf(before), orderedChildren(before), sizeOf, (node) => node);
   const lower = (branch, dy) => {
     for (const id of subtree(nodes, branch.id, children)) {
       const { x, y } = at(nodes.get(id));
@@ -105,7 +96,7 @@ function moves(nodes, moved, skip) {
 function childSlot(nodes, parent, size, { after = null, mode, sizeOf }) {
   const root = rootOf(nodes);
   const index = orderedChildren(nodes);
-  const spans = branchSpans(nodes, root, index, sizeOf, (node) => node);
+  const spans = branchSpans(root, index, sizeOf, (node) => node);
   const side = after && nodes.get(after)?.parent === parent.id ? sideOf(nodes, after, root) || 1
     : sideForChild(nodes, parent, root, mode, index);
   const siblings = (index.get(parent.id) ?? [])
