@@ -115,12 +115,12 @@ export function placeNode(nodes, parentId, fields, { after = null, mode = "right
   const folded = nodes.get(parentId);
   if (!folded || !rootOf(nodes)) return [];
   const parent = { ...folded, collapsed: false };
-  let tree = new Map(nodes).set(parentId, parent);
+  const tree = new Map(nodes).set(parentId, parent);
   const node = { body: "", color: "#ffffff", ...fields, parent: parentId };
   const size = sizeOf(node);
   const slot = childSlot(tree, parent, size, { after, mode, sizeOf });
   Object.assign(node, { x: Math.round(slot.x), y: Math.round(slot.top + size.height / 2) });
-  tree = tree.set(node.id, node);
+  tree.set(node.id, node);
   const ops = [{ kind: "node.create", node }];
   if (folded.collapsed) ops.push({ kind: "node.update", id: parentId, set: { collapsed: false } });
   return ops.concat(moves(tree, makeRoom(tree, node.id, { sizeOf, before: nodes }), node.id));
