@@ -164,7 +164,7 @@ def test_fit_to_screen_shows_every_node(page_as, alice, moa):
     page = page_as(alice)
     open_board(page, moa, team, mindmap)
     assert not all(in_view(page, labelled(f"Far {index}")) for index in range(48))
-    page.keyboard.press("0")
+    page.keyboard.press("Home")
     for index in range(48):
         wait_in_view(page, labelled(f"Far {index}"))
     wait_in_view(page, labelled("Plan"))

@@ -167,11 +167,15 @@ def test_edits_made_while_the_server_restarts_are_not_lost(page_as, alice, moa, 
     page.locator("#board-connection", has_text="All changes saved").wait_for()
     mindmap = Mindmap.objects.get(team=team, title="Plan")
     stop(moa.process)  # the only web instance goes away mid-session
-    page.locator("#board-connection", has_text=re.compile("Reconnecting|Offline")).wait_for()
+    page.locator("#board-connection", has_text=re.compile("Reconnecting|Cannot reach")).wait_for()
     page.locator("#board").focus()
     page.keyboard.press("Tab")
     page.get_by_label("Title", exact=True).fill("Typed while offline")
     page.get_by_label("Title", exact=True).press("Enter")
+    # the browser is online: the server is what cannot be reached (one node made and named:
+    # one edit)
+    page.locator("#board-connection",
+                 has_text="Cannot reach the server — reconnecting… 1 unsaved edit").wait_for()
     port = int(moa.url.rsplit(":", 1)[1])
     with serving(daphne(port), port, {"DATABASE_URL": shared_database_url(),
                                       "STORAGE_LOCAL_ROOT": str(tmp_path / "media")}):

@@ -1,12 +1,19 @@
-// Runs one call of the board's pure view modules (layout, navigate, exchange) for
-// tests/unit/test_board_view_modules.py: reads {"call", "args"} as JSON on stdin, writes
-// {"result"} or {"refused": message} (an ImportRefused) as JSON on stdout. Node lists
-// ("nodes" arguments) travel as arrays and become the Map the modules take.
+// Runs one call of the board's modules that need no page (layout, placement, navigate,
+// keys, exchange, status words, undo's plan, the outbox's count of edits) for
+// tests/unit/test_board_view_modules.py and test_board_client_modules.py: reads
+// {"call", "args"} as JSON on stdin, writes {"result"} or {"refused": message} (an
+// ImportRefused) as JSON on stdout. Node lists ("nodes" arguments) travel as arrays and
+// become the Map the modules take.
 
 import { readFileSync } from "node:fs";
 import * as exchange from "../../static/moa/board/exchange.js";
+import { keyAction } from "../../static/moa/board/keys.js";
 import * as layout from "../../static/moa/board/layout.js";
 import { neighbour } from "../../static/moa/board/navigate.js";
+import { Outbox } from "../../static/moa/board/outbox.js";
+import * as placement from "../../static/moa/board/placement.js";
+import { describe } from "../../static/moa/board/status.js";
+import { History, planBack } from "../../static/moa/board/undo.js";
 
 const table = (list) => new Map(list.map((node) => [node.id, { collapsed: false, body: "", color: "#ffffff", ...node }]));
 const sizeOf = (node) => layout.nodeBox(node.title);
@@ -16,10 +23,48 @@ const newId = () => `00000000-0000-4000-8000-${String((made += 1)).padStart(12, 
 const calls = {
   nodeBox: (title) => layout.nodeBox(title),
   nodeBoxes: (titles) => titles.map((title) => layout.nodeBox(title)),
-  childPosition: (nodes, parent, title, mode) =>
-    layout.childPosition(table(nodes), parent, layout.nodeBox(title), { mode, sizeOf }),
+  placeNode: (nodes, parent, fields, after, mode) =>
+    placement.placeNode(table(nodes), parent, fields, { after, mode, sizeOf }),
+  retitle: (nodes, id, title) => placement.retitle(table(nodes), id, title, { sizeOf }),
+  unfold: (nodes, id) => placement.unfold(table(nodes), id, { sizeOf }),
+  // A map built as a person types it: for each step ({parent, after, title}, nodes named
+  // by their index in the list, the root 0) a "New idea" placed, then named; the nodes.
+  typed: (nodes, steps, mode) => {
+    const tree = table(nodes);
+    const order = [...tree.keys()];
+    const apply = (ops) => {
+      for (const op of ops) {
+        if (op.kind === "node.create") tree.set(op.node.id, { collapsed: false, ...op.node });
+        else tree.set(op.id, { ...tree.get(op.id), ...op.set });
+      }
+    };
+    for (const { parent, after = null, title } of steps) {
+      const id = newId();
+      apply(placement.placeNode(tree, order[parent], { id, title: "New idea" },
+                                { after: after === null ? null : order[after], mode, sizeOf }));
+      apply(placement.retitle(tree, id, title, { sizeOf }));
+      order.push(id);
+    }
+    return [...tree.values()];
+  },
   tidy: (nodes, mode) => layout.tidy(table(nodes), { mode, sizeOf }),
-  placeTrees: (nodes, parent, trees, mode) => layout.placeTrees(table(nodes), parent, trees, { mode, sizeOf, newId }),
+  placeTrees: (nodes, parent, trees, mode) => placement.placeTrees(table(nodes), parent, trees, { mode, sizeOf, newId }),
+  keyAction: (event, altGraph) => keyAction(event, altGraph),
+  importFormat: (name) => exchange.importFormat(name),
+  describe: (state, online, count) => describe({ connection: { state }, online, count }),
+  // What undoing the edit `ops` (made on `nodes`) would do once the tree is `now`.
+  undoPlan: (nodes, ops, now) => {
+    const history = new History("test", null);
+    history.record(ops, table(nodes), "an edit");
+    return planBack(history.peek("undo"), table(now));
+  },
+  // How many edits the status line counts after queuing `edits` (each a list of ops).
+  editCount: (edits) => {
+    const outbox = new Outbox({ name: "test", owner: "tab", send: () => false, refused: () => {}, changed: () => {},
+                                failed: (error) => { throw error; } });
+    for (const ops of edits) outbox.add(ops, "an edit");
+    return outbox.edits;
+  },
   neighbour: (nodes, id, key, hidden = []) => neighbour(table(nodes), id, key, new Set(hidden)),
   toMarkdown: (nodes) => exchange.toMarkdown(table(nodes)),
   toOpml: (nodes, title) => exchange.toOpml(table(nodes), title),

@@ -98,14 +98,14 @@ def test_position_changes_in_a_row_by_one_person_are_one_line(node):
         event(7, ALICE, "X", update("x", y=1)),
         event(6, BOB, "X", update("x", x=1)),     # another person
         event(5, BOB, "Y", update("y", x=1)),     # another node
-        event(4, BOB, "Y", update("y", x=1, title="Y")),  # not only a position
+        event(4, BOB, "Y", update("y", x=1, title="Y")),  # a rename (its box kept in its column)
     ]
     lines = js(node, "historyLines", events, {"you": 1})
     assert [(line["seq"], line["count"], line["text"]) for line in lines] == [
         (9, 3, "You repositioned “X” (3 times)"),
         (6, 1, "Bob repositioned “X”"),
         (5, 1, "Bob repositioned “Y”"),
-        (4, 1, "Bob renamed a node to “Y” and repositioned it"),
+        (4, 1, "Bob renamed a node to “Y”"),
     ]
 
 

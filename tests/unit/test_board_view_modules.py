@@ -1,6 +1,7 @@
-"""The board's pure view modules (static/moa/board/layout.js, navigate.js, exchange.js)
-run by Node: layout, arrow-key walks, and maps to and from Markdown, OPML and SVG,
-hostile imports included. Each call goes through tests/js/board_view_harness.mjs."""
+"""The board's pure view modules (static/moa/board/layout.js, placement.js, navigate.js,
+exchange.js) run by Node: layout and where added nodes go, arrow-key walks, and maps to
+and from Markdown, OPML and SVG, hostile imports included. Each call goes through
+tests/js/board_view_harness.mjs."""
 
 from __future__ import annotations
 
@@ -47,6 +48,18 @@ def overlapping(nodes: list[dict]) -> list[tuple[str, str]]:
             and found[a][1] < found[b][3] and found[b][1] < found[a][3]]
 
 
+def crossing_edges(nodes: list[dict]) -> int:
+    """How many pairs of parent-child lines cross (not at a shared end)."""
+    by_id = {item["id"]: item for item in nodes}
+    lines = [((by_id[item["parent"]]["x"], by_id[item["parent"]]["y"]), (item["x"], item["y"]))
+             for item in nodes if item["parent"]]
+
+    def turn(a, b, c):
+        return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+    return sum(1 for (p, q), (r, t) in combinations(lines, 2)
+               if turn(p, q, r) * turn(p, q, t) < 0 and turn(r, t, p) * turn(r, t, q) < 0)
+
+
 def apply(nodes: list[dict], ops: list[dict]) -> list[dict]:
     table = {item["id"]: dict(item) for item in nodes}
     for op in ops:
@@ -57,11 +70,12 @@ def apply(nodes: list[dict], ops: list[dict]) -> list[dict]:
     return list(table.values())
 
 
-def add_child(nodes: list[dict], parent: str, title: str = "New idea", mode: str = "right"):
-    at = js("childPosition", nodes, parent, title, mode)
-    child = node(title, parent, at["x"], at["y"])
-    nodes.append(child)
-    return child
+def add_child(nodes: list[dict], parent: str, title: str = "New idea", mode: str = "right",
+              after: str | None = None) -> dict:
+    """Add a node as the board does (its create and the moves that make room) to `nodes`."""
+    child = {"id": str(uuid.uuid4()), "title": title}
+    nodes[:] = apply(nodes, js("placeNode", nodes, parent, child, after, mode))
+    return next(item for item in nodes if item["id"] == child["id"])
 
 
 # --- layout -----------------------------------------------------------------------------
@@ -94,7 +108,126 @@ def test_a_new_child_goes_around_a_node_someone_placed_by_hand():
     nodes.append(blocker)
     add_child(nodes, root["id"])
     assert not overlapping(nodes)
+    squatter = next(item for item in nodes if item["id"] == squatter["id"])
     assert (squatter["x"], squatter["y"]) == (600, 400)  # nothing else moved
+
+
+# The steps of a 3-level map with 4 children at each level, typed with the keys: each
+# step is (parent, after, title), nodes named by their index (the root is 0).
+def depth_first(title) -> list[dict]:
+    steps = []
+    for a in range(4):
+        steps.append({"parent": 0, "title": title(f"{a}")})
+        top = len(steps)
+        for b in range(4):
+            steps.append({"parent": top, "title": title(f"{a}.{b}")})
+            middle = len(steps)
+            steps += [{"parent": middle, "title": title(f"{a}.{b}.{c}")} for c in range(4)]
+    return steps
+
+
+def breadth_first(title) -> list[dict]:
+    steps = [{"parent": 0, "title": title(f"{a}")} for a in range(4)]
+    steps += [{"parent": 1 + a, "title": title(f"{a}.{b}")} for a in range(4) for b in range(4)]
+    steps += [{"parent": 5 + m, "title": title(f"{m}.{c}")} for m in range(16) for c in range(4)]
+    return steps
+
+
+def siblings_after_the_first(title) -> list[dict]:
+    """Each new sibling right after the first child (Shift+Enter on it), pushing the rest."""
+    steps = [{"parent": 0, "title": title("first")}]
+    for a in range(3):
+        steps.append({"parent": 0, "after": 1, "title": title(f"{a}")})
+        top = len(steps)
+        for b in range(4):
+            steps.append({"parent": top, "title": title(f"{a}.{b}")})
+            steps.append({"parent": len(steps), "title": title(f"{a}.{b}.x")})
+            steps.append({"parent": 1, "title": title(f"under first {a}.{b}")})
+    return steps
+
+
+TITLES = [lambda path: path, lambda path: f"Idea number {path}",
+          lambda path: f"A longer idea that wraps onto more lines {path}"]
+
+
+@pytest.mark.parametrize("mode", ["right", "balanced"])
+@pytest.mark.parametrize("order", [depth_first, breadth_first, siblings_after_the_first])
+@pytest.mark.parametrize("title", TITLES, ids=["short", "long", "wrapping"])
+def test_a_map_typed_with_the_keys_in_any_order_has_no_overlaps_or_crossings(mode, order, title):
+    typed = js("typed", [node("Plan")], order(title), mode)
+    assert len(typed) == 1 + len(order(title))
+    assert not overlapping(typed)
+    assert crossing_edges(typed) == 0
+    if mode == "right":  # node by node it is what a tidy-up makes of it
+        assert js("tidy", typed, mode) == []
+
+
+def test_a_branch_arranged_by_hand_moves_down_whole_to_make_room():
+    root = node("Plan")
+    upper = node("Upper", root["id"], x=200, y=0)
+    lower = node("Lower", root["id"], x=200, y=60)
+    odd = [node("Odd one", lower["id"], x=420, y=40), node("Odder", lower["id"], x=500, y=140)]
+    nodes = [root, upper, lower, *odd]
+    before = {item["id"]: (item["x"], item["y"]) for item in nodes}
+    for index in range(3):  # Upper's branch grows down into Lower's
+        add_child(nodes, upper["id"], f"Upper {index}")
+    after = {item["id"]: (item["x"], item["y"]) for item in nodes}
+    assert not overlapping(nodes)
+    branch = [lower["id"], *(item["id"] for item in odd)]
+    shifts = {(after[i][0] - before[i][0], after[i][1] - before[i][1]) for i in branch}
+    assert len(shifts) == 1  # as a whole
+    (dx, dy), = shifts
+    assert dx == 0 and dy > 0  # downward
+    assert after[root["id"]] == before[root["id"]] and after[upper["id"]] == before[upper["id"]]
+
+
+def test_a_rename_in_a_map_arranged_by_hand_moves_nothing_else():
+    """Branches laid out on a grid interleave (each reaches below the next one's top):
+    a longer title there changes no one's place, not even its own."""
+    root = node("Plan")
+    tops = [node(f"Idea {index}", root["id"], x=170 * index, y=0) for index in range(1, 4)]
+    kids = [node(f"Idea {top['title']}.{row}", top["id"], x=top["x"], y=40 * row)
+            for top in tops for row in range(1, 5)]
+    ops = js("retitle", [root, *tops, *kids], tops[0]["id"], "Renamed live")
+    assert ops == [{"kind": "node.update", "id": tops[0]["id"], "set": {"title": "Renamed live"}}]
+
+
+def test_a_child_added_to_a_folded_node_unfolds_it():
+    root = node("Plan")
+    folded = node("Folded", root["id"], x=200, y=0, collapsed=True)
+    child = {"id": str(uuid.uuid4()), "title": "New idea"}
+    ops = js("placeNode", [root, folded], folded["id"], child, None, "right")
+    assert ops[0]["kind"] == "node.create"  # the edit's own op first
+    assert {"kind": "node.update", "id": folded["id"], "set": {"collapsed": False}} in ops
+
+
+def test_unfolding_a_branch_makes_room_below_it():
+    root = node("Plan")
+    folded = node("Folded", root["id"], x=200, y=0, collapsed=True)
+    hidden = [node(f"Inside {index}", folded["id"], x=400, y=50 * index) for index in range(4)]
+    below = node("Below", root["id"], x=200, y=50)
+    nodes = [root, folded, *hidden, below]
+    unfolded = apply(nodes, js("unfold", nodes, folded["id"]))
+    assert not overlapping(unfolded)
+    assert next(item for item in unfolded if item["id"] == below["id"])["y"] > 150
+
+
+def test_a_longer_title_moves_its_branch_out_and_what_is_below_down():
+    root = node("Plan")
+    nodes = [root]
+    first = add_child(nodes, root["id"], "First")
+    kid = add_child(nodes, first["id"], "Kid")
+    second = add_child(nodes, root["id"], "Second")
+    ops = js("retitle", nodes, first["id"], "A much longer title that wraps onto a second line")
+    assert ops[0]["id"] == first["id"] and ops[0]["set"]["title"].startswith("A much")
+    renamed = apply(nodes, ops)
+    assert not overlapping(renamed)
+    moved = {item["id"]: item for item in renamed}
+    assert moved[kid["id"]]["x"] > kid["x"]  # out, with the parent's outer edge
+    assert moved[second["id"]]["y"] > second["y"]  # down, below the taller box
+    left_edge = lambda item: item["x"] - js("nodeBox", item["title"])["width"] / 2  # noqa: E731
+    # its side facing the root stays (to the pixel: positions are whole, widths may be odd)
+    assert abs(left_edge(moved[first["id"]]) - left_edge(first)) <= 1
 
 
 def test_a_hundred_deep_chain_grows_to_the_right():

@@ -1,6 +1,8 @@
 // The part of the map the board shows: a world rectangle set as the SVG's viewBox.
 // Panning and zooming change only the viewBox (nothing is drawn again). `reveal` scrolls
 // just enough to bring a box into view, in a short animation; `fit` shows everything.
+// Every zoom step counts, however fast they come: a step taken while an animation runs
+// starts from where that animation was going, not from where it had got to.
 
 const MIN_SCALE = 0.02;
 const MAX_SCALE = 3;
@@ -9,6 +11,7 @@ const MARGIN = 40;  // screen pixels kept between a revealed node and the edge
 export function createCamera(svg, changed) {
   const view = { x: -100, y: -250, scale: 1 };
   let animation = null;
+  let goal = null;  // where the running animation ends
   let width = 0;
   let height = 0;
 
@@ -26,12 +29,23 @@ export function createCamera(svg, changed) {
   function stop() {
     if (animation) cancelAnimationFrame(animation);
     animation = null;
+    goal = null;
+  }
+
+  // Jump to where the running animation was going (before a step that starts from there).
+  function settle() {
+    if (!goal) return;
+    const end = goal;
+    stop();
+    Object.assign(view, end);
+    apply();
   }
 
   // Glide to x, y (top left, world units) and scale in ~160 ms; at once when reduced
   // motion is asked for.
   function glide(target) {
     stop();
+    goal = target;
     const from = { ...view };
     const reduce = matchMedia("(prefers-reduced-motion: reduce)").matches;
     const start = performance.now();
@@ -41,6 +55,7 @@ export function createCamera(svg, changed) {
       for (const key of ["x", "y", "scale"]) view[key] = from[key] + (target[key] - from[key]) * ease;
       apply();
       animation = t < 1 ? requestAnimationFrame(step) : null;
+      if (!animation) goal = null;
     };
     animation = requestAnimationFrame(step);
   }
@@ -64,13 +79,13 @@ export function createCamera(svg, changed) {
       return { left: view.x, top: view.y, right: view.x + width / view.scale, bottom: view.y + height / view.scale };
     },
     panBy(dx, dy) {  // screen pixels
-      stop();
+      settle();
       view.x -= dx / view.scale;
       view.y -= dy / view.scale;
       apply();
     },
     zoomAt(factor, clientX, clientY) {
-      stop();
+      settle();
       const before = this.toWorld(clientX, clientY);
       view.scale = clamp(view.scale * factor);
       const rect = svg.getBoundingClientRect();
@@ -80,12 +95,10 @@ export function createCamera(svg, changed) {
     },
     // Zoom about the centre of the board: by a factor, or to a scale.
     zoom({ factor, scale }) {
-      const next = clamp(scale ?? view.scale * factor);
-      const centre = { x: view.x + width / view.scale / 2, y: view.y + height / view.scale / 2 };
+      const from = goal ?? view;
+      const next = clamp(scale ?? from.scale * factor);
+      const centre = { x: from.x + width / from.scale / 2, y: from.y + height / from.scale / 2 };
       glide({ scale: next, x: centre.x - width / next / 2, y: centre.y - height / next / 2 });
-    },
-    centreOn(x, y) {
-      glide({ scale: view.scale, x: x - width / view.scale / 2, y: y - height / view.scale / 2 });
     },
     // Show the world box {left, top, right, bottom} whole, no closer than 100%.
     fit(box) {
@@ -97,6 +110,7 @@ export function createCamera(svg, changed) {
     // Scroll just enough that the world box is in view (with a margin); a box larger
     // than the view shows its top-left (where a node's title starts).
     reveal(box, { smooth = true } = {}) {
+      settle();
       const margin = Math.min(MARGIN, width / 8, height / 8) / view.scale;
       const seen = this.visible();
       let { x, y } = view;

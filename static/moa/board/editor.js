@@ -1,7 +1,9 @@
 // Editing a title on the node itself: a textarea laid over the node's box. Enter saves,
 // Shift+Enter starts a new line, Escape cancels, leaving the editor (a click elsewhere)
 // saves. The title always goes to the node the editor was opened on, whatever is
-// selected by then.
+// selected by then. `save(id, title)` returns false when the title cannot be saved now
+// (the board turned read-only while the person typed): the editor then stays open with
+// the text, so nothing typed is dropped unseen (Escape closes it).
 
 export function createEditor({ frame, save, closed }) {
   const area = document.createElement("textarea");
@@ -14,14 +16,16 @@ export function createEditor({ frame, save, closed }) {
   frame.append(area);
   let editing = null;  // {id, original}
 
+  // True when the editor closed (false: the title could not be saved, the text stays).
   function finish(keep) {
-    if (!editing) return;
+    if (!editing) return true;
     const { id, original } = editing;
-    editing = null;
     const title = area.value.replace(/\r/g, "");
+    if (keep && title !== original && save(id, title) === false) return false;
+    editing = null;
     area.hidden = true;
-    if (keep && title !== original) save(id, title);
     closed(id);
+    return true;
   }
 
   area.addEventListener("keydown", (event) => {
@@ -35,8 +39,7 @@ export function createEditor({ frame, save, closed }) {
     } else if (event.key === "Tab") {  // save; the board then adds a child or sibling
       event.preventDefault();
       const id = editing?.id;
-      finish(true);
-      frame.dispatchEvent(new CustomEvent("editor-tab", { detail: { id, shift: event.shiftKey } }));
+      if (finish(true)) frame.dispatchEvent(new CustomEvent("editor-tab", { detail: { id, shift: event.shiftKey } }));
     }
   });
   area.addEventListener("input", () => grow());
@@ -52,7 +55,7 @@ export function createEditor({ frame, save, closed }) {
     // Open on node `id`; `text` replaces the title (typing on a selected node), else
     // the whole title is selected.
     open(id, title, text = null) {
-      if (editing) finish(true);
+      if (editing && !finish(true)) return;
       editing = { id, original: title };
       area.value = text ?? title;
       area.hidden = false;

@@ -131,6 +131,14 @@ export function toSvg(nodes, { hidden = new Set(), measure = estimateWidth } = {
 
 // --- import -------------------------------------------------------------------------------
 
+// The outline format a file's name says it holds: "markdown" (.md, .markdown, .txt),
+// "opml" (.opml, .xml), or null for any other file (a picture, a spreadsheet…).
+export function importFormat(name) {
+  if (/\.(md|markdown|txt)$/i.test(name)) return "markdown";
+  if (/\.(opml|xml)$/i.test(name)) return "opml";
+  return null;
+}
+
 // Builds the trees as a reader finds items, and refuses as soon as a budget is passed.
 class TreeBuilder {
   constructor(limits) {

@@ -1,9 +1,13 @@
-// Export (PNG, SVG, Markdown, OPML) and import (Markdown, OPML) on the board page. The
-// formats are exchange.js's; this module reads and writes the files. An import becomes
-// node.create ops under the selected node, queued as one edit (one batch of ops).
+// Export (PNG, SVG, Markdown, OPML) and import (Markdown, OPML) on the board page: the
+// toolbar's Export menu (closed after a choice, a click elsewhere or Escape) and its
+// Import… button. The formats are exchange.js's; this module reads and writes the files.
+// An import becomes node.create ops under the selected node, queued as one edit (one
+// batch of ops); a file of another kind is refused by its name, saying which are read.
 
-import { ImportRefused, LIMITS, parseMarkdown, parseOpml, textSize, toMarkdown, toOpml, toSvg } from "./exchange.js";
+import { ImportRefused, LIMITS, importFormat, parseMarkdown, parseOpml, textSize, toMarkdown, toOpml,
+         toSvg } from "./exchange.js";
 
+const OUTLINES = "outlines only, from Markdown (.md) or OPML (.opml) files";
 const MAX_PNG_SIDE = 8000;        // pixels; canvases past ~16k px or ~260M px fail
 const MAX_PNG_AREA = 40_000_000;
 
@@ -37,7 +41,8 @@ async function png(svgText) {
   }
 }
 
-export function createFiles({ board, place, title, measure, hidden, toast }) {
+// `under()` the id of the node an import goes under.
+export function createFiles({ board, place, title, measure, hidden, toast, under }) {
   const base = (title || "map").replace(/[^\p{L}\p{N}]+/gu, "-").replace(/^-|-$/g, "").slice(0, 60) || "map";
 
   async function exportAs(format) {
@@ -60,6 +65,8 @@ export function createFiles({ board, place, title, measure, hidden, toast }) {
   async function importFile(file, parentId) {
     const nodes = board.nodes();
     const parent = nodes.get(parentId);
+    const format = importFormat(file.name);
+    if (!format) throw new ImportRefused(`Moa imports ${OUTLINES}.`);
     if (file.size > LIMITS.bytes) {
       throw new ImportRefused(`The file is larger than ${LIMITS.bytes / 1024 / 1024} MiB.`);
     }
@@ -68,7 +75,8 @@ export function createFiles({ board, place, title, measure, hidden, toast }) {
     const limits = { nodes: LIMITS.nodes - nodes.size, content: LIMITS.content - content };
     if (limits.nodes <= 0) throw new ImportRefused("This map already holds 10,000 nodes, the most a map can.");
     const text = await file.text();
-    const opml = /\.(opml|xml)$/i.test(file.name) || /^\s*</.test(text.slice(0, 200));
+    if (text.includes("\0")) throw new ImportRefused(`it is not a text file: Moa imports ${OUTLINES}.`);
+    const opml = format === "opml" || /^\s*</.test(text.slice(0, 200));
     const { trees, count } = (opml ? parseOpml : parseMarkdown)(text, limits);
     const ops = place(parentId, trees);
     return { ops, count, under: parent?.title || "untitled" };
@@ -77,7 +85,7 @@ export function createFiles({ board, place, title, measure, hidden, toast }) {
   async function importChosen(file, parentId) {
     try {
       const { ops, count, under } = await importFile(file, parentId);
-      if (board.submitMany(ops, `Import of ${file.name}`)) {
+      if (board.submit(ops, { label: `Import of ${file.name}` })) {
         toast(`Imported ${count.toLocaleString("en")} item${count === 1 ? "" : "s"} from ${file.name} under “${under}”.`);
       }
     } catch (error) {
@@ -86,5 +94,27 @@ export function createFiles({ board, place, title, measure, hidden, toast }) {
     }
   }
 
-  return { exportAs, importChosen };
+  const menu = document.getElementById("board-export").closest("details");
+  const closeMenu = () => { menu.open = false; };
+  document.getElementById("board-export").addEventListener("click", (event) => {
+    const format = event.target.closest("button[data-format]")?.dataset.format;
+    if (!format) return;
+    closeMenu();
+    exportAs(format);
+  });
+  document.addEventListener("pointerdown", (event) => { if (!menu.contains(event.target)) closeMenu(); });
+  document.addEventListener("focusin", (event) => { if (!menu.contains(event.target)) closeMenu(); });
+  menu.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || !menu.open) return;
+    event.stopPropagation();
+    closeMenu();
+    menu.querySelector("summary").focus();
+  });
+  const input = document.getElementById("board-import-file");
+  document.getElementById("board-import").addEventListener("click", () => input.click());
+  input.addEventListener("change", () => {
+    const [file] = input.files;
+    input.value = "";
+    if (file) importChosen(file, under());
+  });
 }

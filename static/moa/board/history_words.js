@@ -98,7 +98,9 @@ function updateWords(op, name, { was, colourName }) {
     parts.push(colour ? `coloured ${it()} ${colour}` : `changed the colour of ${it()}`);
   }
   if ("collapsed" in set) parts.push(`${set.collapsed ? "folded" : "unfolded"} ${it()}`);
-  if ("x" in set || "y" in set) parts.push(`repositioned ${it()}`);
+  // A position set with a title is the board keeping a renamed box in its column
+  // (placement.js): not news. Blame still says who set it.
+  if (("x" in set || "y" in set) && !("title" in set)) parts.push(`repositioned ${it()}`);
   return listed(parts);
 }
 

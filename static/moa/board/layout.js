@@ -3,8 +3,9 @@
 // A node's x, y is the centre of its box; a box is sized to its wrapped title
 // (`nodeBox`). Two layouts: "right" (every branch to the right of the root) and
 // "balanced" (the root's branches split between both sides; a branch keeps the side of
-// the root it is on). Positions people chose are kept: a new node goes next to its parent
-// where there is room (`childPosition`), and only `tidy` moves existing nodes, as ops.
+// the root it is on). In both a node's children hang from it: the first level with its
+// top, each next one below the branch of the one before, so a branch grows downward and
+// adding to it moves only what lies below (placement.js). `tidy` lays out the whole map.
 // Every walk starts from the root and marks what it visited, so a corrupted parent table
 // (a cycle) can never make it loop.
 
@@ -77,7 +78,7 @@ export function sideOf(nodes, id, root = rootOf(nodes)) {
 }
 
 // The side a new child of `parent` goes to.
-function sideForChild(nodes, parent, root, mode, index) {
+export function sideForChild(nodes, parent, root, mode, index) {
   if (parent.id !== root.id) return sideOf(nodes, parent.id, root);
   if (mode !== "balanced") return 1;
   const kids = index.get(root.id) ?? [];
@@ -85,58 +86,9 @@ function sideForChild(nodes, parent, root, mode, index) {
   return left < kids.length - left ? -1 : 1;
 }
 
-// The nearest y to `want` (downward only when `downOnly`) where a box of half-height
-// `half` fits between the vertical intervals `taken` ([top, bottom] pairs).
-function freeY(want, half, taken, downOnly) {
-  const blocks = taken.map(([top, bottom]) => [top - half, bottom + half]).sort((a, b) => a[0] - b[0]);
-  const inside = (y) => blocks.find(([top, bottom]) => y > top && y < bottom);
-  if (!inside(want)) return want;
-  let down = want;
-  for (let block = inside(down); block; block = inside(down)) down = block[1];
-  if (downOnly) return down;
-  let up = want;
-  for (let block = inside(up); block; block = inside(up)) up = block[0];
-  return want - up < down - want ? up : down;
-}
-
-// The vertical extents of the boxes that overlap the column [left, right].
-function columnTaken(nodes, left, right, sizeOf) {
-  const taken = [];
-  for (const node of nodes.values()) {
-    const { width, height } = sizeOf(node);
-    if (node.x + width / 2 + GAP.y > left && node.x - width / 2 - GAP.y < right) {
-      taken.push([node.y - height / 2 - GAP.y, node.y + height / 2 + GAP.y]);
-    }
-  }
-  return taken;
-}
-
-// Where a new child of `parentId`, of box `size` ({width, height}), goes: beside its
-// parent on its side, below its last sibling, in the nearest place no box covers.
-export function childPosition(nodes, parentId, size, { mode = "right", sizeOf } = {}) {
-  const parent = nodes.get(parentId);
-  const root = rootOf(nodes);
-  if (!parent || !root) return { x: 0, y: 0 };
-  const index = orderedChildren(nodes);
-  const side = sideForChild(nodes, parent, root, mode, index);
-  const kids = index.get(parent.id) ?? [];
-  const siblings = parent.id === root.id ? kids.filter((kid) => sideOf(nodes, kid.id, root) === side) : kids;
-  const parentSize = sizeOf(parent);
-  let x = parent.x + side * (parentSize.width / 2 + GAP.x + size.width / 2);
-  let y = parent.y;
-  const last = siblings.at(-1);
-  if (last) {  // the column of the siblings, under the last one
-    const lastSize = sizeOf(last);
-    x = last.x + side * (size.width - lastSize.width) / 2;
-    y = last.y + lastSize.height / 2 + GAP.y + size.height / 2;
-  }
-  const taken = columnTaken(nodes, x - size.width / 2, x + size.width / 2, sizeOf);
-  return { x: Math.round(x), y: Math.round(freeY(y, size.height / 2, taken, Boolean(last))) };
-}
-
-// Heights of every visible subtree under `root` (children of a collapsed node are not
-// laid out), computed bottom-up without recursion (a 10,000-deep chain is allowed).
-function subtreeHeights(root, index, sizeOf) {
+// The visible tree under `root` (nothing under a collapsed node), each node after its
+// parent, without recursion (a 10,000-deep chain is allowed); `index` as orderedChildren.
+export function visibleTree(root, index) {
   const order = [];
   const seen = new Set([root.id]);
   for (let stack = [root]; stack.length;) {
@@ -147,6 +99,13 @@ function subtreeHeights(root, index, sizeOf) {
       if (!seen.has(kid.id)) { seen.add(kid.id); stack.push(kid); }
     }
   }
+  return order;
+}
+
+// Heights of every visible subtree under `root` (children of a collapsed node are not
+// laid out), computed bottom-up.
+function subtreeHeights(root, index, sizeOf) {
+  const order = visibleTree(root, index);
   const heights = new Map();
   for (let i = order.length - 1; i >= 0; i -= 1) {
     const node = order[i];
@@ -157,17 +116,25 @@ function subtreeHeights(root, index, sizeOf) {
   return heights;
 }
 
-// Stack `kids` (subtree heights in `heights`) on `side` of the node at (x, y).
-function stackChildren(node, at, kids, side, heights, index, sizeOf, placed, queue) {
-  const total = kids.reduce((sum, kid) => sum + heights.get(kid.id), 0) + GAP.y * Math.max(0, kids.length - 1);
-  let top = at.y - total / 2;
-  const width = sizeOf(node).width;
+// The x of a child `width` wide of a node `parentWidth` wide at `x`: its inner edge
+// GAP.x beyond the parent's outer edge on `side`, so siblings line up on the side
+// facing their parent.
+export function childX(x, parentWidth, width, side) {
+  return x + side * (parentWidth / 2 + GAP.x + width / 2);
+}
+
+// Stack `kids` (subtree heights in `heights`) on `side` of the node at `at`: the first
+// one's top level with the node's top, each next one below the branch of the one before.
+// Positions are whole pixels, as the ops that store them (so placement.js, which adds
+// nodes one at a time, lands where a tidy-up would).
+function stackChildren(node, at, kids, side, heights, sizeOf, placed, queue) {
+  let top = at.y - sizeOf(node).height / 2;
   for (const kid of kids) {
-    const h = heights.get(kid.id);
-    const kidAt = { x: at.x + side * (width / 2 + GAP.x + sizeOf(kid).width / 2), y: top + h / 2 };
+    const kidAt = { x: Math.round(childX(at.x, sizeOf(node).width, sizeOf(kid).width, side)),
+                    y: Math.round(top + sizeOf(kid).height / 2) };
     placed.set(kid.id, kidAt);
     queue.push([kid, kidAt, side]);
-    top += h + GAP.y;
+    top += heights.get(kid.id) + GAP.y;
   }
 }
 
@@ -193,13 +160,13 @@ export function layoutTree(nodes, { mode = "right", sizeOf } = {}) {
     }
   }
   const queue = [];
-  stackChildren(root, rootAt, right, 1, heights, index, sizeOf, placed, queue);
-  stackChildren(root, rootAt, left, -1, heights, index, sizeOf, placed, queue);
+  stackChildren(root, rootAt, right, 1, heights, sizeOf, placed, queue);
+  stackChildren(root, rootAt, left, -1, heights, sizeOf, placed, queue);
   while (queue.length) {
     const [node, at, side] = queue.pop();
     if (node.collapsed) continue;
     const visible = (index.get(node.id) ?? []).filter((kid) => heights.has(kid.id) && !placed.has(kid.id));
-    stackChildren(node, at, visible, side, heights, index, sizeOf, placed, queue);
+    stackChildren(node, at, visible, side, heights, sizeOf, placed, queue);
   }
   return placed;
 }
@@ -228,55 +195,6 @@ export function tidy(nodes, options) {
       moveTo(hidden, hidden.x + dx, hidden.y + dy);
       stack.push(...(index.get(hidden.id) ?? []));
     }
-  }
-  return ops;
-}
-
-// node.create ops for `trees` ([{title, body, color, children}], e.g. an import) under
-// `parentId`: laid out as a block beside the parent, where there is room; parents come
-// before their children, as the server needs them.
-export function placeTrees(nodes, parentId, trees, { mode = "right", sizeOf, newId }) {
-  const parent = nodes.get(parentId);
-  const root = rootOf(nodes);
-  if (!parent || !root) return [];
-  const virtual = new Map();  // the imported forest as a tree of its own, rooted at 0,0
-  const anchor = { id: "\0anchor", parent: null, x: 0, y: 0, title: parent.title };
-  virtual.set(anchor.id, anchor);
-  const made = [];
-  const walk = [[anchor.id, trees]];
-  let order = 0;
-  while (walk.length) {
-    const [under, list] = walk.pop();
-    for (const tree of list) {
-      const node = { id: newId(), parent: under, x: 0, y: (order += 1), title: tree.title, body: tree.body ?? "",
-                     color: tree.color ?? "#ffffff" };
-      virtual.set(node.id, node);
-      made.push(node);
-      walk.push([node.id, tree.children ?? []]);
-    }
-  }
-  const side = sideForChild(nodes, parent, root, mode, orderedChildren(nodes));
-  const placed = layoutTree(virtual, { mode: "right", sizeOf });
-  let top = Infinity; let bottom = -Infinity; let left = Infinity; let right = -Infinity;
-  for (const node of made) {
-    const at = placed.get(node.id);
-    const { width, height } = sizeOf(node);
-    const x = side * at.x;
-    top = Math.min(top, at.y - height / 2); bottom = Math.max(bottom, at.y + height / 2);
-    left = Math.min(left, x - width / 2); right = Math.max(right, x + width / 2);
-  }
-  // Where the block's box goes: as if it were one child of that size.
-  const block = { width: right - left, height: bottom - top };
-  const spot = childPosition(nodes, parentId, block, { mode, sizeOf });
-  const dx = spot.x - (left + right) / 2;
-  const dy = spot.y - (top + bottom) / 2;
-  const byId = new Map(made.map((node) => [node.id, node]));
-  const ops = [];
-  for (const node of made.sort((a, b) => a.y - b.y)) {  // creation order: parents first
-    const at = placed.get(node.id);
-    ops.push({ kind: "node.create", node: {
-      id: node.id, parent: byId.has(node.parent) ? node.parent : parentId, title: node.title,
-      body: node.body, color: node.color, x: Math.round(side * at.x + dx), y: Math.round(at.y + dy) } });
   }
   return ops;
 }

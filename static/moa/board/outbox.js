@@ -1,13 +1,22 @@
 // The user's edits not yet saved by the server, kept in IndexedDB (one database per map
 // and user) so that a reload, a crash or a closed laptop loses none of them. Each entry
-// is one op with its op_id and the edit it belongs to (a drag is one edit, a create is
-// one); the same op_ids go out after every reload and reconnect, so the server applies
-// each once.
+// is one op with its op_id and the edit it belongs to (a drag is one edit, an added node
+// with the moves that made room for it is one); the same op_ids go out after every
+// reload and reconnect, so the server applies each once.
+//
+// Each entry belongs to the tab that made it (`owner`, tabs.js): a tab sends only its
+// own, so two tabs of one map never both send an edit. A tab takes over (adopts) the
+// entries of a tab that is gone: at its start (its own, after a reload, and any left by a
+// closed tab) and whenever another tab goes. Adopting runs under a lock all tabs share,
+// so two tabs never take the same entries.
 //
 // Entries leave the outbox only when the server has applied them (their event, or a
 // batch answer with a seq the page has passed) or refused them for good (gone,
 // invalid, cycle, conflict, too_large, forbidden): `rate_limited` and `unavailable`
 // mean "the same batch again later", never "drop".
+
+import { target, titleGiven } from "./state.js";
+import { exclusively, liveTabs } from "./tabs.js";
 
 const MAX_OPS = 100;              // per `ops` frame (the server's limit)
 const MAX_BYTES = 48 * 1024;      // of JSON per frame, under the 64 KiB frame limit
@@ -49,12 +58,15 @@ async function openStore(name) {
 }
 
 export class Outbox {
-  // `send(frame)` sends a frame and says whether the socket took it; `refused(entry,
-  // code, detail)` tells the person about an edit dropped for good; `changed()` after
-  // every change of what waits; `failed(error)` when the store cannot be written.
-  constructor({ name, send, refused, changed, failed }) {
-    Object.assign(this, { name, send, refused, changed, failed });
-    this.entries = [];     // {op_id, op, edit, label, at, stored, acked}, in the order made
+  // `owner` is this tab's id; `send(frame)` sends a frame and says whether the socket
+  // took it; `refused(entry, code, detail)` tells the person about an op dropped for
+  // good; `changed()` after every change of what waits; `failed(error)` when the store
+  // cannot be written.
+  constructor({ name, owner, send, refused, changed, failed }) {
+    Object.assign(this, { name, owner, send, refused, changed, failed });
+    // {op_id, op, edit, first, label, owner, at, stored, acked}, in the order made;
+    // `first`: the edit's own op (the others made room for it)
+    this.entries = [];
     this.store = null;
     this.ready = false;    // a welcome is in: batches may go out
     this.flight = null;    // the batch sent and not yet answered
@@ -64,34 +76,67 @@ export class Outbox {
     this.limit = MAX_OPS;  // ops per batch, halved when the server finds a batch too large
   }
 
-  // Load what an earlier page left unsaved.
+  // Load what this tab's earlier page, or a closed tab, left unsaved.
   async open() {
     try {
       this.store = await openStore(this.name);
-      const rows = this.store ? await this.store.all() : [];
-      this.entries = rows.map((row) => ({ ...row, stored: true, acked: false }));
     } catch (error) {
-      this.store = null;
+      this.failed(error);
+    }
+    await this.adopt();
+  }
+
+  // Take this tab's stored entries not loaded yet, and those of tabs that are gone.
+  async adopt() {
+    if (!this.store) { this.changed(); return; }
+    try {
+      await exclusively(`${this.name}:adopt`, async () => {
+        const alive = await liveTabs();
+        const rows = await this.store.all();
+        const loaded = new Set(this.entries.map((entry) => entry.op_id));  // after the read: an edit made meanwhile is in
+        const taken = rows
+          .filter((row) => !loaded.has(row.op_id) && (row.owner === this.owner || !alive.has(row.owner)))
+          .map((row) => ({ ...row, owner: this.owner }));
+        if (!taken.length) return;
+        await this.store.write(taken, []);
+        this.entries.push(...taken.map((row) => ({ ...row, stored: true, acked: false })));
+        this.entries.sort((a, b) => a.at - b.at);
+      });
+    } catch (error) {
       this.failed(error);
     }
     this.changed();
+    this.pump();
   }
 
-  // How many of the person's edits wait (not ops: a move is one edit).
+  // How many of the person's edits wait: edits, not ops (a move is one edit), and a node
+  // made and changed before it was saved is one (its create's), so one node created and
+  // named is one edit.
   get edits() {
-    return new Set(this.entries.map((entry) => entry.edit)).size;
+    const madeIn = new Map();  // node id -> the edit that creates it
+    for (const entry of this.entries) if (entry.op.kind === "node.create") madeIn.set(entry.op.node.id, entry.edit);
+    return new Set(this.entries.map((entry) => madeIn.get(target(entry.op)) ?? entry.edit)).size;
+  }
+
+  // The title the person last gave node `id` in an edit that waits, or undefined.
+  latestTitle(id) {
+    for (let i = this.entries.length - 1; i >= 0; i -= 1) {
+      const title = titleGiven(this.entries[i].op, id);
+      if (title !== undefined) return title;
+    }
+    return undefined;
   }
 
   get ops() {
     return this.entries.map((entry) => entry.op);
   }
 
-  // Queue one edit (one or more ops): kept on the device first, then sent.
+  // Queue one edit (one or more ops, its own first): kept on the device, then sent.
   async add(ops, label) {
     const edit = crypto.randomUUID();
     const at = Date.now() * 1000 + (this.counter = (this.counter + 1) % 1000);
-    const added = ops.map((op, index) => ({ op_id: crypto.randomUUID(), op, edit, label, at: at + index / 100,
-                                            stored: false, acked: false }));
+    const added = ops.map((op, index) => ({ op_id: crypto.randomUUID(), op, edit, first: index === 0, label,
+                                            owner: this.owner, at: at + index / 100, stored: false, acked: false }));
     this.entries.push(...added);
     this.changed();
     try {

@@ -7,6 +7,7 @@
 const MOVE = 4;          // screen pixels before a press becomes a drag
 const LONG_PRESS = 550;  // ms
 const DOUBLE_TAP = 350;  // ms
+const LINE = 40;         // pixels a wheel "line" stands for (Firefox counts lines)
 
 export function attachPointer(svg, { camera, nodeAt, select, edit, fold, dragTo, drop, cursor, panned }) {
   const pointers = new Map();  // pointer id -> {x, y} (client)
@@ -98,9 +99,12 @@ export function attachPointer(svg, { camera, nodeAt, select, edit, fold, dragTo,
     const id = under && nodeAt(under);
     if (id && !under.closest("[data-fold]")) edit(id);
   });
+  // The wheel zooms by its whole delta: a browser that is busy sums the wheel's steps
+  // into one event, and each must count (the camera bounds the scale).
   svg.addEventListener("wheel", (event) => {
     event.preventDefault();
-    camera.zoomAt(Math.exp(-Math.max(-100, Math.min(100, event.deltaY)) / 500), event.clientX, event.clientY);
+    const pixels = event.deltaY * (event.deltaMode === 1 ? LINE : event.deltaMode === 2 ? svg.clientHeight : 1);
+    camera.zoomAt(Math.exp(-pixels / 500), event.clientX, event.clientY);
     panned();
   }, { passive: false });
 }

@@ -154,7 +154,14 @@ export function apply(state, op) {
   return null;
 }
 
-// The nodes an op is about, for messages: [id] (the created node's for a create).
+// The node an op is about, for messages: its id (the created node's for a create).
 export function target(op) {
   return op.kind === "node.create" ? op.node.id : op.id;
+}
+
+// The title `op` gives node `id`, or undefined.
+export function titleGiven(op, id) {
+  if (op.kind === "node.create" && op.node.id === id) return op.node.title;
+  if (op.kind === "node.update" && op.id === id && "title" in op.set) return op.set.title;
+  return undefined;
 }

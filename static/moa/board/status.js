@@ -1,5 +1,6 @@
 // The status line's words: what the connection is and how many of the person's edits
-// are not saved yet (edits, not ops).
+// are not saved yet (edits, not ops). "Offline" only when the browser says it has no
+// network (`online` false); a browser online whose server cannot be reached says so.
 
 function edits(count, word = "unsaved ") {
   if (count === 0) return `no ${word}edits`;
@@ -25,8 +26,9 @@ export function describe({ connection, online, count }) {
     return { state: count ? "saving" : "saved",
              text: count ? `Saving ${edits(count, "")}…` : "All changes saved" };
   }
-  if (!online || state === "offline" || state === "unreachable") {
-    return { state: "offline", text: `Offline — ${edits(count)}` };
+  if (!online || state === "offline") return { state: "offline", text: `Offline — ${edits(count)}` };
+  if (state === "unreachable") {
+    return { state: "unreachable", text: `Cannot reach the server — reconnecting… ${edits(count)}` };
   }
   if (state === "loading") {
     const { part, parts } = connection.progress;

@@ -1,9 +1,14 @@
-// The person's undo and redo stacks for one map, kept in localStorage (per map and
-// user) so they survive a reload. Each entry is the op that takes an edit back and the
-// op it takes back (`expect`): undo is refused, with the node named, when the tree no
-// longer shows what the edit did (a peer has since overwritten the field, deleted the
-// node or brought it back). Undoing a delete is a node.restore: the subtree comes back
-// with the same ids, for everyone; redoing a create is a restore too.
+// The person's undo and redo stacks for one map in one tab, kept in sessionStorage (per
+// map, user and tab) so that they survive a reload of the tab and two tabs never undo
+// each other's edits. An entry is one edit: its steps, each the op that takes one of the
+// edit's ops back and the op it takes back (`expect`). The edit's own op (its first:
+// the create, the rename) must still show on the tree, or the undo is refused with the
+// node named (a peer has since overwritten the field, deleted the node or brought it
+// back); the steps of the moves that made room are taken back only where the tree still
+// shows them. Undoing a delete is a node.restore: the subtree comes back with the same
+// ids, for everyone; redoing a create is a restore too.
+
+import { apply, tree } from "./state.js";
 
 const LIMIT = 100;
 
@@ -36,13 +41,37 @@ export function overwritten(op, live) {
   return null;
 }
 
+// The steps that take `ops` back (made in order on the tree `live`), last op first; the
+// step of `main` (the edit's own op) is marked.
+function stepsBack(ops, live, main) {
+  const state = tree();
+  state.live = new Map(live);
+  const steps = [];
+  for (const op of ops) {
+    const back = inverse(op, state.live);
+    if (back) steps.unshift({ op: back, expect: op, ...(op === main ? { main: true } : {}) });
+    apply(state, op);
+  }
+  return steps;
+}
+
+// What undoing (or redoing) `entry` would do on the tree `live`: {ops, main} to queue
+// (`main` the op of the edit's own step), or {why} that step no longer shows.
+export function planBack(entry, live) {
+  const main = entry.steps.find((step) => step.main);  // every entry has one (push)
+  const why = overwritten(main.expect, live);
+  if (why) return { why };
+  return { ops: entry.steps.filter((step) => step === main || !overwritten(step.expect, live)).map((step) => step.op),
+           main: main.op };
+}
+
 export class History {
-  constructor(key) {
-    this.key = key;
-    this.undo = [];
-    this.redo = [];
+  constructor(key, storage = globalThis.sessionStorage) {
+    Object.assign(this, { key, storage, undo: [], redo: [] });
     try {
-      Object.assign(this, JSON.parse(localStorage.getItem(key) ?? "{}"));
+      const kept = JSON.parse(storage?.getItem(key) ?? "{}");
+      this.undo = kept.undo ?? [];
+      this.redo = kept.redo ?? [];
     } catch (error) {
       console.warn("board: unreadable undo history dropped", error);
     }
@@ -50,23 +79,24 @@ export class History {
 
   save() {
     try {
-      localStorage.setItem(this.key, JSON.stringify({ undo: this.undo, redo: this.redo }));
+      this.storage?.setItem(this.key, JSON.stringify({ undo: this.undo, redo: this.redo }));
     } catch (error) {  // storage full or denied: undo still works until the page closes
       console.warn("board: undo history not saved", error);
     }
   }
 
-  // A new edit `op` (the tree `live` as it was before it) can be undone; redo is over.
-  record(op, live, title) {
-    this.push(this.undo, op, live, title);
+  // A new edit (`ops`, made on the tree `live`; the first is its own) can be undone;
+  // redo is over.
+  record(ops, live, title) {
+    this.push(this.undo, ops, live, title, ops[0]);
     this.redo = [];
     this.save();
   }
 
-  push(stack, op, live, title) {
-    const back = inverse(op, live);
-    if (!back) return;
-    stack.push({ op: back, expect: op, title });
+  push(stack, ops, live, title, main) {
+    const steps = stepsBack(ops, live, main);
+    if (!steps.some((step) => step.main)) return;
+    stack.push({ steps, title });
     if (stack.length > LIMIT) stack.shift();
   }
 
@@ -75,10 +105,11 @@ export class History {
     return this[which].at(-1) ?? null;
   }
 
-  // Take the entry off `which` and make its op redoable (or undoable) in turn.
-  take(which, live) {
+  // Take the entry off `which`, its plan ({ops, main} of planBack) about to be queued
+  // on the tree `live`, and make it redoable (or undoable) in turn.
+  take(which, { ops, main }, live) {
     const entry = this[which].pop();
-    this.push(which === "undo" ? this.redo : this.undo, entry.op, live, entry.title);
+    this.push(which === "undo" ? this.redo : this.undo, ops, live, entry.title, main);
     this.save();
     return entry;
   }

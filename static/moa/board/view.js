@@ -1,23 +1,27 @@
 // What the board shows and how a person works on it: drawing (render.js, at most once
-// per animation frame), the camera (pan, zoom, fit, following the selection), the keys,
-// the inline title editor, the toolbar (add, delete, tidy, colour, notes, zoom, export,
-// import), the minimap and the people bar. It reads the tree through `board.nodes()`
-// and changes it only through `board.submit(op)` / `board.submitMany(ops, label)`,
-// which say (with a toast) when an edit cannot be made.
+// per animation frame), the camera (pan, zoom, fit, following the selection), the keys
+// (keys.js), the inline title editor, the toolbar (add, delete, tidy, colour, notes,
+// zoom, export, import), the minimap and the people bar. It reads the tree through
+// `board.nodes()` and changes it only through `board.submit(ops, {label})` (one edit),
+// which says (with a toast) when an edit cannot be made; on a read-only board
+// (`board.mayEdit()` false, with a toast saying why) no editor opens.
 
 import { createCamera } from "./camera.js";
 import { createEditor } from "./editor.js";
 import { createFiles } from "./files.js";
-import { childPosition, placeTrees, rootOf, sideOf, tidy } from "./layout.js";
+import { keyAction } from "./keys.js";
+import { rootOf, sideOf, tidy } from "./layout.js";
 import { createMinimap } from "./minimap.js";
 import { neighbour } from "./navigate.js";
+import { createNotes } from "./notes.js";
 import { createPeopleBar } from "./people.js";
+import { placeNode, placeTrees, retitle, unfold } from "./placement.js";
 import { attachPointer } from "./pointer.js";
 import { createRenderer } from "./render.js";
 import { ancestors, hiddenByCollapse, within } from "./state.js";
+import { createToolbar } from "./toolbar.js";
 
 const NEW_TITLE = "New idea";
-const LAYOUT_KEY = "moa-board-layout";
 const CULL_MARGIN = 0.5;  // of the view's width and height, drawn beyond each side
 const $ = (id) => document.getElementById(id);
 
@@ -31,7 +35,6 @@ export function createView({ svg, frame, board }) {
   let placed = false;     // the camera has been placed on the map once
   let frameRequest = null;
   let lastCursor = 0;
-  let mode = localStorage.getItem(LAYOUT_KEY) === "balanced" ? "balanced" : "right";
   let shown = new Map();  // the nodes as last drawn (drags applied)
   let hidden = new Set();
   let sides = new Map();  // id -> ±1, the side of the root a node is on
@@ -39,17 +42,30 @@ export function createView({ svg, frame, board }) {
   let treeChanged = true;  // the next paint derives the tree's shape again
   let drawnArea = null;    // the world box the last paint drew
 
-  const camera = createCamera(svg, () => { minimap.frameView(); placeEditor(); zoomLabel(); viewMoved(); });
-  const minimap = createMinimap({ frame, camera });
+  const camera = createCamera(svg, () => {
+    minimap.frameView();
+    placeEditor();
+    toolbar.showZoom(camera.view.scale);
+    viewMoved();
+  });
+  const minimap = createMinimap({ frame, camera, toggle: $("minimap-toggle") });
   const editor = createEditor({
     frame,
-    save: (id, title) => board.submit({ kind: "node.update", id, set: { title } }),
+    // A title typed on a board that became read-only meanwhile is kept in the editor.
+    save: (id, title) => {
+      if (!board.mayEdit()) return false;
+      board.submit(retitle(board.nodes(), id, title, { sizeOf }));
+      return true;
+    },
     closed: () => svg.focus({ preventScroll: true }),
   });
+  const notes = createNotes({ board, svg });
   const people = createPeopleBar({ bar: $("board-people"), peers: board.peers, changed: () => render() });
-  const files = createFiles({
+  createFiles({
     board, title: board.title, measure: renderer.measure, hidden: () => hidden, toast: board.toast,
-    place: (parentId, trees) => placeTrees(board.nodes(), parentId, trees, { mode, sizeOf, newId: () => crypto.randomUUID() }),
+    place: (parentId, trees) => placeTrees(board.nodes(), parentId, trees,
+                                           { mode: toolbar.mode, sizeOf, newId: () => crypto.randomUUID() }),
+    under: () => selected ?? rootOf(board.nodes())?.id,
   });
 
   function render() {
@@ -122,7 +138,7 @@ export function createView({ svg, frame, board }) {
     if (reveal && shown.has(reveal) && !hidden.has(reveal)) camera.reveal(boxAround(shown.get(reveal)));
     reveal = null;
     placeEditor();
-    toolbarState();
+    toolbar.showNode(shown.get(selected));
   }
 
   function derive() {
@@ -188,7 +204,7 @@ export function createView({ svg, frame, board }) {
     if (selected !== id) {
       selected = id;
       presence();
-      closeNotes();
+      notes.close();
     }
     if (show) reveal = id;
     render();
@@ -196,23 +212,21 @@ export function createView({ svg, frame, board }) {
 
   function edit(id, text = null) {
     const node = board.nodes().get(id);
-    if (!node) return;
+    if (!node || !board.mayEdit()) return;
     select(id);
     camera.reveal(boxAround(node), { smooth: false });
     editor.open(id, node.title, text);
     placeEditor();
   }
 
-  // A new node under `parentId`, placed beside it where there is room, selected, in
-  // view, with its title editor open.
-  function addNode(parentId) {
+  // A new node under `parentId` (after the sibling `after`, else after the last one),
+  // placed by the layout with room made for it, selected, in view, its title editor open.
+  function addNode(parentId, after = null) {
     const nodes = board.nodes();
     if (!nodes.get(parentId)) return;
-    const at = childPosition(nodes, parentId, renderer.boxOf(NEW_TITLE), { mode, sizeOf });
     const id = crypto.randomUUID();
-    const made = board.submit({ kind: "node.create", node: { id, parent: parentId, title: NEW_TITLE, body: "",
-      x: at.x, y: at.y, color: "#ffffff" } });
-    if (!made) return;
+    const ops = placeNode(nodes, parentId, { id, title: NEW_TITLE }, { after, mode: toolbar.mode, sizeOf });
+    if (!board.submit(ops)) return;
     selected = id;
     presence();
     paint();  // drawn now, so the editor opens over it
@@ -232,7 +246,7 @@ export function createView({ svg, frame, board }) {
 
   function addSibling() {
     const parent = board.nodes().get(selected)?.parent;
-    if (parent) addNode(parent);
+    if (parent) addNode(parent, selected);
     else board.toast("The central topic has no siblings: Tab adds a child.");
   }
 
@@ -244,13 +258,16 @@ export function createView({ svg, frame, board }) {
       return;
     }
     if (window.confirm(`Delete "${node.title || "untitled"}" and everything under it?`)) {
-      board.submit({ kind: "node.delete", id: selected });
+      board.submit([{ kind: "node.delete", id: selected }]);
     }
   }
 
   function toggleFold(id) {
-    const node = board.nodes().get(id);
-    if (node) board.submit({ kind: "node.update", id, set: { collapsed: !node.collapsed } });
+    const nodes = board.nodes();
+    const node = nodes.get(id);
+    if (!node) return;
+    const fold = [{ kind: "node.update", id, set: { collapsed: true } }];
+    board.submit(node.collapsed ? unfold(nodes, id, { sizeOf }) : fold);
   }
 
   function fit() {
@@ -260,38 +277,33 @@ export function createView({ svg, frame, board }) {
   }
 
   function tidyUp() {
-    const ops = tidy(board.nodes(), { mode, sizeOf });
+    const ops = tidy(board.nodes(), { mode: toolbar.mode, sizeOf });
     if (!ops.length) { board.toast("The map is already tidy."); return; }
-    if (board.submitMany(ops, "Tidy up")) reveal = selected;
+    if (board.submit(ops, { label: "Tidy up" })) reveal = selected;
   }
 
   // --- keys ---------------------------------------------------------------------------------
 
-  const KEYS = {
-    Tab: addChild, Insert: addChild, Delete: removeSelected, Backspace: removeSelected,
-    F2: () => edit(selected), Enter: () => edit(selected), " ": () => toggleFold(selected),
-    "?": () => openSheet(), 0: fit, "!": fit, "+": () => zoom(1.25), "=": () => zoom(1.25), "-": () => zoom(0.8),
-    Escape: () => people.unfollow(),
+  const ACTIONS = {
+    addChild, addSibling, remove: removeSelected, edit: () => edit(selected), fold: () => toggleFold(selected),
+    help: () => toolbar.openSheet(), fit, zoomIn: () => zoom(1.25), zoomOut: () => zoom(0.8), notes: () => openNotes(),
+    unfollow: () => people.unfollow(),
+    walk: (key) => {
+      const next = neighbour(board.nodes(), selected, key, hidden);
+      if (next) select(next);
+    },
   };
 
   svg.addEventListener("keydown", (event) => {
-    if (event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
+    const what = keyAction(event, event.getModifierState("AltGraph"));
+    if (!what) return;
     if (!selected) keepSelection(board.nodes());
-    if (event.key === "Enter" && event.shiftKey) { event.preventDefault(); addSibling(); return; }
-    if (event.key === "F2" && event.shiftKey) { event.preventDefault(); openNotes(); return; }
-    if (event.key.startsWith("Arrow")) {
+    if (what.action) {
       event.preventDefault();
-      const next = neighbour(board.nodes(), selected, event.key, hidden);
-      if (next) select(next);
-      return;
-    }
-    const action = KEYS[event.key];
-    if (action) {
+      ACTIONS[what.action](event.key);
+    } else if (selected) {  // typing on a node replaces its title
       event.preventDefault();
-      action();
-    } else if (event.key.length === 1 && selected) {  // typing on a node replaces its title
-      event.preventDefault();
-      edit(selected, event.key);
+      edit(selected, what.text);
     }
   });
   frame.addEventListener("editor-tab", (event) => {
@@ -338,8 +350,8 @@ export function createView({ svg, frame, board }) {
       if (refused) {
         board.toast(`“${node.title || "untitled"}” cannot go under “${nodes.get(refused)?.title || "untitled"}”: ` +
                     "that is inside its own branch.", { alert: true });
-      } else if (target) board.submit({ kind: "node.reparent", id, parent: target });
-      else board.submit({ kind: "node.update", id, set: { x: Math.round(node.x + moved.dx), y: Math.round(node.y + moved.dy) } });
+      } else if (target) board.submit([{ kind: "node.reparent", id, parent: target }]);
+      else board.submit([{ kind: "node.update", id, set: { x: Math.round(node.x + moved.dx), y: Math.round(node.y + moved.dy) } }]);
       render();
     },
     cursor(at) {
@@ -352,94 +364,21 @@ export function createView({ svg, frame, board }) {
     panned: () => people.unfollow(),
   });
 
-  // --- toolbar, panels, dialogs --------------------------------------------------------------
+  // --- toolbar ------------------------------------------------------------------------------
 
   function zoom(factor) { camera.zoom({ factor }); people.unfollow(); }
-  function zoomLabel() {  // on every pan: the text set only when it changed (no relayout)
-    const label = `${Math.round(camera.view.scale * 100)}%`;
-    if ($("zoom-level").textContent !== label) $("zoom-level").textContent = label;
-  }
 
-  const sheet = $("board-shortcuts");
-  function openSheet() { if (!sheet.open) sheet.showModal(); }
-  $("board-help").addEventListener("click", openSheet);
-  $("board-shortcuts-close").addEventListener("click", () => sheet.close());
-  sheet.addEventListener("close", () => svg.focus({ preventScroll: true }));
-
-  const notes = $("board-notes");
-  const notesText = $("board-notes-text");
-  let notesFor = null;  // the node the notes panel was opened on: saved there, whatever is selected
   function openNotes() {
     const node = board.nodes().get(selected);
-    if (!node) return;
-    notesFor = node.id;
-    $("board-notes-title").textContent = `Notes: ${node.title || "untitled"}`;
-    notesText.value = node.body ?? "";
-    notes.hidden = false;
-    notesText.focus();
-  }
-  function closeNotes(save = false) {
-    if (notes.hidden) return;
-    const node = board.nodes().get(notesFor);
-    if (save && node && notesText.value !== (node.body ?? "")) {
-      board.submit({ kind: "node.update", id: notesFor, set: { body: notesText.value } });
-    }
-    notes.hidden = true;
-    notesFor = null;
-    svg.focus({ preventScroll: true });
-  }
-  $("node-notes").addEventListener("click", openNotes);
-  $("board-notes-save").addEventListener("click", () => closeNotes(true));
-  $("board-notes-cancel").addEventListener("click", () => closeNotes(false));
-  notesText.addEventListener("keydown", (event) => {
-    event.stopPropagation();  // the page's keys (undo) do not act while typing notes
-    if (event.key === "Escape") closeNotes(false);
-    else if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) closeNotes(true);
-  });
-
-  $("node-colors").addEventListener("click", (event) => {
-    const color = event.target.closest("button[data-color]")?.dataset.color;
-    if (color && selected) board.submit({ kind: "node.update", id: selected, set: { color } });
-    svg.focus({ preventScroll: true });
-  });
-  for (const swatch of document.querySelectorAll("#node-colors button[data-color]")) {
-    swatch.style.background = swatch.dataset.color;  // CSSOM: the CSP allows it
+    if (node && board.mayEdit()) notes.open(node);
   }
 
-  function toolbarState() {
-    const node = shown.get(selected);
-    for (const swatch of document.querySelectorAll("#node-colors button[data-color]")) {
-      swatch.setAttribute("aria-pressed", String(node?.color === swatch.dataset.color));
-    }
-    $("node-notes").textContent = node?.body ? "Notes •" : "Notes";
-  }
-
-  $("add-child").addEventListener("click", addChild);
-  $("add-sibling").addEventListener("click", addSibling);
-  $("delete-node").addEventListener("click", removeSelected);
-  $("tidy-up").addEventListener("click", tidyUp);
-  const layoutChoice = $("board-layout");
-  layoutChoice.value = mode;
-  layoutChoice.addEventListener("change", () => {
-    mode = layoutChoice.value === "balanced" ? "balanced" : "right";
-    localStorage.setItem(LAYOUT_KEY, mode);
-  });
-  $("zoom-in").addEventListener("click", () => zoom(1.25));
-  $("zoom-out").addEventListener("click", () => zoom(0.8));
-  $("zoom-reset").addEventListener("click", () => { camera.zoom({ scale: 1 }); people.unfollow(); });
-  $("zoom-fit").addEventListener("click", fit);
-
-  $("board-export").addEventListener("click", (event) => {
-    const format = event.target.closest("button[data-format]")?.dataset.format;
-    if (format) files.exportAs(format);
-  });
-  const importInput = $("board-import-file");
-  $("board-import").addEventListener("click", () => importInput.click());
-  importInput.addEventListener("change", () => {
-    const [file] = importInput.files;
-    importInput.value = "";
-    if (file) files.importChosen(file, selected ?? rootOf(board.nodes())?.id);
-  });
+  const toolbar = createToolbar({ svg, on: {
+    addChild, addSibling, remove: removeSelected, notes: openNotes, tidy: tidyUp, fit,
+    colour: (color) => { if (selected) board.submit([{ kind: "node.update", id: selected, set: { color } }]); },
+    zoomIn: () => zoom(1.25), zoomOut: () => zoom(0.8),
+    zoomReset: () => { camera.zoom({ scale: 1 }); people.unfollow(); },
+  } });
 
   new ResizeObserver(() => camera.measure()).observe(svg);
   camera.measure();

@@ -1,0 +1,129 @@
+"""The board's page-less client modules run by Node (through
+tests/js/board_view_harness.mjs): which key does what (keys.js, AZERTY included), the
+status line's words (status.js), how the outbox counts edits (outbox.js), undoing an edit
+of several ops (undo.js), and which files an import reads (exchange.js)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.unit.test_board_view_modules import js
+
+pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs Node")
+
+
+def key(name: str, altGraph: bool = False, **modifiers):
+    return js("keyAction", {"key": name, **modifiers}, altGraph)
+
+
+# --- keys -----------------------------------------------------------------------------------
+
+def test_a_digit_typed_with_shift_on_azerty_starts_editing_with_that_digit():
+    assert key("1", shiftKey=True, code="Digit1") == {"text": "1"}
+
+
+@pytest.mark.parametrize("typed", ["0", "1", "!", "a", "Z", "é", "😀", "@", "#"])
+def test_digits_letters_and_other_characters_start_a_title(typed):
+    assert key(typed) == {"text": typed}
+
+
+def test_altgr_characters_are_typed_not_taken_as_ctrl_alt():
+    assert key("@", ctrlKey=True, altKey=True, altGraph=True) == {"text": "@"}
+    assert key("€", ctrlKey=True, altKey=True, altGraph=True) == {"text": "€"}
+
+
+@pytest.mark.parametrize("name, shift, action", [
+    ("Tab", False, "addChild"), ("Enter", True, "addSibling"), ("Enter", False, "edit"),
+    ("F2", True, "notes"), (" ", False, "fold"), ("?", True, "help"), ("Home", False, "fit"),
+    ("+", True, "zoomIn"), ("-", False, "zoomOut"), ("ArrowLeft", False, "walk"),
+    ("Delete", False, "remove"),
+])
+def test_the_shortcuts(name, shift, action):
+    assert key(name, shiftKey=shift) == {"action": action}
+
+
+@pytest.mark.parametrize("modifiers", [{"ctrlKey": True}, {"metaKey": True}, {"altKey": True},
+                                       {"isComposing": True}])
+def test_combinations_and_composition_are_left_to_the_page(modifiers):
+    assert key("z", **modifiers) is None
+
+
+@pytest.mark.parametrize("name", ["Dead", "Shift", "Process", "F5", "\u0007"])
+def test_keys_that_type_nothing_do_nothing(name):
+    assert key(name) is None
+
+
+# --- status ---------------------------------------------------------------------------------
+
+def test_a_server_out_of_reach_is_not_called_offline():
+    said = js("describe", "unreachable", True, 2)
+    assert said["text"] == "Cannot reach the server — reconnecting… 2 unsaved edits"
+    assert "Offline" not in said["text"] and said["state"] == "unreachable"
+
+
+def test_offline_is_kept_for_a_browser_without_network():
+    assert js("describe", "unreachable", False, 1)["text"] == "Offline — 1 unsaved edit"
+    assert js("describe", "offline", False, 0)["text"] == "Offline — no unsaved edits"
+
+
+# --- counting edits -------------------------------------------------------------------------
+
+def create(node_id, title="New idea"):
+    return {"kind": "node.create", "node": {"id": node_id, "parent": "root", "title": title}}
+
+
+def update(node_id, **fields):
+    return {"kind": "node.update", "id": node_id, "set": fields}
+
+
+def test_a_node_created_and_named_is_one_edit():
+    assert js("editCount", [[create("a")], [update("a", title="Budget")]]) == 1
+
+
+def test_an_added_node_with_the_moves_that_made_room_then_named_is_one_edit():
+    made = [[create("a"), update("b", x=1, y=60)], [update("a", title="Budget")]]
+    assert js("editCount", made) == 1
+
+
+def test_two_nodes_made_and_named_are_two_edits_and_a_rename_of_a_saved_node_is_one():
+    made = [[create("a")], [update("a", title="A")], [create("b"), update("a", x=0, y=50)],
+            [update("b", title="B")]]
+    assert js("editCount", made) == 2
+    assert js("editCount", [*made, [update("saved", title="Renamed")]]) == 3
+
+
+# --- undo -----------------------------------------------------------------------------------
+
+ROOT = {"id": "root", "parent": None, "title": "Plan", "x": 0, "y": 0}
+BELOW = {"id": "below", "parent": "root", "title": "Below", "x": 200, "y": 0}
+ADDED = [create("new"), update("below", x=200, y=50)]  # a node, and the move that made room
+AFTER = [ROOT, {**BELOW, "x": 200, "y": 50}, {"id": "new", "parent": "root", "title": "New idea",
+                                               "x": 200, "y": 0}]
+
+
+def test_undoing_an_added_node_takes_back_the_move_that_made_room_too():
+    plan = js("undoPlan", [ROOT, BELOW], ADDED, AFTER)
+    assert plan["ops"] == [update("below", x=200, y=0), {"kind": "node.delete", "id": "new"}]
+
+
+def test_a_move_someone_changed_since_is_left_as_it_is_and_the_rest_undone():
+    now = [AFTER[0], {**AFTER[1], "y": 300}, AFTER[2]]
+    plan = js("undoPlan", [ROOT, BELOW], ADDED, now)
+    assert plan["ops"] == [{"kind": "node.delete", "id": "new"}]
+
+
+def test_an_edit_whose_own_op_was_overwritten_is_not_undone():
+    assert js("undoPlan", [ROOT, BELOW], ADDED, AFTER[:2]) == {"why": "it has been deleted since"}
+
+
+# --- import formats -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, format_", [
+    ("plan.md", "markdown"), ("Plan.MARKDOWN", "markdown"), ("notes.txt", "markdown"),
+    ("plan.opml", "opml"), ("export.xml", "opml"), ("photo.png", None), ("members.xlsx", None),
+    ("plan", None), ("plan.md.png", None),
+])
+def test_an_import_reads_markdown_and_opml_files_only(name, format_):
+    assert js("importFormat", name) == format_
