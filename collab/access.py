@@ -14,9 +14,12 @@ def team_role(*, user_id: int, team_id: int) -> tuple[Team, str]:
     return team, role_in_team(user_id=user_id, team_id=team_id)
 
 
-def role_in_team(*, user_id: int, team_id: int) -> str:
-    """The user's role in a live team, or NotAMember (a missing team included)."""
-    role = (Membership.objects.filter(team_id=team_id, user_id=user_id, team__is_deleted=False)
+def role_in_team(*, user_id: int, team_id: int, lock: bool = False) -> str:
+    """The user's role in a live team, or NotAMember (a missing team included). With
+    `lock` (in a transaction) the membership row stays as read until it commits: a
+    removal waits for the write that relied on it."""
+    memberships = Membership.objects.select_for_update() if lock else Membership.objects
+    role = (memberships.filter(team_id=team_id, user_id=user_id, team__is_deleted=False)
             .values_list("role", flat=True).first())
     if role is None:
         raise NotAMember(f"user {user_id} is not a member of team {team_id}")

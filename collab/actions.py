@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from collab import op_fields, op_log, ops, queries
 from collab.errors import MapNotFound, NotAMember
@@ -121,8 +122,13 @@ def held_back(max_restore_bytes: int) -> op_fields.Rejected:
 
 def slice_op_id(op_id: str, number: int) -> str:
     """The op_id of slice `number` (1, 2, ...) of the restore `op_id` (slice 0 keeps it):
-    derived, so the same restore logs the same ids whoever sends it again."""
-    return str(uuid.uuid5(uuid.UUID(op_id), f"moa-restore-slice-{number}"))
+    derived, so the same restore logs the same ids whoever sends it again, and keyed by
+    the server's secret, so no client can compute it and log another op under it first
+    (which would fail the restore at its last statement, after all its work under the
+    map's lock, again at every resend)."""
+    digest = salted_hmac("moa.collab.restore-slice", f"{op_id}:{number}",
+                         algorithm="sha256").digest()
+    return str(uuid.UUID(bytes=digest[:16], version=5))
 
 
 def ops_submit(*, map_id: int, team_id: int, submissions: list[Submission],

@@ -26,6 +26,8 @@ ERROR_CODES: dict[str, tuple[str, str]] = {
     "ENCODER_UNAVAILABLE": (PERMANENT, "ffmpeg is missing or does not run (FFMPEG_BINARY)"),
     "ENCODE_FAILED": (PERMANENT, "ffmpeg stopped with an error on this file"),
     "STORAGE_DENIED": (PERMANENT, "storage refused the credentials or the bucket"),
+    "NOT_PERMITTED": (PERMANENT, "the person who started the job may no longer do what it "
+                      "does (no longer an owner of the team)"),
     "STORAGE_UNAVAILABLE": (TRANSIENT, "storage could not be reached or failed"),
     "EMAIL_UNAVAILABLE": (TRANSIENT, "the mail server refused or could not be reached "
                           "(EMAIL_URL); what was sent stays sent, the rest on retry"),

@@ -24,7 +24,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Upper
 
+from collab import access
 from collab.actions import memberships_bulk_add
+from collab.errors import NotAMember
 from collab.models import Membership, Team
 from media_pipeline import sandbox, storage
 from media_pipeline.jobs.errors import (
@@ -73,12 +75,13 @@ def excel_import(context: JobContext) -> dict:
 
 def _import(context: JobContext, path: Path) -> dict:
     payload = context.payload
+    team = Team.objects.get(pk=payload["team"])
+    _require_owner(context, team)  # before any work (again under a lock before writing)
     context.progress(0, "reading")
     with storage_failure_fails_job():
         storage.download(payload["key"], str(path))
     rows, rejected = _read(context, str(path))
     context.progress(60, "checking", f"{len(rows) + len(rejected)} rows read")
-    team = Team.objects.get(pk=payload["team"])
     plan = member_rows.plan(rows, *_accounts(rows), _member_ids(team))
     plan.rejected.extend(rejected)
     plan.rejected.sort(key=lambda item: item["row"])
@@ -162,6 +165,7 @@ def _apply(context: JobContext, team: Team, plan: member_rows.Plan) -> None:
     total = len(plan.create)
     context.progress(70, "applying", f"{total} accounts to create")
     with transaction.atomic():
+        _require_owner(context, team, lock=True)
         for start in range(0, total, APPLY_BATCH):
             batch = plan.create[start:start + APPLY_BATCH]
             ids = users_bulk_create(
@@ -174,6 +178,19 @@ def _apply(context: JobContext, team: Team, plan: member_rows.Plan) -> None:
         memberships_bulk_add(team=team, roles={user_id: row.role for row, user_id in plan.link})
     logger.info("import into team %s: %d created, %d linked", team.pk, len(plan.create),
                 len(plan.link))
+
+
+def _require_owner(context: JobContext, team: Team, lock: bool = False) -> None:
+    """Only a team's owners import into it: checked when the job starts, and again
+    under a lock in the transaction that writes (an owner removed while the job waited
+    adds nobody, themselves included)."""
+    try:
+        role = access.role_in_team(user_id=context.owner_id, team_id=team.pk, lock=lock)
+    except NotAMember:
+        role = None
+    if role != "owner":
+        raise JobFailed("NOT_PERMITTED", "Nothing was imported: whoever started this import "
+                        "is no longer an owner of the team.")
 
 
 def _invite(context: JobContext, team: Team, rows: list[Row]) -> int:

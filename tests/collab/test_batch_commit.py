@@ -152,3 +152,22 @@ def test_restores_past_a_transactions_budget_wait_with_their_senders_later_ops(
         Submission(bob.pk, new_id(), {"kind": "node.restore", "id": b})],
         max_restore_bytes=3_000)
     assert alone.new  # sent again: the first restore of its transaction
+
+
+def test_no_client_can_take_a_slice_op_id_first(mindmap, alice, bob):
+    """A slice's op_id cannot be computed from the restore's: an op logged under any
+    id a client could derive leaves the restore whole (it used to fail it, after all
+    its work under the map's lock, at every resend)."""
+    ids = big_branch(mindmap, alice)
+    submit(mindmap, Submission(alice.pk, new_id(), {"kind": "node.delete", "id": ids[0]}))
+    op_id = new_id()
+    guesses = [str(uuid.uuid5(uuid.UUID(op_id), f"moa-restore-slice-{n}")) for n in (1, 2)]
+    root = next(node for node in queries.snapshot_nodes(mindmap.pk) if node["parent"] is None)
+    for guess in guesses:
+        (taken,) = submit(mindmap, Submission(bob.pk, guess, {
+            "kind": "node.update", "id": root["id"], "set": {"title": "mine"}}))
+        assert taken.new
+    (outcome,) = submit(mindmap, Submission(alice.pk, op_id, {
+        "kind": "node.restore", "id": ids[0]}))
+    assert outcome.new and len(outcome.events) == 3
+    assert not {event["op_id"] for event in outcome.events} & set(guesses)
