@@ -4,6 +4,7 @@ costs a bounded wait and a log line, never the worker."""
 
 import contextlib
 import datetime as dt
+import json
 import os
 import socket
 import subprocess
@@ -200,3 +201,35 @@ def test_a_running_worker_publishes_its_channel_backlog_as_configured(moto_url, 
         ("BacklogPerWorker", "Channel=jobs.excel"): (3, 3),
     }
 
+
+@pytest.mark.django_db
+def test_the_example_scaling_policy_reads_a_figure_the_workers_publish(moto_url):
+    """deploy/autoscaling/worker-target-tracking.json: a valid target-tracking
+    configuration whose metric, with exactly its dimensions, is one the publisher sends
+    (configured with the policy's namespace and other dimensions)."""
+    from botocore.session import get_session
+    from botocore.validate import validate_parameters
+
+    from media_pipeline.jobs import registry
+
+    policy = json.loads((ROOT / "deploy/autoscaling/worker-target-tracking.json").read_text())
+    operation = get_session().get_service_model("autoscaling").operation_model(
+        "PutScalingPolicy")
+    validate_parameters({"AutoScalingGroupName": "moa-video-workers", "PolicyName": "backlog",
+                         "PolicyType": "TargetTrackingScaling",
+                         "TargetTrackingConfiguration": policy}, operation.input_shape)
+    metric = policy["CustomizedMetricSpecification"]
+    # Every worker of the channel publishes the same figure: their Sum would count it
+    # once per worker.
+    assert metric["Statistic"] == "Average" and metric["Unit"] == "Count"
+    dimensions = {item["Name"]: item["Value"] for item in metric["Dimensions"]}
+    channel = dimensions.pop("Channel")
+    assert channel in registry.all_channels()
+    with override_settings(CLOUDWATCH_NAMESPACE=metric["Namespace"],
+                           CLOUDWATCH_DIMENSIONS=dimensions, CLOUDWATCH_REGION="us-east-1",
+                           CLOUDWATCH_ENDPOINT_URL=moto_url):
+        autoscaling.backlog_publish(channel=channel)
+    sent = cloudwatch(moto_url).list_metrics(Namespace=metric["Namespace"],
+                                             MetricName=metric["MetricName"])["Metrics"]
+    assert any(sorted(item["Dimensions"], key=str) == sorted(metric["Dimensions"], key=str)
+               for item in sent), sent
