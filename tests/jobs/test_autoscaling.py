@@ -150,8 +150,8 @@ def test_a_cloudwatch_that_never_answers_costs_a_bounded_wait(caplog):
 
 
 @contextlib.contextmanager
-def worker(*channels: str, **env: str):
-    log = open(f"/tmp/moa-autoscaling-{os.getpid()}.log", "w+")  # noqa: SIM115
+def worker(log_path, *channels: str, **env: str):
+    log = open(log_path, "w+")  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "manage.py", "runworker", *channels], cwd=ROOT, stdout=log,
         stderr=subprocess.STDOUT,
@@ -166,14 +166,15 @@ def worker(*channels: str, **env: str):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.redis
 @pytest.mark.slow
-def test_a_running_worker_publishes_its_channel_backlog_as_configured(moto_url, alice):
+def test_a_running_worker_publishes_its_channel_backlog_as_configured(moto_url, alice,
+                                                                     tmp_path):
     later = timezone.now() + dt.timedelta(hours=1)
     jobs(alice, "noop", 2, run_after=later)  # due in an hour: the worker leaves them
     jobs(alice, "noop", 1, status="RUNNING", attempts=1, lease_owner="elsewhere",
          lease_expires_at=later)
     jobs(alice, "video.encode", 5)  # another channel's: not this worker's to publish
     namespace = f"Moa/{uuid.uuid4().hex}"
-    with worker("jobs.excel", CLOUDWATCH_NAMESPACE=namespace,
+    with worker(tmp_path / "worker.log", "jobs.excel", CLOUDWATCH_NAMESPACE=namespace,
                 CLOUDWATCH_DIMENSIONS="Environment=test", CLOUDWATCH_REGION="us-east-1",
                 CLOUDWATCH_ENDPOINT_URL=moto_url, CLOUDWATCH_INTERVAL_SECONDS="1") as (
             process, log):
