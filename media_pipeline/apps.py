@@ -12,9 +12,11 @@ class MediaPipelineConfig(AppConfig):
     def ready(self) -> None:
         # The one place that knows every kind: the engine reads them from its registry
         # and so imports no domain.
+        from media_pipeline.jobs import autoscaling, registry
         from media_pipeline.jobs import kinds as engine
-        from media_pipeline.jobs import registry
         from media_pipeline.members import kinds as members
         from media_pipeline.videos import kinds as videos
 
         registry.register(*videos.KINDS, *members.KINDS, *engine.KINDS, chores=videos.CHORES)
+        # After the kinds: the backlog publisher runs on every channel they declared.
+        registry.register(chores=autoscaling.chores())

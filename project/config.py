@@ -33,7 +33,11 @@ INTEGER_NAMES = ("DRAIN_SECONDS", "DRAIN_JITTER_SECONDS", "CHANNEL_CAPACITY",
                  "PARSER_CPU_SECONDS", "FFMPEG_MEMORY_MB", "VIDEO_MAX_DIMENSION",
                  "VIDEO_MAX_FRAME_RATE", "VIDEO_MAX_GIGAPIXELS", "VIDEO_QUOTA_BYTES",
                  "VIDEO_MAX_CONCURRENT_UPLOADS", "API_TOKEN_DAYS", "COLLAB_SOCKETS_PER_USER",
-                 "COLLAB_SOCKETS_PER_ADDRESS")
+                 "COLLAB_SOCKETS_PER_ADDRESS", "CLOUDWATCH_INTERVAL_SECONDS")
+# The dimensions the backlog publisher sets itself (media_pipeline/jobs/autoscaling.py);
+# CloudWatch takes 30 per figure.
+CLOUDWATCH_OWN_DIMENSIONS = ("Kind", "Channel")
+CLOUDWATCH_MAX_DIMENSIONS = 30
 RATE = re.compile(r"^(\d+)/(\d*)([smhd])$")
 # Request rate limits, by name (`<what>.<counted per>`); RATE_LIMITS overrides any of
 # them. docs/security.md says what each protects.
@@ -198,6 +202,15 @@ def _validate(config: Config) -> list[str]:
         trusted_networks(config["TRUSTED_PROXIES"] or "")
     except ValueError as error:
         problems.append(f"TRUSTED_PROXIES: {error}")
+    try:
+        cloudwatch_dimensions(config["CLOUDWATCH_DIMENSIONS"] or "")
+    except ValueError as error:
+        problems.append(f"CLOUDWATCH_DIMENSIONS: {error}")
+    unused = [name for name in ("CLOUDWATCH_DIMENSIONS", "CLOUDWATCH_REGION",
+                                "CLOUDWATCH_ENDPOINT_URL") if config.is_set(name)]
+    if unused and not config.is_set("CLOUDWATCH_NAMESPACE"):
+        config.warnings.append(f"{', '.join(unused)} set but CLOUDWATCH_NAMESPACE is not: "
+                               f"no backlog is published to CloudWatch")
     redis_url = config["REDIS_URL"]
     if redis_url and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
         problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
@@ -275,6 +288,26 @@ def rate_overrides(raw: str) -> dict[str, str]:
                              f"{', '.join(DEFAULT_RATES)}")
         rates[name.strip()] = rate.strip()
     return rates
+
+
+def cloudwatch_dimensions(raw: str) -> dict[str, str]:
+    """`Name=Value,...` (CLOUDWATCH_DIMENSIONS) as a dict; ValueError naming what is
+    wrong."""
+    dimensions: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        name, sep, value = (piece.strip() for piece in item.partition("="))
+        if not sep or not name or not value:
+            raise ValueError(f"expected Name=Value (such as Environment=production), got "
+                             f"{item!r}")
+        if name in CLOUDWATCH_OWN_DIMENSIONS:
+            raise ValueError(f"{name} is set by Moa on each figure; choose another name")
+        if name in dimensions:
+            raise ValueError(f"{name} is given twice")
+        dimensions[name] = value
+    if len(dimensions) > CLOUDWATCH_MAX_DIMENSIONS - 1:
+        raise ValueError(f"at most {CLOUDWATCH_MAX_DIMENSIONS - 1} dimensions (CloudWatch "
+                         f"takes {CLOUDWATCH_MAX_DIMENSIONS}, and Moa adds one)")
+    return dimensions
 
 
 def describe_sources(config: Config) -> dict[str, str]:

@@ -95,6 +95,17 @@ VARS: tuple[Var, ...] = (
         "instance (0: no cap)", "20"),
     Var("COLLAB_SOCKETS_PER_ADDRESS", "map WebSockets one address (an IPv6 /64) may hold "
         "open on one web instance (0: no cap)", "200"),
+    # The autoscaling signal: the workers' backlog in CloudWatch (docs/observability.md).
+    Var("CLOUDWATCH_NAMESPACE", "CloudWatch namespace each worker publishes its channels' "
+        "backlog to, for autoscaling; unset: nothing is published"),
+    Var("CLOUDWATCH_DIMENSIONS", "Name=Value pairs, comma-separated, added to every "
+        "published backlog figure (Environment=production)", ""),
+    Var("CLOUDWATCH_REGION", "CloudWatch's region; unset: the AWS SDK's default "
+        "(AWS_DEFAULT_REGION, the AWS config file)"),
+    Var("CLOUDWATCH_ENDPOINT_URL", "CloudWatch endpoint (a VPC endpoint, a test server); "
+        "unset: AWS's for the region"),
+    Var("CLOUDWATCH_INTERVAL_SECONDS", "seconds between two publications of a worker's "
+        "backlog", "60"),
 )
 
 BY_NAME = {var.name: var for var in VARS}

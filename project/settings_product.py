@@ -3,7 +3,7 @@ parsers' limits, read from the environment through project/config.py. project/se
 takes every UPPER-CASE name this returns (Django's `settings.COLLAB_MAX_NODES_PER_MAP`...).
 """
 
-from project.config import Config
+from project.config import Config, cloudwatch_dimensions
 
 
 def product_settings(config: Config, *, production: bool) -> dict[str, object]:
@@ -61,6 +61,14 @@ def product_settings(config: Config, *, production: bool) -> dict[str, object]:
     # Job events carry the live worker count; heartbeats are seconds apart, so a count
     # younger than this tells nothing new and saves a query per event.
     WORKER_COUNT_CACHE_SECONDS = 1.0
+    # The autoscaling signal (docs/observability.md, "Autoscaling"): each worker publishes
+    # its channels' backlog to CloudWatch (media_pipeline/jobs/autoscaling.py); off
+    # without a namespace.
+    CLOUDWATCH_NAMESPACE = MOA_CONFIG["CLOUDWATCH_NAMESPACE"] or ""
+    CLOUDWATCH_DIMENSIONS = cloudwatch_dimensions(MOA_CONFIG["CLOUDWATCH_DIMENSIONS"] or "")
+    CLOUDWATCH_REGION = MOA_CONFIG["CLOUDWATCH_REGION"] or None
+    CLOUDWATCH_ENDPOINT_URL = MOA_CONFIG["CLOUDWATCH_ENDPOINT_URL"] or None
+    CLOUDWATCH_INTERVAL_SECONDS = max(1, MOA_CONFIG.integer("CLOUDWATCH_INTERVAL_SECONDS"))
 
     # Videos (docs/videos.md).
     VIDEO_MAX_UPLOAD_BYTES = MOA_CONFIG.integer("VIDEO_MAX_UPLOAD_BYTES")

@@ -179,3 +179,22 @@ def test_production_refuses_a_mail_backend_that_writes_links_to_logs_or_disk(sch
 def test_production_warns_when_no_email_leaves():
     assert any("never arrive" in warning
                for warning in load(dict(PRODUCTION_WEB, EMAIL_URL="dummymail://")).warnings)
+
+
+def test_cloudwatch_dimensions_are_name_value_pairs_that_leave_moa_its_own():
+    assert config.cloudwatch_dimensions(" Environment=production, Service = moa ") == {
+        "Environment": "production", "Service": "moa"}
+    for raw, says in (("Environment", "expected Name=Value"), ("Kind=video", "set by Moa"),
+                      ("A=1,A=2", "given twice"), ("=x", "expected Name=Value")):
+        with pytest.raises(ConfigError) as error:
+            load({"CLOUDWATCH_DIMENSIONS": raw})
+        assert "CLOUDWATCH_DIMENSIONS" in str(error.value) and says in str(error.value), raw
+    with pytest.raises(ConfigError):
+        load({"CLOUDWATCH_INTERVAL_SECONDS": "a minute"})
+
+
+def test_cloudwatch_settings_without_a_namespace_publish_nothing_and_say_so():
+    cfg = load({"CLOUDWATCH_REGION": "eu-west-1"})
+    assert any("CLOUDWATCH_REGION" in warning and "CLOUDWATCH_NAMESPACE" in warning
+               for warning in cfg.warnings)
+    assert not load({"CLOUDWATCH_REGION": "eu-west-1", "CLOUDWATCH_NAMESPACE": "Moa"}).warnings
