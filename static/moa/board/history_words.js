@@ -181,7 +181,8 @@ export function historyLines(events, { you, titleOf = () => undefined, colourNam
     if (sameEdit && event.op.kind === "node.create" && previous.created) {
       previous.count += 1;
       previous.first = event.at;
-      previous.text = `${who} imported ${previous.count} nodes under ${titled(event.op.node.parent, known, titleOf)}`;
+      previous.created.push(event.op.node);
+      previous.text = `${who} imported ${previous.count} nodes`;  // "under" whom: below
       continue;
     }
     if (sameEdit && previous.moved && !isPosition(event.op)) previous.text += " to make room";
@@ -196,8 +197,14 @@ export function historyLines(events, { you, titleOf = () => undefined, colourNam
     // A restore in slices is one line at its last slice: where the map shows all of it.
     lines.push({ seq: whole?.seq ?? event.seq, at: whole?.at ?? event.at, first: event.at,
                  count: 1 + (whole?.count ?? 0), node, actor, unknown,
-                 position: isPosition(event.op), created: event.op.kind === "node.create",
+                 position: isPosition(event.op), created: event.op.kind === "node.create" ? [event.op.node] : null,
                  text: `${actorName(event.actor, you)} ${words(event, known, { titleOf, colourName })}` });
+  }
+  for (const line of lines) {  // an import under one node (not cut by the page's end) says which
+    if (line.count < 2 || !line.created) continue;
+    const made = new Set(line.created.map((node) => node.id));
+    const under = new Set(line.created.map((node) => node.parent).filter((parent) => !made.has(parent)));
+    if (under.size === 1) line.text += ` under ${titled([...under][0], known, titleOf)}`;
   }
   return lines;
 }
