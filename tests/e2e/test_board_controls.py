@@ -269,3 +269,67 @@ def test_a_read_only_board_opens_no_editor_and_keeps_what_was_being_typed(page_a
     page.locator("g.node[aria-label='Plan']").dblclick()
     assert editor.is_hidden()
     assert alert.count() == 1
+
+
+def laid_out_tree(root: str, count: int, fan: int = 6) -> list[dict]:
+    """`count` - 1 nodes under `root` (at 0,0), `fan` children each, laid out as the board
+    does: each node's first child level with it, 220 px a level, leaves 50 px apart."""
+    nodes = [{"id": root, "children": []}]
+    for index in range(1, count):
+        parent = nodes[(index - 1) // fan]
+        nodes.append({"id": str(uuid.uuid4()), "parent": parent["id"], "title": f"Idea {index}",
+                      "children": []})
+        parent["children"].append(nodes[-1])
+    below = 0
+    stack = [(nodes[0], 0)]
+    while stack:
+        item, depth = stack.pop()
+        item.update(x=220 * depth, y=below)
+        if not item["children"]:
+            below += 50
+        stack.extend((kid, depth + 1) for kid in reversed(item["children"]))
+    return [{key: item[key] for key in ("id", "parent", "title", "x", "y")} for item in nodes[1:]]
+
+
+def test_a_child_added_early_in_a_500_node_map_is_saved_within_two_seconds(page_as, alice, moa):
+    """Making room there would move hundreds of nodes (an op each): the node goes to a
+    free spot, the person is told once that Tidy up rearranges the map, and the create
+    with its title reach the server at once."""
+    from collab.models import Op
+
+    team, mindmap = new_map(alice)
+    seed(alice, team, mindmap, laid_out_tree(root_id(mindmap), 500))
+    page = page_as(alice)
+    open_board(page, moa, team, mindmap)
+    before = Op.objects.filter(map=mindmap).count()
+    page.locator("g.node[aria-label='Idea 1']").click()
+    started = time.monotonic()
+    page.keyboard.press("Tab")
+    editor = page.get_by_label("Title", exact=True)
+    editor.fill("Early child")
+    editor.press("Enter")
+    while not (Node.objects.filter(map=mindmap, title="Early child").exists()
+               and page.locator("#board-connection").inner_text() == SAVED):
+        assert time.monotonic() - started < 2, "the new node was not saved within 2 s"
+        time.sleep(0.05)
+    assert Op.objects.filter(map=mindmap).count() - before <= 28 + 2  # placement.ROOM_BUDGET
+    page.locator("#board-toasts", has_text="“Tidy up” rearranges the map").wait_for()
+
+
+def test_one_undo_takes_away_a_node_added_and_named(page_as, alice, moa):
+    team, mindmap = new_map(alice)
+    page = page_as(alice)
+    open_board(page, moa, team, mindmap)
+    page.keyboard.press("Tab")
+    editor = page.get_by_label("Title", exact=True)
+    editor.fill("Named then undone")
+    editor.press("Enter")
+    page.locator("g.node[aria-label='Named then undone']").wait_for()
+    wait_until(page, f"document.getElementById('board-connection').textContent === {SAVED!r}")
+    page.keyboard.press("Control+z")
+    page.locator("g.node[aria-label='Named then undone']").wait_for(state="detached")
+    page.locator("g.node[aria-label='New idea']").wait_for(state="detached", timeout=1000)
+    deadline = time.monotonic() + 10
+    while Node.objects.filter(map=mindmap, deleted_seq__isnull=True).count() != 1:
+        assert time.monotonic() < deadline, "the undo never reached the server"
+        time.sleep(0.1)

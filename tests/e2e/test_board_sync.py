@@ -344,11 +344,15 @@ def test_edits_kept_for_their_account_when_another_signs_in_in_this_browser(
 
 
 def test_a_refused_new_node_is_named_by_the_title_typed_on_it(page_as, alice, moa):
-    """Its create and its rename are refused (its parent was deleted meanwhile): the
-    message names it as the person named it, once, never as "New idea"."""
+    """Its create is refused (its parent was deleted meanwhile): the message names it as
+    the person named it, once, never as "New idea"; the move that made room for it and
+    its title are never sent, so no gap is left where it would have been."""
     from collab.actions import Submission, ops_submit
+    from collab.models import Node, Op
 
-    team, mindmap, ids = a_map(alice, branches=[("Branch", "Plan", 250, 0)])
+    team, mindmap, ids = a_map(alice, branches=[("Branch", "Plan", 250, 0),
+                                                ("Kid", "Branch", 450, 0),
+                                                ("Below", "Plan", 250, 50)])
     page = page_as(alice)
     open_board(page, moa, team, mindmap)
     page.context.set_offline(True)
@@ -365,6 +369,11 @@ def test_a_refused_new_node_is_named_by_the_title_typed_on_it(page_as, alice, mo
     wait_until(page, SAVED)
     assert alerts.count() == 1
     assert "New idea" not in page.locator("#board-toasts").inner_text()
+    below = Node.objects.get(map=mindmap, node_id=ids["Below"])
+    assert (below.x, below.y) == (250, 50)
+    assert Op.objects.filter(map=mindmap).count() == 3 + 1  # the creates and the delete only
+    wait_until(page, "document.querySelector(\"g.node[aria-label='Below']\")"
+                     ".getAttribute('transform') === 'translate(250 50)'")
 
 
 def test_two_tabs_of_one_map_send_and_undo_only_their_own_edits_and_none_is_lost(

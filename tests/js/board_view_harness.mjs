@@ -26,6 +26,16 @@ const calls = {
   placeNode: (nodes, parent, fields, after, mode) =>
     placement.placeNode(table(nodes), parent, fields, { after, mode, sizeOf }),
   retitle: (nodes, id, title) => placement.retitle(table(nodes), id, title, { sizeOf }),
+  // placeNode then retitle on a map, with how many times each said room was not made.
+  addAndName: (nodes, parent, fields, title) => {
+    const told = { place: 0, title: 0 };
+    const tree = table(nodes);
+    const ops = placement.placeNode(tree, parent, fields, { sizeOf, crowded: () => { told.place += 1; } });
+    tree.set(fields.id, { collapsed: false, ...ops[0].node });
+    for (const op of ops.slice(1)) tree.set(op.id, { ...tree.get(op.id), ...op.set });
+    const named = placement.retitle(tree, fields.id, title, { sizeOf, crowded: () => { told.title += 1; } });
+    return { ops, named, told };
+  },
   unfold: (nodes, id) => placement.unfold(table(nodes), id, { sizeOf }),
   // A map built as a person types it: for each step ({parent, after, title}, nodes named
   // by their index in the list, the root 0) a "New idea" placed, then named; the nodes.
@@ -52,6 +62,37 @@ const calls = {
   keyAction: (event, altGraph) => keyAction(event, altGraph),
   importFormat: (name) => exchange.importFormat(name),
   describe: (state, online, count) => describe({ connection: { state }, online, count }),
+  // What undoing the last of `edits` ([nodes, ops]: each made on its nodes) would do
+  // once the tree is `now`, and how many entries the undo stack holds.
+  undoAfter: (edits, now) => {
+    const history = new History("test", null);
+    for (const [nodes, ops] of edits) history.record(ops, table(nodes), "an edit");
+    return { plan: planBack(history.peek("undo"), table(now)), entries: history.undo.length };
+  },
+  // The outbox sending `edits` (lists of ops) after a welcome, the server refusing with
+  // `code` every op on a node in `deleted` (its parent deleted meanwhile) and applying
+  // the rest: the op kinds of each batch sent, the refusals told, what is left.
+  refusedBatches: async (edits, deleted) => {
+    const sent = [];
+    const told = [];
+    let outbox = null;
+    const gone = new Set(deleted);
+    const answer = (frame) => queueMicrotask(() => outbox.answer({
+      type: "batch", batch_id: frame.batch_id,
+      results: frame.ops.map(({ op_id: opId, op }) => {
+        const id = op.kind === "node.create" ? op.node.id : op.id;
+        if (op.kind === "node.create" && gone.has(op.node.parent)) gone.add(id);
+        return gone.has(id) ? { op_id: opId, code: "gone", detail: "no such node" } : { op_id: opId, seq: 1 };
+      }),
+    }, 1));
+    outbox = new Outbox({ name: "test", owner: "tab", changed: () => {}, failed: (error) => { throw error; },
+                          send: (frame) => { sent.push(frame.ops.map(({ op }) => op.kind)); answer(frame); return true; },
+                          refused: (entry, code, detail, title) => told.push({ code, title }) });
+    for (const ops of edits) await outbox.add(ops, "an edit");
+    outbox.welcome();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    return { sent, told, left: outbox.entries.length };
+  },
   // What undoing the edit `ops` (made on `nodes`) would do once the tree is `now`.
   undoPlan: (nodes, ops, now) => {
     const history = new History("test", null);
@@ -76,7 +117,7 @@ const calls = {
 
 const { call, args } = JSON.parse(readFileSync(0, "utf8"));
 try {
-  process.stdout.write(JSON.stringify({ result: calls[call](...args) }));
+  process.stdout.write(JSON.stringify({ result: await calls[call](...args) }));
 } catch (error) {
   if (!(error instanceof exchange.ImportRefused)) throw error;
   process.stdout.write(JSON.stringify({ refused: error.message }));

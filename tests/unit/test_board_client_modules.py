@@ -70,8 +70,8 @@ def test_offline_is_kept_for_a_browser_without_network():
 
 # --- counting edits -------------------------------------------------------------------------
 
-def create(node_id, title="New idea"):
-    return {"kind": "node.create", "node": {"id": node_id, "parent": "root", "title": title}}
+def create(node_id, title="New idea", parent="root"):
+    return {"kind": "node.create", "node": {"id": node_id, "parent": parent, "title": title}}
 
 
 def update(node_id, **fields):
@@ -116,6 +116,45 @@ def test_a_move_someone_changed_since_is_left_as_it_is_and_the_rest_undone():
 
 def test_an_edit_whose_own_op_was_overwritten_is_not_undone():
     assert js("undoPlan", [ROOT, BELOW], ADDED, AFTER[:2]) == {"why": "it has been deleted since"}
+
+
+def test_one_undo_takes_away_a_node_added_then_named():
+    named = {**AFTER[2], "title": "Budget"}
+    edits = [[[ROOT, BELOW], ADDED], [AFTER, [update("new", title="Budget")]]]
+    done = js("undoAfter", edits, [*AFTER[:2], named])
+    assert done["entries"] == 1
+    assert done["plan"]["ops"] == [update("below", x=200, y=0),
+                                   {"kind": "node.delete", "id": "new"}]
+
+
+def test_a_second_rename_of_a_new_node_is_an_edit_of_its_own():
+    named = [*AFTER[:2], {**AFTER[2], "title": "Budget"}]
+    edits = [[[ROOT, BELOW], ADDED], [AFTER, [update("new", title="Budget")]],
+             [named, [update("new", title="Budget 2026")]]]
+    done = js("undoAfter", edits, [*AFTER[:2], {**AFTER[2], "title": "Budget 2026"}])
+    assert done["entries"] == 1 + 1
+    assert done["plan"]["ops"] == [update("new", title="Budget")]
+
+
+# --- outbox ---------------------------------------------------------------------------------
+
+def test_a_refused_create_takes_its_moves_and_title_with_it_unsent_and_is_told_once():
+    """Offline: a node added under a branch (moving another to make room), named, then
+    a node added elsewhere; the branch was deleted meanwhile."""
+    edits = [[create("new", parent="branch"), update("other", x=0, y=90)],
+             [update("new", title="Typed title"), update("other", x=0, y=110)],
+             [create("fine", parent="root")]]
+    done = js("refusedBatches", edits, ["branch"])
+    # the create alone; its move and title never, nor a word of them; then the next edit
+    assert done["sent"] == [["node.create"], ["node.create"]]
+    assert done["told"] == [{"code": "gone", "title": "Typed title"}]
+    assert done["left"] == 0
+
+
+def test_creates_of_one_import_go_together_and_their_moves_after_them():
+    edits = [[create("a"), create("b", parent="a"), update("other", x=0, y=90)]]
+    sent = js("refusedBatches", edits, [])["sent"]
+    assert sent == [["node.create", "node.create"], ["node.update"]]
 
 
 # --- import formats -------------------------------------------------------------------------

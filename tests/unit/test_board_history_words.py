@@ -150,3 +150,31 @@ def test_a_restore_logged_in_slices_is_one_line_at_its_last_slice(node):
         (12, 3, "Alice brought back “Top” (and 249 below it)"),
         (9, 1, "Alice deleted “Top” (and 249 below it)"),
     ]
+
+
+def test_the_moves_of_one_edit_are_one_line_and_an_import_is_one_line(node):
+    """An edit's ops come in a run, each within a second of the one before; a run of
+    moves of many nodes is one line, "to make room" when the change it made room for
+    is in the run, and a run of creates is one import."""
+    def at(seq: int, second: int, actor, title: str, op: dict) -> dict:
+        return {**event(seq, actor, title, op), "at": f"2026-12-07T11:30:{second:02d}.{seq:03d}Z"}
+
+    create = lambda node_id, parent: {"kind": "node.create",  # noqa: E731
+                                      "node": {"id": node_id, "parent": parent, "title": node_id}}
+    events = [  # newest first
+        *(at(102 - index, 50, BOB, f"m{index}", update(f"m{index}", x=1, y=index))
+          for index in range(3)),
+        *(at(89 - index, 40, ALICE, f"n{index}", update(f"n{index}", x=1, y=index))
+          for index in range(40)),
+        at(49, 40, ALICE, "Added", create("added", "p")),
+        *(at(47 - index, 20, ALICE, f"i{index}", create(f"i{index}", "p")) for index in range(8)),
+        at(1, 1, ALICE, "Plan", update("p", title="Plan")),
+    ]
+    lines = js(node, "historyLines", events, {"you": 3, "titles": {"p": "Plan"}})
+    assert [(line["seq"], line["count"], line["text"]) for line in lines] == [
+        (102, 3, "Bob moved 3 nodes"),
+        (89, 40, "Alice moved 40 nodes to make room"),
+        (49, 1, "Alice added “added” (now “Added”) under “Plan”"),
+        (47, 8, "Alice imported 8 nodes under “Plan”"),
+        (1, 1, "Alice renamed a node to “Plan”"),
+    ]

@@ -257,6 +257,39 @@ def tree_of(count: int, fan: int = 3) -> list[dict]:
     return nodes
 
 
+ROOM_BUDGET = 28  # placement.js
+
+
+def test_on_a_big_map_an_added_node_moves_no_one_and_lands_on_no_box():
+    """Making room under an early node of a 500-node map would move hundreds of nodes:
+    the node goes to a free spot instead (said once per add), named without covering
+    anything either; each add stays within the budget of moves."""
+    nodes = tree_of(500, fan=6)
+    nodes[:] = apply(nodes, js("tidy", nodes, "right"))
+    for parent in (nodes[1], nodes[2], nodes[40]):
+        child = {"id": str(uuid.uuid4()), "title": "New idea"}
+        done = js("addAndName", nodes, parent["id"], child,
+                  "A title long enough to wrap onto a second line")
+        assert len(done["ops"]) <= ROOM_BUDGET + 2 and len(done["named"]) <= ROOM_BUDGET + 1
+        if parent is nodes[1]:
+            assert done["ops"] == [{"kind": "node.create", "node": done["ops"][0]["node"]}]
+            assert done["told"]["place"] == 1
+        nodes[:] = apply(apply(nodes, done["ops"]), done["named"])
+        assert not overlapping(nodes)
+
+
+def test_a_small_map_still_makes_room_when_it_costs_little():
+    root = node("Plan")
+    nodes = [root]
+    first = add_child(nodes, root["id"])
+    second = add_child(nodes, root["id"])
+    add_child(nodes, first["id"])  # level with its parent: no room needed
+    child = {"id": str(uuid.uuid4()), "title": "New idea"}
+    done = js("addAndName", nodes, first["id"], child, "Named")  # below it: Second moves
+    assert done["told"] == {"place": 0, "title": 0}
+    assert [op["id"] for op in done["ops"][1:]] == [second["id"]]  # moved down, as before
+
+
 def test_tidy_lays_out_every_node_without_overlaps_and_is_then_a_no_op():
     nodes = tree_of(60)
     ops = js("tidy", nodes, "right")

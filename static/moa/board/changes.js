@@ -97,15 +97,16 @@ export function createChanges({ current, history, outbox, readOnly, toast, rende
   }
 
   // The server refused `entry`'s op for good: say so, naming the node by the title the
-  // person last gave it (a later title still waiting; else the one it shows, when it is
-  // still there; else, its create refused, the one this op gave it). A move that only
-  // made room for an edit's own op is dropped without a word to the person (the log has it).
-  function refused(entry, code, detail) {
+  // person last gave it (`title`, given in an edit that waited; else the one it shows,
+  // when it is still there; else, its create refused, the one this op gave it). A move
+  // that only made room for an edit's own op is dropped without a word to the person
+  // (the log has it).
+  function refused(entry, code, detail, title) {
     if (!entry.first && positionOnly(entry.op)) {
       console.warn("board: a move that made room was refused", code, detail);
     } else {
       const id = target(entry.op);
-      const name = outbox.latestTitle(id) ?? current().live.get(id)?.title ?? titleGiven(entry.op, id) ?? entry.label;
+      const name = title ?? current().live.get(id)?.title ?? titleGiven(entry.op, id) ?? entry.label;
       toast(`Your change to “${name || "untitled"}” was not saved: ${reason(code, detail)}.`, { alert: true });
     }
     render();

@@ -10,6 +10,8 @@ import { ago, blameLines, historyLines, quoted } from "./history_words.js";
 import { createPreview } from "./history_preview.js";
 
 const PAGE = 50;
+const FEW_LINES = 15;   // a page that folds into fewer lines (one big edit) reads on...
+const FILL_PAGES = 4;   // ...at most this many more pages
 const REFRESH_MS = 400;   // live events in a burst are read once
 const CLOCK_MS = 30_000;  // "3 min ago" keeps up with the clock
 
@@ -84,6 +86,20 @@ export function createHistoryPanel({ map, user, nodes, selected, toast }) {
     return api(`${base()}?${query}`);
   }
 
+  // Older pages appended while the events loaded fold into few lines (the moves of one
+  // edit are one line), so the person sees changes before it without asking.
+  async function fill(reading, want) {
+    for (let pages = 0; pages < FILL_PAGES && nextBefore != null; pages += 1) {
+      if (historyLines(events, { you: user }).length >= want) return;
+      const page = await read(nextBefore);
+      if (loading !== reading) return;
+      const known = new Set(events.map((event) => event.seq));
+      events = events.concat(page.events.filter((event) => !known.has(event.seq)));
+      nextBefore = page.next_before;
+      oldestSeq = page.oldest_seq;
+    }
+  }
+
   function failed(error) {
     console.error("board: the history cannot be read", error);
     stateLine.textContent = `The history cannot be read: ${error.message}`;
@@ -101,6 +117,8 @@ export function createHistoryPanel({ map, user, nodes, selected, toast }) {
       nextBefore = page.next_before;
       oldestSeq = page.oldest_seq;
       blame = page.blame ?? null;
+      await fill(reading, FEW_LINES);
+      if (loading !== reading) return;
       stateLine.textContent = "";
       draw();
     } catch (error) {
@@ -116,12 +134,15 @@ export function createHistoryPanel({ map, user, nodes, selected, toast }) {
     loading = reading;
     older.disabled = true;
     try {
+      const shown = historyLines(events, { you: user }).length;
       const page = await read(nextBefore);
       if (loading !== reading) return;
       const known = new Set(events.map((event) => event.seq));
       events = events.concat(page.events.filter((event) => !known.has(event.seq)));
       nextBefore = page.next_before;
       oldestSeq = page.oldest_seq;
+      await fill(reading, shown + FEW_LINES);
+      if (loading !== reading) return;
       draw();
     } catch (error) {
       if (loading === reading) failed(error);

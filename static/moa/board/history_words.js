@@ -3,6 +3,14 @@
 // “Budget” to “Budget 2026”", consecutive position changes of one node by one person
 // become one line, and blame becomes "Title set by Bob".
 //
+// One edit of many nodes is one line. The log does not say which ops one edit made, so
+// an edit is recognised as a run of events by one person, each at most EDIT_MS after the
+// one before (an edit's ops go out together, a batch after its create at most: well
+// under a second, where a person's next edit takes longer): a run of position changes
+// of several nodes is "moved N nodes" ("… to make room" when it follows, in the same
+// run, the change it made room for: an add, a title, an unfold), a run of creates is
+// "imported N nodes under “X”".
+//
 // What an op does not carry is read from the other events loaded with it: a rename's old
 // title from the older event that set it, a parent's title from the events that name it
 // (or `titleOf`, the live board's tree), a delete's count from its `removed` or from the
@@ -12,6 +20,7 @@ const POSITION = new Set(["x", "y"]);
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
+const EDIT_MS = 1000;
 
 export function quoted(title) {
   return `“${title || "untitled"}”`;
@@ -105,19 +114,21 @@ function updateWords(op, name, { was, colourName }) {
 }
 
 // What one event did, after the actor's name.
+// A node's title, quoted, as the events or the live board know it, else "another node".
+function titled(id, known, titleOf) {
+  const title = known.titles.get(id) ?? titleOf(id);
+  return title === undefined ? "another node" : quoted(title);
+}
+
 function words(event, known, { titleOf, colourName }) {
   const { op } = event;
   const name = quoted(event.title);
-  const titled = (id) => {
-    const title = known.titles.get(id) ?? titleOf(id);
-    return title === undefined ? "another node" : quoted(title);
-  };
   if (op.kind === "node.create") {
     const made = op.node.title ?? "";
     const now = made !== event.title ? ` (now ${name})` : "";
-    return `added ${quoted(made)}${now} under ${titled(op.node.parent)}`;
+    return `added ${quoted(made)}${now} under ${titled(op.node.parent, known, titleOf)}`;
   }
-  if (op.kind === "node.reparent") return `moved ${name} under ${titled(op.parent)}`;
+  if (op.kind === "node.reparent") return `moved ${name} under ${titled(op.parent, known, titleOf)}`;
   if (op.kind === "node.delete") {
     const below = (known.deleteCount.get(event.seq) ?? 0) - 1;
     return `deleted ${name}${below > 0 ? ` (and ${below} below it)` : ""}`;
@@ -133,8 +144,9 @@ function words(event, known, { titleOf, colourName }) {
 // The lines of `events` (newest first), newest first: {seq, at, first, count, node,
 // actor, text, unknown}. `seq` and `at` are the newest event's; `first` the oldest one's
 // `at`; `count` how many events the line stands for (position changes of one node by one
-// person in a row, or the slices of one restore); `text` begins with the actor's name ("You" for `you`); `unknown` is
-// set on a rename whose former title neither the events nor `formerTitle(seq)` know.
+// person in a row, the slices of one restore, the moves or creates of one edit); `text`
+// begins with the actor's name ("You" for `you`); `unknown` is set on a rename whose
+// former title neither the events nor `formerTitle(seq)` know.
 export function historyLines(events, { you, titleOf = () => undefined, colourName = () => null,
                                        formerTitle = () => undefined } = {}) {
   const known = context(events);
@@ -156,7 +168,26 @@ export function historyLines(events, { you, titleOf = () => undefined, colourNam
     const previous = lines.at(-1);
     const node = subject(event.op);
     const actor = event.actor?.id ?? null;
-    if (previous?.position && isPosition(event.op) && previous.node === node && previous.actor === actor) {
+    const sameEdit = previous?.actor === actor && Date.parse(previous.first) - Date.parse(event.at) <= EDIT_MS;
+    const who = actorName(event.actor, you);
+    if (sameEdit && isPosition(event.op) && (previous.moved || (previous.position && previous.node !== node))) {
+      previous.moved ??= new Set([previous.node]);
+      previous.moved.add(node);
+      previous.count += 1;
+      previous.first = event.at;
+      previous.text = `${who} moved ${previous.moved.size} nodes`;
+      continue;
+    }
+    if (sameEdit && event.op.kind === "node.create" && previous.created) {
+      previous.count += 1;
+      previous.first = event.at;
+      previous.created.push(event.op.node);
+      previous.text = `${who} imported ${previous.count} nodes`;  // "under" whom: below
+      continue;
+    }
+    if (sameEdit && previous.moved && !isPosition(event.op)) previous.text += " to make room";
+    if (previous?.position && !previous.moved && isPosition(event.op) && previous.node === node
+        && previous.actor === actor) {
       previous.count += 1;
       previous.first = event.at;
       previous.text = `${actorName(event.actor, you)} repositioned ${quoted(event.title)} (${previous.count} times)`;
@@ -166,8 +197,14 @@ export function historyLines(events, { you, titleOf = () => undefined, colourNam
     // A restore in slices is one line at its last slice: where the map shows all of it.
     lines.push({ seq: whole?.seq ?? event.seq, at: whole?.at ?? event.at, first: event.at,
                  count: 1 + (whole?.count ?? 0), node, actor, unknown,
-                 position: isPosition(event.op),
+                 position: isPosition(event.op), created: event.op.kind === "node.create" ? [event.op.node] : null,
                  text: `${actorName(event.actor, you)} ${words(event, known, { titleOf, colourName })}` });
+  }
+  for (const line of lines) {  // an import under one node (not cut by the page's end) says which
+    if (line.count < 2 || !line.created) continue;
+    const made = new Set(line.created.map((node) => node.id));
+    const under = new Set(line.created.map((node) => node.parent).filter((parent) => !made.has(parent)));
+    if (under.size === 1) line.text += ` under ${titled([...under][0], known, titleOf)}`;
   }
   return lines;
 }

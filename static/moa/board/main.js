@@ -49,7 +49,7 @@ const outbox = new Outbox({
   name: `moa-board:${map}:${user}`,
   owner: clientId,
   send: (frame) => connection.send(frame),
-  refused: (entry, code, detail) => changes.refused(entry, code, detail),
+  refused: (entry, code, detail, title) => changes.refused(entry, code, detail, title),
   changed: () => showStatus(),
   failed: (error) => {
     console.error("board: the outbox cannot be kept on this device", error);

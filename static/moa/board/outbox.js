@@ -14,6 +14,13 @@
 // batch answer with a seq the page has passed) or refused them for good (gone,
 // invalid, cycle, conflict, too_large, forbidden): `rate_limited` and `unavailable`
 // mean "the same batch again later", never "drop".
+//
+// A batch ends with a node.create that the next op does not create alongside (an
+// import's creates go together): what follows it (the moves that made room for it, its
+// title) goes only once the server has answered the create. A create refused for good
+// takes with it, unsent, the ops that depended on it: the rest of its edit, the edits
+// whose own op is on that node (its title), and any op on that node or on a node made
+// under it. The person hears once per edit, and never of those dropped with it.
 
 import { target, titleGiven } from "./state.js";
 import { exclusively, liveTabs } from "./tabs.js";
@@ -59,8 +66,8 @@ async function openStore(name) {
 
 export class Outbox {
   // `owner` is this tab's id; `send(frame)` sends a frame and says whether the socket
-  // took it; `refused(entry, code, detail)` tells the person about an op dropped for
-  // good; `changed()` after every change of what waits; `failed(error)` when the store
+  // took it; `refused(entry, code, detail, title)` tells the person about an op dropped
+  // for good (`title`: the last the person gave its node in an edit that waited); `changed()` after every change of what waits; `failed(error)` when the store
   // cannot be written.
   constructor({ name, owner, send, refused, changed, failed }) {
     Object.assign(this, { name, owner, send, refused, changed, failed });
@@ -73,6 +80,8 @@ export class Outbox {
     this.retryTimer = null;
     this.counter = 0;
     this.single = false;   // this socket's server takes no `ops` frames: one `op` frame per op
+    this.told = new Set(); // edits whose refusal the person has heard of
+    this.gone = new Set(); // nodes whose create was refused for good
     this.limit = MAX_OPS;  // ops per batch, halved when the server finds a batch too large
   }
 
@@ -226,6 +235,7 @@ export class Outbox {
       const item = { op_id: entry.op_id, op: entry.op };
       const size = utf8.encode(JSON.stringify(item)).length + 1;  // frames count UTF-8 bytes
       if (ops.length && (ops.length === this.limit || bytes + size > MAX_BYTES)) break;
+      if (ops.at(-1)?.op.kind === "node.create" && entry.op.kind !== "node.create") break;  // after its answer
       ops.push(item);
       bytes += size;
     }
@@ -279,7 +289,30 @@ export class Outbox {
   refuse(opId, code, detail) {
     const entry = this.entries.find((item) => item.op_id === opId);
     if (!entry) return;
-    this.remove([opId]);
-    this.refused(entry, code, detail);
+    const silent = this.told.has(entry.edit) || this.gone.has(target(entry.op));
+    const title = this.latestTitle(target(entry.op));  // before its title goes with it
+    this.remove([opId, ...(entry.op.kind === "node.create" ? this.dependents(entry) : [])]);
+    if (silent) {
+      console.warn("board: an op that depended on a refused one was refused too", code, detail);
+      return;
+    }
+    this.told.add(entry.edit);
+    this.refused(entry, code, detail, title);
+  }
+
+  // The op_ids not sent yet that only make sense after the create `entry` (now refused).
+  dependents(entry) {
+    this.gone.add(entry.op.node.id);
+    const sent = new Set(this.flight?.ops.map((item) => item.op_id));
+    const doomed = new Set([entry.edit]);  // edits dropped whole
+    const dropped = [];
+    for (const other of this.entries) {
+      if (other === entry || other.acked || sent.has(other.op_id)) continue;
+      const { op } = other;
+      if (op.kind === "node.create" && this.gone.has(op.node.parent)) this.gone.add(op.node.id);
+      if (other.first && this.gone.has(target(op))) doomed.add(other.edit);
+      if (doomed.has(other.edit) || this.gone.has(target(op))) dropped.push(other.op_id);
+    }
+    return dropped;
   }
 }

@@ -8,7 +8,7 @@
 // shows them. Undoing a delete is a node.restore: the subtree comes back with the same
 // ids, for everyone; redoing a create is a restore too.
 
-import { apply, tree } from "./state.js";
+import { apply, target, tree } from "./state.js";
 
 const LIMIT = 100;
 
@@ -65,6 +65,14 @@ export function planBack(entry, live) {
            main: main.op };
 }
 
+// Whether `op` is the first naming of the node the undo entry `entry` added.
+function names(entry, op) {
+  const made = entry?.steps.find((step) => step.main)?.expect;
+  return Boolean(made && !entry.named && made.kind === "node.create" && op.kind === "node.update"
+                 && op.id === made.node.id && "title" in op.set
+                 && Object.keys(op.set).every((key) => ["title", "x", "y"].includes(key)));
+}
+
 export class History {
   constructor(key, storage = globalThis.sessionStorage) {
     Object.assign(this, { key, storage, undo: [], redo: [] });
@@ -86,9 +94,15 @@ export class History {
   }
 
   // A new edit (`ops`, made on the tree `live`; the first is its own) can be undone;
-  // redo is over.
+  // redo is over. The first title given to a node just added joins the add's entry
+  // (named), so one undo takes the node away, as the status line counted one edit.
   record(ops, live, title) {
-    this.push(this.undo, ops, live, title, ops[0]);
+    const top = this.undo.at(-1);
+    if (names(top, ops[0])) {
+      const made = ops[0].id;  // its own steps go: the undo deletes it
+      top.steps = [...stepsBack(ops, live, null).filter((step) => target(step.op) !== made), ...top.steps];
+      Object.assign(top, { title, named: true });
+    } else this.push(this.undo, ops, live, title, ops[0]);
     this.redo = [];
     this.save();
   }

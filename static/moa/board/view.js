@@ -22,12 +22,21 @@ import { ancestors, hiddenByCollapse, within } from "./state.js";
 import { createToolbar } from "./toolbar.js";
 
 const NEW_TITLE = "New idea";
+const TIDY_TIP = "This map is big: a new idea goes in free space near its place instead of moving many others. " +
+                 "“Tidy up” rearranges the map.";
+const TIP_KEY = "moa-board-tip-tidy";
 const CULL_MARGIN = 0.5;  // of the view's width and height, drawn beyond each side
 const $ = (id) => document.getElementById(id);
 
 export function createView({ svg, frame, board }) {
   const renderer = createRenderer(svg);
   const sizeOf = (node) => renderer.boxOf(node.title);
+  // Room not made (placement.js, ROOM_BUDGET): said once per tab session, without an alert.
+  const crowded = () => {
+    if (sessionStorage.getItem(TIP_KEY)) return;
+    sessionStorage.setItem(TIP_KEY, "1");
+    board.toast(TIDY_TIP);
+  };
   let selected = null;
   let lastParent = null;  // the selected node's ancestors: selected next if the node vanishes
   let drag = null;        // {id, dx, dy, target} while a node is dragged
@@ -54,7 +63,7 @@ export function createView({ svg, frame, board }) {
     // A title typed on a board that became read-only meanwhile is kept in the editor.
     save: (id, title) => {
       if (!board.mayEdit()) return false;
-      board.submit(retitle(board.nodes(), id, title, { sizeOf }));
+      board.submit(retitle(board.nodes(), id, title, { sizeOf, crowded }));
       return true;
     },
     closed: () => svg.focus({ preventScroll: true }),
@@ -64,7 +73,7 @@ export function createView({ svg, frame, board }) {
   createFiles({
     board, title: board.title, measure: renderer.measure, hidden: () => hidden, toast: board.toast,
     place: (parentId, trees) => placeTrees(board.nodes(), parentId, trees,
-                                           { mode: toolbar.mode, sizeOf, newId: () => crypto.randomUUID() }),
+                                           { mode: toolbar.mode, sizeOf, crowded, newId: () => crypto.randomUUID() }),
     under: () => selected ?? rootOf(board.nodes())?.id,
   });
 
@@ -225,7 +234,7 @@ export function createView({ svg, frame, board }) {
     const nodes = board.nodes();
     if (!nodes.get(parentId)) return;
     const id = crypto.randomUUID();
-    const ops = placeNode(nodes, parentId, { id, title: NEW_TITLE }, { after, mode: toolbar.mode, sizeOf });
+    const ops = placeNode(nodes, parentId, { id, title: NEW_TITLE }, { after, mode: toolbar.mode, sizeOf, crowded });
     if (!board.submit(ops)) return;
     selected = id;
     presence();
@@ -267,7 +276,7 @@ export function createView({ svg, frame, board }) {
     const node = nodes.get(id);
     if (!node) return;
     const fold = [{ kind: "node.update", id, set: { collapsed: true } }];
-    board.submit(node.collapsed ? unfold(nodes, id, { sizeOf }) : fold);
+    board.submit(node.collapsed ? unfold(nodes, id, { sizeOf, crowded }) : fold);
   }
 
   function fit() {
