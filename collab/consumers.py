@@ -33,7 +33,6 @@ from project.ws_frames import (
     CLOSE_TOO_MANY,
     CLOSE_TRY_AGAIN_LATER,
     JsonFrameConsumer,
-    utf8_size,
 )
 
 logger = logging.getLogger(__name__)
@@ -195,7 +194,7 @@ class MindmapConsumer(JsonFrameConsumer):
             await self.close(code=CLOSE_TOO_LARGE)
             return None, None
         HELLOS.labels("snapshot").inc()
-        SNAPSHOT_BYTES.observe(sum(utf8_size(frame) for frame in frames))
+        SNAPSHOT_BYTES.observe(snapshot.size)
         return snapshot.seq, frames
 
     async def within(self, bucket: TokenBucket, what: str, whose: str = "") -> bool:

@@ -21,7 +21,8 @@ HELLOS = metrics.counter(
 RESYNCS = metrics.counter(
     "moa_resyncs_total", "Hellos on a socket already welcomed: a client that saw a gap")
 SNAPSHOT_BYTES = metrics.histogram(
-    "moa_snapshot_bytes", "Bytes of the welcome frames that carried a snapshot",
+    "moa_snapshot_bytes", "Bytes of the map's nodes a snapshot welcome carried (its "
+    "frames add a few hundred bytes of header)",
     buckets=(1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216))
 COMMIT_BATCH_OPS = metrics.histogram(
     "moa_commit_batch_ops", "Ops committed in one transaction (group commit: the ops that "

@@ -179,3 +179,19 @@ def test_production_refuses_a_mail_backend_that_writes_links_to_logs_or_disk(sch
 def test_production_warns_when_no_email_leaves():
     assert any("never arrive" in warning
                for warning in load(dict(PRODUCTION_WEB, EMAIL_URL="dummymail://")).warnings)
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("METRICS_ENABLED", "yes"), ("WORKER_METRICS_PORT", "70000"),
+    ("WORKER_METRICS_PORT", "-1"), ("METRICS_BIND", "localhost"),
+])
+def test_metrics_settings_that_cannot_work_are_refused_by_name(name, value):
+    with pytest.raises(ConfigError) as error:
+        load({name: value})
+    assert name in str(error.value)
+
+
+def test_metrics_are_on_with_a_worker_listener_on_the_loopback_by_default():
+    cfg = load({})
+    assert (cfg["METRICS_ENABLED"], cfg["WORKER_METRICS_PORT"], cfg["METRICS_BIND"]) == \
+        ("1", "9102", "127.0.0.1")
