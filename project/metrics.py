@@ -9,12 +9,14 @@ directory of mmap files shared by forked children) is for pre-forking servers, w
 Moa does not run. docs/observability.md lists every metric.
 
 Instruments are declared like loggers, once at the top of the module that measures,
-through `counter`, `gauge` and `histogram`. A declaration reads no settings: it
-becomes a real prometheus-client instrument, or with METRICS_ENABLED=0 one whose calls
-do nothing, the first time it is used or when the role starts (`start`), whichever
-comes first. After that a call costs what the instrument's own method costs (the
-methods are bound onto the declaration), so a counter in the op path adds a
-fraction of a microsecond.
+through `counter`, `gauge` and `histogram`. A declaration reads no settings (the web
+server's module declares its drain metrics before Django is set up): it becomes a
+real prometheus-client instrument, or with METRICS_ENABLED=0 one whose calls do
+nothing, the first time it is used or when the role starts (`start`), whichever comes
+first. After that a call costs what the instrument's own method costs (the methods
+are bound onto the declaration): about a microsecond for a counter or a histogram.
+prometheus-client's registry is process-wide by design; it is the one state kept
+outside the process's runtime (project/runtime.py).
 """
 
 from __future__ import annotations
@@ -66,8 +68,8 @@ _OFF = _Off()
 class Instrument:
     """A declared instrument, made real (or off) on first use; see the module's text."""
 
-    def __init__(self, make: Callable[[], object], name: str):
-        self._make, self.name = make, name
+    def __init__(self, make: Callable[[], object]):
+        self._make = make
         self._made = False
         self._lock = threading.Lock()
 
@@ -76,7 +78,10 @@ class Instrument:
         if attribute not in _METHODS:
             raise AttributeError(attribute)
         self.materialize()
-        return self.__dict__[attribute]
+        try:
+            return self.__dict__[attribute]
+        except KeyError:  # a counter has no `set`, a gauge no `observe`
+            raise AttributeError(attribute) from None
 
     def materialize(self) -> None:
         with self._lock:
@@ -93,24 +98,24 @@ class Instrument:
 _declared: list[Instrument] = []
 
 
-def _declare(make: Callable[[], object], name: str) -> Instrument:
-    instrument = Instrument(make, name)
+def _declare(make: Callable[[], object]) -> Instrument:
+    instrument = Instrument(make)
     _declared.append(instrument)
     return instrument
 
 
 def counter(name: str, documentation: str, labels: Sequence[str] = ()) -> Instrument:
-    return _declare(lambda: prometheus_client.Counter(name, documentation, labels), name)
+    return _declare(lambda: prometheus_client.Counter(name, documentation, labels))
 
 
 def gauge(name: str, documentation: str, labels: Sequence[str] = ()) -> Instrument:
-    return _declare(lambda: prometheus_client.Gauge(name, documentation, labels), name)
+    return _declare(lambda: prometheus_client.Gauge(name, documentation, labels))
 
 
 def histogram(name: str, documentation: str, labels: Sequence[str] = (),
               buckets: Sequence[float] = LATENCY_BUCKETS) -> Instrument:
     return _declare(lambda: prometheus_client.Histogram(name, documentation, labels,
-                                                        buckets=buckets), name)
+                                                        buckets=buckets))
 
 
 def enabled() -> bool:
