@@ -48,6 +48,13 @@ class Scrape:
         return self.samples.get((name, frozenset(labels.items())))
 
 
+def finished(scraped: Scrape, attempts: int) -> Scrape | None:
+    """`scraped` once it has timed `attempts` attempts."""
+    timed = sum(value for (name, _), value in scraped.samples.items()
+                if name == "moa_job_duration_seconds_count")
+    return scraped if timed == attempts else None
+
+
 def scrape(url: str, token: str | None = TOKEN) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return httpx.get(url, headers=headers, timeout=10)
@@ -162,8 +169,10 @@ def test_web_and_worker_metrics_after_real_traffic(alice, token_for, tmp_path):
                      .count() == 3, 60, "the three jobs end")
             wait_for(lambda: WorkerHeartbeat.objects.exists(), 10, "a heartbeat")
             assert api.get(f"/api/v1/jobs/{imported}/").json()["status"] == "DONE"
-            at_worker = Scrape(scrape(f"http://127.0.0.1:{worker_port}/metrics",
-                                      token=None).text)
+            # An attempt is timed once its end is stored: a scrape can come between.
+            at_worker = wait_for(lambda: finished(Scrape(scrape(
+                f"http://127.0.0.1:{worker_port}/metrics", token=None).text), 3), 10,
+                "the worker's metrics count three attempts")
             runner_output = (tmp_path / "worker.log").read_text()
         assert Job.objects.get(pk=bad.pk).error_code == "INPUT_INVALID"
 
