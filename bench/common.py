@@ -30,7 +30,9 @@ def production_env(**extra: str) -> dict:
             "INTERNAL_API_TOKEN": "bench-only-R7tY2uI9oP4aS1dF6gH3jK8lZ5xC0vB_nMq-E-t4W",
             # Emails (an import's invitations) are made and dropped: their cost is
             # measured, no mail server's.
-            "EMAIL_URL": "dummymail://", "LOG_LEVEL": "WARNING", **extra}
+            "EMAIL_URL": "dummymail://", "LOG_LEVEL": "WARNING",
+            # Several workers at once on this host: none serves a metrics listener.
+            "WORKER_METRICS_PORT": "0", **extra}
 
 
 def prepare_database() -> dict:

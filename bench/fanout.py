@@ -8,6 +8,12 @@ presence scenario frames per client per second and p99 staleness.
 
     .venv/bin/python bench/fanout.py                # all scenarios, 10 s each
     .venv/bin/python bench/fanout.py --seconds 5 --only 100c-10s
+    .venv/bin/python bench/fanout.py --metrics both --no-relay --rounds 3
+                                                    # Moa with metrics off, then on
+
+With `--metrics both` each round runs Moa with METRICS_ENABLED=0 and 1 on the same
+load (which goes first alternates), and a summary row per scenario gives the medians
+and the ratio of deliveries per server CPU-second (metrics on / off).
 """
 
 from __future__ import annotations
@@ -194,6 +200,19 @@ async def run_scenario(url: str, pid: int, scenario: Scenario, seconds: float) -
     }
 
 
+METRICS_SWITCH = {"on": ["1"], "off": ["0"], "both": ["0", "1"]}
+
+
+def targets(args, round_: int) -> list[tuple[str, str | None]]:
+    """(server, METRICS_ENABLED) in the order they run in round `round_`: with metrics
+    off and on, each goes first every other round (whichever runs second was measured
+    slower, whatever it was)."""
+    switches = METRICS_SWITCH[args.metrics]
+    moa = [("moa" if args.metrics != "both" else f"moa-metrics-{'on' if on == '1' else 'off'}",
+            on) for on in (switches if round_ % 2 == 0 else switches[::-1])]
+    return moa + ([] if args.no_relay else [("relay", None)])
+
+
 async def bench(args) -> list[dict]:
     seed = prepare_database()
     # One account and one address hold every client: Moa's caps on sockets (and on one
@@ -201,11 +220,13 @@ async def bench(args) -> list[dict]:
     env = production_env(COLLAB_SOCKETS_PER_USER="0", COLLAB_SOCKETS_PER_ADDRESS="0")
     rows = []
     for scenario in [s for s in SCENARIOS if not args.only or s.name in args.only]:
-        for target in ("moa", "relay"):
+        runs = [run for round_ in range(args.rounds) for run in targets(args, round_)]
+        for target, metrics_enabled in runs:
             port = free_port()
-            if target == "moa":
+            if metrics_enabled is not None:
                 process = start([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p",
-                                 str(port), "project.asgi:application"], "daphne", env, port)
+                                 str(port), "project.asgi:application"], "daphne",
+                                {**env, "METRICS_ENABLED": metrics_enabled}, port)
                 token = seed["users"][0]["token"]
                 url = (f"ws://127.0.0.1:{port}/ws/mindmap/{seed['team_id']}/"
                        f"{seed['map_id']}/?token={token}")
@@ -219,7 +240,33 @@ async def bench(args) -> list[dict]:
                 stop(process)
             rows.append({"scenario": scenario.name, "server": target, **result})
             print(json.dumps(rows[-1]), flush=True)
+    if args.metrics == "both":
+        rows += metrics_overhead(rows)
     return rows
+
+
+def metrics_overhead(rows: list[dict]) -> list[dict]:
+    """Per scenario: median deliveries per CPU-second and CPU % with metrics off and on,
+    and their ratio (on / off: 1.0 is no cost)."""
+    summary = []
+    for scenario in dict.fromkeys(row["scenario"] for row in rows):
+        median = {}
+        for switch in ("off", "on"):
+            runs = [row for row in rows if row["scenario"] == scenario
+                    and row["server"] == f"moa-metrics-{switch}"]
+            median[switch] = {
+                key: statistics.median(row[key] for row in runs) if all(
+                    row[key] is not None for row in runs) else None
+                for key in ("deliveries_per_cpu_s", "server_cpu_pct", "p99_ms")}
+        off, on = median["off"], median["on"]
+        summary.append({
+            "scenario": scenario, "server": "metrics on/off", "off": off, "on": on,
+            "deliveries_per_cpu_s_ratio": round(on["deliveries_per_cpu_s"]
+                                                / off["deliveries_per_cpu_s"], 3)
+            if off["deliveries_per_cpu_s"] else None,
+            "server_cpu_ratio": round(on["server_cpu_pct"] / off["server_cpu_pct"], 3)})
+        print(json.dumps(summary[-1]), flush=True)
+    return summary
 
 
 def main() -> None:
@@ -227,6 +274,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--only", nargs="*", help="scenario names")
     parser.add_argument("--out", type=Path, help="write the rows as JSON here")
+    parser.add_argument("--metrics", choices=sorted(METRICS_SWITCH), default="on",
+                        help="Moa's METRICS_ENABLED: on, off, or both (compared)")
+    parser.add_argument("--no-relay", action="store_true", help="skip the relay baseline")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each server per "
+                        "scenario, alternating")
     args = parser.parse_args()
     rows = asyncio.run(bench(args))
     if args.out:

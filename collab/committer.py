@@ -22,6 +22,7 @@ from django.db import InterfaceError, OperationalError
 
 from collab import actions
 from collab.hub import get_hub
+from collab.metrics import COMMIT_BATCH_OPS
 from project import runtime
 from project.realtime import run_action
 
@@ -117,6 +118,7 @@ class MapCommitter:
             logger.exception("map %s: committing %d op(s) of %d group(s) failed",
                              self.map_id, len(submissions), len(batch))
             return error
+        COMMIT_BATCH_OPS.observe(len(submissions))
         for outcome in outcomes:  # the local hub first: no wait for the channel layer
             for event in outcome.events:
                 hub.offer(self.map_id, event)

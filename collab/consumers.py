@@ -15,6 +15,15 @@ from collab.committer import get_committer
 from collab.errors import NotAMember
 from collab.hub import get_hub
 from collab.limits import TokenBucket, restore_tokens
+from collab.metrics import (
+    HELLOS,
+    OP_ACK_SECONDS,
+    OPS_APPLIED,
+    OPS_REJECTED,
+    PRESENCE_FRAMES,
+    RESYNCS,
+    SNAPSHOT_BYTES,
+)
 from collab.op_fields import Rejected
 from collab.presence import normalize_presence, peer_id
 from project.rate_limits import client_address
@@ -31,7 +40,19 @@ logger = logging.getLogger(__name__)
 UNAVAILABLE_RETRY_MS = 2_000  # the database failed: when a batch may be sent again
 
 
+def count_batch(outcomes: list[actions.OpOutcome], seconds: float) -> None:
+    """A batch's answer, counted op by op: each applied, resent or refused with its code."""
+    for outcome in outcomes:
+        if outcome.rejected is not None:
+            OPS_REJECTED.labels(outcome.rejected.code).inc()
+            continue
+        OP_ACK_SECONDS.observe(seconds)
+        if outcome.new:
+            OPS_APPLIED.inc()
+
+
 class MindmapConsumer(JsonFrameConsumer):
+    endpoint = "mindmap"
     client_id: str | None = None
     watched = False
     replay_granted = False
@@ -129,6 +150,7 @@ class MindmapConsumer(JsonFrameConsumer):
                                                           "from your account"):
             return
         if self.client_id is not None:  # a resync on the same socket
+            RESYNCS.inc()
             await self.hub.detach(self, self.map_id)
             self.client_id = None
         await self.hub.join(self.map_id)  # subscribe before reading: nothing falls between
@@ -157,6 +179,7 @@ class MindmapConsumer(JsonFrameConsumer):
         if replay.events is not None:
             head = framing.welcome_head(replay.map, replay.seq, you,
                                         self.hub.peers(self.map_id, exclude=client_id))
+            HELLOS.labels("replay").inc()
             return replay.seq, [framing.replay_welcome(head, replay.events)]
         snapshot = await self.refusing(self.hub.snapshot(self.map_id))
         if snapshot is None:
@@ -170,6 +193,8 @@ class MindmapConsumer(JsonFrameConsumer):
                                   '(hello with "snapshot_parts": true).')
             await self.close(code=CLOSE_TOO_LARGE)
             return None, None
+        HELLOS.labels("snapshot").inc()
+        SNAPSHOT_BYTES.observe(snapshot.size)
         return snapshot.seq, frames
 
     async def within(self, bucket: TokenBucket, what: str, whose: str = "") -> bool:
@@ -187,6 +212,7 @@ class MindmapConsumer(JsonFrameConsumer):
         return False
 
     async def on_op(self, content: dict) -> None:
+        received = time.perf_counter()
         op_id = client_batches.echo(content.get("op_id"))
         if not self.ops_bucket.take(time.monotonic()):
             await self.reject(op_id, "rate_limited", "Too many ops; slow down and resend.",
@@ -196,6 +222,7 @@ class MindmapConsumer(JsonFrameConsumer):
             outcome = await get_committer(self.team_id, self.map_id).submit(
                 actions.Submission(self.user_id, content.get("op_id"), content.get("op")))
         except DatabaseError:
+            OPS_REJECTED.labels("unavailable").inc()
             await self.send_frame({"type": "error", "code": "unavailable", "op_id": op_id,
                                    "detail": "The op was not saved; resend it shortly."})
             return
@@ -208,19 +235,26 @@ class MindmapConsumer(JsonFrameConsumer):
             await self.close(code=outcome.refused.close_code)
         elif outcome.refused is not None:
             await self.close(code=outcome.refused.close_code)
-        elif not outcome.new:
-            await self.send_frame(outcome.event)  # a resend: the original event, to the sender
+        else:
+            OP_ACK_SECONDS.observe(time.perf_counter() - received)
+            if outcome.new:
+                OPS_APPLIED.inc()
+            else:  # a resend: the original event, to the sender
+                await self.send_frame(outcome.event)
 
     async def on_ops(self, content: dict) -> None:
         """A batch: one transaction, one answer (collab/client_batches.py)."""
+        received = time.perf_counter()
         batch_id = client_batches.echo(content.get("batch_id"))
         try:
             submitted = client_batches.submissions(content, self.user_id)
         except client_batches.BatchInvalid as error:
+            OPS_REJECTED.labels("invalid").inc()  # how many ops it held is unknown
             await self.send_frame(client_batches.refusal(batch_id, "invalid", str(error)))
             return
         now = time.monotonic()
         if not self.batch_pacing.take(len(submitted), now):
+            OPS_REJECTED.labels("rate_limited").inc(len(submitted))
             await self.send_frame(client_batches.refusal(
                 batch_id, "rate_limited", "Too many ops; send this batch again later.",
                 self.ops_bucket.wait_ms(now)))
@@ -229,6 +263,7 @@ class MindmapConsumer(JsonFrameConsumer):
             outcomes = await get_committer(self.team_id, self.map_id).submit_many(
                 submitted)
         except DatabaseError:
+            OPS_REJECTED.labels("unavailable").inc(len(submitted))
             await self.send_frame(client_batches.refusal(
                 batch_id, "unavailable", "The batch was not saved; send it again shortly.",
                 UNAVAILABLE_RETRY_MS))
@@ -236,6 +271,7 @@ class MindmapConsumer(JsonFrameConsumer):
         wait_ms = self.charge_restores(outcomes)
         refused = next((outcome.refused for outcome in outcomes if outcome.refused), None)
         if isinstance(refused, NotAMember):
+            OPS_REJECTED.labels("forbidden").inc(len(submitted))
             await self.send_frame(client_batches.refusal(
                 batch_id, "forbidden", "You are no longer a member of this team."))
             await self.close(code=refused.close_code)
@@ -244,6 +280,7 @@ class MindmapConsumer(JsonFrameConsumer):
         else:
             await self.send_frame(client_batches.answer(batch_id, submitted, outcomes,
                                                         wait_ms))
+            count_batch(outcomes, time.perf_counter() - received)
 
     def charge_restores(self, outcomes: list[actions.OpOutcome]) -> int:
         """Charge the restores just applied by their size (collab/limits.py), into debt
@@ -261,14 +298,17 @@ class MindmapConsumer(JsonFrameConsumer):
         except Rejected as rejected:
             await self.send_error("invalid", rejected.detail)
             return
+        PRESENCE_FRAMES.labels("in").inc()
         self.hub.update_presence(self, self.map_id, state)
 
     async def frame_too_large(self, text_data: str) -> None:
+        OPS_REJECTED.labels("too_large").inc()
         await self.send_frame(client_batches.oversized_answer(
             text_data, f"Frames are limited to {self.max_frame_bytes} bytes."))
 
     async def reject(self, op_id, code: str, detail: str,
                      retry_after_ms: int | None = None) -> None:
+        OPS_REJECTED.labels(code).inc()
         await self.send_frame(client_batches.reject(op_id, code, detail, retry_after_ms))
 
     # --- what the hub calls --------------------------------------------------------------

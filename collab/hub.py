@@ -36,6 +36,7 @@ from collab import queries
 from collab.framing import Snapshot
 from collab.hub_presence import PRESENCE_REANNOUNCE, PresenceFanout
 from collab.hub_users import Socket, UserSockets
+from collab.metrics import EVENTS_HEALED, RECONCILE_CORRECTIONS
 from collab.room import Room
 from collab.snapshots import SnapshotCache
 from project import runtime
@@ -188,6 +189,7 @@ class Hub:
             events = await database_sync_to_async(queries.op_events)(
                 map_id=room.map_id, after=room.order.delivered, upto=upto)
             if events:
+                EVENTS_HEALED.inc(len(events))
                 logger.info("map %s: %d op event(s) refilled from the log (seq %s-%s)",
                             room.map_id, len(events), events[0]["seq"], events[-1]["seq"])
             for event in events:
@@ -272,6 +274,7 @@ class Hub:
                 continue
             for room in rooms:
                 if seqs.get(room.map_id, 0) > room.order.delivered and not room.filling:
+                    RECONCILE_CORRECTIONS.inc()
                     await self._fill(room, upto=seqs[room.map_id])
 
     async def _refresh_groups(self) -> None:

@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING
 
 from collab.hub_users import send_safely
+from collab.metrics import PRESENCE_FRAMES
 from project.realtime import group_name
 from project.ws_frames import encode
 
@@ -51,9 +52,13 @@ class PresenceFanout:
     async def _send_presence(self, sockets: list[Socket], states: list[dict]) -> None:
         shared = encode({"type": "presence", "peers": states})
         own = {state["client_id"] for state in states}
+        sent = 0
         for socket in sockets:
             if socket.client_id not in own:
                 await send_safely(socket, shared)
+                sent += 1
             elif len(states) > 1:  # never echo a client's own presence back to it
                 await send_safely(socket, encode({"type": "presence", "peers": [
                     state for state in states if state["client_id"] != socket.client_id]}))
+                sent += 1
+        PRESENCE_FRAMES.labels("out").inc(sent)

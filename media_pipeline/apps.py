@@ -14,9 +14,14 @@ class MediaPipelineConfig(AppConfig):
         # and so imports no domain.
         from media_pipeline.jobs import autoscaling, registry
         from media_pipeline.jobs import kinds as engine
+        from media_pipeline.jobs.metrics import BacklogCollector
         from media_pipeline.members import kinds as members
         from media_pipeline.videos import kinds as videos
+        from project import metrics
 
         registry.register(*videos.KINDS, *members.KINDS, *engine.KINDS, chores=videos.CHORES)
         # After the kinds: the backlog publisher runs on every channel they declared.
         registry.register(chores=autoscaling.chores())
+        # Every role serves the backlog: the web role's scrape still reports a channel
+        # whose workers are all gone.
+        metrics.register_collector(BacklogCollector())

@@ -33,7 +33,8 @@ INTEGER_NAMES = ("DRAIN_SECONDS", "DRAIN_JITTER_SECONDS", "CHANNEL_CAPACITY",
                  "PARSER_CPU_SECONDS", "FFMPEG_MEMORY_MB", "VIDEO_MAX_DIMENSION",
                  "VIDEO_MAX_FRAME_RATE", "VIDEO_MAX_GIGAPIXELS", "VIDEO_QUOTA_BYTES",
                  "VIDEO_MAX_CONCURRENT_UPLOADS", "API_TOKEN_DAYS", "COLLAB_SOCKETS_PER_USER",
-                 "COLLAB_SOCKETS_PER_ADDRESS", "CLOUDWATCH_INTERVAL_SECONDS")
+                 "COLLAB_SOCKETS_PER_ADDRESS", "CLOUDWATCH_INTERVAL_SECONDS",
+                 "WORKER_METRICS_PORT")
 # The dimensions the backlog publisher sets itself (media_pipeline/jobs/autoscaling.py);
 # CloudWatch takes 30 per figure.
 CLOUDWATCH_OWN_DIMENSIONS = ("Kind", "Channel")
@@ -194,6 +195,16 @@ def _validate(config: Config) -> list[str]:
         raw = config[name] or ""
         if not raw.isdigit():
             problems.append(f"{name} must be a whole number, not {raw!r}")
+    if config["METRICS_ENABLED"] not in ("0", "1"):
+        problems.append(f"METRICS_ENABLED must be 1 or 0, not {config['METRICS_ENABLED']!r}")
+    if (config["WORKER_METRICS_PORT"] or "").isdigit() and \
+            config.integer("WORKER_METRICS_PORT") > 65535:
+        problems.append("WORKER_METRICS_PORT must be a port number (1-65535), or 0 for none")
+    try:
+        ipaddress.ip_address(config["METRICS_BIND"] or "")
+    except ValueError:
+        problems.append(f"METRICS_BIND must be an IP address (127.0.0.1, 0.0.0.0, ::), not "
+                        f"{config['METRICS_BIND']!r}")
     try:
         rate_overrides(config["RATE_LIMITS"] or "")
     except ValueError as error:

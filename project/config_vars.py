@@ -93,6 +93,13 @@ VARS: tuple[Var, ...] = (
     Var("API_TOKEN_DAYS", "days an API token lasts unless it is given another expiry", "90"),
     Var("COLLAB_SOCKETS_PER_USER", "map WebSockets one user may hold open on one web "
         "instance (0: no cap)", "20"),
+    # Metrics (docs/observability.md).
+    Var("METRICS_ENABLED", "1: every role measures and serves Prometheus metrics; 0: "
+        "nothing is measured (/metrics does not exist, no worker listener)", "1"),
+    Var("WORKER_METRICS_PORT", "port of a worker's metrics listener (0: none); each worker "
+        "process of a host needs a port of its own", "9102"),
+    Var("METRICS_BIND", "address the worker's metrics listener binds to: the loopback "
+        "unless the network in front of it is trusted (it asks no token)", "127.0.0.1"),
     Var("COLLAB_SOCKETS_PER_ADDRESS", "map WebSockets one address (an IPv6 /64) may hold "
         "open on one web instance (0: no cap)", "200"),
     # The autoscaling signal: the workers' backlog in CloudWatch (docs/observability.md).

@@ -8,8 +8,13 @@ every other URL, and before the HTTPS redirect, since the ALB probes over plain 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from project import probes, runtime
+from project import metrics, probes, runtime
 from project.internal_auth import internal_token_presented
+
+PROBE_FAILURES = metrics.counter(
+    "moa_readiness_probe_failures_total", "Readiness probes that failed, by check "
+    "(database, redis, storage...): counted once per probe run, not per request",
+    ("check",))
 
 
 def readiness_results() -> list[probes.ProbeResult]:
@@ -17,8 +22,16 @@ def readiness_results() -> list[probes.ProbeResult]:
     READINESS_CACHE_SECONDS: a flood of anonymous probes costs one database query,
     Redis round trip and storage check per interval, not one per request. Callers
     arriving while a probe runs wait for its result."""
-    cache = runtime.current().timed_value("readiness", lambda: probes.readiness_probes())
+    cache = runtime.current().timed_value("readiness", _probe)
     return cache.get(settings.READINESS_CACHE_SECONDS)
+
+
+def _probe() -> list[probes.ProbeResult]:
+    results = probes.readiness_probes()
+    for result in results:
+        if not result.ok:
+            PROBE_FAILURES.labels(result.name).inc()
+    return results
 
 
 def liveness(request: HttpRequest) -> HttpResponse:

@@ -17,7 +17,15 @@ from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from project import metrics
+
 logger = logging.getLogger(__name__)
+
+SEND_FAILURES = metrics.counter(
+    "moa_channel_layer_send_failures_total", "Channel-layer sends that failed (receivers "
+    "heal from the database), by operation (group_send, send) and reason (full: the "
+    "channel's queue was at capacity; error: the layer failed; backlog: a worker's "
+    "outbox overflowed and dropped it)", ("operation", "reason"))
 
 # Set while an action runs for an async caller (a list, sent after the action) or in a
 # worker (a LoopPublisher): broadcasts go there instead of blocking the database thread
@@ -52,6 +60,7 @@ def send_group(group: str, message: dict) -> bool:
     except Exception:  # any layer failure: logged, receivers heal from the database
         logger.exception("channel layer: group_send to %s failed (type %s)", group,
                          message.get("type"))
+        SEND_FAILURES.labels("group_send", "error").inc()
         return False
     return True
 
@@ -66,10 +75,12 @@ def send_channel(channel: str, message: dict) -> bool:
     except ChannelFull:
         # Plenty of nudges are already waiting there: the workers are busy, not deaf.
         logger.info("channel layer: %s is full; %s not sent", channel, message.get("type"))
+        SEND_FAILURES.labels("send", "full").inc()
         return False
     except Exception:  # any layer failure: logged, the workers' sweep finds the job
         logger.exception("channel layer: send to %s failed (type %s)", channel,
                          message.get("type"))
+        SEND_FAILURES.labels("send", "error").inc()
         return False
     return True
 
@@ -121,6 +132,7 @@ async def _group_send(layer, group: str, message: dict) -> None:
     except Exception:  # any layer failure: logged, receivers heal from the database
         logger.exception("channel layer: group_send to %s failed (type %s)", group,
                          message.get("type"))
+        SEND_FAILURES.labels("group_send", "error").inc()
 
 
 class LoopPublisher:
@@ -148,6 +160,7 @@ class LoopPublisher:
         except asyncio.QueueFull:
             logger.warning("channel layer: %d broadcasts waiting; %s to %s dropped",
                            self.queue.qsize(), item[1].get("type"), item[0])
+            SEND_FAILURES.labels("group_send", "backlog").inc()
 
     async def _send_all(self) -> None:
         layer = get_channel_layer()

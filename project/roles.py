@@ -12,7 +12,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from project import runtime
+from project import metrics, runtime
 from project.config import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -39,13 +39,14 @@ def make_undumpable() -> bool:
 
 def start(role: str) -> None:
     """Refuse to start `role` without every env name it needs (all named at once),
-    then start the process's runtime for it."""
+    then start the process's runtime and its metrics for it."""
     make_undumpable()
     try:
         settings.MOA_CONFIG.require(role)
     except ConfigError as error:
         raise ImproperlyConfigured(str(error)) from None
     runtime.start(role)
+    metrics.start()
 
 
 def current() -> str | None:

@@ -54,9 +54,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Health checks answer before anything reads the Host header (an ALB probes with
-    # the instance IP) and before the HTTPS redirect (it probes over plain HTTP).
+    # Outermost: every answer is counted and timed, health checks and scrapes included.
+    "project.http_metrics.RequestMetricsMiddleware",
+    # Health checks and /metrics answer before anything reads the Host header (an ALB
+    # probes, and Prometheus scrapes, with the instance IP) and before the HTTPS
+    # redirect (both come over plain HTTP).
     "project.health.HealthCheckMiddleware",
+    "project.http_metrics.MetricsEndpointMiddleware",
     "project.logcontext.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before WhiteNoise, so static files carry the policies too.
@@ -283,6 +287,14 @@ DRAIN_JITTER_SECONDS = MOA_CONFIG.integer("DRAIN_JITTER_SECONDS")
 FFMPEG_BINARY = MOA_CONFIG["FFMPEG_BINARY"]
 READINESS_TIMEOUT_SECONDS = 3.0
 READINESS_CACHE_SECONDS = 2.0  # readiness results are shared by every caller this long
+
+# Metrics (project/metrics.py, docs/observability.md).
+METRICS_ENABLED = MOA_CONFIG["METRICS_ENABLED"] == "1"
+WORKER_METRICS_PORT = MOA_CONFIG.integer("WORKER_METRICS_PORT")
+METRICS_BIND = MOA_CONFIG["METRICS_BIND"]
+# Gauges read from the database (the job backlog, live workers) are computed at most
+# this often per process, however many scrapers ask.
+METRICS_QUERY_CACHE_SECONDS = 5.0
 
 # The product's own knobs: collaboration limits, jobs, videos, member imports, parsers.
 globals().update(product_settings(MOA_CONFIG, production=PRODUCTION))

@@ -48,6 +48,7 @@ from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import defer, reactor
 
+from project import metrics
 from project.url_secrets import redact
 from project.web_server_parts import (
     SendFlow,
@@ -64,6 +65,11 @@ logger = logging.getLogger("moa.web_server")
 
 CLOSE_SERVICE_RESTART = 1012
 RECONNECT_AFTER_MS_MAX = 1000  # on top of the server's own spreading of the closes
+
+DRAINING = metrics.gauge("moa_draining", "1 from SIGTERM on: the instance is draining "
+                         "(readiness answers 503)")
+SENT_AWAY = metrics.counter("moa_ws_closed_for_restart_total", "WebSockets told to "
+                            "reconnect elsewhere and closed with 1012 by a drain")
 
 
 class DrainingServer(Server):
@@ -119,6 +125,7 @@ class DrainingServer(Server):
         from project import runtime
 
         runtime.current().begin_draining()
+        DRAINING.set(1)
         logger.info("SIGTERM: draining; readiness answers 503, serving for %d s",
                     self.drain_seconds)
         self.draining = asyncio.ensure_future(self._drain())
@@ -174,6 +181,7 @@ class DrainingServer(Server):
         protocol.sendMessage(json.dumps({"type": "reconnect", "after_ms": after_ms}).encode())
         # sendClose refuses 1012; sendCloseFrame is the frame it would have sent.
         protocol.sendCloseFrame(code=CLOSE_SERVICE_RESTART, reasonUtf8=b"server restarting")
+        SENT_AWAY.inc()
 
     async def _wait_for_requests(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

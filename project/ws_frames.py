@@ -18,7 +18,16 @@ from collections.abc import Iterable
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from project import metrics
+
 logger = logging.getLogger(__name__)
+
+WS_CONNECTIONS = metrics.gauge("moa_ws_connections", "WebSockets open (accepted, not yet "
+                               "closed) on this process, by endpoint", ("endpoint",))
+WS_DISCONNECTS = metrics.counter(
+    "moa_ws_disconnects_total", "Accepted WebSockets that ended, by endpoint and close code "
+    "(the server's when it closed, else the client's or the transport's; 'none' without one)",
+    ("endpoint", "code"))
 
 MAX_FRAME_BYTES = 64 * 1024  # the largest frame a client may send
 # Frames between MAX_FRAME_BYTES and this are read and answered `too_large`; larger
@@ -66,12 +75,40 @@ def utf8_size(text: str) -> int:
 
 
 class JsonFrameConsumer(AsyncWebsocketConsumer):
-    """Subclasses implement `receive_frame(content)` for well-formed object frames."""
+    """Subclasses implement `receive_frame(content)` for well-formed object frames, and
+    name their `endpoint` (the label of moa_ws_connections)."""
 
+    endpoint = "other"
+    counted = False  # in moa_ws_connections from its accept until the consumer ends
+    close_code: int | None = None  # the server's close code, else the peer's
     max_frame_bytes = MAX_FRAME_BYTES
     # No channel-layer channel per socket: Moa fans out per process (collab.hub), and
     # a receive loop per socket is exactly the per-socket cost that design avoids.
     channel_layer_alias = None
+
+    async def __call__(self, scope, receive, send):
+        try:
+            return await super().__call__(scope, receive, send)
+        finally:  # however the consumer ends: a disconnect, a close, an error
+            if self.counted:
+                WS_CONNECTIONS.labels(self.endpoint).dec()
+                WS_DISCONNECTS.labels(self.endpoint, str(self.close_code or "none")).inc()
+
+    async def websocket_disconnect(self, message):
+        if self.close_code is None:
+            self.close_code = message.get("code")
+        await super().websocket_disconnect(message)
+
+    async def close(self, code=None, reason=None):
+        if self.close_code is None:
+            self.close_code = code if code not in (None, True) else 1000
+        await super().close(code, reason)
+
+    async def accept(self, subprotocol=None, headers=None):
+        await super().accept(subprotocol, headers)
+        if not self.counted:
+            self.counted = True
+            WS_CONNECTIONS.labels(self.endpoint).inc()
 
     async def accept_user(self):
         """Accept, then close 4401 unless someone is authenticated; the user or None.

@@ -10,6 +10,7 @@ from project.ws_frames import JsonFrameConsumer
 
 
 class PingConsumer(JsonFrameConsumer):
+    endpoint = "ping"
     async def connect(self):
         user = await self.accept_user()
         if user is None:

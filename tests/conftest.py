@@ -1,11 +1,17 @@
 """A small fixed cast, real services, and the CI rule: a missing service fails."""
 
+import os
+
 import pytest
 from django.conf import settings
 
 from tests import services
 
 PASSWORD = "correct-horse-battery-staple"
+
+# Workers the tests start (several at once, beside other runs on this host) serve no
+# metrics listener, unless a test gives one a port of its own.
+os.environ.setdefault("WORKER_METRICS_PORT", "0")
 
 
 def redis_configured() -> bool:

@@ -22,11 +22,20 @@ from django.utils import timezone
 
 from media_pipeline.jobs import policy, registry
 from media_pipeline.jobs.errors import JobFenced, is_permanent, retry_refusal
+from media_pipeline.jobs.metrics import (
+    CLAIM_LATENCY,
+    FAILURES,
+    FENCED_WRITES,
+    LEASE_EXPIRIES,
+    RETRIES,
+    TAKEOVERS,
+)
 from media_pipeline.jobs.models import Job
 from media_pipeline.jobs.serializers import job_json
 from media_pipeline.jobs.statements import claim_oldest_pending, update_returning
 from media_pipeline.jobs.states import JobStatus
 from project.accounts.models import User
+from project.logcontext import request_id_var
 from project.realtime import group_name, publish_on_commit, send_channel
 
 logger = logging.getLogger(__name__)
@@ -52,8 +61,14 @@ def wake(kind: str, job_id: uuid.UUID) -> None:
 def job_enqueue(*, kind: str, owner: User, payload: dict, team_id: int | None = None,
                 max_attempts: int | None = None) -> Job:
     """Create the job in the caller's transaction; its wake-up goes out on commit.
-    ValueError for a kind no domain declared (registry.py), before anything is written."""
+    ValueError for a kind no domain declared (registry.py), before anything is written.
+    The id of the request enqueuing it goes into its payload (`request_id`): the
+    worker logs the job under it (worker.execute), so one id follows an upload from
+    the browser to its end."""
     allowance = _attempts_allowed(kind)
+    request_id = request_id_var.get()
+    if request_id:
+        payload = {**payload, "request_id": request_id}
     job = Job.objects.create(kind=kind, owner=owner, team_id=team_id, payload=payload,
                              max_attempts=max_attempts or allowance)
     publish(job)
@@ -95,7 +110,8 @@ def job_retry(*, job_id: uuid.UUID) -> Job:
             raise policy.RetryRefused(refusal)
         job.status, job.progress, job.stage, job.message = JobStatus.PENDING, 0, "", ""
         job.error_code, job.error_message, job.result = "", "", None
-        job.finished_at, job.run_after, job.cancel_requested = None, None, False
+        # Runnable from now: its wait is counted from here (runnable_since).
+        job.finished_at, job.run_after, job.cancel_requested = None, timezone.now(), False
         job.max_attempts = job.attempts + _attempts_allowed(job.kind)
         job.version += 1
         job.save()
@@ -115,11 +131,20 @@ def job_claim(*, channels: list[str], worker_id: str) -> Job | None:
     now = timezone.now()
     kinds = registry.kinds_of(channels)
     job = claim_oldest_pending(kinds, now, **_claimed(worker_id, now))
-    if job is None:
+    if job is not None:
+        CLAIM_LATENCY.labels(job.kind).observe(
+            max(0.0, (now - runnable_since(job)).total_seconds()))
+    else:
         job = _reclaim_expired(kinds, worker_id, now)
     if job is not None:
         publish(job)
     return job
+
+
+def runnable_since(job: Job):
+    """When a PENDING job became runnable: its retry's or release's `run_after`, else
+    its creation."""
+    return job.run_after or job.created_at
 
 
 def _claimed(worker_id: str, now) -> dict:
@@ -140,10 +165,12 @@ def _reclaim_expired(kinds: list[str], worker_id: str, now) -> Job | None:
             return None
         logger.warning("job %s: lease of attempt %d (worker %s) expired; reclaiming",
                        job.id, job.attempts, job.lease_owner, extra={"job_id": str(job.id)})
+        LEASE_EXPIRIES.labels(job.kind).inc()
         if job.cancel_requested or job.attempts >= job.max_attempts:
             _finish_reclaimed(job, now)
             return None
         [job] = update_returning(Job.objects.filter(pk=job.pk), **_claimed(worker_id, now))
+    TAKEOVERS.labels(job.kind).inc()
     return job
 
 
@@ -152,6 +179,7 @@ def _finish_reclaimed(job: Job, now) -> None:
         job.status, job.stage = JobStatus.CANCELLED, "cancelled"
     else:
         job.status, job.error_code = JobStatus.FAILED, "WORKER_LOST"
+        FAILURES.labels(job.kind, job.error_code).inc()
         job.error_message = (f"The worker running this job stopped answering on each of "
                              f"its {job.attempts} attempts.")
     job.finished_at, job.lease_owner, job.lease_expires_at = now, "", None
@@ -166,6 +194,7 @@ def _fenced(job_id: uuid.UUID, attempt: int, **fields) -> Job:
         Job.objects.filter(pk=job_id, attempts=attempt, status=JobStatus.RUNNING),
         version=F("version") + 1, updated_at=timezone.now(), **fields)
     if not rows:
+        FENCED_WRITES.inc()
         raise JobFenced(f"job {job_id}: attempt {attempt} no longer holds it")
     return rows[0]
 
@@ -182,8 +211,12 @@ def job_progress(*, job_id: uuid.UUID, attempt: int, progress: int, stage: str,
 
 def job_renew_lease(*, job_id: uuid.UUID, attempt: int) -> bool:
     """Extend the lease (the worker's heartbeat); False when the attempt lost the job."""
-    return bool(Job.objects.filter(pk=job_id, attempts=attempt, status=JobStatus.RUNNING).update(
+    renewed = bool(Job.objects.filter(pk=job_id, attempts=attempt,
+                                      status=JobStatus.RUNNING).update(
         lease_expires_at=timezone.now() + timedelta(seconds=settings.JOB_LEASE_SECONDS)))
+    if not renewed:
+        FENCED_WRITES.inc()
+    return renewed
 
 
 def job_finish(*, job_id: uuid.UUID, attempt: int, result: dict) -> None:
@@ -213,6 +246,7 @@ def job_fail(*, job_id: uuid.UUID, attempt: int, code: str, message: str) -> str
         job = _fenced(job_id, attempt, error_code=code, error_message=message[:5000],
                       lease_owner="", lease_expires_at=None, **fields)
         publish(job)
+    (RETRIES if retry else FAILURES).labels(job.kind, code).inc()
     log = logger.warning if retry else logger.error
     log("job %s attempt %d failed (%s): %s%s", job_id, attempt, code, message,
         "; will retry" if retry else "", extra={"job_id": str(job_id)})
@@ -224,7 +258,7 @@ def job_release(*, job_id: uuid.UUID, attempt: int) -> None:
     with transaction.atomic():
         job = _fenced(job_id, attempt, status=JobStatus.PENDING, stage="released",
                       message="the worker stopped; another one takes over",
-                      lease_owner="", lease_expires_at=None, run_after=None,
+                      lease_owner="", lease_expires_at=None, run_after=timezone.now(),
                       max_attempts=F("max_attempts") + 1)
         publish(job)
         wake(job.kind, job.id)

@@ -21,6 +21,7 @@ def snapshot(user_id: int, teams: set[int] | None = None) -> list[dict]:
 
 
 class JobsConsumer(JsonFrameConsumer):
+    endpoint = "jobs"
     # Job events are few per user: a channel per socket is the simple, right tool here.
     channel_layer_alias = DEFAULT_CHANNEL_LAYER
     user_id: int | None = None

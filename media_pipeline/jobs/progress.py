@@ -38,6 +38,8 @@ class JobContext:
         self.attempt = job.attempts
         self.max_attempts = job.max_attempts
         self.payload = job.payload
+        # The request that enqueued it (jobs/actions.job_enqueue), for its log lines.
+        self.request_id = str(job.payload.get("request_id") or "")[:64]
         self.owner_id = job.owner_id
         self.team_id = job.team_id
         self.release_requested = False  # set by the worker on SIGTERM

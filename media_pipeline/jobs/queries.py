@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Min, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -76,3 +77,33 @@ def backlog() -> dict:
     alive = count_alive()  # operators and autoscalers get the uncached count
     return {**counts, "workers_alive": {channel: alive.get(channel, 0)
                                         for channel in registry.all_channels()}}
+
+
+@dataclass(frozen=True)
+class KindBacklog:
+    pending: int = 0
+    running: int = 0
+    oldest_pending_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Backlog:
+    kinds: dict[str, KindBacklog] = field(default_factory=dict)
+    alive: dict[str, int] = field(default_factory=dict)
+
+
+def backlog_gauges() -> Backlog:
+    """The metrics' backlog (media_pipeline/jobs/metrics.py), in two queries: jobs
+    pending and running per kind with the oldest due pending job's wait, and live
+    workers per channel. A PENDING job waits since it became runnable (`runnable_since`)."""
+    now = timezone.now()
+    due = Q(status=JobStatus.PENDING) & (Q(run_after__isnull=True) | Q(run_after__lte=now))
+    rows = (Job.objects.filter(status__in=ACTIVE).order_by().values("kind")
+            .annotate(pending=Count("pk", filter=Q(status=JobStatus.PENDING)),
+                      running=Count("pk", filter=Q(status=JobStatus.RUNNING)),
+                      since=Min(Coalesce("run_after", "created_at"), filter=due)))
+    kinds = {row["kind"]: KindBacklog(
+        row["pending"], row["running"],
+        max(0.0, (now - row["since"]).total_seconds()) if row["since"] else 0.0)
+        for row in rows}
+    return Backlog(kinds, count_alive())

@@ -20,6 +20,7 @@ import logging
 import os
 import random
 import socket
+import time
 import uuid
 
 from channels.db import database_sync_to_async
@@ -29,10 +30,12 @@ from django.utils import timezone
 
 from media_pipeline.jobs import actions, registry
 from media_pipeline.jobs.errors import JobCancelled, JobFailed, JobFenced, JobReleased
+from media_pipeline.jobs.metrics import JOB_DURATION
 from media_pipeline.jobs.models import WorkerHeartbeat
 from media_pipeline.jobs.progress import JobContext
+from media_pipeline.jobs.states import JobStatus
 from project import runtime
-from project.logcontext import job_id_var
+from project.logcontext import job_id_var, request_id_var
 from project.realtime import LoopPublisher, broadcast_through
 
 logger = logging.getLogger(__name__)
@@ -40,32 +43,55 @@ logger = logging.getLogger(__name__)
 
 def execute(context: JobContext) -> None:
     """Run a claimed job's handler and record how it ended (in a worker thread,
-    through database_sync_to_async, which returns its connection afterwards)."""
-    token = job_id_var.set(str(context.job_id))
+    through database_sync_to_async, which returns its connection afterwards). Its log
+    lines carry the job's id and the id of the request that enqueued it."""
+    tokens = (job_id_var.set(str(context.job_id)), request_id_var.set(context.request_id))
+    started, outcome = time.monotonic(), "error"  # error: its end could not be recorded
     try:
         result = registry.kind(context.kind).handler(context)
         actions.job_finish(job_id=context.job_id, attempt=context.attempt, result=result or {})
+        outcome = "done"
         logger.info("job %s done", context.job_id)
     except JobCancelled:
         actions.job_cancelled(job_id=context.job_id, attempt=context.attempt)
+        outcome = "cancelled"
         logger.info("job %s cancelled", context.job_id)
     except JobReleased:
         actions.job_release(job_id=context.job_id, attempt=context.attempt)
+        outcome = "released"
         logger.info("job %s released: the worker is stopping", context.job_id)
     except JobFailed as failure:
-        actions.job_fail(job_id=context.job_id, attempt=context.attempt, code=failure.code,
-                         message=failure.message)
+        outcome = failed(actions.job_fail(job_id=context.job_id, attempt=context.attempt,
+                                          code=failure.code, message=failure.message))
     except JobFenced:
+        outcome = "fenced"
         logger.warning("job %s: attempt %d lost its lease; its result is discarded",
                        context.job_id, context.attempt)
     except Exception as error:  # a bug or an unexpected failure: retried, then FAILED
         logger.exception("job %s: unexpected error", context.job_id)
-        with contextlib.suppress(JobFenced):
-            actions.job_fail(job_id=context.job_id, attempt=context.attempt, code="INTERNAL",
-                             message=f"Unexpected error in the worker: "
-                                     f"{type(error).__name__}: {error}")
+        try:
+            outcome = failed(actions.job_fail(
+                job_id=context.job_id, attempt=context.attempt, code="INTERNAL",
+                message=f"Unexpected error in the worker: {type(error).__name__}: {error}"))
+        except JobFenced:
+            outcome = "fenced"
     finally:
-        job_id_var.reset(token)
+        JOB_DURATION.labels(context.kind, outcome).observe(
+            time.monotonic() - started, exemplar=exemplar(context))
+        for var, token in zip((job_id_var, request_id_var), tokens, strict=True):
+            var.reset(token)
+
+
+def failed(status: str) -> str:
+    """The outcome of an attempt that failed: `failed` for good, or `retry`."""
+    return "failed" if status == JobStatus.FAILED else "retry"
+
+
+def exemplar(context: JobContext) -> dict[str, str]:
+    """The job's ids, attached to its duration (shown by scrapers that ask for
+    OpenMetrics): from a slow bucket to the job's log lines."""
+    return {name: value for name, value in (("job_id", str(context.job_id)),
+                                             ("request_id", context.request_id)) if value}
 
 
 class JobRunner:

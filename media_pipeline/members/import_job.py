@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
 from pathlib import Path
 from smtplib import SMTPException
 
@@ -40,11 +41,19 @@ from media_pipeline.jobs.errors import (
 from media_pipeline.jobs.progress import JobContext
 from media_pipeline.members import excel, member_rows
 from media_pipeline.members.member_rows import Account, Row
+from project import metrics
 from project.accounts.actions import Invitation, users_bulk_create, users_invite
 from project.accounts.identity import lookup_key
 from project.accounts.models import User
 
 logger = logging.getLogger(__name__)
+
+IMPORT_ROWS = metrics.counter("moa_import_rows_total", "Member rows read by finished imports "
+                              "(dry runs included)")
+IMPORT_SPEED = metrics.histogram(
+    "moa_import_rows_per_second", "A finished import's rows over its whole run (download, "
+    "read, check, apply, invite)", buckets=(10, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
+                                            25000, 50000))
 
 LOOKUP_BATCH = 5000
 APPLY_BATCH = 5000
@@ -56,6 +65,7 @@ def excel_import(context: JobContext) -> dict:
     key = payload.get("key")
     if not isinstance(key, str) or not Team.objects.filter(pk=payload.get("team")).exists():
         raise JobFailed("INPUT_INVALID", "payload needs the stored file's key and a team")
+    began = time.monotonic()
     try:
         with tempfile.TemporaryDirectory(prefix="moa-import-") as work:
             report = _import(context, Path(work) / "members.xlsx")
@@ -70,6 +80,8 @@ def excel_import(context: JobContext) -> dict:
             _delete_upload(key)
         raise
     _delete_upload(key)
+    IMPORT_ROWS.inc(report["rows"])
+    IMPORT_SPEED.observe(report["rows"] / max(time.monotonic() - began, 1e-3))
     return report
 
 

@@ -1,10 +1,11 @@
-"""StorageError: every storage failure, named and logged once.
+"""StorageError: every storage failure, named, logged and counted once.
 
 Each names the operation, the bucket and the key, and says whether retrying can help
 (a timeout can; wrong credentials or a missing bucket cannot). It is logged with bucket
 and key under the logger `media_pipeline.storage`; a person is told only what failed
 and whether it passes (`public_message`): a 503 with a detail (storage/http.py), or a
-FAILED job with an error_message (jobs/errors.py).
+FAILED job with an error_message (jobs/errors.py). Each is counted in
+moa_storage_errors_total by operation and class (missing, denied, unavailable).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from botocore.exceptions import BotoCoreError, ClientError
+from prometheus_client import Counter
 
 from media_pipeline.storage import local_uploads
 from media_pipeline.storage.backend import bucket
@@ -24,6 +26,13 @@ DENIED = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "NoSuch
           "AllAccessDisabled", "AccountProblem", "InvalidBucketName"}
 MISSING = {"NoSuchKey", "404", "NotFound"}
 
+# Declared with prometheus-client itself (this adapter imports nothing of Moa's
+# project/): always counted, served wherever the process serves its metrics.
+ERRORS = Counter("moa_storage_errors_total", "Storage failures by operation (head, get, "
+                 "put, delete, ...) and class: missing (the object is not there), denied "
+                 "(credentials, bucket: an operator must act), unavailable (transient: "
+                 "retried)", ("operation", "class"))
+
 
 class StorageError(Exception):
     def __init__(self, operation: str, key: str, reason: str, *, transient: bool,
@@ -31,6 +40,13 @@ class StorageError(Exception):
         self.operation, self.key, self.reason = operation, key, reason
         self.transient, self.missing, self.code = transient, missing, code
         super().__init__(f"storage {operation} of {key!r} in {bucket()} failed: {reason}")
+
+    @property
+    def error_class(self) -> str:
+        """missing, denied or unavailable: what it means for whoever must act."""
+        if self.missing:
+            return "missing"
+        return "unavailable" if self.transient else "denied"
 
     @property
     def error_code(self) -> str:
@@ -53,6 +69,7 @@ class StorageError(Exception):
 
 def logged(failure: StorageError) -> StorageError:
     logger.error("%s", failure)
+    ERRORS.labels(failure.operation, failure.error_class).inc()
     return failure
 
 

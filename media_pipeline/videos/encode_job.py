@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -29,8 +30,14 @@ from media_pipeline.videos import actions, ffmpeg, hls, ladder
 from media_pipeline.videos.ffmpeg_binary import ffmpeg_binary
 from media_pipeline.videos.models import Video
 from media_pipeline.videos.playback import content_type
+from project import metrics
 
 logger = logging.getLogger(__name__)
+
+ENCODE_SPEED = metrics.histogram(
+    "moa_video_encode_speed", "How fast a rendition encodes, in seconds of video per "
+    "second of ffmpeg's run (x realtime), by rendition", ("rendition",),
+    buckets=(0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64))
 
 # The probe reads headers and decodes one frame: CPU bounds a spinning parser; the
 # wall clock, a little longer, one that blocks without using CPU.
@@ -80,8 +87,10 @@ def _encode(context: JobContext, row: Video, work: Path) -> dict:
         out_dir.mkdir()
         command = ladder.encode_command(binary, source_path, source, rung, str(out_dir),
                                         settings.VIDEO_MAX_DIMENSION)
+        began = time.monotonic()
         written = _run(command, ffmpeg_limits(source, rung), context, start, span * 0.9,
                        f"encoding {rung.name}", source.duration)
+        ENCODE_SPEED.labels(rung.name).observe(written / max(time.monotonic() - began, 1e-3))
         if written < 0.9 * source.duration - 1:
             raise JobFailed("INPUT_INVALID", f"The video ends after {written:.1f} s of the "
                             f"{source.duration:.1f} s it declares: the file is truncated "

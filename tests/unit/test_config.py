@@ -198,3 +198,19 @@ def test_cloudwatch_settings_without_a_namespace_publish_nothing_and_say_so():
     assert any("CLOUDWATCH_REGION" in warning and "CLOUDWATCH_NAMESPACE" in warning
                for warning in cfg.warnings)
     assert not load({"CLOUDWATCH_REGION": "eu-west-1", "CLOUDWATCH_NAMESPACE": "Moa"}).warnings
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("METRICS_ENABLED", "yes"), ("WORKER_METRICS_PORT", "70000"),
+    ("WORKER_METRICS_PORT", "-1"), ("METRICS_BIND", "localhost"),
+])
+def test_metrics_settings_that_cannot_work_are_refused_by_name(name, value):
+    with pytest.raises(ConfigError) as error:
+        load({name: value})
+    assert name in str(error.value)
+
+
+def test_metrics_are_on_with_a_worker_listener_on_the_loopback_by_default():
+    cfg = load({})
+    assert (cfg["METRICS_ENABLED"], cfg["WORKER_METRICS_PORT"], cfg["METRICS_BIND"]) == \
+        ("1", "9102", "127.0.0.1")
