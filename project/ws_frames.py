@@ -47,6 +47,20 @@ CLOSE_SERVICE_RESTART = 1012
 CLOSE_TRY_AGAIN_LATER = 1013  # a dependency (the database) is unavailable
 CLOSE_TOO_LARGE = 4413  # a frame this client cannot take (an old client, a huge map)
 CLOSE_TOO_MANY = 4429  # too many sockets of this user or address on this instance
+# Close codes counted by name in moa_ws_disconnects_total: the standard ones a browser
+# or a transport gives, and Moa's own. A client chooses its close code: any other is
+# counted as "other", so no client can add series to the scrape.
+COUNTED_CLOSE_CODES = frozenset({
+    1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1015,
+    CLOSE_NOT_AUTHENTICATED, CLOSE_NOT_A_MEMBER, CLOSE_NOT_FOUND, CLOSE_TOO_LARGE,
+    CLOSE_TOO_MANY})
+
+
+def close_code_label(code: object) -> str:
+    """A close code as moa_ws_disconnects_total names it (bounded: see above)."""
+    if code is None:
+        return "none"
+    return str(code) if code in COUNTED_CLOSE_CODES else "other"
 
 
 class Raw(str):
@@ -92,7 +106,7 @@ class JsonFrameConsumer(AsyncWebsocketConsumer):
         finally:  # however the consumer ends: a disconnect, a close, an error
             if self.counted:
                 WS_CONNECTIONS.labels(self.endpoint).dec()
-                WS_DISCONNECTS.labels(self.endpoint, str(self.close_code or "none")).inc()
+                WS_DISCONNECTS.labels(self.endpoint, close_code_label(self.close_code)).inc()
 
     async def websocket_disconnect(self, message):
         if self.close_code is None:
