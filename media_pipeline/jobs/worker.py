@@ -26,6 +26,7 @@ import uuid
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils import timezone
 
 from media_pipeline.jobs import actions, registry
@@ -115,16 +116,25 @@ class JobRunner:
         try:
             while not self.stopping.is_set():
                 self.woken.clear()  # before the claim: a wake-up during it is not lost
-                if await self._run_next():
-                    continue
+                try:
+                    if await self._run_next():
+                        continue
+                except DatabaseError as error:
+                    # A failover, a pooler restart, a connection killed: the worker
+                    # outlives it (a job it held is taken over when its lease ends).
+                    logger.error("worker %s: the database failed (%s); claiming again in "
+                                 "%s s", self.worker_id, error, settings.JOB_SWEEP_SECONDS)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.woken.wait(), settings.JOB_SWEEP_SECONDS)
         finally:
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
-            await database_sync_to_async(
-                WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete)()
+            try:
+                await database_sync_to_async(
+                    WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete)()
+            except DatabaseError as error:  # its heartbeat then ages out
+                logger.warning("worker %s: heartbeat not removed (%s)", self.worker_id, error)
             await publisher.close(timeout=5)
             logger.info("worker %s stopped after %d job(s)", self.worker_id, self.jobs_run)
 

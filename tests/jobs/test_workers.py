@@ -13,6 +13,7 @@ import pytest
 import redis
 import websockets
 from django.conf import settings
+from django.db import connection
 
 from media_pipeline.jobs import actions as jobs
 from media_pipeline.models import Job, WorkerHeartbeat
@@ -84,6 +85,28 @@ def test_a_lost_wake_up_does_not_strand_the_job(alice):
     with worker("late"):
         wait_for(lambda: status(job).status == "DONE", settings.JOB_SWEEP_SECONDS + 15,
                  "the sweep finds the job")
+
+
+def test_a_worker_outlives_its_database_connections_being_killed(alice):
+    """A failover, a pooler restart, an idle-connection killer: the worker's connections
+    die under it; it logs the failure and goes on claiming (it used to exit)."""
+    with worker("reconnect") as process:
+        wait_for(lambda: WorkerHeartbeat.objects.exists(), 15, "the worker's heartbeat")
+        wait_for(lambda: "terminated" in kill_other_connections()
+                 and "database failed" in output(process), 30, "a failed claim")
+        assert process.poll() is None, output(process)
+        job = jobs.job_enqueue(kind="noop", owner=alice, payload={})
+        wait_for(lambda: status(job).status == "DONE", settings.JOB_SWEEP_SECONDS + 20,
+                 "the job done after the connections came back")
+
+
+def kill_other_connections() -> str:
+    """Terminate every other connection to the test database: 'terminated' if any."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        (count,) = cursor.fetchone()
+    return "terminated" if count else ""
 
 
 def test_two_workers_racing_for_100_jobs_run_each_once(alice):
