@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -17,6 +17,7 @@ from collab.node_rows import RowChanges
 from project.accounts.actions import sockets_revoke
 from project.accounts.models import User
 from project.bulk_insert import insert_rows
+from project.db_waits import bound_waits
 from project.realtime import group_name, publish_on_commit
 from project.ws_frames import CLOSE_NOT_A_MEMBER
 
@@ -161,7 +162,9 @@ def ops_submit(*, map_id: int, team_id: int, submissions: list[Submission],
         except op_fields.Rejected as rejected:
             outcomes[position] = OpOutcome(rejected=rejected)
     with transaction.atomic():
-        _bound_lock_wait()
+        # A process that stalls holding a map's lock (a pause, a lost network) must not
+        # freeze the map: other writers give up after a while and their clients resend.
+        bound_waits(lock_seconds=5)
         locked = list(Mindmap.objects.select_for_update(of=("self",)).filter(
             pk=map_id, team_id=team_id, is_deleted=False, team__is_deleted=False,
         ).values_list("seq", "node_count", "content_bytes"))
@@ -248,11 +251,3 @@ def op_submit(*, map_id: int, team_id: int, actor_id: int, op_id: str, raw_op: o
     if outcome.refused is not None:
         raise outcome.refused
     return outcome.event, outcome.new
-
-
-def _bound_lock_wait() -> None:
-    """A process that stalls holding a map's lock (a pause, a lost network) must not
-    freeze the map: other writers give up after a while and their clients resend."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL lock_timeout = '5s'")

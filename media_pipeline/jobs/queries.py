@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Count, Min, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -14,6 +15,7 @@ from media_pipeline.jobs import registry
 from media_pipeline.jobs.models import Job, WorkerHeartbeat
 from media_pipeline.jobs.states import ACTIVE, FINAL, JobStatus
 from project import runtime
+from project.db_waits import bound_waits
 
 
 def alive_by_channel() -> dict[str, int]:
@@ -95,7 +97,15 @@ class Backlog:
 def backlog_gauges() -> Backlog:
     """The metrics' backlog (media_pipeline/jobs/metrics.py), in two queries: jobs
     pending and running per kind with the oldest due pending job's wait, and live
-    workers per channel. A PENDING job waits since it became runnable (`runnable_since`)."""
+    workers per channel. A PENDING job waits since it became runnable (`runnable_since`).
+    Bounded: a locked or stalled table fails the read in about 2 s (the scrape then
+    leaves these families out) instead of holding the whole scrape past its timeout."""
+    with transaction.atomic():
+        bound_waits(lock_seconds=1, statement_seconds=2)
+        return _backlog_gauges()
+
+
+def _backlog_gauges() -> Backlog:
     now = timezone.now()
     due = Q(status=JobStatus.PENDING) & (Q(run_after__isnull=True) | Q(run_after__lte=now))
     rows = (Job.objects.filter(status__in=ACTIVE).order_by().values("kind")

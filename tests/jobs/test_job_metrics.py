@@ -3,10 +3,13 @@ an attempt's outcome and claim latency, and the request id carried into the job'
 log lines (media_pipeline/jobs/metrics.py, actions.py, worker.py)."""
 
 import logging
+import time
 from datetime import timedelta
 
 import prometheus_client
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from media_pipeline.jobs import actions as jobs
@@ -59,8 +62,10 @@ def test_the_backlog_is_read_at_most_once_per_cache_window(alice, settings,
                                                             django_assert_num_queries):
     settings.METRICS_QUERY_CACHE_SECONDS = 60
     runtime.current().timed.clear()
-    with django_assert_num_queries(2):  # jobs by kind and status, live workers
+    with CaptureQueriesContext(connection) as read:
         gauges()
+    # Jobs by kind and status, live workers (the transaction and its bounded waits aside).
+    assert len([query for query in read if " FROM " in query["sql"].upper()]) == 2
     jobs.job_enqueue(kind="noop", owner=alice, payload={})
     with django_assert_num_queries(0):
         assert gauges()[("moa_jobs_pending", (("channel", "jobs.excel"), ("kind", "noop")))] == 0
@@ -120,3 +125,23 @@ def test_the_enqueuing_request_id_follows_the_job_into_the_workers_log(alice, ca
     (line,) = [record for record in caplog.records if record.getMessage().endswith("done")]
     assert (line.request_id, line.job_id) == ("req-0123456789", str(job.pk))
     assert request_id_var.get() == ""  # the worker's own context is left as it was
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locked_job_table_leaves_the_backlog_out_of_the_scrape_within_seconds(caplog):
+    """A stalled database must not hold the whole scrape (every other metric with it)
+    past Prometheus' timeout: the backlog's read gives up, its families are left out."""
+    if connection.vendor != "postgresql":
+        pytest.skip("lock and statement timeouts are PostgreSQL's")
+    import psycopg
+
+    params = connection.get_connection_params()
+    with psycopg.connect(**{key: value for key, value in params.items()
+                            if key in ("dbname", "user", "host", "port", "password")}) as other:
+        other.execute("LOCK TABLE media_pipeline_job IN ACCESS EXCLUSIVE MODE")
+        runtime.current().timed.clear()
+        started = time.monotonic()
+        families = list(BacklogCollector().collect())
+        waited = time.monotonic() - started
+    assert families == [] and waited < 4, waited
+    assert "could not be read" in caplog.text
