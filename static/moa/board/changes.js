@@ -97,7 +97,8 @@ export function createChanges({ current, history, outbox, readOnly, toast, rende
   }
 
   // The server refused `entry`'s op for good: say so, naming the node by the title the
-  // person last gave it (`title`, given in an edit that waited; else the one it shows,
+  // person last gave it (`title`, given in an edit that waited, unless that edit is the
+  // refused rename itself; else the one it shows,
   // when it is still there; else, its create refused, the one this op gave it). A move
   // that only made room for an edit's own op is dropped without a word to the person
   // (the log has it).
@@ -106,7 +107,9 @@ export function createChanges({ current, history, outbox, readOnly, toast, rende
       console.warn("board: a move that made room was refused", code, detail);
     } else {
       const id = target(entry.op);
-      const name = title ?? current().live.get(id)?.title ?? titleGiven(entry.op, id) ?? entry.label;
+      // A refused rename is not the node's name: the one it shows (the server's) is.
+      const renamed = entry.op.kind === "node.update" && "title" in entry.op.set;
+      const name = (renamed ? null : title) ?? current().live.get(id)?.title ?? titleGiven(entry.op, id) ?? entry.label;
       toast(`Your change to “${name || "untitled"}” was not saved: ${reason(code, detail)}.`, { alert: true });
     }
     render();

@@ -41,6 +41,15 @@ export function overwritten(op, live) {
   return null;
 }
 
+// A node added and named in one entry that someone has renamed since is theirs too:
+// taking it away would take their change with it.
+function renamedSince(entry, live) {
+  if (!entry.named) return null;
+  const made = entry.steps.find((step) => step.main).expect;
+  const node = made.kind === "node.create" ? live.get(made.node.id) : null;
+  return node && node.title !== entry.namedTitle ? "someone has changed it since" : null;
+}
+
 // The steps that take `ops` back (made in order on the tree `live`), last op first; the
 // step of `main` (the edit's own op) is marked.
 function stepsBack(ops, live, main) {
@@ -59,7 +68,7 @@ function stepsBack(ops, live, main) {
 // (`main` the op of the edit's own step), or {why} that step no longer shows.
 export function planBack(entry, live) {
   const main = entry.steps.find((step) => step.main);  // every entry has one (push)
-  const why = overwritten(main.expect, live);
+  const why = overwritten(main.expect, live) ?? renamedSince(entry, live);
   if (why) return { why };
   return { ops: entry.steps.filter((step) => step === main || !overwritten(step.expect, live)).map((step) => step.op),
            main: main.op };
@@ -101,7 +110,7 @@ export class History {
     if (names(top, ops[0])) {
       const made = ops[0].id;  // its own steps go: the undo deletes it
       top.steps = [...stepsBack(ops, live, null).filter((step) => target(step.op) !== made), ...top.steps];
-      Object.assign(top, { title, named: true });
+      Object.assign(top, { title, named: true, namedTitle: ops[0].set.title });
     } else this.push(this.undo, ops, live, title, ops[0]);
     this.redo = [];
     this.save();
