@@ -23,6 +23,7 @@ from media_pipeline.jobs import actions as jobs
 from media_pipeline.models import Job, WorkerHeartbeat
 from tests.helpers import ROOT
 from tests.jobs import sheets
+from tests.jobs.test_workers import wait_for
 from tests.processes import daphne, free_port, serving, shared_database_url, stop
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis, pytest.mark.slow]
@@ -70,16 +71,6 @@ def worker(env: dict[str, str], log_path):
             yield process
         finally:
             stop(process)
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise TimeoutError(f"{what} within {timeout} s")
 
 
 async def close_code(ws) -> int:

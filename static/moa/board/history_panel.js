@@ -88,15 +88,20 @@ export function createHistoryPanel({ map, user, nodes, selected, toast }) {
 
   // Older pages appended while the events loaded fold into few lines (the moves of one
   // edit are one line), so the person sees changes before it without asking.
+  // A page of older events added to those loaded (an event already there is kept once).
+  function take(page) {
+    const known = new Set(events.map((event) => event.seq));
+    events = events.concat(page.events.filter((event) => !known.has(event.seq)));
+    nextBefore = page.next_before;
+    oldestSeq = page.oldest_seq;
+  }
+
   async function fill(reading, want) {
     for (let pages = 0; pages < FILL_PAGES && nextBefore != null; pages += 1) {
       if (historyLines(events, { you: user }).length >= want) return;
       const page = await read(nextBefore);
       if (loading !== reading) return;
-      const known = new Set(events.map((event) => event.seq));
-      events = events.concat(page.events.filter((event) => !known.has(event.seq)));
-      nextBefore = page.next_before;
-      oldestSeq = page.oldest_seq;
+      take(page);
     }
   }
 
@@ -137,10 +142,7 @@ export function createHistoryPanel({ map, user, nodes, selected, toast }) {
       const shown = historyLines(events, { you: user }).length;
       const page = await read(nextBefore);
       if (loading !== reading) return;
-      const known = new Set(events.map((event) => event.seq));
-      events = events.concat(page.events.filter((event) => !known.has(event.seq)));
-      nextBefore = page.next_before;
-      oldestSeq = page.oldest_seq;
+      take(page);
       await fill(reading, shown + FEW_LINES);
       if (loading !== reading) return;
       draw();
