@@ -90,9 +90,9 @@ def test_a_lost_wake_up_does_not_strand_the_job(alice):
 def test_a_worker_outlives_its_database_connections_being_killed(alice):
     """A failover, a pooler restart, an idle-connection killer: the worker's connections
     die under it; it logs the failure and goes on claiming (it used to exit)."""
-    with worker("reconnect") as process:
+    with worker("reconnect", PGAPPNAME="moa-test-doomed-worker") as process:
         wait_for(lambda: WorkerHeartbeat.objects.exists(), 15, "the worker's heartbeat")
-        wait_for(lambda: "terminated" in kill_other_connections()
+        wait_for(lambda: "terminated" in kill_connections("moa-test-doomed-worker")
                  and "database failed" in output(process), 30, "a failed claim")
         assert process.poll() is None, output(process)
         job = jobs.job_enqueue(kind="noop", owner=alice, payload={})
@@ -100,11 +100,13 @@ def test_a_worker_outlives_its_database_connections_being_killed(alice):
                  "the job done after the connections came back")
 
 
-def kill_other_connections() -> str:
-    """Terminate every other connection to the test database: 'terminated' if any."""
+def kill_connections(application: str) -> str:
+    """Terminate the connections of one program (libpq's PGAPPNAME) to the test
+    database, none of the suite's own: 'terminated' if any."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                       "WHERE datname = current_database() AND application_name = %s",
+                       [application])
         (count,) = cursor.fetchone()
     return "terminated" if count else ""
 
