@@ -2,13 +2,11 @@
 against moto's ELBv2, under a headless Locust load (tests/load/locustfile.py): Locust's
 own statistics must show zero failed requests and zero lost ops."""
 
-import csv
 import os
 import subprocess
 import sys
 
 import pytest
-from django.core.management import call_command
 
 from tests import services
 from tests.edge import aws
@@ -16,24 +14,12 @@ from tests.edge.proxy import nginx
 from tests.edge.supervisor import Supervised
 from tests.helpers import ROOT, clean_env
 from tests.jobs.moto import moto_server
+from tests.load.locust_run import locust_command, locust_rows, seed_file
 from tests.processes import daphne, free_port, shared_database_url, wait_until_healthy
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.redis]
 
 LOAD_SECONDS = 40
-
-
-def seed_file(path) -> None:
-    from io import StringIO
-
-    out = StringIO()
-    call_command("seed_demo", "--users", "4", "--json", stdout=out)
-    path.write_text(out.getvalue())
-
-
-def locust_rows(prefix) -> dict[tuple[str, str], dict]:
-    with open(f"{prefix}_stats.csv") as file:
-        return {(row["Type"], row["Name"]): row for row in csv.DictReader(file)}
 
 
 @pytest.mark.timeout(240)
@@ -56,11 +42,9 @@ def test_rolling_restart_under_locust_load_fails_nothing(nginx_binary, tmp_path)
             group, _ = aws.target_group(moto, ports)
             prefix = tmp_path / "locust"
             load = subprocess.Popen(
-                [sys.executable, "-m", "locust", "-f", "tests/load/locustfile.py",
-                 "--headless", "--host", proxy.http_url, "-u", "8", "-r", "8",
-                 "--run-time", f"{LOAD_SECONDS}s", "--stop-timeout", "20",
-                 "--moa-seed", str(seed), "--moa-ops-per-second", "4",
-                 "--moa-settle-seconds", "10", "--csv", str(prefix), "--only-summary"],
+                locust_command(proxy.http_url, seed, prefix, "-u", "8", "-r", "8",
+                               "--run-time", f"{LOAD_SECONDS}s", "--stop-timeout", "20",
+                               "--moa-ops-per-second", "4", "--moa-settle-seconds", "10"),
                 cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             deploy = subprocess.run(
                 [sys.executable, "-m", "deploy.rolling_deploy", "--target-group-arn", group,

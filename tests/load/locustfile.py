@@ -18,13 +18,20 @@ presence at --moa-presence-per-second, and reports to Locust's statistics:
   WS  presence        each presence frame sent
 
 Like a browser, an editor resends unacknowledged ops with their op_ids after every
-reconnect, so a restart costs latency, never an op. docs/load-testing.md has more.
+reconnect, so a restart costs latency, never an op.
+
+Every request is counted: no redirect is followed (a 3xx is a failure naming where it
+pointed), a request gives up after --moa-request-timeout, and an error is reported
+under the request's own name with its reason. At stop the run fails when a user class
+never got a success for a kind it owes, or when the failure ratio is above
+--moa-max-failure-ratio (load_checks.py). docs/load-testing.md has more.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import random
 import struct
 import time
@@ -33,10 +40,23 @@ from functools import cache
 
 import gevent
 import websocket
+from gevent import GreenletExit
 from gevent.event import Event
+from load_checks import (
+    RunRecord,
+    error_reason,
+    missing_kinds,
+    ratio_problem,
+    redirect_reason,
+    upgrade_reason,
+)
 from locust import HttpUser, User, between, events, task
 
 MAX_OWN_NODES = 20
+TEAMS, MAPS, MAP, JOBS = ("/api/v1/teams/", "/api/v1/teams/[id]/maps/", "/api/v1/maps/[id]/",
+                          "/api/v1/jobs/")
+
+logger = logging.getLogger("moa.load")
 
 
 @events.init_command_line_parser.add_listener
@@ -49,6 +69,44 @@ def add_arguments(parser):
                         help="presence (cursor) frames each MapEditor sends per second")
     parser.add_argument("--moa-settle-seconds", type=float, default=15.0,
                         help="at stop, how long an editor waits for its last acks")
+    parser.add_argument("--moa-request-timeout", type=float, default=10.0,
+                        help="seconds a request or WebSocket handshake waits for an answer")
+    parser.add_argument("--moa-max-failure-ratio", type=float, default=0.01,
+                        help="the run fails when more of its requests failed "
+                             "(Locust's own --exit-code-on-error fails it on any failure)")
+
+
+@events.init.add_listener
+def create_record(environment, **_):
+    environment.moa_run = RunRecord()
+
+    def record_request(request_type, name, exception=None, **_):
+        environment.moa_run.request_ended((request_type, name), exception)
+
+    environment.events.request.add_listener(record_request)
+
+
+@events.test_start.add_listener
+def reset_record(environment, **_):
+    environment.moa_run = RunRecord()
+
+
+@events.test_stop.add_listener
+def judge_run(environment, **_):
+    """Fail the run (exit 1) on what Locust's own rule cannot see: a kind of request a
+    user class owed and never got a success for, or too many failures."""
+    options = environment.parsed_options
+    stats = environment.stats
+    counts = {(method, name): (entry.num_requests, entry.num_failures)
+              for (name, method), entry in stats.entries.items()}
+    problems = missing_kinds(environment.moa_run, counts, options.moa_request_timeout)
+    ratio = ratio_problem(stats.total.num_requests, stats.total.num_failures,
+                          options.moa_max_failure_ratio)
+    if ratio:
+        problems.append(ratio)
+    if problems:
+        logger.error("moa: the run failed:\n  %s", "\n  ".join(problems))
+        environment.process_exit_code = 1
 
 
 @cache
@@ -72,29 +130,51 @@ class ApiUser(HttpUser):
     """REST traffic of people with the app open: lists, a map, job polling."""
 
     wait_time = between(0.5, 2)
+    kinds = (("GET", TEAMS), ("GET", MAPS), ("GET", MAP), ("GET", JOBS))
 
     def on_start(self):
         data = seed(self.environment.parsed_options.moa_seed)
         user = random.choice(data["users"])
         self.team_id, self.map_id = data["team_id"], data["map_id"]
         self.client.headers["Authorization"] = f"Bearer {user['token']}"
+        self.environment.moa_run.user_started(type(self).__name__, self.kinds)
+        # Opening the app loads each of them once, so every kind is due in any run.
+        self.teams()
+        self.maps()
+        self.map_detail()
+        self.jobs()
+
+    def get(self, path: str, name: str) -> None:
+        """One GET, counted whatever happens: a redirect or an error is a failure with
+        its reason, under `name`; one still unanswered when the user stops is noted."""
+        timeout = self.environment.parsed_options.moa_request_timeout
+        try:
+            with self.client.get(path, name=name, allow_redirects=False, timeout=timeout,
+                                 catch_response=True) as response:
+                if response.error is not None:
+                    response.failure(error_reason(response.error, response.request_meta["url"]))
+                elif response.is_redirect:
+                    response.failure(redirect_reason(response.status_code,
+                                                     response.headers["location"], response.url))
+        except GreenletExit:
+            self.environment.moa_run.unanswered["GET", name] += 1
+            raise
 
     @task(3)
     def teams(self):
-        self.client.get("/api/v1/teams/")
+        self.get("/api/v1/teams/", TEAMS)
 
     @task(2)
     def maps(self):
-        self.client.get(f"/api/v1/teams/{self.team_id}/maps/",
-                        name="/api/v1/teams/[id]/maps/")
+        self.get(f"/api/v1/teams/{self.team_id}/maps/", MAPS)
 
     @task(1)
     def map_detail(self):
-        self.client.get(f"/api/v1/maps/{self.map_id}/", name="/api/v1/maps/[id]/")
+        self.get(f"/api/v1/maps/{self.map_id}/", MAP)
 
     @task(2)
     def jobs(self):
-        self.client.get("/api/v1/jobs/")
+        self.get("/api/v1/jobs/", JOBS)
 
 
 class MapEditor(User):
@@ -117,30 +197,39 @@ class MapEditor(User):
         self.welcomed = Event()
         self.stopping = False
         self.ws = None
-        self.connect()
+        presence = (("WS", "presence"),) if options.moa_presence_per_second > 0 else ()
+        self.environment.moa_run.user_started(
+            type(self).__name__, (("WS", "connect"), ("WS", "op ack"), *presence))
         self.presence = gevent.spawn(self.send_presence, options.moa_presence_per_second)
+        self.connect()
 
     # --- connection ------------------------------------------------------------------
 
     def connect(self) -> None:
-        """Connect until welcomed; every failed attempt is a failure in the statistics."""
+        """Connect until welcomed; every failed attempt is a failure in the statistics,
+        with its reason (a redirect is not followed: it names where it pointed)."""
         delay = 0.2
+        timeout = self.environment.parsed_options.moa_request_timeout
         while not self.stopping:
             started = time.monotonic()
             self.welcomed.clear()
+            ws = websocket.WebSocket(enable_multithread=True)
             try:
-                self.ws = websocket.create_connection(self.url, timeout=10,
-                                                      enable_multithread=True)
+                ws.connect(self.url, timeout=timeout, redirect_limit=0)
+                self.ws = ws
                 self.send({"type": "hello", "client_id": self.client_id, "since": self.seq})
-                gevent.spawn(self.read, self.ws)
-                if not self.welcomed.wait(10):
-                    raise TimeoutError("no welcome within 10 s")
+                gevent.spawn(self.read, ws)
+                if not self.welcomed.wait(timeout):
+                    raise TimeoutError(f"no welcome within {timeout:g} s")
             except (OSError, TimeoutError, websocket.WebSocketException) as error:
                 report(self.environment, "connect", started,
-                       error=f"{type(error).__name__}: {error}")
+                       error=upgrade_reason(error, self.url, ws.handshake_response))
                 gevent.sleep(delay + random.uniform(0, delay))
                 delay = min(delay * 2, 5)
                 continue
+            except GreenletExit:
+                self.environment.moa_run.unanswered["WS", "connect"] += 1
+                raise
             report(self.environment, "connect", started)
             for op_id, (op, _) in list(self.pending.items()):  # never acknowledged: resend
                 self.send({"type": "op", "op_id": op_id, "op": op})
@@ -164,8 +253,8 @@ class MapEditor(User):
                         after_ms = message["after_ms"]
                     else:
                         self.handle(message, len(frame.data))
-        except (OSError, websocket.WebSocketException) as error:
-            code = code or f"{type(error).__name__}"
+        except (OSError, ValueError, KeyError, websocket.WebSocketException) as error:
+            code = code or f"{type(error).__name__}: {error}"  # a frame it cannot read too
         finally:
             ws.close()
         if self.stopping or ws is not self.ws:
