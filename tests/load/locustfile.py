@@ -105,7 +105,7 @@ def judge_run(environment, **_):
     if ratio:
         problems.append(ratio)
     if problems:
-        logger.error("moa: the run failed:\n  %s", "\n  ".join(problems))
+        logger.error("the run failed:\n  %s", "\n  ".join(problems))
         environment.process_exit_code = 1
 
 
