@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import random
 import struct
 import time
@@ -137,6 +138,10 @@ class ApiUser(HttpUser):
         user = random.choice(data["users"])
         self.team_id, self.map_id = data["team_id"], data["map_id"]
         self.client.headers["Authorization"] = f"Bearer {user['token']}"
+        # Locust's HttpUser reads no environment (trust_env off): honour the documented
+        # CA bundle for a private certificate (WebSockets read SSL_CERT_FILE themselves).
+        if ca_bundle := os.environ.get("REQUESTS_CA_BUNDLE"):
+            self.client.verify = ca_bundle
         self.environment.moa_run.user_started(type(self).__name__, self.kinds)
         # Opening the app loads each of them once, so every kind is due in any run.
         self.teams()

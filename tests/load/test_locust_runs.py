@@ -2,12 +2,15 @@
 Moa web process: a run cannot pass without its requests (issue 17), and a healthy one
 passes with every kind of request its users owe."""
 
+import os
 import re
 import subprocess
 
 import pytest
 
 from tests import services
+from tests.debian import require_debian_program
+from tests.edge.proxy import nginx
 from tests.helpers import PRODUCTION_ENV, ROOT, clean_env
 from tests.load.locust_run import locust_command, locust_rows, seed_file
 from tests.processes import daphne, free_port, serving, shared_database_url
@@ -18,21 +21,23 @@ RUN_SECONDS = 6
 REST = ["/api/v1/teams/", "/api/v1/teams/[id]/maps/", "/api/v1/maps/[id]/", "/api/v1/jobs/"]
 
 
-def web(port: int, **env: str):
+def web(port: int, *options: str, **env: str):
     """A web process on `port` with only `env` (and the test database, Redis) for config."""
     env = {**env, "DATABASE_URL": shared_database_url(), "REDIS_URL": services.REDIS_URL}
-    return serving(daphne(port), port, clean_env(**env), inherit=False)
+    return serving(daphne(port, *options), port, clean_env(**env), inherit=False)
 
 
-def run_locust(host: str, tmp_path, *options: str) -> tuple[subprocess.CompletedProcess, dict]:
+def run_locust(host: str, tmp_path, *options: str, env: dict | None = None
+               ) -> tuple[subprocess.CompletedProcess, dict]:
     seed = tmp_path / "seed.json"
     seed_file(seed)
     prefix = tmp_path / "locust"
     command = locust_command(host, seed, prefix, "-u", "4", "-r", "4",
                              "--run-time", f"{RUN_SECONDS}s", "--moa-settle-seconds", "3",
                              *options)
-    result = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, timeout=RUN_SECONDS + 60)
+    result = subprocess.run(command, cwd=ROOT, env={**os.environ, **(env or {})},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            timeout=RUN_SECONDS + 60)
     return result, locust_rows(prefix)
 
 
@@ -65,11 +70,20 @@ def test_redirected_to_https_on_a_plain_port_fails_the_run_and_names_the_redirec
     assert int(rows[("WS", "op ack")]["Request Count"]) > 0
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(300)  # nginx may need installing first
 def test_a_healthy_run_exits_0_with_every_kind_of_request(tmp_path):
-    port = free_port()
-    with web(port):
-        result, rows = run_locust(f"http://127.0.0.1:{port}", tmp_path)
+    """Production as deployed: TLS at nginx, `--host https://`, the proxy's CA trusted."""
+    binary = require_debian_program("/usr/sbin/nginx", "nginx")
+    port, http_port, https_port = free_port(), free_port(), free_port()
+    (tmp_path / "nginx").mkdir()
+    with web(port, "--proxy-headers", **{
+            **PRODUCTION_ENV, "STORAGE_BACKEND": "local", "ALLOWED_HOSTS": "127.0.0.1",
+            "CSRF_TRUSTED_ORIGINS": f"https://127.0.0.1:{https_port}"}), \
+            nginx(binary, tmp_path / "nginx", [f"127.0.0.1:{port}"], http_port,
+                  https_port) as proxy:
+        ca = str(proxy.ca_file)
+        result, rows = run_locust(proxy.https_url, tmp_path,
+                                  env={"SSL_CERT_FILE": ca, "REQUESTS_CA_BUNDLE": ca})
     assert result.returncode == 0, result.stdout[-3000:]
     assert "the run failed" not in result.stdout
     for kind in [*(("GET", name) for name in REST), ("WS", "connect"), ("WS", "op ack"),
