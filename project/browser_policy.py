@@ -29,15 +29,21 @@ _VIRTUAL_HOSTABLE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 
 
 def storage_sources(*, backend: str, bucket: str | None, endpoint_url: str | None,
-                    region: str | None) -> list[str]:
-    """CSP sources of the presigned URLs browsers use; none for local storage (Moa
-    itself serves its uploads and segments there).
+                    region: str | None, cdn_base_url: str = "") -> list[str]:
+    """CSP sources of the presigned URLs browsers use, and of the CDN that serves video
+    segments when VIDEO_CDN_BASE_URL is set; none for local storage (Moa itself serves
+    its uploads and segments there).
 
     A path-style source names the bucket's folder (`https://host/bucket/`), so a page
     cannot send data to another bucket of the same endpoint. CSP ignores the path after
     a redirect, which is how segments arrive: there the origin is what matches."""
     if backend != "s3" or not bucket:
         return []
+    if cdn_base_url:
+        cdn = urlsplit(cdn_base_url)
+        return [*storage_sources(backend=backend, bucket=bucket, endpoint_url=endpoint_url,
+                                 region=region),
+                f"{cdn.scheme}://{cdn.netloc}{cdn.path.rstrip('/')}/"]
     if endpoint_url:
         parts = urlsplit(endpoint_url)
         prefix = parts.path.rstrip("/")

@@ -2,8 +2,10 @@
 
 Legacy names met in the field are read as aliases with a warning; a legacy name that
 disagrees with the canonical one (or with another alias) is an error naming both,
-never a silent pick. In production each role (web, worker) lists every missing name
-it needs in one error, before it serves anything.
+never a silent pick. A platform's own variable (AWS_REGION) is only a fallback: Moa's
+name wins over it, said once, never refused. Set names that Moa does not read but
+that look like its own are warned about once. In production each role (web, worker)
+lists every missing name it needs in one error, before it serves anything.
 
 This module reads nothing but the mapping it is given, so it is tested without Django.
 """
@@ -14,12 +16,22 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from project.config_vars import ROLES, VARS, Var
 
-# REDIS_URL may also arrive as the four pieces some platforms export.
+# REDIS_URL may also arrive as the four pieces some platforms export, DATABASE_URL as
+# the five the seeds' deployments use (DB_NAME required for them to count).
 REDIS_PARTS = ("REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_DB")
+DB_PARTS = ("DB_NAME", "DB_USER", "DB_PASSWORD", "DB_HOST", "DB_PORT")
+# Unread names that look like Moa's are warned about (never refused): these prefixes,
+# or a name within a typo of a known one. Kubernetes' service links (MOA_WEB_PORT=tcp://
+# ..., MOA_WEB_SERVICE_HOST) look like Moa's without being meant for it.
+MOA_PREFIXES = ("STORAGE_", "VIDEO_", "EXCEL_", "COLLAB_", "JOB_", "DRAIN_", "MOA_",
+                "CLOUDWATCH_", "METRICS_")
+SERVICE_LINK = re.compile(r"_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)"
+                          r"(_[A-Z]+)?)?)$")
+KEY_PREFIX_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=-]*$")
 
 # Django's W009 rules for SECRET_KEY, applied to every secret Moa signs or checks with.
 MIN_SECRET_LENGTH = 50
@@ -140,10 +152,17 @@ def load(environ: Mapping[str, str]) -> Config:
             pieces = _redis_url_from_parts(environ)
             if pieces:
                 found["/".join(REDIS_PARTS)] = pieces
+        if var.name == "DATABASE_URL":
+            found.update(_database_url_from_parts(environ, problems))
         value, source = _pick(var, found, warnings, problems)
+        if source is None:
+            value, source = _fallback(var, environ)
+        elif var.fallbacks:
+            _note_overridden_fallbacks(var, value, source, environ, warnings)
         values[var.name] = value if value is not None else var.default
         if source:
             sources[var.name] = source
+    warnings.extend(unknown_names(environ))
 
     config = Config(values=values, sources=sources, warnings=warnings)
     problems.extend(_validate(config))
@@ -155,21 +174,110 @@ def load(environ: Mapping[str, str]) -> Config:
 def _pick(var: Var, found: dict[str, str], warnings: list[str], problems: list[str]):
     if not found:
         return None, None
-    distinct = set(found.values())
+    same = _database_identity if var.name == "DATABASE_URL" else str
+    distinct = {same(value) for value in found.values()}
     if len(distinct) > 1:
         names = " and ".join(sorted(found))
         problems.append(
             f"{names} are all set but disagree; set only {var.name}"
-            + ("" if var.secret else f" (values: {', '.join(sorted(distinct))})")
+            + ("" if var.secret else f" (values: {', '.join(sorted(set(found.values())))})")
         )
         return None, None
     legacy = sorted(name for name in found if name != var.name)
     if legacy:
-        warnings.append(
-            f"{', '.join(legacy)} is a legacy name of {var.name}; rename it to {var.name}"
-        )
+        warnings.append(f"{', '.join(legacy)} read as {var.name} (another deployment's "
+                        f"name for it); rename to {var.name}")
     source = var.name if var.name in found else legacy[0]
     return found[source], source
+
+
+def _fallback(var: Var, environ: Mapping[str, str]) -> tuple[str | None, str | None]:
+    for name in var.fallbacks:
+        if environ.get(name, "").strip():
+            return environ[name].strip(), name
+    return None, None
+
+
+def _note_overridden_fallbacks(var: Var, value: str | None, source: str,
+                               environ: Mapping[str, str], warnings: list[str]) -> None:
+    """A platform's variable (AWS_REGION) that Moa's own name overrides is said once,
+    never refused: R2's STORAGE_REGION=auto starts beside AWS_REGION=us-east-1."""
+    for name in var.fallbacks:
+        other = environ.get(name, "").strip()
+        if other and other != value:
+            warnings.append(f"{name}={other} (the AWS SDKs' variable, often set by the "
+                            f"platform) is not used for storage: {source}={value} wins")
+
+
+def _database_url_from_parts(environ: Mapping[str, str],
+                             problems: list[str]) -> dict[str, str]:
+    """DATABASE_URL from the seeds' DB_NAME, DB_USER, DB_PASSWORD, DB_HOST, DB_PORT,
+    keyed by the names that made it (so a disagreement names them)."""
+    given = [name for name in DB_PARTS if environ.get(name, "").strip()]
+    if not given:
+        return {}
+    if "DB_NAME" not in given:
+        problems.append(f"{', '.join(given)} set without DB_NAME: set DB_NAME too (the "
+                        f"database), or DATABASE_URL instead")
+        return {}
+    part = {name: environ.get(name, "").strip() for name in DB_PARTS}
+    user = quote(part["DB_USER"], safe="")
+    auth = f"{user}:{quote(part['DB_PASSWORD'], safe='')}" if part["DB_PASSWORD"] else user
+    host = part["DB_HOST"]
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    location = f"{host}:{part['DB_PORT']}" if part["DB_PORT"] else host
+    url = f"postgres://{auth}@{location}/{quote(part['DB_NAME'], safe='')}" if auth else \
+        f"postgres://{location}/{quote(part['DB_NAME'], safe='')}"
+    return {"/".join(given): url}
+
+
+def _database_identity(url: str) -> tuple:
+    """What a database URL points at and as whom: `postgresql://` and `postgres://`,
+    an omitted and an explicit 5432 are the same database."""
+    parts = urlsplit(url)
+    scheme = "postgres" if parts.scheme in ("postgres", "postgresql", "pgsql") else parts.scheme
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        port = parts.netloc
+    return (scheme, unquote(parts.username or ""), unquote(parts.password or ""),
+            (parts.hostname or "").lower(), port, unquote(parts.path.lstrip("/")))
+
+
+def unknown_names(environ: Mapping[str, str]) -> list[str]:
+    """Warnings about set names Moa does not read that look like its own: a Moa prefix
+    (VIDEO_..., JOB_...) or a typo of a known name. Never an error: another program
+    on the host may own them."""
+    known = {name for var in VARS for name in (var.name, *var.aliases, *var.fallbacks)}
+    known |= set(REDIS_PARTS) | set(DB_PARTS)
+    warnings = []
+    for name in sorted(environ):
+        if name in known or not environ[name].strip() or SERVICE_LINK.search(name):
+            continue
+        near = next((other for other in sorted(known) if _typo_of(name.upper(), other)),
+                    None)
+        if near:
+            warnings.append(f"{name} is set but Moa reads no such name; did you mean {near}?")
+        elif name.startswith(MOA_PREFIXES):
+            warnings.append(f"{name} is set but Moa reads no such name (docs/"
+                            f"configuration.md lists them); it is ignored")
+    return warnings
+
+
+def _typo_of(name: str, known: str) -> bool:
+    """Within one edit of `known` (two for names of 9 characters or more)."""
+    allowed = 2 if len(known) >= 9 else 1
+    if abs(len(name) - len(known)) > allowed or len(known) < 5:
+        return False
+    previous = list(range(len(known) + 1))
+    for i, char in enumerate(name, start=1):
+        current = [i]
+        for j, other in enumerate(known, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1,
+                               previous[j - 1] + (char != other)))
+        previous = current
+    return previous[-1] <= allowed
 
 
 def _redis_url_from_parts(environ: Mapping[str, str]) -> str | None:
@@ -222,6 +330,19 @@ def _validate(config: Config) -> list[str]:
     if unused and not config.is_set("CLOUDWATCH_NAMESPACE"):
         config.warnings.append(f"{', '.join(unused)} set but CLOUDWATCH_NAMESPACE is not: "
                                f"no backlog is published to CloudWatch")
+    try:
+        key_prefix(config["STORAGE_KEY_PREFIX"] or "")
+    except ValueError as error:
+        problems.append(f"STORAGE_KEY_PREFIX: {error}")
+    cdn = urlsplit(config["VIDEO_CDN_BASE_URL"] or "")
+    if config.is_set("VIDEO_CDN_BASE_URL") and (
+            cdn.scheme not in ("https", "http") or not cdn.netloc or cdn.query
+            or (config.production and cdn.scheme != "https")):
+        problems.append(f"VIDEO_CDN_BASE_URL must be an https:// URL without a query "
+                        f"(http:// in development), not {config['VIDEO_CDN_BASE_URL']!r}")
+    if config.is_set("VIDEO_CDN_BASE_URL") and config["STORAGE_BACKEND"] != "s3":
+        problems.append("VIDEO_CDN_BASE_URL is set but STORAGE_BACKEND=local: a CDN serves "
+                        "a bucket; set STORAGE_BACKEND=s3 or unset VIDEO_CDN_BASE_URL")
     redis_url = config["REDIS_URL"]
     if redis_url and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
         problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
@@ -274,6 +395,17 @@ def secret_problems(name: str, value: str | None) -> list[str]:
     return []
 
 
+def key_prefix(raw: str) -> str:
+    """STORAGE_KEY_PREFIX as the folder keys go under (`tenant/moa/`, or "" for the
+    root); ValueError naming a part that cannot be a folder of a key."""
+    parts = [part for part in raw.strip().strip("/").split("/")] if raw.strip("/ ") else []
+    for part in parts:
+        if part in (".", "..") or not KEY_PREFIX_SEGMENT.match(part):
+            raise ValueError(f"{part!r} cannot be a folder of a key; use letters, digits "
+                             f"and . _ = - between slashes (tenant-a/moa/)")
+    return "".join(f"{part}/" for part in parts)
+
+
 def trusted_networks(raw: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     """TRUSTED_PROXIES as networks; ValueError naming an entry that is none."""
     networks = []
@@ -323,7 +455,9 @@ def cloudwatch_dimensions(raw: str) -> dict[str, str]:
 
 def describe_sources(config: Config) -> dict[str, str]:
     """Where each set name came from, with secrets never shown (for doctor and logs)."""
+    fallbacks = {name for var in VARS for name in var.fallbacks}
     return {
-        name: source if source == name else f"{source} (legacy)"
+        name: source if source == name
+        else f"{source} ({'fallback' if source in fallbacks else 'legacy'})"
         for name, source in config.sources.items()
     }

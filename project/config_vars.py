@@ -19,6 +19,9 @@ class Var:
     help: str
     default: str | None = None
     aliases: tuple[str, ...] = ()
+    # Names read only when neither the name nor an alias is set, and never in conflict
+    # with them: the SDKs' and platforms' own variables (AWS_REGION).
+    fallbacks: tuple[str, ...] = ()
     required_in_production: tuple[str, ...] = ()
     secret: bool = False
 
@@ -31,25 +34,30 @@ VARS: tuple[Var, ...] = (
         "checks answer any Host)", required_in_production=WEB),
     Var("CSRF_TRUSTED_ORIGINS", "comma-separated origins (https://moa.example.com) "
         "allowed to POST forms and open WebSockets", required_in_production=WEB),
-    Var("DATABASE_URL", "postgres://user:pass@host:5432/db; unset means SQLite in var/",
+    Var("DATABASE_URL", "postgres://user:pass@host:5432/db (or the DB_* pieces); unset "
+        "means SQLite in var/",
         required_in_production=BOTH, secret=True),
     Var("REDIS_URL", "redis://host:6379/0 for the channel layer; unset means in-memory",
         required_in_production=BOTH, secret=True),
     Var("STORAGE_BACKEND", "local (disk under var/media) or s3 (S3, R2, MinIO)", "local",
         required_in_production=BOTH),
     Var("STORAGE_BUCKET", "bucket name when STORAGE_BACKEND=s3",
-        aliases=("AWS_STORAGE_BUCKET_NAME", "R2_VIDEO_BUCKET")),
+        aliases=("AWS_STORAGE_BUCKET_NAME", "R2_VIDEO_BUCKET", "R2_BUCKET", "VIDEO_BUCKET_NAME")),
     Var("STORAGE_ENDPOINT_URL", "S3-compatible endpoint (R2, MinIO); unset means AWS",
         aliases=("R2_ENDPOINT",)),
-    Var("STORAGE_REGION", "bucket region", aliases=("AWS_S3_REGION_NAME", "AWS_REGION")),
+    Var("STORAGE_REGION", "bucket region", aliases=("AWS_S3_REGION_NAME", "R2_REGION"),
+        fallbacks=("AWS_REGION",)),
+    Var("STORAGE_KEY_PREFIX", "folder of the bucket (or of STORAGE_LOCAL_ROOT) every key "
+        "Moa writes and reads lies under (tenant/moa/); unset: the root", "",
+        aliases=("R2_PREFIX",)),
     Var("STORAGE_LOCAL_ROOT", "directory of the local backend", "var/media"),
     Var("AWS_ACCESS_KEY_ID", "storage access key; unset means the instance role",
         aliases=("R2_ACCESS_KEY",), secret=True),
     Var("AWS_SECRET_ACCESS_KEY", "storage secret key; unset means the instance role",
         aliases=("R2_SECRET_KEY",), secret=True),
     Var("INTERNAL_API_TOKEN", "bearer token of /api/v1/internal/, /health/ready/ details "
-        "and /metrics (at least 50 random characters)", required_in_production=WEB,
-        secret=True),
+        "and /metrics (at least 50 random characters)", aliases=("INTERNAL_WORKER_TOKEN",),
+        required_in_production=WEB, secret=True),
     Var("EMAIL_URL", "smtp://user:pass@host:587 (or smtp+tls://); unset means console "
         "(the worker sends the invitations of member imports)",
         required_in_production=BOTH, secret=True),
@@ -66,6 +74,9 @@ VARS: tuple[Var, ...] = (
     Var("JOB_LEASE_SECONDS", "seconds a job stays with a worker that stopped renewing "
         "its lease (dead worker detection)", "20"),
     Var("FFMPEG_BINARY", "ffmpeg executable; unset means the imageio-ffmpeg wheel's"),
+    Var("VIDEO_CDN_BASE_URL", "https:// base URL of a CDN (or public bucket host) serving "
+        "the bucket's keys as paths: video segments and thumbnails redirect there instead "
+        "of to presigned URLs", aliases=("CDN_HLS_BASE_URL",)),
     Var("VIDEO_MAX_UPLOAD_BYTES", "largest video upload accepted, in bytes", str(2 * 2**30)),
     Var("VIDEO_MAX_DURATION_SECONDS", "longest video encoded, in seconds", str(4 * 3600)),
     Var("EXCEL_MAX_UPLOAD_BYTES", "largest member list (.xlsx) accepted, in bytes",

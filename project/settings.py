@@ -174,6 +174,11 @@ RATELIMIT_USE_CACHE = "default"
 # --- Storage ---------------------------------------------------------------------------
 STORAGE_BACKEND = MOA_CONFIG["STORAGE_BACKEND"]
 STORAGE_URL_EXPIRY_SECONDS = 15 * 60  # presigned URLs are short-lived on purpose
+# The folder every key Moa writes and reads lies under (media_pipeline/storage/backend.py).
+STORAGE_KEY_PREFIX = moa_config.key_prefix(MOA_CONFIG["STORAGE_KEY_PREFIX"] or "")
+# Where video segments and thumbnails are fetched from instead of presigned URLs
+# (media_pipeline/videos/playback.py says what that trades away).
+VIDEO_CDN_BASE_URL = (MOA_CONFIG["VIDEO_CDN_BASE_URL"] or "").rstrip("/")
 _default_storage = default_storage(MOA_CONFIG, base_dir=BASE_DIR,
                                    url_expiry=STORAGE_URL_EXPIRY_SECONDS)
 STORAGES = {
@@ -276,7 +281,8 @@ SILENCED_SYSTEM_CHECKS += ["security.W005", "security.W021"]
 CONTENT_SECURITY_POLICY = browser_policy.content_security_policy(
     browser_policy.storage_sources(
         backend=STORAGE_BACKEND, bucket=MOA_CONFIG["STORAGE_BUCKET"],
-        endpoint_url=MOA_CONFIG["STORAGE_ENDPOINT_URL"], region=MOA_CONFIG["STORAGE_REGION"]))
+        endpoint_url=MOA_CONFIG["STORAGE_ENDPOINT_URL"], region=MOA_CONFIG["STORAGE_REGION"],
+        cdn_base_url=VIDEO_CDN_BASE_URL))
 PERMISSIONS_POLICY = browser_policy.PERMISSIONS_POLICY
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"  # Django's default, said out loud
 

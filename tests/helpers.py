@@ -24,9 +24,10 @@ PRODUCTION_ENV = {
 
 def clean_env(**overrides: str) -> dict[str, str]:
     """os.environ without any Moa name, plus `overrides`."""
-    from project.config import REDIS_PARTS, VARS
+    from project.config import DB_PARTS, REDIS_PARTS, VARS
 
-    moa_names = {name for var in VARS for name in (var.name, *var.aliases)} | set(REDIS_PARTS)
+    moa_names = {name for var in VARS for name in (var.name, *var.aliases, *var.fallbacks)}
+    moa_names |= set(REDIS_PARTS) | set(DB_PARTS)
     env = {k: v for k, v in os.environ.items() if k not in moa_names}
     env["DJANGO_SETTINGS_MODULE"] = "project.settings"
     env.update(overrides)

@@ -45,10 +45,92 @@ def test_alias_agreeing_with_canonical_name_is_only_a_warning():
 
 def test_two_names_that_disagree_stop_startup_naming_both():
     with pytest.raises(ConfigError) as error:
-        load({"STORAGE_REGION": "eu-west-1", "AWS_REGION": "us-east-1"})
+        load({"STORAGE_REGION": "eu-west-1", "AWS_S3_REGION_NAME": "us-east-1"})
     message = str(error.value)
-    assert "AWS_REGION" in message and "STORAGE_REGION" in message
+    assert "AWS_S3_REGION_NAME" in message and "STORAGE_REGION" in message
     assert "disagree" in message
+
+
+def test_the_platforms_aws_region_gives_way_to_storage_region_with_one_warning():
+    cfg = load({"STORAGE_REGION": "auto", "AWS_REGION": "us-east-1"})
+    assert cfg["STORAGE_REGION"] == "auto" and cfg.sources["STORAGE_REGION"] == "STORAGE_REGION"
+    assert [w for w in cfg.warnings if "AWS_REGION" in w] == [
+        "AWS_REGION=us-east-1 (the AWS SDKs' variable, often set by the platform) is not "
+        "used for storage: STORAGE_REGION=auto wins"]
+    assert load({"R2_REGION": "auto", "AWS_REGION": "us-east-1"})["STORAGE_REGION"] == "auto"
+
+
+def test_aws_region_alone_is_the_storage_region_without_a_warning():
+    cfg = load({"AWS_REGION": "eu-central-1"})
+    assert cfg["STORAGE_REGION"] == "eu-central-1" and cfg.warnings == []
+    assert config.describe_sources(cfg)["STORAGE_REGION"] == "AWS_REGION (fallback)"
+
+
+def test_the_seeds_names_are_read_as_moas():
+    cfg = load({"DB_NAME": "academy", "DB_USER": "api", "DB_PASSWORD": "p@ss:w/rd",
+                "DB_HOST": "db.internal", "DB_PORT": "6432", "R2_BUCKET": "academy-video",
+                "R2_REGION": "auto", "R2_PREFIX": "/tenants/moa/",
+                "CDN_HLS_BASE_URL": "https://cdn.example.com/",
+                "INTERNAL_WORKER_TOKEN": PRODUCTION_WEB["INTERNAL_API_TOKEN"],
+                "STORAGE_BACKEND": "s3"})
+    assert cfg["DATABASE_URL"] == "postgres://api:p%40ss%3Aw%2Frd@db.internal:6432/academy"
+    assert cfg["STORAGE_BUCKET"] == "academy-video" and cfg["STORAGE_REGION"] == "auto"
+    assert config.key_prefix(cfg["STORAGE_KEY_PREFIX"]) == "tenants/moa/"
+    assert cfg["VIDEO_CDN_BASE_URL"] == "https://cdn.example.com/"
+    assert cfg["INTERNAL_API_TOKEN"] == PRODUCTION_WEB["INTERNAL_API_TOKEN"]
+    assert load({"VIDEO_BUCKET_NAME": "v"})["STORAGE_BUCKET"] == "v"
+    renames = " ".join(cfg.warnings)
+    for seed in ("DB_NAME/DB_USER/DB_PASSWORD/DB_HOST/DB_PORT", "R2_BUCKET", "R2_REGION",
+                 "R2_PREFIX", "CDN_HLS_BASE_URL", "INTERNAL_WORKER_TOKEN"):
+        assert seed in renames, seed
+
+
+def test_db_pieces_agreeing_with_database_url_in_another_spelling_are_no_conflict():
+    cfg = load({"DATABASE_URL": "postgresql://api:pw@DB:5432/academy",
+                "DB_NAME": "academy", "DB_USER": "api", "DB_PASSWORD": "pw", "DB_HOST": "db"})
+    assert cfg["DATABASE_URL"] == "postgresql://api:pw@DB:5432/academy"
+
+
+def test_db_pieces_disagreeing_with_database_url_stop_startup_naming_both():
+    with pytest.raises(ConfigError) as error:
+        load({"DATABASE_URL": "postgres://api:pw@db:5432/academy", "DB_NAME": "other",
+              "DB_HOST": "db", "DB_USER": "api", "DB_PASSWORD": "pw"})
+    assert "DATABASE_URL and DB_NAME/DB_USER/DB_PASSWORD/DB_HOST" in str(error.value)
+    assert "pw" not in str(error.value)  # a secret: named, never shown
+
+
+def test_db_pieces_without_a_database_name_are_refused():
+    with pytest.raises(ConfigError, match="DB_USER, DB_HOST set without DB_NAME"):
+        load({"DB_HOST": "db", "DB_USER": "api"})
+
+
+def test_unread_names_that_look_like_moas_are_warned_about_never_refused():
+    cfg = load({"JOB_MAX_ATTEMPTS": "3", "DATABSE_URL": "postgres://x/y", "log_level": "X",
+                "MOA_WEB_SERVICE_HOST": "10.0.0.1", "MOA_WEB_PORT": "tcp://10.0.0.1:80",
+                "MOA_WEB_PORT_80_TCP_ADDR": "10.0.0.1", "HOME": "/root", "PATH": "/bin",
+                "AWS_DEFAULT_REGION": "us-east-1", "EMPTY_": ""})
+    assert sorted(cfg.warnings) == [
+        "DATABSE_URL is set but Moa reads no such name; did you mean DATABASE_URL?",
+        "JOB_MAX_ATTEMPTS is set but Moa reads no such name (docs/configuration.md lists "
+        "them); it is ignored",
+        "log_level is set but Moa reads no such name; did you mean LOG_LEVEL?"]
+
+
+@pytest.mark.parametrize("prefix", ["../up", "a/../b", "a b/", "a//b/.."])
+def test_a_key_prefix_that_cannot_be_a_folder_is_refused(prefix):
+    with pytest.raises(ConfigError, match="STORAGE_KEY_PREFIX"):
+        load({"STORAGE_KEY_PREFIX": prefix})
+
+
+@pytest.mark.parametrize(("env", "reason"), [
+    ({**PRODUCTION_WEB, "VIDEO_CDN_BASE_URL": "http://cdn.example.com"}, "https://"),
+    ({"VIDEO_CDN_BASE_URL": "cdn.example.com"}, "https://"),
+    ({"VIDEO_CDN_BASE_URL": "https://cdn.example.com", "STORAGE_BACKEND": "local"},
+     "STORAGE_BACKEND=local"),
+])
+def test_a_cdn_base_that_cannot_serve_segments_is_refused(env, reason):
+    with pytest.raises(ConfigError, match=reason):
+        load({"STORAGE_BACKEND": "s3", **env})
 
 
 def test_two_aliases_disagreeing_without_the_canonical_name_are_an_error():
@@ -165,7 +247,9 @@ def test_configuration_doc_lists_every_name_and_alias():
         assert var.name in documented, var.name
         for alias in var.aliases:
             assert alias in documented, alias
-    for piece in config.REDIS_PARTS:
+        for fallback in var.fallbacks:
+            assert fallback in documented, fallback
+    for piece in (*config.REDIS_PARTS, *config.DB_PARTS):
         assert piece in documented, piece
 
 
