@@ -21,6 +21,7 @@ from media_pipeline.members import excel
 from project.accounts.models import User
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+KEY_PREFIX = "imports/"  # the folder of every uploaded member list
 
 
 class ImportRefused(Exception):
@@ -55,7 +56,7 @@ def member_import_start(*, team: Team, owner: User, upload: UploadedFile, site: 
                                      payload__dry_run=dry_run).first()
         if running is not None:
             return running
-        key = f"imports/{uuid.uuid4()}.xlsx"
+        key = f"{KEY_PREFIX}{uuid.uuid4()}.xlsx"
         storage.put_file(key, spool.name, XLSX_TYPE)
     payload = {"key": key, "team": team.pk, "sha256": digest.hexdigest(), "dry_run": dry_run,
                "filename": upload.name[:255], "site": site}

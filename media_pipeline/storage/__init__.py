@@ -21,6 +21,7 @@ from media_pipeline.storage.objects import (
     read_bytes,
     read_chunks,
     size,
+    url_under,
 )
 from media_pipeline.storage.uploads import (
     local_upload_grant,
@@ -38,5 +39,5 @@ __all__ = [
     "StorageError", "delete", "delete_prefix", "download", "local_upload_grant",
     "local_upload_receive", "multipart_abort", "multipart_complete", "multipart_part_urls",
     "multipart_parts", "multipart_start", "multipart_uploads", "open_file", "presigned_get",
-    "presigned_put", "put", "put_file", "read_bytes", "read_chunks", "size",
+    "presigned_put", "put", "put_file", "read_bytes", "read_chunks", "size", "url_under",
 ]

@@ -6,18 +6,20 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.files import File
 
-from media_pipeline.storage.backend import default
+from media_pipeline.storage.backend import default, object_key
 from media_pipeline.storage.errors import MISSING, StorageError, code_of, logged, wrap
 from media_pipeline.storage.local_uploads import CHUNK
 
 
 def size(key: str) -> int:
     """The object's size (a HEAD); StorageError(missing=True) when it is not there."""
+    key = object_key(key)
     try:
         return default().size(key)
     except (ClientError, BotoCoreError, OSError) as error:
@@ -39,6 +41,7 @@ def _check_bucket(key: str) -> None:
 
 
 def read_chunks(key: str, chunk: int = CHUNK) -> Iterator[bytes]:
+    key = object_key(key)
     try:
         with default().open(key, "rb") as handle:
             while block := handle.read(chunk):
@@ -50,12 +53,14 @@ def read_chunks(key: str, chunk: int = CHUNK) -> Iterator[bytes]:
 def put(key: str, content) -> str:
     """Store a file-like object under `key` (overwriting); return the key."""
     try:
-        return default().save(key, content)
+        default().save(object_key(key), content)
+        return key
     except (ClientError, BotoCoreError, OSError) as error:
         raise wrap("put", key, error) from error
 
 
 def delete(key: str) -> None:
+    key = object_key(key)
     try:
         default().delete(key)
     except (ClientError, BotoCoreError, OSError) as error:
@@ -64,6 +69,7 @@ def delete(key: str) -> None:
 
 def download(key: str, path: str) -> None:
     """Copy the object to a local file (S3: parallel ranged GETs)."""
+    key = object_key(key)
     try:
         if settings.STORAGE_BACKEND == "s3":
             storage = default()
@@ -77,6 +83,7 @@ def download(key: str, path: str) -> None:
 
 def put_file(key: str, path: str, content_type: str) -> None:
     """Store a local file under `key` (S3: multipart above 8 MiB, by boto3)."""
+    key = object_key(key)
     try:
         if settings.STORAGE_BACKEND == "s3":
             storage = default()
@@ -91,6 +98,7 @@ def put_file(key: str, path: str, content_type: str) -> None:
 
 def open_file(key: str):
     """The object opened for reading (the caller closes it)."""
+    key = object_key(key)
     try:
         return default().open(key, "rb")
     except (ClientError, BotoCoreError, OSError) as error:
@@ -103,6 +111,7 @@ def read_bytes(key: str) -> bytes:
 
 def delete_prefix(prefix: str) -> int:
     """Delete every object whose key starts with `prefix` (a "folder/"); return how many."""
+    prefix = object_key(prefix)
     try:
         if settings.STORAGE_BACKEND == "s3":
             storage = default()
@@ -129,7 +138,14 @@ def delete_prefix(prefix: str) -> int:
 def presigned_get(key: str, content_type: str | None = None) -> str:
     """A short-lived download URL (STORAGE_URL_EXPIRY_SECONDS), served as `content_type`."""
     parameters = {"ResponseContentType": content_type} if content_type else None
+    key = object_key(key)
     try:
         return default().url(key, parameters=parameters) if parameters else default().url(key)
     except (ClientError, BotoCoreError) as error:
         raise wrap("presign", key, error) from error
+
+
+def url_under(base: str, key: str) -> str:
+    """The object's URL below `base`, a host that serves the bucket's keys as paths (a
+    CDN in front of it, R2's public bucket URL): no signature, no expiry."""
+    return f"{base.rstrip('/')}/{quote(object_key(key))}"

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core import signing
 
 from media_pipeline.storage import local_uploads
-from media_pipeline.storage.backend import default, is_local, local_root
+from media_pipeline.storage.backend import default, is_local, local_root, moa_key, object_key
 from media_pipeline.storage.errors import wrap
 
 LOCAL_UPLOAD_SALT = "moa.storage.local-upload"
@@ -20,6 +20,7 @@ LOCAL_UPLOAD_SALT = "moa.storage.local-upload"
 
 def multipart_start(key: str, *, content_type: str) -> str:
     """Open a multipart upload; return its upload id."""
+    key = object_key(key)
     storage = default()
     try:
         if is_local():
@@ -34,12 +35,13 @@ def multipart_part_urls(key: str, upload_id: str, sizes: list[int]) -> list[str]
     """A presigned PUT URL per part (1-based; a failed part is retried alone), each with
     its part's size signed in (Content-Length is a signed header: S3 refuses a PUT of
     another size; the local upload URL signs the size and refuses any other)."""
-    if is_local():
+    if is_local():  # the grant keeps Moa's key: local_upload_receive places it
         return [_local_upload_url({"key": key, "upload": upload_id, "part": number,
                                    "size": size})
                 for number, size in enumerate(sizes, start=1)]
     storage = default()
     client = storage.connection.meta.client
+    key = object_key(key)
     try:
         return [client.generate_presigned_url(
             "upload_part", Params={"Bucket": storage.bucket_name, "Key": key,
@@ -53,6 +55,7 @@ def multipart_part_urls(key: str, upload_id: str, sizes: list[int]) -> list[str]
 
 def multipart_parts(key: str, upload_id: str) -> dict[int, int]:
     """Part number -> bytes of what storage holds for an unfinished multipart upload."""
+    key = object_key(key)
     try:
         if is_local():
             return local_uploads.parts(local_root(), key, upload_id)
@@ -69,12 +72,14 @@ def multipart_parts(key: str, upload_id: str) -> dict[int, int]:
 def multipart_uploads(prefix: str) -> list[tuple[str, str, datetime]]:
     """(key, upload id, started at) of every unfinished multipart upload under `prefix`
     (locally: last changed, local_uploads.uploads)."""
+    prefix = object_key(prefix)
     try:
         if is_local():
-            return local_uploads.uploads(local_root(), prefix)
+            return [(moa_key(key), upload_id, started) for key, upload_id, started
+                    in local_uploads.uploads(local_root(), prefix)]
         storage = default()
         paginator = storage.connection.meta.client.get_paginator("list_multipart_uploads")
-        return [(upload["Key"], upload["UploadId"], upload["Initiated"])
+        return [(moa_key(upload["Key"]), upload["UploadId"], upload["Initiated"])
                 for page in paginator.paginate(Bucket=storage.bucket_name, Prefix=prefix)
                 for upload in page.get("Uploads", [])]
     except (ClientError, BotoCoreError, OSError) as error:
@@ -84,6 +89,7 @@ def multipart_uploads(prefix: str) -> list[tuple[str, str, datetime]]:
 def multipart_complete(key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
     """Join the uploaded parts ((number, ETag) each) into the object (locally a
     streaming copy of every byte: seconds for a large file)."""
+    key = object_key(key)
     try:
         if is_local():
             local_uploads.complete(local_root(), key, upload_id, parts,
@@ -100,6 +106,7 @@ def multipart_complete(key: str, upload_id: str, parts: list[tuple[int, str]]) -
 
 def multipart_abort(key: str, upload_id: str) -> None:
     """Drop an unfinished multipart upload and the parts storage keeps (S3 bills them)."""
+    key = object_key(key)
     try:
         if is_local():
             local_uploads.abort(local_root(), key, upload_id)
@@ -119,7 +126,7 @@ def presigned_put(key: str, *, content_type: str, size_bytes: int) -> dict:
         try:
             url = storage.connection.meta.client.generate_presigned_url(
                 "put_object",
-                Params={"Bucket": storage.bucket_name, "Key": key,
+                Params={"Bucket": storage.bucket_name, "Key": object_key(key),
                         "ContentType": content_type, "ContentLength": size_bytes},
                 ExpiresIn=settings.STORAGE_URL_EXPIRY_SECONDS, HttpMethod="PUT")
         except (ClientError, BotoCoreError) as error:
@@ -148,7 +155,7 @@ def local_upload_receive(grant: dict, body) -> str:
     bytes). local_uploads.SizeMismatch, nothing stored, when the body is not exactly the
     grant's size; StorageError with code NoSuchUpload for a part of an upload
     completed or aborted."""
-    key = grant["key"]
+    key = object_key(grant["key"])
     try:
         if "part" in grant:
             return local_uploads.put_part(local_root(), key, grant["upload"], grant["part"],

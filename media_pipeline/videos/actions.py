@@ -21,7 +21,7 @@ from media_pipeline.jobs.actions import job_cancel, job_enqueue
 from media_pipeline.jobs.models import Job
 from media_pipeline.jobs.states import ACTIVE
 from media_pipeline.videos import ladder, upload_rules
-from media_pipeline.videos.models import Video
+from media_pipeline.videos.models import KEY_PREFIX, Video
 from project.accounts.models import User
 
 logger = logging.getLogger(__name__)
@@ -248,7 +248,7 @@ def video_delete(*, video_id: uuid.UUID) -> None:
                 raise
     if video.job is not None and video.job.status in ACTIVE:
         job_cancel(job_id=video.job.pk)
-    storage.delete_prefix(f"videos/{video.id}/")
+    storage.delete_prefix(f"{KEY_PREFIX}{video.id}/")
     video.delete()
     logger.info("video %s deleted", video_id)
 

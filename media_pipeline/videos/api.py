@@ -163,10 +163,12 @@ class AnyAccept(BaseContentNegotiation):
 
 @extend_schema(summary="A file of a video's HLS output, for a player", auth=[],
                description="Authorized by the signed token of `hls_url` (players send no "
-                           "credentials). A segment is a 302 to a presigned URL on S3.",
+                           "credentials). A segment (and the thumbnail) is a 302 to a presigned "
+                           "URL on S3, or to VIDEO_CDN_BASE_URL when it is set.",
                responses={**{(200, kind): openapi.PLAYBACK_FILE
                              for kind in playback.CONTENT_TYPES.values()},
-                          302: OpenApiResponse(description="To the segment's presigned URL."),
+                          302: OpenApiResponse(description="To the segment's presigned (or CDN) "
+                                                          "URL."),
                           **errors(404, 503)})
 @api_view(["GET"])
 @authentication_classes([])
@@ -185,6 +187,8 @@ def hls_file(request, video_id, token: str, name: str):
                 response = HttpResponse(storage.read_bytes(key), content_type=kind)
                 response["Cache-Control"] = "private, max-age=2"
                 return response
+            if settings.VIDEO_CDN_BASE_URL:  # playback.py: what this trades away
+                return HttpResponseRedirect(storage.url_under(settings.VIDEO_CDN_BASE_URL, key))
             if settings.STORAGE_BACKEND == "s3":
                 return HttpResponseRedirect(storage.presigned_get(key, content_type=kind))
             return FileResponse(storage.open_file(key), content_type=kind)

@@ -8,6 +8,9 @@ from django.db import models
 
 from media_pipeline.jobs.models import Job
 
+# The folder of every key of a video: its original and its HLS output.
+KEY_PREFIX = "videos/"
+
 
 class Video(models.Model):
     """An uploaded video and its HLS renditions. FAILED is not stored: a video whose
@@ -51,14 +54,15 @@ class Video(models.Model):
 
     @property
     def original_key(self) -> str:
-        return f"videos/{self.id}/original"
+        return f"{KEY_PREFIX}{self.id}/original"
 
     @staticmethod
     def id_of_original(key: str) -> uuid.UUID | None:
         """The video whose `original_key` is `key`, or None for any other key."""
-        prefix, _, rest = key.partition("/")
-        video_id, _, name = rest.partition("/")
-        if prefix != "videos" or name != "original":
+        if not key.startswith(KEY_PREFIX):
+            return None
+        video_id, _, name = key.removeprefix(KEY_PREFIX).partition("/")
+        if name != "original":
             return None
         try:
             return uuid.UUID(video_id)
@@ -68,4 +72,4 @@ class Video(models.Model):
     @property
     def output_prefix(self) -> str:
         """Everything the encoder writes; a retry clears it first (idempotent output)."""
-        return f"videos/{self.id}/hls/"
+        return f"{KEY_PREFIX}{self.id}/hls/"

@@ -6,6 +6,15 @@ signed token for its video in its path, and every file under it resolves below t
 path: no playlist rewriting, whatever the storage. Segments are redirected to a fresh
 presigned URL (S3) or streamed (local disk), so a paused player's URLs never go stale
 before the token does (VIDEO_PLAYBACK_URL_SECONDS).
+
+With VIDEO_CDN_BASE_URL, segments and thumbnails redirect to the CDN instead (the
+bucket's key as the path, no signature): the CDN caches the heavy bytes near players.
+The playlists stay here behind the token, so a player still needs a live token to
+learn a video's segment names; but a segment URL, once known, works for anyone and
+for ever (no expiry, no revocation when a member leaves): the CDN must serve the bucket
+publicly (R2's public bucket, a CloudFront origin) or check its own signatures, which
+Moa does not issue (signed cookies or URLs are out of scope). Unset, every URL Moa gives
+out expires.
 """
 
 from __future__ import annotations

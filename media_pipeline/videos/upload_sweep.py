@@ -32,14 +32,13 @@ from django.utils import timezone
 
 from media_pipeline import storage
 from media_pipeline.videos import actions, upload_rules
-from media_pipeline.videos.models import Video
+from media_pipeline.videos.models import KEY_PREFIX, Video
 
 logger = logging.getLogger(__name__)
 
 ABANDON_GRACE = timedelta(hours=2)  # a 2 GiB PUT at 5 Mb/s that began just in time
 ORPHAN_AGE = timedelta(days=1)
 SWEEP_INTERVAL_SECONDS = 3600
-PREFIX = "videos/"
 
 
 @dataclass
@@ -85,7 +84,7 @@ def _remove_abandoned(video: Video, report: SweepReport) -> None:
 
 def _abort_orphans(now: datetime, dry_run: bool, report: SweepReport) -> None:
     try:
-        uploads = storage.multipart_uploads(PREFIX)
+        uploads = storage.multipart_uploads(KEY_PREFIX)
     except storage.StorageError as error:
         report.failed.append(str(error))
         return
