@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -19,7 +18,6 @@ from pathlib import Path
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import connection
 
@@ -27,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 STORAGE_ENV = (
     "STORAGE_BACKEND", "STORAGE_BUCKET", "STORAGE_ENDPOINT_URL", "STORAGE_REGION",
-    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "STORAGE_LOCAL_ROOT",
+    "STORAGE_KEY_PREFIX", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "STORAGE_LOCAL_ROOT",
 )
 
 
@@ -90,25 +88,10 @@ def probe_channel_layer(timeout: float | None = None) -> ProbeResult:
     return run("channel_layer", ("REDIS_URL",), check)
 
 
-def probe_storage() -> ProbeResult:
-    """Put, head and delete a small object, as uploads and workers will."""
-    def check() -> str:
-        storage = storages["default"]
-        key = f"moa-probes/{socket.gethostname()}-{uuid.uuid4().hex}.txt"
-        saved = storage.save(key, ContentFile(b"moa probe"))
-        try:
-            if storage.size(saved) != len(b"moa probe"):
-                raise RuntimeError(f"object {saved} has the wrong size after put")
-        finally:
-            storage.delete(saved)
-        return f"{settings.STORAGE_BACKEND}: put/head/delete ok"
-    return run("storage", STORAGE_ENV, check)
-
-
 def probe_storage_reachable() -> ProbeResult:
     """Storage answers and Moa may write there, without writing: the bucket's HEAD
     (S3), or a writable directory (local). Readiness runs this on every interval;
-    `doctor` writes, reads and deletes an object for real."""
+    `doctor` writes, reads and deletes an object under each folder Moa writes."""
     def check() -> str:
         storage = storages["default"]
         if settings.STORAGE_BACKEND == "s3":

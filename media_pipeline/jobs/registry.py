@@ -29,6 +29,9 @@ class JobKind:
     handler: Callable[[JobContext], dict | None]
     # Attempts before a transient failure is final; None: JOB_MAX_ATTEMPTS.
     max_attempts: int | None = None
+    # The folder of storage keys its jobs read and its domain writes ("videos/"):
+    # `doctor` probes each one, since a bucket policy may deny one and not another.
+    key_prefix: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,11 @@ def channel_of(name: str) -> str:
     """The channel of kind `name`, "" for a kind no longer declared."""
     found = _kinds.get(name)
     return found.channel if found is not None else ""
+
+
+def key_prefixes() -> list[str]:
+    """Every folder of keys the declared kinds use, sorted: what `doctor` probes."""
+    return sorted({declared.key_prefix for declared in _kinds.values() if declared.key_prefix})
 
 
 def all_channels() -> list[str]:

@@ -1,13 +1,16 @@
 """Probe every dependency for real and print a table; exit 1 if anything fails."""
 
 import json
+import socket
+import uuid
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from media_pipeline import sandbox
+from media_pipeline import sandbox, storage
 from media_pipeline.jobs import queries, registry
 from media_pipeline.videos.ffmpeg_binary import ffmpeg_version
 from project import probes
@@ -36,7 +39,7 @@ class Command(BaseCommand):
             probes.probe_database(),
             probes.run("migrations", ("DATABASE_URL",), pending_migrations),
             probes.probe_channel_layer(),
-            probes.probe_storage(),
+            probes.run("storage", probes.STORAGE_ENV, storage_under_each_prefix),
             probes.run("ffmpeg", ("FFMPEG_BINARY",), ffmpeg_version),
             probes.run("parser isolation", (), parser_isolation),
             probes.run("workers", ("REDIS_URL", "JOB_LEASE_SECONDS"), workers),
@@ -96,6 +99,30 @@ class Command(BaseCommand):
             if not result.ok and result.env:
                 line += f"  [check {', '.join(result.env)}]"
             self.stdout.write(f"{line}  ({result.seconds * 1000:.0f} ms)")
+
+
+def storage_under_each_prefix() -> str:
+    """Put, head and delete an object in each folder Moa writes (every job kind's
+    `key_prefix`), as uploads and jobs will: a bucket policy may allow one folder and
+    deny another, which the first real upload would otherwise find. Stops at the first
+    folder refused, naming it and the operation. The probe's name starts with a dot,
+    which no key of Moa's does, so it never touches real data."""
+    probe = b"moa doctor probe"
+    for prefix in registry.key_prefixes():
+        key = f"{prefix}.moa-doctor-{socket.gethostname()}-{uuid.uuid4().hex}"
+        where = settings.STORAGE_KEY_PREFIX + prefix
+        try:
+            storage.put(key, ContentFile(probe))
+            try:
+                if storage.size(key) != len(probe):
+                    raise RuntimeError(f"{where}: the probe has the wrong size after put")
+            finally:
+                storage.delete(key)
+        except storage.StorageError as error:
+            raise RuntimeError(f"{where}: {error.operation} failed ({error.reason})") from error
+    folders = ", ".join(settings.STORAGE_KEY_PREFIX + prefix
+                        for prefix in registry.key_prefixes())
+    return f"{settings.STORAGE_BACKEND}: put/head/delete ok under {folders}"
 
 
 def pending_migrations() -> str:
