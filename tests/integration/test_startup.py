@@ -16,10 +16,10 @@ def test_web_role_in_production_lists_every_missing_name_before_serving():
 
 
 def test_conflicting_names_stop_any_command_naming_both():
-    env = clean_env(STORAGE_REGION="eu-west-1", AWS_REGION="us-east-1")
+    env = clean_env(STORAGE_REGION="eu-west-1", AWS_S3_REGION_NAME="us-east-1")
     result = run_manage("check", env=env)
     assert result.returncode != 0
-    assert "AWS_REGION and STORAGE_REGION" in result.stderr
+    assert "AWS_S3_REGION_NAME and STORAGE_REGION" in result.stderr
 
 
 def test_management_commands_in_production_refuse_to_fall_back_to_sqlite():
