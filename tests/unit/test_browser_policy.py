@@ -44,6 +44,12 @@ def test_a_new_buckets_regional_redirect_target_is_allowed():
     assert "https://moa-media.s3.eu-west-1.amazonaws.com" in sources
 
 
+def test_the_cdn_that_serves_segments_is_allowed_beside_the_bucket():
+    sources = storage_sources(backend="s3", bucket="moa", endpoint_url="https://r2.example",
+                              region="auto", cdn_base_url="https://cdn.example.com/media")
+    assert sources == ["https://r2.example/moa/", "https://cdn.example.com/media/"]
+
+
 def test_local_storage_adds_no_source():
     assert storage_sources(backend="local", bucket=None, endpoint_url=None, region=None) == []
     directives = content_security_policy([])["DIRECTIVES"]
