@@ -251,12 +251,12 @@ def unknown_names(environ: Mapping[str, str]) -> list[str]:
     on the host may own them."""
     known = {name for var in VARS for name in (var.name, *var.aliases, *var.fallbacks)}
     known |= set(REDIS_PARTS) | set(DB_PARTS)
+    candidates = sorted(known)
     warnings = []
     for name in sorted(environ):
         if name in known or not environ[name].strip() or SERVICE_LINK.search(name):
             continue
-        near = next((other for other in sorted(known) if _typo_of(name.upper(), other)),
-                    None)
+        near = next((other for other in candidates if _typo_of(name.upper(), other)), None)
         if near:
             warnings.append(f"{name} is set but Moa reads no such name; did you mean {near}?")
         elif name.startswith(MOA_PREFIXES):
@@ -269,6 +269,8 @@ def _typo_of(name: str, known: str) -> bool:
     """Within one edit of `known` (two for names of 9 characters or more)."""
     allowed = 2 if len(known) >= 9 else 1
     if abs(len(name) - len(known)) > allowed or len(known) < 5:
+        return False
+    if len(set(name) ^ set(known)) > 2 * allowed:  # each edit changes two letters at most
         return False
     previous = list(range(len(known) + 1))
     for i, char in enumerate(name, start=1):
