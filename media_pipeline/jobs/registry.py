@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from media_pipeline.jobs.models import Job
     from media_pipeline.jobs.progress import JobContext
 
 
@@ -29,6 +30,10 @@ class JobKind:
     handler: Callable[[JobContext], dict | None]
     # Attempts before a transient failure is final; None: JOB_MAX_ATTEMPTS.
     max_attempts: int | None = None
+    # Runs a finished job of this kind again from its inputs, as a new job (the ops
+    # console's reprocess, jobs/actions.job_reprocess); None: its inputs are not kept
+    # once it ends, so only a new upload can run it again.
+    reprocess: Callable[..., Job] | None = None
 
 
 @dataclass(frozen=True)
