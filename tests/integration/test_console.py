@@ -181,7 +181,7 @@ def test_a_password_set_in_the_console_revokes_the_persons_tokens(client, staff,
     assert not ApiToken.objects.filter(user=alice).exists()
 
 
-def revocation(user: User, act_then):
+def told(user: User, act_then) -> dict:
     """What `user`'s sockets are told while `act_then()` runs (its commit included)."""
     async def watch():
         layer = get_channel_layer()
@@ -208,8 +208,8 @@ def test_removing_a_member_in_the_team_inline_closes_their_sockets_of_that_team(
                 "memberships-0-role": "member", "memberships-1-DELETE": "on"})
         assert answer.status_code == 302, answer.content
 
-    told = revocation(bob, post_the_team_form)
-    assert (told["type"], told["team"], told["code"]) == ("user.revoke", team.pk, 4403)
+    message = told(bob, post_the_team_form)
+    assert (message["type"], message["team"], message["code"]) == ("user.revoke", team.pk, 4403)
     assert list(Membership.objects.values_list("user__username", "role")) == [
         ("alice", "owner")]
 
@@ -224,9 +224,23 @@ def test_deleting_memberships_from_their_list_goes_through_the_service(
                 "action": "delete_selected", "post": "yes",
                 "_selected_action": [str(membership.pk)]})
 
-    told = revocation(bob, delete_selected)
-    assert (told["type"], told["team"]) == ("user.revoke", team.pk)
+    message = told(bob, delete_selected)
+    assert (message["type"], message["team"]) == ("user.revoke", team.pk)
     assert not Membership.objects.filter(user=bob).exists()
+
+
+def test_an_owner_added_in_the_memberships_list_follows_the_teams_jobs_at_once(
+        client, staff, team, make_user, django_capture_on_commit_callbacks):
+    carol = make_user("carol")
+
+    def add():
+        with django_capture_on_commit_callbacks(execute=True):
+            answer = client.post("/admin/collab/membership/add/", {
+                "team": team.pk, "user": carol.pk, "role": "owner"})
+        assert answer.status_code == 302, answer.content
+
+    assert told(carol, add) == {"type": "user.teams", "user": carol.pk}  # membership_ensure
+    assert Membership.objects.get(user=carol).role == "owner"
 
 
 def test_teams_and_maps_cannot_be_deleted_or_their_flag_flipped(client, staff, team,
