@@ -31,3 +31,15 @@ class Forbidden(Refusal):
     code = "permission_denied"
     public = "You do not have permission to perform this action."
     close_code = CLOSE_NOT_A_MEMBER
+
+
+class WrongState(Refusal):
+    """The thing is not in a state that allows this; the message, written for a person,
+    says why and what to do instead (so it is also what they are told)."""
+
+    status = 409
+    code = "conflict"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.public = message

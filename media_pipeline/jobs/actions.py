@@ -21,7 +21,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from media_pipeline.jobs import policy, registry
-from media_pipeline.jobs.errors import JobFenced, is_permanent, retry_refusal
+from media_pipeline.jobs.errors import JobFenced, ReprocessRefused, is_permanent, retry_refusal
 from media_pipeline.jobs.metrics import (
     CLAIM_LATENCY,
     FAILURES,
@@ -39,6 +39,8 @@ from project.logcontext import request_id_var
 from project.realtime import group_name, publish_on_commit, send_channel
 
 logger = logging.getLogger(__name__)
+
+REPROCESSABLE = frozenset({JobStatus.DONE, JobStatus.FAILED})
 
 
 def publish(job: Job) -> None:
@@ -118,6 +120,27 @@ def job_retry(*, job_id: uuid.UUID) -> Job:
         publish(job)
         wake(job.kind, job.id)
     return job
+
+
+def job_reprocess(*, job_id: uuid.UUID) -> Job:
+    """Run a job that ended DONE or FAILED again from its inputs, as a new job: the
+    ops console's reprocess (a retry, by contrast, runs the same FAILED job again).
+    How is its kind's (JobKind.reprocess): a video encode encodes its original again
+    while the original is kept. ReprocessRefused, saying why, for a job still active
+    or cancelled, or of a kind whose inputs are gone once it ends (a member import's
+    sheet is deleted when the job ends)."""
+    job = Job.objects.get(pk=job_id)
+    if job.status not in REPROCESSABLE:
+        raise ReprocessRefused(f"This job is {job.status}: only a DONE or FAILED job can "
+                               f"be reprocessed (cancel an active one first, or let it end).")
+    try:
+        rerun = registry.kind(job.kind).reprocess
+    except ValueError:
+        rerun = None  # a kind no longer declared cannot run at all
+    if rerun is None:
+        raise ReprocessRefused(f"A {job.kind} job cannot be reprocessed: its input is not "
+                               f"kept once the job ends. Start it again with a new upload.")
+    return rerun(job=job)
 
 
 # --- what workers do ---------------------------------------------------------------------

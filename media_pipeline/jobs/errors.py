@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Iterator
 
 from media_pipeline.storage import StorageError
+from project.refusals import WrongState
 
 PERMANENT = "permanent"
 TRANSIENT = "transient"
@@ -84,3 +85,7 @@ class JobFenced(Exception):
 
 class JobReleased(Exception):
     """The worker is stopping: hand the job back for another worker to run."""
+
+
+class ReprocessRefused(WrongState):
+    """A job (or video) that cannot run again from its inputs; the message says why."""

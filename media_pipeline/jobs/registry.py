@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from media_pipeline.jobs.models import Job
     from media_pipeline.jobs.progress import JobContext
 
 
@@ -32,6 +33,10 @@ class JobKind:
     # The folder of storage keys its jobs read and its domain writes ("videos/"):
     # `doctor` probes each one, since a bucket policy may deny one and not another.
     key_prefix: str = ""
+    # Runs a finished job of this kind again from its inputs, as a new job (the ops
+    # console's reprocess, jobs/actions.job_reprocess); None: its inputs are not kept
+    # once it ends, so only a new upload can run it again.
+    reprocess: Callable[..., Job] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Video actions: create with an upload grant, complete the upload (which enqueues
-the encode), the encoder's state changes, deletion, retention of originals.
+the encode), the encoder's state changes, reprocessing, deletion, retention of
+originals.
 
 Storage is called outside transactions (a slow store must not hold row locks); the
 rows change in short transactions after it answered.
@@ -18,6 +19,7 @@ from django.utils import timezone
 
 from media_pipeline import storage
 from media_pipeline.jobs.actions import job_cancel, job_enqueue
+from media_pipeline.jobs.errors import ReprocessRefused
 from media_pipeline.jobs.models import Job
 from media_pipeline.jobs.states import ACTIVE
 from media_pipeline.videos import ladder, upload_rules
@@ -203,6 +205,58 @@ def _check_stored(video: Video) -> None:
              if video.multipart_upload_id else f"PUT exactly {video.size} bytes again")
     raise UploadIncomplete(f"Storage held {stored} bytes; {video.size} were declared. The "
                            f"object was deleted: {again}, then call upload-complete.")
+
+
+def video_reprocess(*, video_id: uuid.UUID | str) -> Job:
+    """Encode a video again from its original (an operator's, after an encoder fix or
+    a ladder change): a new encode job of its owner and team, which replaces the HLS
+    output as it publishes (video_encoding_started withdraws the old renditions when
+    it starts). ReprocessRefused, saying why, when the video is gone, its upload never
+    completed, an encode of it is already queued or running, or its original was
+    purged (videos_purge_originals) or is not in storage; a StorageError when storage
+    cannot say. Storage is asked before the transaction, which checks again under
+    the video's row lock, so two reprocesses at once enqueue one encode."""
+    video = Video.objects.select_related("job").filter(pk=video_id).first()
+    if video is None:
+        raise ReprocessRefused("The video was deleted.")
+    _check_reprocessable(video)
+    try:
+        storage.size(video.original_key)
+    except storage.StorageError as error:
+        if error.missing:
+            raise ReprocessRefused("Its original is not in storage (deleted outside Moa): "
+                                   "only a new upload can encode this video again.") from error
+        raise
+    with transaction.atomic():
+        video = Video.objects.select_for_update(of=("self",)).select_related("job").get(
+            pk=video_id)
+        _check_reprocessable(video)
+        video.job = job_enqueue(kind="video.encode", owner=video.owner, team_id=video.team_id,
+                                payload={"video": str(video.id), "title": video.title})
+        video.status = Video.Status.UPLOADED
+        video.save(update_fields=["job", "status"])
+    logger.info("video %s: encode again from its original (job %s)", video.id, video.job.id)
+    return video.job
+
+
+def video_job_reprocess(*, job: Job) -> Job:
+    """The video.encode kind's reprocess (jobs/registry.py): its video, encoded again."""
+    video_id = job.payload.get("video")
+    if not isinstance(video_id, str) or not Video.objects.filter(pk=video_id).exists():
+        raise ReprocessRefused("The video this job encoded was deleted.")
+    return video_reprocess(video_id=video_id)
+
+
+def _check_reprocessable(video: Video) -> None:
+    if video.original_deleted_at is not None:
+        raise ReprocessRefused(f"Its original was purged on "
+                               f"{video.original_deleted_at:%Y-%m-%d} (purge_video_originals):"
+                               f" only a new upload can encode this video again.")
+    if video.job is None:
+        raise ReprocessRefused("Its upload never completed: there is nothing to encode.")
+    if video.job.status in ACTIVE:
+        raise ReprocessRefused(f"An encode of it is already {video.job.status} "
+                               f"(job {video.job.id}).")
 
 
 def video_encoding_started(*, video_id: str) -> Video:

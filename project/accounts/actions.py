@@ -12,10 +12,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
+from django.contrib.sessions.models import Session
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection, send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Upper
 from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
@@ -26,6 +29,7 @@ from project.accounts.models import ApiToken, User, token_digest
 from project.accounts.tokens import invitation_tokens
 from project.bulk_insert import insert_rows
 from project.realtime import group_name, publish_on_commit
+from project.refusals import WrongState
 from project.ws_frames import CLOSE_NOT_AUTHENTICATED
 
 logger = logging.getLogger(__name__)
@@ -201,16 +205,79 @@ def user_credentials_reset(*, user: User, keep_session: str | None = None) -> in
     return deleted
 
 
+class AccountRefused(WrongState):
+    """An account's state does not allow this deletion or restore; the message says why."""
+
+
 def user_soft_delete(*, user: User) -> None:
-    """Delete an account but keep its rows; its username and email become free."""
+    """Delete an account but keep its rows; its username and email become free. Its
+    API tokens are deleted, its sessions ended and its sockets closed everywhere: the
+    sign-in backend refuses a deleted account anyway, but a session kept would come
+    back to life with a restore (user_restore). AccountRefused for an account already
+    deleted (its deletion time, which retention counts from, stays)."""
     with transaction.atomic():
-        User.objects.filter(pk=user.pk).update(
+        deleted = User.objects.filter(pk=user.pk, is_deleted=False).update(
             is_deleted=True, is_active=False, deleted_at=timezone.now()
         )
+        if not deleted:
+            raise AccountRefused(f"{user.username} is already deleted.")
         ApiToken.objects.filter(user=user).delete()
         sockets_revoke(user_id=user.pk)
+    sessions = _sessions_end(user.pk)  # after the commit: the scan holds no row lock
     user.refresh_from_db()
-    logger.info("user_id=%s deleted", user.pk)
+    logger.info("user_id=%s deleted; %d session(s) ended", user.pk, sessions)
+
+
+def _sessions_end(user_id: int) -> int:
+    """Delete the user's unexpired sessions; how many. Sessions are not indexed by user
+    (Django's database backend), so each live one is decoded: an operator's action,
+    rare enough to afford it."""
+    mine = [session.pk for session in
+            Session.objects.filter(expire_date__gt=timezone.now()).iterator()
+            if session.get_decoded().get("_auth_user_id") == str(user_id)]
+    deleted, _ = Session.objects.filter(pk__in=mine).delete()
+    return deleted
+
+
+def user_restore(*, user_id: int) -> User:
+    """Bring a soft-deleted account back, active, with its password, memberships and
+    content as they were (its API tokens and sessions were ended for good).
+    AccountRefused when it is not deleted, when its username or email has since been
+    taken by a live account (each is unique among live accounts only), or when it was
+    scrubbed (users_scrub_deleted). The check and the change are one transaction under
+    the account's row lock; a name taken by a concurrent signup in between still hits
+    the unique constraint and is refused the same way."""
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user_id)
+        if not user.is_deleted:
+            raise AccountRefused(f"{user.username} is not deleted.")
+        if user.username == f"deleted-{user.pk}" and not user.email:
+            raise AccountRefused("Its username and email were scrubbed (deleted account "
+                                 "clean-up): nothing identifies the person any more.")
+        taken = _taken_by_live(user)
+        if taken:
+            raise AccountRefused(f"{taken} has since been taken by a live account: that "
+                                 f"account must change it (or be deleted) first.")
+        user.is_deleted, user.deleted_at, user.is_active = False, None, True
+        try:
+            with transaction.atomic():
+                user.save(update_fields=["is_deleted", "deleted_at", "is_active"])
+        except IntegrityError:
+            raise AccountRefused("Its username or email was just taken by a live "
+                                 "account.") from None
+    logger.info("user_id=%s restored", user.pk)
+    return user
+
+
+def _taken_by_live(user: User) -> str:
+    """'Its username "x"' or 'Its email "y"' when a live account holds it, else ''."""
+    live = User.objects.live().exclude(pk=user.pk)
+    for field in ("username", "email"):
+        value = getattr(user, field)
+        # Upper() on both sides, as the constraints compare (not Python's upper()).
+        if value and live.annotate(key=Upper(field)).filter(key=Upper(Value(value))).exists():
+            return f'Its {field} "{value}"'
+    return ""
 
 
 def user_deactivate(*, user: User) -> None:

@@ -1,0 +1,59 @@
+"""The ops console (the Django admin, staff only): how each of its actions runs.
+
+A console action never edits a field: it calls the service the API calls, once per
+selected object, so every side effect (sockets closed, events published, workers
+woken) happens as it does anywhere else. `console_run` keeps the books: each object
+done or refused (the service's own refusal, with its reason), one log line per
+object naming the staff user (every line also carries the request id,
+project/logcontext.py), and the operator told with admin messages how many were done
+and which were skipped and why.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.contrib import messages
+from django.http import HttpRequest
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    done: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (object, why)
+
+
+def console_run(request: HttpRequest, objects: Iterable, *, verb: str,
+                apply: Callable[[object], object],
+                refusals: tuple[type[Exception], ...]) -> Outcome:
+    """Apply `apply` to each object; a refusal (one of `refusals`) skips that object
+    with its message as the reason, anything else is a fault and propagates (a 500
+    with the request id: the log has the traceback)."""
+    outcome = Outcome()
+    staff = {"staff_user": request.user.get_username(), "staff_user_id": request.user.pk}
+    for item in objects:
+        try:
+            apply(item)
+        except refusals as refused:
+            reason = str(refused)
+            outcome.skipped.append((str(item), reason))
+            logger.warning("console: %s %s by %s (id %s) refused: %s", verb, item,
+                           staff["staff_user"], staff["staff_user_id"], reason, extra=staff)
+        else:
+            outcome.done.append(str(item))
+            logger.info("console: %s %s by %s (id %s)", verb, item, staff["staff_user"],
+                        staff["staff_user_id"], extra=staff)
+    console_report(request, verb, outcome)
+    return outcome
+
+
+def console_report(request: HttpRequest, verb: str, outcome: Outcome) -> None:
+    """One message with the count done, one warning per object skipped, with why."""
+    if outcome.done or not outcome.skipped:
+        messages.success(request, f"{verb}: {len(outcome.done)} done.")
+    for item, reason in outcome.skipped:
+        messages.warning(request, f"{verb}: {item} skipped: {reason}")

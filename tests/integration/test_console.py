@@ -1,0 +1,251 @@
+"""The ops console (the Django admin) through Django's test client: staff only; each
+action runs the service the API runs, reports per object what it did or why not, and
+logs it with the staff user and the request id."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
+from django.contrib.messages import get_messages
+from django.utils import timezone
+
+from collab.models import Membership
+from media_pipeline.jobs import actions as jobs
+from media_pipeline.models import Job, Video
+from project.accounts.actions import token_create, user_soft_delete
+from project.accounts.models import ApiToken, User
+from project.logcontext import ContextFilter
+from project.realtime import group_name
+
+pytestmark = [pytest.mark.django_db]
+JOBS = "/admin/media_pipeline/job/"
+
+
+@pytest.fixture
+def staff(client, make_user):
+    root = make_user("root", is_staff=True, is_superuser=True)
+    client.force_login(root)
+    return root
+
+
+def failed(owner, code: str, **fields) -> Job:
+    job = jobs.job_enqueue(kind="noop", owner=owner, payload={}, **fields)
+    Job.objects.filter(pk=job.pk).update(status="FAILED", error_code=code, attempts=1,
+                                         error_message=f"it failed with {code}",
+                                         finished_at=timezone.now())
+    return Job.objects.get(pk=job.pk)
+
+
+def act(client, url: str, action: str, objects) -> list[str]:
+    """Run an admin action on `objects`; the messages the operator sees."""
+    response = client.post(url, {"action": action, "index": 0,
+                                 "_selected_action": [str(item.pk) for item in objects]},
+                           follow=True)
+    assert response.status_code == 200
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+@pytest.mark.parametrize("path", [JOBS, "/admin/media_pipeline/video/",
+                                  "/admin/accounts/user/", "/admin/collab/team/",
+                                  "/admin/collab/membership/", "/admin/collab/mindmap/"])
+def test_the_console_is_for_staff_only(client, alice, make_user, path):
+    assert client.get(path).status_code == 302  # to the admin's sign-in
+    client.force_login(alice)
+    answer = client.get(path)
+    assert answer.status_code == 302 and answer["Location"].startswith("/admin/login/")
+    client.force_login(make_user("root", is_staff=True, is_superuser=True))
+    assert client.get(path).status_code == 200
+
+
+def test_a_non_staff_user_cannot_run_an_action(client, alice):
+    job = failed(alice, "INTERNAL")
+    client.force_login(alice)
+    client.post(JOBS, {"action": "retry", "_selected_action": [str(job.pk)]})
+    assert Job.objects.get(pk=job.pk).status == "FAILED"
+
+
+def test_jobs_filter_by_status_kind_error_code_team_and_age(client, staff, alice, team):
+    mine = failed(alice, "INTERNAL", team_id=team.pk)
+    failed(alice, "INTERNAL")  # no team
+    failed(alice, "STORAGE_UNAVAILABLE", team_id=team.pk)
+    old = failed(alice, "INTERNAL", team_id=team.pk)
+    Job.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=8))
+    jobs.job_enqueue(kind="noop", owner=alice, payload={}, team_id=team.pk)  # PENDING
+
+    def listed(query: str) -> set:
+        response = client.get(f"{JOBS}?{query}")
+        assert response.status_code == 200
+        return {job.pk for job in response.context["cl"].result_list}
+
+    assert listed(f"status__exact=FAILED&kind=noop&error_code=INTERNAL&age=1d"
+                  f"&team__id__exact={team.pk}") == {mine.pk}
+    assert listed(f"error_code=INTERNAL&age=older&team__id__exact={team.pk}") == {old.pk}
+    page = client.get(f"{JOBS}?status__exact=FAILED").content.decode()
+    assert "it failed with STORAGE_UNAVAILABLE" in page and "1 / 5" in page  # error, attempts
+
+
+def test_bulk_retry_retries_the_failed_and_says_why_each_other_was_skipped(
+        client, staff, alice, caplog):
+    caplog.handler.addFilter(ContextFilter())  # the request id, as every handler adds it
+    retryable, on_input = failed(alice, "INTERNAL"), failed(alice, "INPUT_INVALID")
+    done = jobs.job_enqueue(kind="noop", owner=alice, payload={})
+    Job.objects.filter(pk=done.pk).update(status="DONE")
+    with caplog.at_level(logging.INFO, logger="project.console"):
+        said = act(client, JOBS, "retry", [retryable, on_input, done])
+    assert Job.objects.get(pk=retryable.pk).status == "PENDING"
+    assert Job.objects.get(pk=on_input.pk).status == "FAILED"
+    assert said[0] == "Retry: 1 done."
+    assert f"{on_input.pk} FAILED skipped: This job failed with INPUT_INVALID" in said[1]
+    assert said[2].endswith("skipped: a DONE job cannot become PENDING: only a FAILED job "
+                            "can be retried")
+    lines = [record for record in caplog.records if record.name == "project.console"]
+    assert [record.levelname for record in lines] == ["INFO", "WARNING", "WARNING"]
+    assert all("by root (id" in record.getMessage() and record.staff_user == "root"
+               and len(record.request_id) == 32 for record in lines)
+
+
+def test_bulk_cancel_and_reprocess_go_through_their_services(client, staff, alice):
+    pending = jobs.job_enqueue(kind="noop", owner=alice, payload={})
+    ended = failed(alice, "INTERNAL")
+    said = act(client, JOBS, "cancel", [pending, ended])
+    assert Job.objects.get(pk=pending.pk).status == "CANCELLED"
+    assert said[0] == "Cancel: 1 done." and "cannot become CANCELLED: it has already ended" \
+        in said[1]
+    said = act(client, JOBS, "reprocess", [ended])
+    assert said == [f"Reprocess: noop {ended.pk} FAILED skipped: A noop job cannot be "
+                    f"reprocessed: its input is not kept once the job ends. Start it again "
+                    f"with a new upload."]
+
+
+def test_jobs_and_videos_cannot_be_edited_or_deleted_in_the_console(client, staff, alice):
+    job = failed(alice, "INTERNAL")
+    page = client.get(f"{JOBS}{job.pk}/change/")
+    assert page.status_code == 200 and b'name="status"' not in page.content
+    assert client.post(f"{JOBS}{job.pk}/delete/").status_code == 403
+    assert client.get(f"{JOBS}add/").status_code == 403
+
+
+def test_videos_list_their_original_and_a_purged_one_is_not_reprocessed(
+        client, staff, alice, team):
+    job = jobs.job_enqueue(kind="video.encode", owner=alice, payload={})
+    Job.objects.filter(pk=job.pk).update(status="DONE")
+    video = Video.objects.create(owner=alice, team=team, title="Launch", filename="l.mp4",
+                                 content_type="video/mp4", size=3 * 2**20, job=job,
+                                 status="READY", ready_at=timezone.now(),
+                                 original_deleted_at=timezone.now(),
+                                 renditions=[{"name": "360p", "width": 640, "height": 360,
+                                              "bandwidth": 800_000}])
+    listing = client.get("/admin/media_pipeline/video/?original=purged").content.decode()
+    assert "Launch" in listing and "3.0\xa0MB" in listing and 'alt="False"' in listing
+    assert "Launch" not in client.get("/admin/media_pipeline/video/?original=kept"
+                                      ).content.decode()
+    detail = client.get(f"/admin/media_pipeline/video/{video.pk}/change/").content.decode()
+    assert "360p 640x360 800 kb/s" in detail
+    said = act(client, "/admin/media_pipeline/video/", "reprocess", [video])
+    assert "skipped: Its original was purged on" in said[0]
+    assert Video.objects.get(pk=video.pk).job_id == job.pk
+
+
+def test_users_are_soft_deleted_and_restored_by_the_actions_only(client, staff, alice, bob,
+                                                                 make_user):
+    _, raw = token_create(user=alice, name="ci")
+    said = act(client, "/admin/accounts/user/", "soft_delete", [alice, staff])
+    assert said == ["Soft delete: 1 done.", "Soft delete: root skipped: This is your own "
+                    "account: another staff user must delete it."]
+    assert User.objects.get(pk=alice.pk).is_deleted and not ApiToken.objects.exists()
+    assert client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 401
+    user_soft_delete(user=bob)
+    make_user("bob", email="bob2@example.com")
+    said = act(client, "/admin/accounts/user/", "restore", [alice, bob])
+    assert said[0] == "Restore: 1 done."
+    assert said[1] == ('Restore: bob skipped: Its username "bob" has since been taken by a '
+                       'live account: that account must change it (or be deleted) first.')
+    assert not User.objects.get(pk=alice.pk).is_deleted and User.objects.get(pk=bob.pk).is_deleted
+    # The raw flag cannot be flipped, and the admin's hard delete is off.
+    form = client.get(f"/admin/accounts/user/{bob.pk}/change/").content.decode()
+    assert 'name="is_deleted"' not in form and 'name="deleted_at"' not in form
+    assert client.post(f"/admin/accounts/user/{bob.pk}/delete/").status_code == 403
+
+
+def test_a_password_set_in_the_console_revokes_the_persons_tokens(client, staff, alice):
+    token_create(user=alice, name="ci")
+    answer = client.post(f"/admin/accounts/user/{alice.pk}/password/", {
+        "usable_password": "true", "password1": "a-new-horse-staple-9",
+        "password2": "a-new-horse-staple-9"})
+    assert answer.status_code == 302
+    assert not ApiToken.objects.filter(user=alice).exists()
+
+
+def told(user: User, act_then) -> dict:
+    """What `user`'s sockets are told while `act_then()` runs (its commit included)."""
+    async def watch():
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(group_name("user", user.pk), channel)
+        await sync_to_async(act_then)()  # in this thread: the test's database connection
+        return await asyncio.wait_for(layer.receive(channel), 5)
+    return async_to_sync(watch)()
+
+
+def test_removing_a_member_in_the_team_inline_closes_their_sockets_of_that_team(
+        client, staff, team, bob, django_capture_on_commit_callbacks):
+    kept, removed = Membership.objects.order_by("pk")  # alice (owner), bob
+
+    def post_the_team_form():
+        with django_capture_on_commit_callbacks(execute=True):
+            answer = client.post(f"/admin/collab/team/{team.pk}/change/", {
+                "name": team.name, "memberships-TOTAL_FORMS": 2,
+                "memberships-INITIAL_FORMS": 2, "memberships-MIN_NUM_FORMS": 0,
+                "memberships-MAX_NUM_FORMS": 1000,
+                "memberships-0-id": kept.pk, "memberships-0-team": team.pk,
+                "memberships-1-id": removed.pk, "memberships-1-team": team.pk,
+                # A disabled field keeps its value whatever is posted.
+                "memberships-0-role": "member", "memberships-1-DELETE": "on"})
+        assert answer.status_code == 302, answer.content
+
+    message = told(bob, post_the_team_form)
+    assert (message["type"], message["team"], message["code"]) == ("user.revoke", team.pk, 4403)
+    assert list(Membership.objects.values_list("user__username", "role")) == [
+        ("alice", "owner")]
+
+
+def test_deleting_memberships_from_their_list_goes_through_the_service(
+        client, staff, team, bob, django_capture_on_commit_callbacks):
+    membership = Membership.objects.get(user=bob)
+
+    def delete_selected():
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post("/admin/collab/membership/", {
+                "action": "delete_selected", "post": "yes",
+                "_selected_action": [str(membership.pk)]})
+
+    message = told(bob, delete_selected)
+    assert (message["type"], message["team"]) == ("user.revoke", team.pk)
+    assert not Membership.objects.filter(user=bob).exists()
+
+
+def test_an_owner_added_in_the_memberships_list_follows_the_teams_jobs_at_once(
+        client, staff, team, make_user, django_capture_on_commit_callbacks):
+    carol = make_user("carol")
+
+    def add():
+        with django_capture_on_commit_callbacks(execute=True):
+            answer = client.post("/admin/collab/membership/add/", {
+                "team": team.pk, "user": carol.pk, "role": "owner"})
+        assert answer.status_code == 302, answer.content
+
+    assert told(carol, add) == {"type": "user.teams", "user": carol.pk}  # membership_ensure
+    assert Membership.objects.get(user=carol).role == "owner"
+
+
+def test_teams_and_maps_cannot_be_deleted_or_their_flag_flipped(client, staff, team,
+                                                                mindmap):
+    assert client.post(f"/admin/collab/team/{team.pk}/delete/").status_code == 403
+    assert client.post(f"/admin/collab/mindmap/{mindmap.pk}/delete/").status_code == 403
+    form = client.get(f"/admin/collab/team/{team.pk}/change/").content.decode()
+    assert 'name="is_deleted"' not in form
