@@ -28,7 +28,7 @@ DB_PARTS = ("DB_NAME", "DB_USER", "DB_PASSWORD", "DB_HOST", "DB_PORT")
 # or a name within a typo of a known one. Kubernetes' service links (MOA_WEB_PORT=tcp://
 # ..., MOA_WEB_SERVICE_HOST) look like Moa's without being meant for it.
 MOA_PREFIXES = ("STORAGE_", "VIDEO_", "EXCEL_", "COLLAB_", "JOB_", "DRAIN_", "MOA_",
-                "CLOUDWATCH_", "METRICS_")
+                "CLOUDWATCH_", "METRICS_", "MAINTENANCE_")
 SERVICE_LINK = re.compile(r"_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)"
                           r"(_[A-Z]+)?)?)$")
 KEY_PREFIX_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=-]*$")
@@ -46,7 +46,15 @@ INTEGER_NAMES = ("DRAIN_SECONDS", "DRAIN_JITTER_SECONDS", "CHANNEL_CAPACITY",
                  "VIDEO_MAX_FRAME_RATE", "VIDEO_MAX_GIGAPIXELS", "VIDEO_QUOTA_BYTES",
                  "VIDEO_MAX_CONCURRENT_UPLOADS", "API_TOKEN_DAYS", "COLLAB_SOCKETS_PER_USER",
                  "COLLAB_SOCKETS_PER_ADDRESS", "CLOUDWATCH_INTERVAL_SECONDS",
-                 "WORKER_METRICS_PORT")
+                 "WORKER_METRICS_PORT", "COLLAB_KEEP_OPS_SECONDS", "COLLAB_KEEP_OPS_COUNT")
+# Each maintenance task's period, MAINTENANCE_<TASK>_EVERY (docs/operations.md), and the
+# retentions in days of the purges, which their commands refuse below 1.
+MAINTENANCE_PERIODS = tuple(var.name for var in VARS
+                            if var.name.startswith("MAINTENANCE_") and var.name.endswith("_EVERY"))
+MAINTENANCE_DAYS = tuple(var.name for var in VARS
+                         if var.name.startswith("MAINTENANCE_") and var.name.endswith("_DAYS"))
+PERIOD = re.compile(r"^(\d+)([smhd]?)$")
+PERIOD_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 # The dimensions the backlog publisher sets itself (media_pipeline/jobs/autoscaling.py);
 # CloudWatch takes 30 per figure.
 CLOUDWATCH_OWN_DIMENSIONS = ("Kind", "Channel")
@@ -305,6 +313,15 @@ def _validate(config: Config) -> list[str]:
         raw = config[name] or ""
         if not raw.isdigit():
             problems.append(f"{name} must be a whole number, not {raw!r}")
+    for name in MAINTENANCE_PERIODS:
+        try:
+            period_seconds(config[name] or "")
+        except ValueError as error:
+            problems.append(f"{name}: {error}")
+    for name in MAINTENANCE_DAYS:
+        raw = config[name] or ""
+        if not raw.isdigit() or int(raw) < 1:
+            problems.append(f"{name} must be a whole number of days, at least 1, not {raw!r}")
     if config["METRICS_ENABLED"] not in ("0", "1"):
         problems.append(f"METRICS_ENABLED must be 1 or 0, not {config['METRICS_ENABLED']!r}")
     if (config["WORKER_METRICS_PORT"] or "").isdigit() and \
@@ -453,6 +470,26 @@ def cloudwatch_dimensions(raw: str) -> dict[str, str]:
         raise ValueError(f"at most {CLOUDWATCH_MAX_DIMENSIONS - 1} dimensions (CloudWatch "
                          f"takes {CLOUDWATCH_MAX_DIMENSIONS}, and Moa adds one)")
     return dimensions
+
+
+def period_seconds(raw: str) -> int | None:
+    """A maintenance period (MAINTENANCE_<TASK>_EVERY) in seconds, None for `off`;
+    ValueError saying what a period looks like."""
+    text = raw.strip().lower()
+    if text == "off":
+        return None
+    match = PERIOD.match(text)
+    if not match or int(match[1]) == 0:
+        raise ValueError(f"expected a period such as 3600, 90s, 15m, 1h or 1d (at least "
+                         f"1 s), or off; not {raw!r}")
+    return int(match[1]) * PERIOD_UNITS[match[2]]
+
+
+def maintenance_periods(config: Config) -> dict[str, int | None]:
+    """Each maintenance task's period in seconds (None: off), by the task's name
+    (MAINTENANCE_TRIM_OP_LOG_EVERY -> trim_op_log)."""
+    return {name.removeprefix("MAINTENANCE_").removesuffix("_EVERY").lower():
+            period_seconds(config[name] or "") for name in MAINTENANCE_PERIODS}
 
 
 def describe_sources(config: Config) -> dict[str, str]:

@@ -124,6 +124,28 @@ VARS: tuple[Var, ...] = (
         "unset: AWS's for the region"),
     Var("CLOUDWATCH_INTERVAL_SECONDS", "seconds between two publications of a worker's "
         "backlog", "60"),
+    # Maintenance the workers run, each task once per period across the fleet
+    # (docs/operations.md, "Maintenance"). A period: seconds, or a number with s, m, h or
+    # d (90, 15m, 1h, 1d), or off.
+    Var("MAINTENANCE_TRIM_OP_LOG_EVERY", "period of trim_op_log (ops past "
+        "COLLAB_KEEP_OPS_SECONDS and not among a map's latest COLLAB_KEEP_OPS_COUNT)", "1h"),
+    Var("COLLAB_KEEP_OPS_SECONDS", "seconds an op stays in a map's log (trim_op_log "
+        "--keep-seconds)", str(24 * 3600)),
+    Var("COLLAB_KEEP_OPS_COUNT", "ops of each map's log kept whatever their age "
+        "(trim_op_log --keep-count)", "10000"),
+    Var("MAINTENANCE_PURGE_UNVERIFIED_USERS_EVERY", "period of purge_unverified_users",
+        "1d"),
+    Var("MAINTENANCE_PURGE_UNVERIFIED_USERS_DAYS", "days a sign-up may stay unverified "
+        "before it is deleted (purge_unverified_users --days)", "7"),
+    Var("MAINTENANCE_PURGE_DELETED_USERS_EVERY", "period of purge_deleted_users", "1d"),
+    Var("MAINTENANCE_PURGE_DELETED_USERS_DAYS", "days a deleted account is kept (it can "
+        "be restored) before it is purged for good (purge_deleted_users --days)", "30"),
+    Var("MAINTENANCE_PURGE_VIDEO_ORIGINALS_EVERY", "period of purge_video_originals",
+        "1d"),
+    Var("MAINTENANCE_PURGE_VIDEO_ORIGINALS_DAYS", "days a READY video keeps its uploaded "
+        "original; its HLS stays (purge_video_originals --days)", "30"),
+    Var("MAINTENANCE_SWEEP_UPLOADS_EVERY", "period of sweep_uploads (abandoned uploads, "
+        "orphaned multipart uploads)", "1h"),
 )
 
 BY_NAME = {var.name: var for var in VARS}

@@ -3,7 +3,7 @@ parsers' limits, read from the environment through project/config.py. project/se
 takes every UPPER-CASE name this returns (Django's `settings.COLLAB_MAX_NODES_PER_MAP`...).
 """
 
-from project.config import Config, cloudwatch_dimensions
+from project.config import Config, cloudwatch_dimensions, maintenance_periods
 
 
 def product_settings(config: Config, *, production: bool) -> dict[str, object]:
@@ -42,8 +42,9 @@ def product_settings(config: Config, *, production: bool) -> dict[str, object]:
     COLLAB_PRESENCE_PER_SECOND = 30  # the board sends at most 20/s (cursor every 50 ms)
     COLLAB_PRESENCE_BURST = 60
     COLLAB_MAX_REPLAY = 2_000  # a resync further back than this gets a snapshot
-    COLLAB_KEEP_OPS_SECONDS = 24 * 3600  # ops are kept this long ...
-    COLLAB_KEEP_OPS_COUNT = 10_000  # ... or while among a map's latest this many
+    # Ops are kept this long, or while among a map's latest this many (trim_op_log).
+    COLLAB_KEEP_OPS_SECONDS = MOA_CONFIG.integer("COLLAB_KEEP_OPS_SECONDS")
+    COLLAB_KEEP_OPS_COUNT = MOA_CONFIG.integer("COLLAB_KEEP_OPS_COUNT")
     COLLAB_PRESENCE_TICK = 0.05
     COLLAB_BATCH_WINDOW = 0.004  # op events arriving this close together share a frame
 
@@ -69,6 +70,19 @@ def product_settings(config: Config, *, production: bool) -> dict[str, object]:
     CLOUDWATCH_REGION = MOA_CONFIG["CLOUDWATCH_REGION"] or None
     CLOUDWATCH_ENDPOINT_URL = MOA_CONFIG["CLOUDWATCH_ENDPOINT_URL"] or None
     CLOUDWATCH_INTERVAL_SECONDS = max(1, MOA_CONFIG.integer("CLOUDWATCH_INTERVAL_SECONDS"))
+
+    # Maintenance (docs/operations.md, "Maintenance"): each task's period in seconds by
+    # name (None: off), run once per period by one of the workers
+    # (media_pipeline/jobs/maintenance.py), and the purges' retentions.
+    MAINTENANCE_EVERY = maintenance_periods(MOA_CONFIG)
+    MAINTENANCE_PURGE_UNVERIFIED_USERS_DAYS = MOA_CONFIG.integer(
+        "MAINTENANCE_PURGE_UNVERIFIED_USERS_DAYS")
+    MAINTENANCE_PURGE_DELETED_USERS_DAYS = MOA_CONFIG.integer(
+        "MAINTENANCE_PURGE_DELETED_USERS_DAYS")
+    MAINTENANCE_PURGE_VIDEO_ORIGINALS_DAYS = MOA_CONFIG.integer(
+        "MAINTENANCE_PURGE_VIDEO_ORIGINALS_DAYS")
+    # A worker looks for due tasks this often (less when a period is shorter).
+    MAINTENANCE_POLL_SECONDS = 15.0
 
     # Videos (docs/videos.md).
     VIDEO_MAX_UPLOAD_BYTES = MOA_CONFIG.integer("VIDEO_MAX_UPLOAD_BYTES")

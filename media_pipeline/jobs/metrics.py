@@ -16,10 +16,11 @@ import logging
 
 from django.conf import settings
 from django.db import DatabaseError
+from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from media_pipeline.jobs import queries, registry
+from media_pipeline.jobs import queries, registry, schedule_rules
 from project import metrics, runtime
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,9 @@ LEASE_EXPIRIES = metrics.counter(
 TAKEOVERS = metrics.counter(
     "moa_job_takeovers_total", "Jobs with an expired lease claimed again by another "
     "attempt", ("kind",))
+MAINTENANCE_RUNS = metrics.counter(
+    "moa_maintenance_runs_total", "Runs of a maintenance task this process started (or "
+    "found abandoned), by task and outcome (ok, failed, abandoned)", ("task", "outcome"))
 FENCED_WRITES = metrics.counter(
     "moa_job_fenced_writes_total", "Writes of a worker refused because its attempt no "
     "longer holds the job (a worker presumed dead that woke up)")
@@ -90,4 +94,43 @@ class BacklogCollector(Collector):
                               labels=by_kind),
             GaugeMetricFamily("moa_workers_alive", "Workers whose heartbeat is recent, "
                               "by channel they listen on", labels=["channel"]),
+        )
+
+
+class MaintenanceCollector(Collector):
+    """moa_maintenance_last_success_timestamp_seconds and moa_maintenance_in_trouble (by
+    task), read from the schedule at scrape time through a short cache: the fleet's
+    truth, whichever worker ran the task. A task that never succeeded has no timestamp
+    series (an alert on its absence is the operator's choice)."""
+
+    def describe(self):
+        return list(self._families())
+
+    def collect(self):
+        cache = runtime.current().timed_value("metrics.maintenance",
+                                              queries.maintenance_states)
+        try:
+            states = cache.get(settings.METRICS_QUERY_CACHE_SECONDS)
+        except DatabaseError:
+            logger.exception("metrics: the maintenance schedule could not be read")
+            return
+        success, trouble = self._families()
+        now = timezone.now()
+        for state in states:
+            if state.last_success_at is not None:
+                success.add_metric([state.name], state.last_success_at.timestamp())
+            trouble.add_metric([state.name],
+                               int(schedule_rules.trouble(state, now) is not None))
+        yield from (success, trouble)
+
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, ...]:
+        return (
+            GaugeMetricFamily("moa_maintenance_last_success_timestamp_seconds", "When the "
+                              "latest successful run of a maintenance task started (Unix "
+                              "time)", labels=["task"]),
+            GaugeMetricFamily("moa_maintenance_in_trouble", "1 when a maintenance task's "
+                              "last run failed or was abandoned, or it is overdue by more "
+                              "than two periods (doctor's maintenance check)",
+                              labels=["task"]),
         )

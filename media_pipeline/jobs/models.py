@@ -71,3 +71,48 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.worker_id
+
+
+class ScheduledTask(models.Model):
+    """One maintenance task's schedule, shared by the fleet: the worker that claims it
+    when due runs it, so it runs once per period however many workers there are
+    (jobs/maintenance.py says how the claim and the lease work)."""
+
+    name = models.CharField(max_length=60, primary_key=True)
+    # The period the workers were last started with (MAINTENANCE_<NAME>_EVERY); null: off.
+    every_seconds = models.PositiveIntegerField(null=True, blank=True)
+    next_run_at = models.DateTimeField()
+    # The worker running it now, while it renews the lease; empty between runs.
+    lease_owner = models.CharField(max_length=100, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TaskRun(models.Model):
+    """One run of a maintenance task: who ran it, when, how it ended and what it did."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running"
+        OK = "ok"
+        FAILED = "failed"
+        # Its worker stopped renewing the lease before the run ended (died, was killed,
+        # lost the database); the task runs again in its next period.
+        ABANDONED = "abandoned"
+
+    task = models.ForeignKey(ScheduledTask, on_delete=models.CASCADE, related_name="runs")
+    worker_id = models.CharField(max_length=100)
+    manual = models.BooleanField(default=False)  # `manage.py maintenance --run`
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices,
+                               default=Outcome.RUNNING)
+    summary = models.CharField(max_length=300, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["task", "-started_at"], name="taskrun_latest_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.task_id} at {self.started_at:%Y-%m-%d %H:%M:%S} ({self.outcome})"

@@ -12,7 +12,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from media_pipeline.jobs import registry
-from media_pipeline.jobs.models import Job, WorkerHeartbeat
+from media_pipeline.jobs.models import Job, ScheduledTask, TaskRun, WorkerHeartbeat
+from media_pipeline.jobs.schedule_rules import TaskState
 from media_pipeline.jobs.states import ACTIVE, FINAL, JobStatus
 from project import runtime
 from project.db_waits import bound_waits
@@ -117,3 +118,29 @@ def _backlog_gauges() -> Backlog:
         max(0.0, (now - row["since"]).total_seconds()) if row["since"] else 0.0)
         for row in rows}
     return Backlog(kinds, count_alive())
+
+
+def maintenance_states() -> list[TaskState]:
+    """Each scheduled maintenance task's period, next run, last run and last success
+    (doctor, the metrics), in one query. A run still `running` whose lease has ended
+    reads as `abandoned`: its worker is gone, though no claim has said so yet."""
+    now = timezone.now()
+    runs = TaskRun.objects.filter(task=OuterRef("pk")).order_by("-started_at")
+    latest = {name: Subquery(runs.values(name)[:1])
+              for name in ("outcome", "started_at", "error", "summary")}
+    success = Subquery(runs.filter(outcome=TaskRun.Outcome.OK).values("started_at")[:1])
+    rows = (ScheduledTask.objects.annotate(**{f"last_{name}": query
+                                              for name, query in latest.items()},
+                                           last_success_at=success).order_by("name"))
+    states = []
+    for row in rows:
+        outcome, error = row.last_outcome, row.last_error or ""
+        lease_over = row.lease_expires_at is None or row.lease_expires_at < now
+        if outcome == TaskRun.Outcome.RUNNING and lease_over:
+            outcome, error = TaskRun.Outcome.ABANDONED, "its worker stopped mid-run"
+        states.append(TaskState(
+            name=row.name, every_seconds=row.every_seconds, next_run_at=row.next_run_at,
+            last_outcome=outcome, last_started_at=row.last_started_at,
+            last_error=error, last_summary=row.last_summary or "",
+            last_success_at=row.last_success_at))
+    return states

@@ -6,6 +6,10 @@ the backlog, `runworker` and `doctor` read them all from here. The domains decla
 their own (videos/kinds.py, members/kinds.py, the engine's in jobs/kinds.py) and the
 app registers them once, when Django starts (media_pipeline/apps.py), so the engine
 depends on no domain and no domain on another.
+
+Upkeep comes in two shapes: a `Chore` every worker of a channel runs (publishing its
+own figures), and a `PeriodicTask`, maintenance one worker of the fleet runs once per
+period (jobs/maintenance.py).
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from django.conf import settings
 
 if TYPE_CHECKING:
     from media_pipeline.jobs.models import Job
@@ -50,17 +56,51 @@ class Chore:
     every_seconds: float
 
 
+@dataclass(frozen=True)
+class PeriodicTask:
+    """Maintenance ONE worker of the fleet runs once per period (jobs/maintenance.py:
+    the schedule row's claim), unlike a chore. `run` does it and returns a one-line
+    summary ("deleted 12 op(s) in 3 map(s)"); it raises when it failed. Its period is
+    MAINTENANCE_<NAME>_EVERY, and `manage.py <name>` is its manual twin."""
+
+    name: str
+    run: Callable[[], str]
+
+
 _kinds: dict[str, JobKind] = {}
 _chores: list[Chore] = []
+_periodic: dict[str, PeriodicTask] = {}
 
 
-def register(*kinds: JobKind, chores: tuple[Chore, ...] = ()) -> None:
-    """Declare kinds (and chores) at start-up; a name declared twice is a mistake."""
+def register(*kinds: JobKind, chores: tuple[Chore, ...] = (),
+             periodic: tuple[PeriodicTask, ...] = ()) -> None:
+    """Declare kinds (chores, periodic tasks) at start-up; a name declared twice is a
+    mistake, and so is a periodic task without its period in the configuration."""
     for kind in kinds:
         if kind.name in _kinds:
             raise ValueError(f"job kind {kind.name!r} is declared twice")
         _kinds[kind.name] = kind
     _chores.extend(chores)
+    for task in periodic:
+        if task.name in _periodic:
+            raise ValueError(f"periodic task {task.name!r} is declared twice")
+        if task.name not in settings.MAINTENANCE_EVERY:
+            raise ValueError(f"periodic task {task.name!r} has no period: declare "
+                             f"MAINTENANCE_{task.name.upper()}_EVERY in project/config_vars.py")
+        _periodic[task.name] = task
+
+
+def periodic_tasks() -> list[PeriodicTask]:
+    """Every periodic task, in the order declared."""
+    return list(_periodic.values())
+
+
+def periodic_task(name: str) -> PeriodicTask:
+    try:
+        return _periodic[name]
+    except KeyError:
+        raise ValueError(f"unknown maintenance task {name!r}; known: "
+                         f"{', '.join(_periodic)}") from None
 
 
 def kind(name: str) -> JobKind:

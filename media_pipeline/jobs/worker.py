@@ -7,9 +7,10 @@ when idle. It runs the handler in a thread while its event loop renews the job's
 lease, publishes the worker's heartbeat and sends the job events the thread hands
 over (a LoopPublisher). On stop (SIGTERM) it claims nothing more,
 lets the current job finish for a grace period, then releases it to another worker.
-It also runs the chores declared for its channels (registry.Chore: a runner of
-jobs.video sweeps abandoned uploads at start and about hourly), each in a thread of
-its own.
+It also runs the chores declared for its channels (registry.Chore: the backlog
+published to CloudWatch), each in a thread of its own, and looks every few seconds for
+a maintenance task that is due (jobs/maintenance.py: whichever worker claims it first
+runs it, in a thread of its own).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 
-from media_pipeline.jobs import actions, registry
+from media_pipeline.jobs import actions, maintenance, registry
 from media_pipeline.jobs.errors import JobCancelled, JobFailed, JobFenced, JobReleased
 from media_pipeline.jobs.metrics import JOB_DURATION
 from media_pipeline.jobs.models import WorkerHeartbeat
@@ -113,6 +114,7 @@ class JobRunner:
         background.append(asyncio.create_task(self._heartbeat()))
         background += [asyncio.create_task(self._chore(chore))
                        for chore in registry.chores_of(self.channels)]
+        background.append(asyncio.create_task(self._maintenance()))
         try:
             while not self.stopping.is_set():
                 self.woken.clear()  # before the claim: a wake-up during it is not lost
@@ -212,6 +214,25 @@ class JobRunner:
                 logger.exception("worker %s: %s failed", self.worker_id, chore.name)
             spread = random.uniform(0.75, 1.25)  # noqa: S311 (not a secret)
             await asyncio.sleep(chore.every_seconds * spread)
+
+    async def _maintenance(self) -> None:
+        """Run the maintenance tasks due now, then look again a poll later (jittered).
+        Off the heartbeat's thread, like a chore; one task at a time per worker."""
+        sync = database_sync_to_async(maintenance.schedule_sync)
+        run = database_sync_to_async(maintenance.tasks_run_due, thread_sensitive=False)
+        synced = False
+        while True:
+            try:
+                if not synced:
+                    await sync()
+                    synced = True
+                await run(worker_id=self.worker_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database away: the next poll tries again
+                logger.exception("worker %s: maintenance failed", self.worker_id)
+            spread = random.uniform(0.75, 1.25)  # noqa: S311 (not a secret)
+            await asyncio.sleep(maintenance.poll_seconds() * spread)
 
     def _beat(self) -> None:
         context = self.current

@@ -307,6 +307,14 @@ def video_delete(*, video_id: uuid.UUID) -> None:
     logger.info("video %s deleted", video_id)
 
 
+def videos_erase_of_owner(*, user: User) -> None:
+    """The account is being purged (accounts' users_purge_deleted, in its transaction):
+    each of its videos is removed as DELETE removes one, stored files included.
+    Idempotent; a storage failure raises, and the purge keeps the account for next time."""
+    for video_id in Video.objects.filter(owner=user).values_list("pk", flat=True):
+        video_delete(video_id=video_id)
+
+
 def videos_purge_originals(*, older_than_days: int, dry_run: bool) -> list[Video]:
     """Delete the uploaded originals of videos READY for more than `older_than_days`
     (their HLS output stays). Returns the videos concerned."""

@@ -1,6 +1,6 @@
-"""The sweep of abandoned video uploads: every video worker runs it about hourly (a
-chore of jobs.video: videos/kinds.py), an operator with `python manage.py sweep_uploads
-[--dry-run]`.
+"""The sweep of abandoned video uploads: one worker of the fleet runs it hourly (a
+periodic task: videos/kinds.py, MAINTENANCE_SWEEP_UPLOADS_EVERY), an operator with
+`python manage.py sweep_uploads [--dry-run]`.
 
 Two kinds of leftovers:
 - A video still UPLOADING ABANDON_GRACE after its upload grant expired
@@ -38,7 +38,6 @@ logger = logging.getLogger(__name__)
 
 ABANDON_GRACE = timedelta(hours=2)  # a 2 GiB PUT at 5 Mb/s that began just in time
 ORPHAN_AGE = timedelta(days=1)
-SWEEP_INTERVAL_SECONDS = 3600
 
 
 @dataclass

@@ -57,6 +57,13 @@ def test_the_backlog_counts_every_declared_kind_and_channel(alice):
                        for name in registry.names()}
 
 
-def test_the_upload_sweep_runs_on_the_video_workers_only():
-    assert [chore.name for chore in registry.chores_of(["jobs.video"])] == ["upload sweep"]
-    assert registry.chores_of(["jobs.excel"]) == []
+def test_the_maintenance_tasks_are_declared_once_each_with_a_period():
+    assert [task.name for task in registry.periodic_tasks()] == [
+        "trim_op_log", "purge_unverified_users", "purge_deleted_users",
+        "purge_video_originals", "sweep_uploads"]
+    assert registry.chores_of(["jobs.video", "jobs.excel"]) == []  # no CloudWatch here
+    with pytest.raises(ValueError, match="'sweep_uploads' is declared twice"):
+        registry.register(periodic=(registry.PeriodicTask("sweep_uploads", str),))
+    with pytest.raises(ValueError, match="declare MAINTENANCE_VACUUM_EVERY"):
+        registry.register(periodic=(registry.PeriodicTask("vacuum", str),))
+    assert [task.name for task in registry.periodic_tasks()][-1] == "sweep_uploads"

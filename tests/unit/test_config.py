@@ -298,3 +298,38 @@ def test_metrics_are_on_with_a_worker_listener_on_the_loopback_by_default():
     cfg = load({})
     assert (cfg["METRICS_ENABLED"], cfg["WORKER_METRICS_PORT"], cfg["METRICS_BIND"]) == \
         ("1", "9102", "127.0.0.1")
+
+
+def test_maintenance_periods_default_to_daily_and_hourly_and_read_units():
+    periods = config.maintenance_periods(load({}))
+    assert periods == {"trim_op_log": 3600, "purge_unverified_users": 86400,
+                       "purge_deleted_users": 86400, "purge_video_originals": 86400,
+                       "sweep_uploads": 3600}
+    cfg = load({"MAINTENANCE_TRIM_OP_LOG_EVERY": "90", "MAINTENANCE_SWEEP_UPLOADS_EVERY": "15m",
+                "MAINTENANCE_PURGE_DELETED_USERS_EVERY": "OFF",
+                "MAINTENANCE_PURGE_VIDEO_ORIGINALS_EVERY": "2d"})
+    periods = config.maintenance_periods(cfg)
+    assert (periods["trim_op_log"], periods["sweep_uploads"], periods["purge_deleted_users"],
+            periods["purge_video_originals"]) == (90, 900, None, 2 * 86400)
+
+
+@pytest.mark.parametrize("value", ["0", "1w", "-5", "hourly", "1.5h", "1 h"])
+def test_a_maintenance_period_that_is_none_is_refused_by_name(value):
+    with pytest.raises(ConfigError) as error:
+        load({"MAINTENANCE_SWEEP_UPLOADS_EVERY": value})
+    assert "MAINTENANCE_SWEEP_UPLOADS_EVERY: expected a period such as 3600, 90s, 15m, 1h " \
+           "or 1d" in str(error.value)
+    assert repr(value) in str(error.value)
+
+
+def test_a_maintenance_name_moa_does_not_read_is_warned_about():
+    cfg = load({"MAINTENANCE_VACUUM_EVERY": "1d"})
+    assert cfg.warnings == ["MAINTENANCE_VACUUM_EVERY is set but Moa reads no such name "
+                            "(docs/configuration.md lists them); it is ignored"]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "thirty"])
+def test_a_purge_retention_below_a_day_is_refused_by_name(value):
+    with pytest.raises(ConfigError, match=f"MAINTENANCE_PURGE_DELETED_USERS_DAYS must be a "
+                                          f"whole number of days, at least 1, not '{value}'"):
+        load({"MAINTENANCE_PURGE_DELETED_USERS_DAYS": value})

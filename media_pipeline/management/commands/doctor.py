@@ -9,9 +9,10 @@ from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 
 from media_pipeline import sandbox, storage
-from media_pipeline.jobs import queries, registry
+from media_pipeline.jobs import queries, registry, schedule_rules
 from media_pipeline.videos.ffmpeg_binary import ffmpeg_version
 from project import probes
 from project.config import ROLES, ConfigError, describe_sources, load
@@ -43,6 +44,7 @@ class Command(BaseCommand):
             probes.run("ffmpeg", ("FFMPEG_BINARY",), ffmpeg_version),
             probes.run("parser isolation", (), parser_isolation),
             probes.run("workers", ("REDIS_URL", "JOB_LEASE_SECONDS"), workers),
+            probes.run("maintenance", ("MAINTENANCE_<TASK>_EVERY",), maintenance),
         ]
         failed = [result for result in results if not result.ok]
         if as_json:
@@ -159,3 +161,17 @@ def workers() -> str:
         raise RuntimeError(f"no live worker on {', '.join(idle)} ({summary}); start "
                            f"`manage.py runworker {' '.join(sorted(alive))}`")
     return summary
+
+
+def maintenance() -> str:
+    """Each maintenance task's last run (docs/operations.md, "Maintenance"): a task whose
+    last run failed or was abandoned, or overdue by more than two periods, fails."""
+    now = timezone.now()
+    states = queries.maintenance_states()
+    if not states:
+        return "no task scheduled yet (no worker has started)"
+    problems = [f"{state.name}: {problem}" for state in states
+                if (problem := schedule_rules.trouble(state, now))]
+    if problems:
+        raise RuntimeError("; ".join(problems))
+    return "; ".join(schedule_rules.describe(state, now) for state in states)

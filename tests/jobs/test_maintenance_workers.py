@@ -1,0 +1,70 @@
+"""Real worker processes (`manage.py runworker`) sharing one maintenance schedule: a
+periodic task runs once per period across the fleet, not once per worker."""
+
+import re
+from datetime import timedelta
+from itertools import pairwise
+
+import pytest
+from django.utils import timezone
+
+from media_pipeline.jobs import registry
+from media_pipeline.models import ScheduledTask, TaskRun
+from project.accounts.models import User
+from tests.jobs.test_workers import output, wait_for, worker
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis, pytest.mark.slow]
+PERIOD = 3
+TASK = "purge_unverified_users"
+
+
+def stale_signup(username: str) -> User:
+    user = User.objects.create(username=username, email=f"{username}@example.com",
+                               is_active=False)
+    User.objects.filter(pk=user.pk).update(date_joined=timezone.now() - timedelta(days=30))
+    return user
+
+
+def gone(user: User) -> bool:
+    return not User.objects.filter(pk=user.pk).exists()
+
+
+def finished_runs() -> list[TaskRun]:
+    return list(TaskRun.objects.filter(task=TASK).exclude(outcome="running")
+                .order_by("started_at"))
+
+
+def test_two_workers_run_a_periodic_task_once_per_period():
+    schedule = {f"MAINTENANCE_{task.name.upper()}_EVERY": "off"
+                for task in registry.periodic_tasks()}
+    schedule[f"MAINTENANCE_{TASK.upper()}_EVERY"] = f"{PERIOD}s"
+    first = stale_signup("ghost1")
+    with worker("maintenance-a", **schedule) as a, worker("maintenance-b", **schedule) as b:
+        wait_for(lambda: gone(first), 60, "the first run purges the stale sign-up")
+        second = stale_signup("ghost2")
+        wait_for(lambda: gone(second), 30, "a later period's run purges the next one")
+        wait_for(lambda: len(finished_runs()) >= 4, 30, "four periods have run")
+        assert a.poll() is None and b.poll() is None, output(a) + output(b)
+        logs = output(a) + output(b)
+
+    runs = finished_runs()
+    assert {run.outcome for run in runs} == {"ok"}, [(run.outcome, run.error) for run in runs]
+    # Once per period: a second run in a period (both workers running it) would start
+    # about when the first did, and the periods run in the time they span.
+    starts = [run.started_at for run in runs]
+    gaps = [(later - earlier).total_seconds() for earlier, later in pairwise(starts)]
+    assert min(gaps) >= PERIOD / 2, gaps
+    assert len(runs) <= (starts[-1] - starts[0]).total_seconds() / PERIOD + 1
+    # ... and from the task's effect: each sign-up deleted by exactly one run.
+    deleted = [int(re.match(r"deleted (\d+) unverified", run.summary)[1]) for run in runs]
+    assert sum(deleted) == 2, [run.summary for run in runs]
+    pids = {str(a.pid), str(b.pid)}
+    assert {run.worker_id.split(":")[1] for run in runs} <= pids
+    assert not any(run.manual for run in runs)
+    row = ScheduledTask.objects.get(name=TASK)
+    assert row.every_seconds == PERIOD and row.next_run_at > starts[-1]
+    # The tasks that are off never ran, and each worker said what ran.
+    assert set(TaskRun.objects.values_list("task", flat=True)) == {TASK}
+    assert set(ScheduledTask.objects.exclude(name=TASK).values_list(
+        "every_seconds", flat=True)) == {None}
+    assert f"maintenance: {TASK} ok: deleted 1 unverified account(s)" in logs
