@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 from itertools import pairwise
 
+import psycopg
 import pytest
 from django.utils import timezone
 
@@ -12,6 +13,7 @@ from media_pipeline.jobs import registry
 from media_pipeline.models import ScheduledTask, TaskRun
 from project.accounts.models import User
 from tests.jobs.test_workers import output, wait_for, worker
+from tests.processes import shared_database_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis, pytest.mark.slow]
 PERIOD = 3
@@ -68,3 +70,34 @@ def test_two_workers_run_a_periodic_task_once_per_period():
     assert set(ScheduledTask.objects.exclude(name=TASK).values_list(
         "every_seconds", flat=True)) == {None}
     assert f"maintenance: {TASK} ok: deleted 1 unverified account(s)" in logs
+
+
+def test_a_worker_killed_mid_task_leaves_it_to_another_in_the_next_period():
+    """kill -9 while the task is blocked mid-run (the test holds a lock on the row it
+    deletes): the run is recorded abandoned, naming the dead worker, and another worker
+    runs the task in a later period, once the lease is over."""
+    schedule = {f"MAINTENANCE_{task.name.upper()}_EVERY": "off"
+                for task in registry.periodic_tasks()}
+    schedule[f"MAINTENANCE_{TASK.upper()}_EVERY"] = f"{PERIOD}s"
+    ghost = stale_signup("ghost")
+    with psycopg.connect(shared_database_url(), autocommit=False) as holder:
+        holder.execute("SELECT id FROM accounts_user WHERE id = %s FOR UPDATE", [ghost.pk])
+        with worker("maintenance-doomed", **schedule) as doomed:
+            wait_for(lambda: TaskRun.objects.filter(task=TASK, outcome="running").exists(),
+                     60, "the first worker starts the task")
+            doomed.kill()  # SIGKILL: its lease is left to expire
+            doomed.wait(10)
+        holder.rollback()
+    dead = TaskRun.objects.get(task=TASK)
+    assert dead.worker_id.split(":")[1] == str(doomed.pid)
+    with worker("maintenance-heir", **schedule) as heir:
+        wait_for(lambda: gone(ghost), 60, "another worker runs the task")
+        wait_for(lambda: TaskRun.objects.filter(task=TASK, outcome="ok").exists(), 10,
+                 "its run is recorded")
+        assert heir.poll() is None, output(heir)
+    dead.refresh_from_db()
+    assert dead.outcome == "abandoned" and f"worker {dead.worker_id} stopped" in dead.error
+    after = TaskRun.objects.get(task=TASK, outcome="ok")
+    assert after.worker_id.split(":")[1] == str(heir.pid)
+    assert after.summary == "deleted 1 unverified account(s) older than 7 days"
+    assert after.started_at >= dead.started_at + timedelta(seconds=PERIOD)
