@@ -38,6 +38,7 @@ from django.utils import timezone
 from media_pipeline.jobs import registry, schedule_rules
 from media_pipeline.jobs.metrics import MAINTENANCE_RUNS
 from media_pipeline.jobs.models import ScheduledTask, TaskRun
+from project.refusals import WrongState
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +155,19 @@ def tasks_run_due(*, worker_id: str) -> list[TaskRun]:
         if run is not None:
             runs.append(task_execute(run))
     return runs
+
+
+def task_due_now(*, name: str) -> None:
+    """Make task `name` due at once, for the next worker poll to claim (the console's
+    "run on a worker now"): it runs on a worker, once, through the usual claim, and
+    its next run follows a period after. WrongState for a task that is off (no worker
+    claims it: `manage.py maintenance --run NAME` runs it)."""
+    changed = ScheduledTask.objects.filter(name=name, every_seconds__isnull=False).update(
+        next_run_at=timezone.now())
+    if not changed:
+        raise WrongState(f"{name} is off (MAINTENANCE_{name.upper()}_EVERY=off) or no "
+                         f"worker has started yet, so no worker would claim it: run it "
+                         f"with manage.py maintenance --run {name}")
 
 
 def task_run_now(*, name: str) -> TaskRun:

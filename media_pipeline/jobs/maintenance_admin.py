@@ -1,10 +1,15 @@
-"""The maintenance schedule in the admin, read-only: each task's period, next run and
-lease, and its recent runs. Nothing here changes the schedule: the periods are env
-(MAINTENANCE_<TASK>_EVERY), and a run now is `manage.py maintenance --run NAME`."""
+"""The maintenance schedule in the admin: each task's period, next run and lease, and
+its recent runs. The periods are env (MAINTENANCE_<TASK>_EVERY), never edited here;
+the one action makes selected tasks due, so a worker runs them within a poll (the
+purge of deleted accounts past their retention, say), through the usual claim."""
 
 from django.contrib import admin
+from django.db.models import OuterRef, Subquery
 
+from media_pipeline.jobs.maintenance import task_due_now
 from media_pipeline.jobs.models import ScheduledTask, TaskRun
+from project.console import console_run
+from project.refusals import WrongState
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -37,16 +42,31 @@ class ScheduledTaskAdmin(ReadOnlyAdmin):
     readonly_fields = ("name", "every_seconds", "next_run_at", "lease_owner",
                        "lease_expires_at")
     inlines = (RecentRuns,)
+    actions = ("run_on_a_worker",)
+
+    def get_queryset(self, request):
+        """Each task's last run in the same query (no query per row)."""
+        last = TaskRun.objects.filter(task=OuterRef("pk")).order_by("-started_at")
+        return super().get_queryset(request).annotate(
+            last_run_outcome=Subquery(last.values("outcome")[:1]),
+            last_run_started_at=Subquery(last.values("started_at")[:1]),
+            last_run_summary=Subquery(last.values("summary")[:1]),
+            last_run_error=Subquery(last.values("error")[:1]))
 
     @admin.display(description="last run")
     def last_outcome(self, task: ScheduledTask) -> str:
-        run = task.runs.order_by("-started_at").first()
-        return f"{run.outcome} at {run.started_at:%Y-%m-%d %H:%M}" if run else "never"
+        if task.last_run_started_at is None:
+            return "never"
+        return f"{task.last_run_outcome} at {task.last_run_started_at:%Y-%m-%d %H:%M}"
 
     @admin.display(description="summary or error")
     def last_summary(self, task: ScheduledTask) -> str:
-        run = task.runs.order_by("-started_at").first()
-        return (run.error or run.summary) if run else ""
+        return task.last_run_error or task.last_run_summary or ""
+
+    @admin.action(description="Run the selected tasks on a worker now (within a poll)")
+    def run_on_a_worker(self, request, queryset):
+        console_run(request, queryset.order_by("name"), verb="Run on a worker",
+                    apply=lambda task: task_due_now(name=task.name), refusals=(WrongState,))
 
 
 @admin.register(TaskRun)

@@ -306,3 +306,40 @@ def test_the_admin_shows_the_schedule_to_staff_read_only(schedule, client, make_
                        {"post": "yes"}).status_code == 403
     assert client.get("/admin/media_pipeline/taskrun/?outcome=ok").status_code == 200
     assert ScheduledTask.objects.filter(name="trim_op_log").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.sqlite
+def test_the_console_makes_a_task_due_for_a_worker_and_refuses_one_that_is_off(
+        schedule, client, make_user):
+    """"Run on a worker now": the next poll claims it (once, as ever); an off task is
+    refused with the command that runs it, and nothing changes."""
+    maintenance.task_execute(maintenance.task_claim(name="trim_op_log", worker_id="w1"))
+    assert maintenance.task_claim(name="trim_op_log", worker_id="w2") is None  # not due
+    client.force_login(make_user("sam", is_staff=True, is_superuser=True))
+    off_before = ScheduledTask.objects.get(name="purge_deleted_users").next_run_at
+    page = client.post("/admin/media_pipeline/scheduledtask/", {
+        "action": "run_on_a_worker", "_selected_action": ["trim_op_log",
+                                                          "purge_deleted_users"]},
+        follow=True)
+    shown = page.content.decode()
+    assert "Run on a worker: 1 done." in shown
+    assert "purge_deleted_users skipped: purge_deleted_users is off" in shown
+    assert "maintenance --run purge_deleted_users" in shown
+    assert ScheduledTask.objects.get(name="purge_deleted_users").next_run_at == off_before
+    run = maintenance.task_claim(name="trim_op_log", worker_id="w2")
+    assert run is not None and not run.manual
+    assert maintenance.task_claim(name="trim_op_log", worker_id="w3") is None
+
+
+@pytest.mark.django_db
+@pytest.mark.sqlite
+def test_the_schedule_list_reads_every_task_last_run_in_a_bounded_number_of_queries(
+        schedule, client, make_user, django_assert_max_num_queries):
+    for _ in range(3):
+        due_now()
+        maintenance.task_execute(maintenance.task_claim(name="trim_op_log", worker_id="w1"))
+    client.force_login(make_user("sam", is_staff=True, is_superuser=True))
+    with django_assert_max_num_queries(8):
+        listing = client.get("/admin/media_pipeline/scheduledtask/")
+    assert listing.content.decode().count("ok at ") == 1
