@@ -1,7 +1,7 @@
 """The metrics Moa's dashboard, alert rules and scaler examples may name, and a reader
 of their PromQL (promql-parser) that says what in an expression names anything else.
 
-AGREED is the list of issue 16 that the web and worker processes export: each
+AGREED is the list of issues 16 and 17 that the web and worker processes export: each
 metric's type and labels. A histogram is read through its `_bucket` (with `le`),
 `_sum` and `_count` series; Prometheus adds `job` and `instance` to every series.
 """
@@ -30,6 +30,10 @@ AGREED: dict[str, tuple[str, frozenset[str]]] = {
         ("moa_job_retries_total", "counter", {"kind", "code"}),
         ("moa_workers_alive", "gauge", {"channel"}),
         ("moa_storage_errors_total", "counter", {"operation", "class"}),
+        # Issue 17's maintenance schedule (read from the database, like the job gauges).
+        ("moa_maintenance_last_success_timestamp_seconds", "gauge", {"task"}),
+        ("moa_maintenance_in_trouble", "gauge", {"task"}),
+        ("moa_maintenance_runs_total", "counter", {"task", "outcome"}),
     )
 }
 TARGET_LABELS = frozenset({"job", "instance"})
