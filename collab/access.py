@@ -28,9 +28,9 @@ def role_in_team(*, user_id: int, team_id: int, lock: bool = False) -> str:
 
 def member_map(*, user_id: int, map_id: int, team_id: int | None = None
                ) -> tuple[Mindmap, str]:
-    """A live map (of `team_id` when given) and the user's role in its team;
-    MapNotFound or NotAMember."""
-    maps = Mindmap.objects.filter(pk=map_id, is_deleted=False)
+    """A live map (of `team_id` when given) of a live team and the user's role in
+    that team; MapNotFound (the map's team deleted included) or NotAMember."""
+    maps = Mindmap.objects.filter(pk=map_id, is_deleted=False, team__is_deleted=False)
     mindmap = (maps if team_id is None else maps.filter(team_id=team_id)).first()
     if mindmap is None:
         raise MapNotFound(f"no map {map_id}" + ("" if team_id is None else

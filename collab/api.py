@@ -9,7 +9,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from collab import access, actions, history, history_actions, openapi, queries
+from collab import access, actions, history, history_actions, openapi, queries, team_actions
 from collab.models import Mindmap, Team
 from project import rate_limits
 from project.api_errors import Conflict, Gone
@@ -32,12 +32,28 @@ class MapCreate(serializers.Serializer):
     title = JsonString(max_length=200)
 
 
-@extend_schema(operation_id="teams_list",
+class TeamCreate(serializers.Serializer):
+    name = JsonString(max_length=100)
+
+
+@extend_schema(methods=["GET"], operation_id="teams_list",
                summary="The caller's teams, with their first owner and member count",
                responses={200: openapi.TeamList, **errors(*SIGNED_IN)})
-@api_view(["GET"])
+@extend_schema(methods=["POST"], operation_id="teams_create",
+               summary="A new team, with the caller as its owner", request=TeamCreate,
+               parameters=[RETRY_AFTER],
+               responses={201: openapi.Team, **errors(*SIGNED_IN, 400, 413, 415, 429)})
+@api_view(["GET", "POST"])
 def teams(request: Request) -> Response:
-    return Response({"teams": queries.teams_of(request.user.pk)})
+    if request.method == "GET":
+        return Response({"teams": queries.teams_of(request.user.pk)})
+    rate_limits.throttle(request, ("team.user", rate_limits.BY_USER),
+                         ("create.ip", rate_limits.BY_IP))
+    body = TeamCreate(data=request.data)
+    body.is_valid(raise_exception=True)
+    team = actions.team_create(name=body.validated_data["name"], owner=request.user)
+    (created,) = queries.teams_of(request.user.pk, team_id=team.pk)
+    return Response(created, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(methods=["GET"], operation_id="team_maps_list",
@@ -61,10 +77,24 @@ def team_maps(request: Request, team_id: int) -> Response:
     return Response(queries.map_json(mindmap), status=status.HTTP_201_CREATED)
 
 
-@extend_schema(summary="A map's snapshot and the seq it is at",
+@extend_schema(methods=["GET"], summary="A map's snapshot and the seq it is at",
                responses={200: openapi.MapSnapshot, **errors(*SIGNED_IN, 404)})
-@api_view(["GET"])
+@extend_schema(methods=["PATCH"], summary="Rename a map (owners and the map's creator)",
+               request=MapCreate, parameters=[RETRY_AFTER],
+               responses={200: openapi.Map, **errors(*SIGNED_IN, 400, 404, 413, 415, 429)})
+@extend_schema(methods=["DELETE"], summary="Delete a map (owners and the map's creator): "
+                                           "it leaves the lists, its sockets close (4404); "
+                                           "undelete/ brings it back",
+               parameters=[RETRY_AFTER],
+               responses={204: None, **errors(*SIGNED_IN, 404, 429)})
+@api_view(["GET", "PATCH", "DELETE"])
 def map_detail(request: Request, map_id: int) -> Response:
+    if request.method == "PATCH":
+        return map_rename(request, map_id)
+    if request.method == "DELETE":
+        rate_limits.throttle(request, ("map.user", rate_limits.BY_USER))
+        team_actions.map_delete(map_id=map_id, actor_id=request.user.pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
     member_map(request, map_id)
     snapshot = queries.map_snapshot(map_id=map_id)
     # The nodes go out as they were encoded (once, compact UTF-8 bytes): a full map is a
@@ -72,6 +102,15 @@ def map_detail(request: Request, map_id: int) -> Response:
     head = encode({"map": snapshot.map, "seq": snapshot.seq})[:-1] + ',"nodes":'
     return HttpResponse(head.encode() + snapshot.array() + b"}",
                         content_type="application/json")
+
+
+def map_rename(request: Request, map_id: int) -> Response:
+    rate_limits.throttle(request, ("map.user", rate_limits.BY_USER))
+    body = MapCreate(data=request.data)
+    body.is_valid(raise_exception=True)
+    mindmap = team_actions.map_rename(map_id=map_id, actor_id=request.user.pk,
+                                      title=body.validated_data["title"])
+    return Response(queries.map_json(mindmap))
 
 
 def next_before(events: list[dict], limit: int) -> int | None:

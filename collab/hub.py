@@ -233,6 +233,9 @@ class Hub:
             room = self.rooms.get(message.get("map"))
             if room is not None:
                 self.presence.merge(room.presence, message)
+        elif kind == "map.closed":  # the map was deleted (collab.team_actions.maps_close)
+            self.snapshots.forget(message["map"])
+            await self.users.close_map(message["map"], message["code"])
         elif kind == "user.revoke":
             await self.users.revoke(message)
         elif kind == "user.teams":

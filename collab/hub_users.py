@@ -1,7 +1,9 @@
 """The hub's view of who holds sockets here: revocations, caps and hello buckets.
 
 Every /ws/mindmap/ socket of this process is watched from its connect: its user's
-revocations reach it (a removal, a sign-out, a password change), and it counts against
+revocations reach it (a removal, a sign-out, a password change), so does its map's
+deletion (once the hub holds the map's room, which a hello joins before its access
+check: a deletion committed after that check reaches the socket), and it counts against
 its user's and its address's caps. Caps and the per-user hello bucket are per process:
 what they protect (memory, snapshot reads, fan-out) is this process's, they cost no
 round trip, and nothing is left counting when an instance dies; a user spread over N
@@ -30,6 +32,7 @@ class Socket(Protocol):
     client_id: str
     user_id: int
     team_id: int
+    map_id: int
     session_key: str | None
     token_id: int | None
     address: str | None  # as rate limits count it (project.rate_limits.client_address)
@@ -114,6 +117,14 @@ class UserSockets:
         """Hello buckets back to full change nothing: drop them (called now and then)."""
         self.user_hellos = {user: bucket for user, bucket in self.user_hellos.items()
                             if not bucket.full(now)}
+
+    async def close_map(self, map_id: int, code: int) -> None:
+        """Close this process's sockets of a map (deleted, or its team): every one,
+        attached or still between its hello's access check and its welcome."""
+        for sockets in list(self.users.values()):
+            for socket in list(sockets):
+                if socket.map_id == map_id:
+                    await socket.revoke(code)
 
     async def revoke(self, message: dict) -> None:
         """Close a user's sockets: all, one team's, one session's (logout), or all but

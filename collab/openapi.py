@@ -109,3 +109,27 @@ class MapRestored(serializers.Serializer):
     seq = serializers.IntegerField(help_text="The map's seq after the restore's ops.")
     applied = serializers.IntegerField(help_text="How many ops it took (0: it already "
                                                  "looked like that).")
+
+
+class TeamMember(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The member's user id.")
+    username = serializers.CharField()
+    name = serializers.CharField(help_text="The display name (the username without one).")
+    role = serializers.ChoiceField(["member", "owner"])
+    joined = serializers.DateTimeField()
+
+
+class TeamMemberList(serializers.Serializer):
+    members = TeamMember(many=True, help_text="Owners first, then by username.")
+    count = serializers.IntegerField(help_text="How many members the team has.")
+    next_offset = serializers.IntegerField(allow_null=True,
+                                           help_text="`offset` of the next page; null: "
+                                                     "no more.")
+
+
+class DeletedMap(Map):
+    deleted_at = serializers.DateTimeField()
+
+
+class DeletedMapList(serializers.Serializer):
+    maps = DeletedMap(many=True, help_text="Most recently deleted first.")

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import connection, transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import Case, Count, F, OuterRef, Q, Subquery, When
+from django.db.models.functions import Lower
 
 from collab import history, op_log
 from collab.errors import MapNotFound
@@ -138,8 +139,9 @@ def map_seqs(map_ids: list[int]) -> dict[int, int]:
     return dict(Mindmap.objects.filter(pk__in=map_ids).values_list("pk", "seq"))
 
 
-def teams_of(user_id: int) -> list[dict]:
-    """The user's live teams with their first owner and member count: one query."""
+def teams_of(user_id: int, team_id: int | None = None) -> list[dict]:
+    """The user's live teams (or only `team_id`) with their first owner and member
+    count: one query."""
     owners = (Membership.objects.filter(team=OuterRef("pk"), role=Membership.Role.OWNER)
               .order_by("created_at", "pk"))
     counts = (Membership.objects.filter(team=OuterRef("pk")).order_by().values("team")
@@ -150,6 +152,8 @@ def teams_of(user_id: int) -> list[dict]:
                        owner_username=Subquery(owners.values("user__username")[:1]),
                        role=F("memberships__role"))
              .order_by("name", "pk"))
+    if team_id is not None:
+        teams = teams.filter(pk=team_id)
     return [{"id": team.pk, "name": team.name, "role": team.role,
              "member_count": team.member_count,
              "owner": {"id": team.owner_id, "username": team.owner_username},
@@ -160,6 +164,33 @@ def maps_of(team_id: int) -> list[dict]:
     maps = (Mindmap.objects.filter(team_id=team_id, is_deleted=False)
             .select_related("created_by").order_by("-created_at", "-pk"))
     return [map_json(mindmap) for mindmap in maps]
+
+
+def deleted_maps_of(*, team_id: int, user_id: int, owner: bool) -> list[dict]:
+    """The team's deleted maps the user may restore (all of them for an owner, else
+    those the user created), most recently deleted first, one query."""
+    maps = (Mindmap.objects.filter(team_id=team_id, is_deleted=True)
+            .select_related("created_by").order_by("-deleted_at", "-pk"))
+    if not owner:
+        maps = maps.filter(created_by_id=user_id)
+    return [{**map_json(mindmap), "deleted_at": mindmap.deleted_at} for mindmap in maps]
+
+
+def members_of(*, team_id: int, offset: int, limit: int) -> tuple[list[dict], int]:
+    """A page of the team's members, owners first, then by username; and how many
+    members the team has. Two queries whatever the page's size."""
+    rows = (Membership.objects.filter(team_id=team_id).select_related("user")
+            .order_by(Case(When(role=Membership.Role.OWNER, then=0), default=1),
+                      Lower("user__username"), "user_id")
+            [offset:offset + limit])
+    members = [member_json(row) for row in rows]
+    return members, Membership.objects.filter(team_id=team_id).count()
+
+
+def member_json(membership: Membership) -> dict:
+    user = membership.user
+    return {"id": user.pk, "username": user.username, "name": user.name,
+            "role": membership.role, "joined": membership.created_at}
 
 
 def map_json(mindmap: Mindmap) -> dict:

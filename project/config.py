@@ -70,7 +70,9 @@ DEFAULT_RATES = {
     "reset.ip": "10/h",  # password-reset requests from one address
     "reset.account": "3/h",  # reset emails to one address
     "token.user": "10/h",  # API tokens created by one user
-    "map.user": "120/h",
+    "map.user": "120/h",  # maps created, renamed, deleted, restored by one user
+    "team.user": "20/h",  # teams created or deleted by one user
+    "member.user": "300/h",  # roles changed and members removed (or left) by one user
     "video.user": "60/h",
     "import.user": "30/h",
     "retry.user": "20/h",  # failed jobs one user runs again (each may be a full encode)
