@@ -2,6 +2,8 @@
 template; the live parts are ES modules in static/moa/ that speak the REST and
 WebSocket contracts (docs/protocol.md)."""
 
+import re
+
 from csp.decorators import csp_update
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -9,7 +11,7 @@ from django.shortcuts import render
 from django.urls import path
 
 from collab import access, queries
-from collab.models import Team
+from collab.models import Membership, Team
 from project.refusals import Refusal
 
 
@@ -27,11 +29,26 @@ def teams(request):
     return render(request, "teams.html", {"teams": queries.teams_of(request.user.pk)})
 
 
+MEMBERS_PER_PAGE = 100
+
+
 @login_required
 def team(request, team_id: int):
+    """The team's maps and members; what the person may manage has its buttons
+    (static/moa/team_manage.js calls the REST endpoints, which decide)."""
     found, role = member_role(request, team_id)
-    return render(request, "team.html", {"team": found, "is_owner": role == "owner",
-                                         "maps": queries.maps_of(team_id)})
+    is_owner = role == Membership.Role.OWNER
+    wanted = request.GET.get("members", "")
+    offset = int(wanted) if re.fullmatch(r"[0-9]{1,9}", wanted) else 0
+    members, count = queries.members_of(team_id=team_id, offset=offset,
+                                        limit=MEMBERS_PER_PAGE)
+    following = offset + len(members)
+    return render(request, "team.html", {
+        "team": found, "is_owner": is_owner, "maps": queries.maps_of(team_id),
+        "deleted_maps": queries.deleted_maps_of(team_id=team_id, user_id=request.user.pk,
+                                                owner=is_owner),
+        "members": members, "member_count": count, "members_offset": offset,
+        "next_members": following if members and following < count else None})
 
 
 @login_required

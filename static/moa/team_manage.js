@@ -1,0 +1,126 @@
+// The team page's management: roles, removing members, leaving, deleting the team, and
+// renaming, deleting and restoring maps. The REST endpoints decide who may; a refusal's
+// `detail` is shown where the person acted (docs/pages.md, "The team page").
+import { api, errorText } from "./api.js";
+
+const root = document.getElementById("team-manage");
+const team = root.dataset.team;
+const me = root.dataset.user;
+
+// Ask in the page's own dialog (never window.confirm, which a page cannot style or label).
+function confirmed(text, action) {
+  const dialog = document.getElementById("confirm");
+  document.getElementById("confirm-text").textContent = text;
+  document.getElementById("confirm-ok").textContent = action;
+  dialog.returnValue = "";
+  dialog.showModal();
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+  });
+}
+
+function askTitle(current) {
+  const dialog = document.getElementById("rename");
+  const input = document.getElementById("rename-title");
+  input.value = current;
+  dialog.returnValue = "";
+  dialog.showModal();
+  input.select();
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok" ? input.value : null),
+      { once: true });
+  });
+}
+
+// Run one call; its error, in the page's words, goes to `status`. True when it succeeded.
+async function attempt(status, call, labels = {}) {
+  status.textContent = "";
+  try {
+    await call();
+    return true;
+  } catch (error) {
+    status.textContent = errorText(error, labels);
+    return false;
+  }
+}
+
+const membersStatus = document.getElementById("members-status");
+
+for (const select of document.querySelectorAll(".member-role")) {
+  select.addEventListener("change", async () => {
+    const row = select.closest("tr");
+    const done = await attempt(membersStatus, () => api(
+      `/api/v1/teams/${team}/members/${row.dataset.user}/`, { method: "PATCH", json: { role: select.value } }));
+    if (!done) {
+      select.value = row.dataset.role;
+      return;
+    }
+    if (row.dataset.user === me) {
+      location.reload();  // no longer an owner: the page shows what a member may do
+      return;
+    }
+    row.dataset.role = select.value;
+    membersStatus.textContent = `${row.dataset.name} is now ${select.value === "owner" ? "an owner" : "a member"}.`;
+  });
+}
+
+for (const button of document.querySelectorAll(".member-remove")) {
+  button.addEventListener("click", async () => {
+    const row = button.closest("tr");
+    const name = row.dataset.name;
+    if (!await confirmed(`Remove ${name} from ${root.dataset.name}? Any map of this team they have open closes at once.`, "Remove")) return;
+    if (await attempt(membersStatus, () => api(`/api/v1/teams/${team}/members/${row.dataset.user}/`, { method: "DELETE" }))) {
+      row.remove();
+      membersStatus.textContent = `${name} was removed from the team.`;
+    }
+  });
+}
+
+document.getElementById("team-leave").addEventListener("click", async () => {
+  if (!await confirmed(`Leave ${root.dataset.name}? You lose access to its maps until an owner adds you again.`, "Leave team")) return;
+  if (await attempt(membersStatus, () => api(`/api/v1/teams/${team}/members/${me}/`, { method: "DELETE" }))) {
+    location.assign("/teams/");
+  }
+});
+
+document.getElementById("team-delete")?.addEventListener("click", async () => {
+  const status = document.getElementById("team-delete-status");
+  if (!await confirmed(`Delete the team ${root.dataset.name} and all its maps for every member?`, "Delete team")) return;
+  if (await attempt(status, () => api(`/api/v1/teams/${team}/`, { method: "DELETE" }))) {
+    location.assign("/teams/");
+  }
+});
+
+const mapsStatus = document.getElementById("maps-status");
+
+for (const button of document.querySelectorAll(".map-rename")) {
+  button.addEventListener("click", async () => {
+    const item = button.closest("li");
+    const title = await askTitle(item.dataset.title);
+    if (title === null || title === item.dataset.title) return;
+    if (await attempt(mapsStatus, () => api(`/api/v1/maps/${item.dataset.map}/`, { method: "PATCH", json: { title } }),
+      { title: "New title" })) {
+      location.reload();
+    }
+  });
+}
+
+for (const button of document.querySelectorAll(".map-delete")) {
+  button.addEventListener("click", async () => {
+    const item = button.closest("li");
+    if (!await confirmed(`Delete the map ${item.dataset.title}? Whoever has it open is disconnected; it can be restored from “Deleted maps”.`, "Delete map")) return;
+    if (await attempt(mapsStatus, () => api(`/api/v1/maps/${item.dataset.map}/`, { method: "DELETE" }))) {
+      location.reload();
+    }
+  });
+}
+
+for (const button of document.querySelectorAll(".map-undelete")) {
+  button.addEventListener("click", async () => {
+    const item = button.closest("li");
+    const status = document.getElementById("deleted-status");
+    if (await attempt(status, () => api(`/api/v1/maps/${item.dataset.map}/undelete/`, { method: "POST" }))) {
+      location.reload();
+    }
+  });
+}
