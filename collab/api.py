@@ -88,6 +88,7 @@ def team_maps(request: Request, team_id: int) -> Response:
                parameters=[RETRY_AFTER],
                responses={204: None, **errors(*SIGNED_IN, 404, 429)})
 @api_view(["GET", "PATCH", "DELETE"])
+@parser_classes([JSONParser])
 def map_detail(request: Request, map_id: int) -> Response:
     if request.method == "PATCH":
         return map_rename(request, map_id)
@@ -106,10 +107,10 @@ def map_detail(request: Request, map_id: int) -> Response:
 
 def map_rename(request: Request, map_id: int) -> Response:
     rate_limits.throttle(request, ("map.user", rate_limits.BY_USER))
-    body = MapCreate(data=request.data)
+    body = MapCreate(data=request.data, partial=True)  # PATCH: no title, no change
     body.is_valid(raise_exception=True)
     mindmap = team_actions.map_rename(map_id=map_id, actor_id=request.user.pk,
-                                      title=body.validated_data["title"])
+                                      title=body.validated_data.get("title"))
     return Response(queries.map_json(mindmap))
 
 

@@ -73,15 +73,16 @@ def maps_close(map_ids: list[int]) -> None:
                                                       "code": CLOSE_NOT_FOUND})
 
 
-def membership_role_change(*, team_id: int, actor_id: int, user_id: int, role: str
+def membership_role_change(*, team_id: int, actor_id: int, user_id: int, role: str | None
                            ) -> Membership:
-    """Set a member's role (owners only); LastOwner when it would leave no owner."""
+    """Set a member's role (owners only; None changes nothing); LastOwner when it would
+    leave no owner."""
     with transaction.atomic():
         owners = locked_owners(team_id)
         if actor_role(team_id=team_id, actor_id=actor_id, owners=owners) != OWNER:
             raise NotAnOwner(f"user {actor_id} is not an owner of team {team_id}")
         membership = target_membership(team_id=team_id, user_id=user_id)
-        if membership.role == role:
+        if role is None or membership.role == role:
             return membership
         if membership.role == OWNER and owners == {user_id}:
             raise LastOwner(f"user {user_id} is the last owner of team {team_id}")
@@ -134,14 +135,16 @@ def managed_map(*, map_id: int, actor_id: int) -> Mindmap:
     return mindmap
 
 
-def map_rename(*, map_id: int, actor_id: int, title: str) -> Mindmap:
-    """Retitle a live map. Its root node keeps its own title (an op changes that)."""
+def map_rename(*, map_id: int, actor_id: int, title: str | None) -> Mindmap:
+    """Retitle a live map (None changes nothing). Its root node keeps its own title (an
+    op changes that)."""
     with transaction.atomic():
         mindmap = managed_map(map_id=map_id, actor_id=actor_id)
         if mindmap.is_deleted:
             raise MapNotFound(f"map {map_id} is deleted")
-        mindmap.title = title
-        mindmap.save(update_fields=["title"])
+        if title is not None:
+            mindmap.title = title
+            mindmap.save(update_fields=["title"])
     return mindmap
 
 

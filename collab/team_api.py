@@ -4,7 +4,8 @@ its deleted maps. Parse, authorize (collab/access.py), call one action
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.decorators import api_view
+from rest_framework.decorators import api_view, parser_classes
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -70,6 +71,7 @@ def team_members(request: Request, team_id: int) -> Response:
                parameters=[RETRY_AFTER],
                responses={204: None, **errors(*SIGNED_IN, 404, 409, 429)})
 @api_view(["PATCH", "DELETE"])
+@parser_classes([JSONParser])
 def team_member(request: Request, team_id: int, user_id: int) -> Response:
     access.team_role(user_id=request.user.pk, team_id=team_id)
     rate_limits.throttle(request, ("member.user", rate_limits.BY_USER))
@@ -77,11 +79,11 @@ def team_member(request: Request, team_id: int, user_id: int) -> Response:
         team_actions.membership_end(team_id=team_id, actor_id=request.user.pk,
                                     user_id=user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
-    body = RoleChange(data=request.data)
+    body = RoleChange(data=request.data, partial=True)  # PATCH: no role, no change
     body.is_valid(raise_exception=True)
     membership = team_actions.membership_role_change(
         team_id=team_id, actor_id=request.user.pk, user_id=user_id,
-        role=body.validated_data["role"])
+        role=body.validated_data.get("role"))
     return Response(queries.member_json(membership))
 
 

@@ -135,6 +135,7 @@ def test_owners_and_its_creator_rename_a_map_and_other_members_cannot(client, al
     assert patch(client, f"/api/v1/maps/{own.pk}/", {"title": "Q3"}).json()["title"] == "Q3"
     assert client.get(f"/api/v1/maps/{own.pk}/").json()["map"]["title"] == "Q3"
     assert patch(client, f"/api/v1/maps/{own.pk}/", {"title": ""}).status_code == 400
+    assert patch(client, f"/api/v1/maps/{own.pk}/", {}).json()["title"] == "Q3"  # no change
 
 
 def test_a_deleted_map_leaves_the_lists_and_undelete_brings_it_back(client, alice, bob,
