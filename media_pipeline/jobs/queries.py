@@ -65,7 +65,8 @@ def live_jobs_of(user_id: int, teams: set[int] | None = None) -> list[Job]:
 def owned_team_ids(user_id: int) -> set[int]:
     from collab.models import Membership
 
-    return set(Membership.objects.filter(user_id=user_id, role="owner")
+    return set(Membership.objects.filter(user_id=user_id, role="owner",
+                                         team__is_deleted=False)
                .values_list("team_id", flat=True))
 
 

@@ -48,6 +48,19 @@ async def test_a_removed_owner_stops_receiving_the_teams_jobs_at_once(token_for,
     await socket.disconnect()
 
 
+async def test_an_owner_of_a_deleted_team_stops_receiving_its_jobs(token_for, alice, bob,
+                                                                   team):
+    from collab.team_actions import team_delete
+
+    socket = await jobs_socket(token_for, bob)
+    first = await database_sync_to_async(team_job)(team, alice)
+    assert (await next_job(socket))["id"] == str(first.id)
+    await database_sync_to_async(team_delete)(team_id=team.pk, actor_id=alice.pk)
+    await database_sync_to_async(team_job)(team, alice)
+    assert await socket.receive_nothing(timeout=0.5)
+    await socket.disconnect()
+
+
 async def test_a_new_owner_gets_the_teams_live_jobs_without_reconnecting(token_for, alice,
                                                                         make_user, team):
     carol = await database_sync_to_async(make_user)("carol")
