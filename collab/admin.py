@@ -2,12 +2,13 @@
 console").
 
 A membership is added through membership_ensure (a new owner's jobs socket follows
-the team) and removed through membership_remove (the person's sockets of that team
-close with 4403), from the team's inline as from the memberships list; an existing
-membership's user and role are read-only, for no service changes a role. Teams and
-maps cannot be deleted here, nor their `is_deleted` flipped: Moa has no service that
-deletes either with its side effects (closing the map's sockets), and a raw delete
-would cascade to every op, job and video under them.
+the team) and removed through team_actions.membership_end (the person's sockets of that
+team close with 4403; a team's last owner stays), from the team's inline as from the
+memberships list; roles change by the list's actions (membership_role_change), never by
+a field. Teams and maps are soft-deleted and restored by actions, through the services
+owners use (their sockets close 4404): the operator acts with an owner's rights
+(`actor_id=None`, collab/team_actions.py). A raw delete, which would cascade to every
+op, job and video under them, is off, and `is_deleted` is read-only.
 """
 
 from __future__ import annotations
@@ -15,9 +16,13 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 
-from collab.actions import membership_ensure, membership_remove
+from collab import team_actions
+from collab.actions import membership_ensure
 from collab.models import Membership, Mindmap, Team
 from project.console import console_run
+from project.refusals import Refusal
+
+OPERATOR = None  # team_actions' actor for the console: an owner's rights on any team
 
 
 def _add(membership: Membership) -> None:
@@ -28,7 +33,15 @@ def _add(membership: Membership) -> None:
 
 
 def _remove(membership: Membership) -> None:
-    membership_remove(team=membership.team, user=membership.user)
+    team_actions.membership_end(team_id=membership.team_id, actor_id=OPERATOR,
+                                user_id=membership.user_id)
+
+
+def _role_setter(role: str):
+    def set_role(membership: Membership) -> None:
+        team_actions.membership_role_change(team_id=membership.team_id, actor_id=OPERATOR,
+                                            user_id=membership.user_id, role=role)
+    return set_role
 
 
 class MembershipForm(forms.ModelForm):
@@ -59,9 +72,23 @@ class TeamAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     readonly_fields = ("is_deleted", "deleted_at", "created_at")
     inlines = (MembershipInline,)
+    actions = ("soft_delete", "restore")
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.action(description="Soft delete the selected teams (their maps' sockets close)")
+    def soft_delete(self, request, queryset):
+        console_run(request, queryset.order_by("pk"), verb="Delete team",
+                    apply=lambda team: team_actions.team_delete(team_id=team.pk,
+                                                                actor_id=OPERATOR),
+                    refusals=(Refusal,))
+
+    @admin.action(description="Restore the selected deleted teams")
+    def restore(self, request, queryset):
+        console_run(request, queryset.order_by("pk"), verb="Restore team",
+                    apply=lambda team: team_actions.team_undelete(team_id=team.pk),
+                    refusals=(Refusal,))
 
     def save_formset(self, request, form, formset, change):
         """The inline's additions and removals, each through its service."""
@@ -73,7 +100,7 @@ class TeamAdmin(admin.ModelAdmin):
                         refusals=())
         if formset.deleted_objects:
             console_run(request, formset.deleted_objects, verb="Remove member",
-                        apply=_remove, refusals=())
+                        apply=_remove, refusals=(Refusal,))
 
 
 @admin.register(Membership)
@@ -85,18 +112,30 @@ class MembershipAdmin(admin.ModelAdmin):
     fields = ("team", "user", "role")
     raw_id_fields = ("user", "team")
 
+    actions = ("make_owner", "make_member")
+
     def has_change_permission(self, request, obj=None):
-        return False  # added and removed, never edited (no service changes a role)
+        return False  # added and removed, roles by the actions: never a field edit
+
+    @admin.action(description="Make the selected members owners")
+    def make_owner(self, request, queryset):
+        console_run(request, queryset.select_related("team", "user"), verb="Make owner",
+                    apply=_role_setter(Membership.Role.OWNER), refusals=(Refusal,))
+
+    @admin.action(description="Make the selected owners members (a team keeps one owner)")
+    def make_member(self, request, queryset):
+        console_run(request, queryset.select_related("team", "user"), verb="Make member",
+                    apply=_role_setter(Membership.Role.MEMBER), refusals=(Refusal,))
 
     def save_model(self, request, obj, form, change):
         console_run(request, [obj], verb="Add member", apply=_add, refusals=())
 
     def delete_model(self, request, obj):
-        console_run(request, [obj], verb="Remove member", apply=_remove, refusals=())
+        console_run(request, [obj], verb="Remove member", apply=_remove, refusals=(Refusal,))
 
     def delete_queryset(self, request, queryset):
         console_run(request, queryset.select_related("team", "user"), verb="Remove member",
-                    apply=_remove, refusals=())
+                    apply=_remove, refusals=(Refusal,))
 
 
 @admin.register(Mindmap)
@@ -110,8 +149,24 @@ class MindmapAdmin(admin.ModelAdmin):
     # The title is edited on the board (an op); the rest is the op log's bookkeeping.
     readonly_fields = fields
 
+    actions = ("soft_delete", "restore")
+
     def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.action(description="Soft delete the selected maps (their sockets close)")
+    def soft_delete(self, request, queryset):
+        console_run(request, queryset.order_by("pk"), verb="Delete map",
+                    apply=lambda mindmap: team_actions.map_delete(map_id=mindmap.pk,
+                                                                  actor_id=OPERATOR),
+                    refusals=(Refusal,))
+
+    @admin.action(description="Restore the selected deleted maps")
+    def restore(self, request, queryset):
+        console_run(request, queryset.order_by("pk"), verb="Restore map",
+                    apply=lambda mindmap: team_actions.map_undelete(map_id=mindmap.pk,
+                                                                    actor_id=OPERATOR),
+                    refusals=(Refusal,))

@@ -5,7 +5,10 @@ Who may do what (docs/protocol.md, "REST: managing a team"):
 - owners change roles, remove members and delete the team; any member may leave;
 - owners and a map's creator (while a member) rename, delete and restore the map;
 - a team always keeps an owner: its last owner cannot leave, be removed or be demoted
-  (LastOwner, 409).
+  (LastOwner, 409);
+- `actor_id=None` is an operator in the ops console (the admin lets in staff only):
+  they act with an owner's rights on any team, under the same rules and side effects,
+  and alone may bring a deleted team back (`team_undelete`).
 
 The last-owner rule holds under concurrency because every action that may take an
 owner away first locks the team's owner memberships (SELECT ... FOR UPDATE, in primary
@@ -49,13 +52,14 @@ def locked_owners(team_id: int) -> set[int]:
                .values_list("user_id", flat=True))
 
 
-def actor_role(*, team_id: int, actor_id: int, owners: set[int]) -> str:
-    """The actor's role, with the team's owners already locked; TeamNotFound,
-    NotAMember."""
+def actor_role(*, team_id: int, actor_id: int | None, owners: set[int]) -> str:
+    """The actor's role (an operator's is an owner's), with the team's owners already
+    locked; TeamNotFound, NotAMember."""
     if not Team.objects.filter(pk=team_id, is_deleted=False).exists():
         raise TeamNotFound(f"no team {team_id}")
-    return OWNER if actor_id in owners else access.role_in_team(user_id=actor_id,
-                                                                team_id=team_id)
+    if actor_id is None or actor_id in owners:
+        return OWNER
+    return access.role_in_team(user_id=actor_id, team_id=team_id)
 
 
 def target_membership(*, team_id: int, user_id: int) -> Membership:
@@ -73,7 +77,7 @@ def maps_close(map_ids: list[int]) -> None:
                                                       "code": CLOSE_NOT_FOUND})
 
 
-def membership_role_change(*, team_id: int, actor_id: int, user_id: int, role: str | None
+def membership_role_change(*, team_id: int, actor_id: int | None, user_id: int, role: str | None
                            ) -> Membership:
     """Set a member's role (owners only; None changes nothing); LastOwner when it would
     leave no owner."""
@@ -92,7 +96,7 @@ def membership_role_change(*, team_id: int, actor_id: int, user_id: int, role: s
     return membership
 
 
-def membership_end(*, team_id: int, actor_id: int, user_id: int) -> None:
+def membership_end(*, team_id: int, actor_id: int | None, user_id: int) -> None:
     """Take a member out of the team: owners remove anyone, a member leaves (their own
     id). Their sockets of the team close (4403). LastOwner for the last owner."""
     with transaction.atomic():
@@ -108,7 +112,7 @@ def membership_end(*, team_id: int, actor_id: int, user_id: int) -> None:
             owners_changed(user_ids=[user_id])
 
 
-def team_delete(*, team_id: int, actor_id: int) -> None:
+def team_delete(*, team_id: int, actor_id: int | None) -> None:
     """Soft-delete a team (owners only): it and its maps disappear for everyone, and
     every socket of its maps closes (4404). Its rows stay."""
     with transaction.atomic():
@@ -121,7 +125,21 @@ def team_delete(*, team_id: int, actor_id: int) -> None:
         owners_changed(user_ids=sorted(owners))
 
 
-def managed_map(*, map_id: int, actor_id: int) -> Mindmap:
+def team_undelete(*, team_id: int) -> Team:
+    """Bring a deleted team back with its members and maps as they were (an operator's
+    action: owners no longer see a deleted team). A live team is left as it is."""
+    with transaction.atomic():
+        team = Team.objects.select_for_update().filter(pk=team_id).first()
+        if team is None:
+            raise TeamNotFound(f"no team {team_id}")
+        if team.is_deleted:
+            team.is_deleted, team.deleted_at = False, None
+            team.save(update_fields=["is_deleted", "deleted_at"])
+            owners_changed(user_ids=sorted(locked_owners(team_id)))
+    return team
+
+
+def managed_map(*, map_id: int, actor_id: int | None) -> Mindmap:
     """A map of a live team, deleted or not, locked, that the actor may manage (an owner
     of its team, or its creator while a member); MapNotFound, NotAMember,
     NotMapManager."""
@@ -129,13 +147,15 @@ def managed_map(*, map_id: int, actor_id: int) -> Mindmap:
                .filter(pk=map_id, team__is_deleted=False).first())
     if mindmap is None:
         raise MapNotFound(f"no map {map_id}")
+    if actor_id is None:
+        return mindmap
     role = access.role_in_team(user_id=actor_id, team_id=mindmap.team_id)
     if role != OWNER and mindmap.created_by_id != actor_id:
         raise NotMapManager(f"user {actor_id} may not manage map {map_id}")
     return mindmap
 
 
-def map_rename(*, map_id: int, actor_id: int, title: str | None) -> Mindmap:
+def map_rename(*, map_id: int, actor_id: int | None, title: str | None) -> Mindmap:
     """Retitle a live map (None changes nothing). Its root node keeps its own title (an
     op changes that)."""
     with transaction.atomic():
@@ -148,7 +168,7 @@ def map_rename(*, map_id: int, actor_id: int, title: str | None) -> Mindmap:
     return mindmap
 
 
-def map_delete(*, map_id: int, actor_id: int) -> None:
+def map_delete(*, map_id: int, actor_id: int | None) -> None:
     """Soft-delete a map: it leaves the lists, its sockets close (4404), and its nodes,
     ops and history stay for `map_undelete`. Deleting a deleted map changes nothing."""
     with transaction.atomic():
@@ -160,7 +180,7 @@ def map_delete(*, map_id: int, actor_id: int) -> None:
         maps_close([map_id])
 
 
-def map_undelete(*, map_id: int, actor_id: int) -> Mindmap:
+def map_undelete(*, map_id: int, actor_id: int | None) -> Mindmap:
     """Bring a deleted map back as it was (a live map is left as it is)."""
     with transaction.atomic():
         mindmap = managed_map(map_id=map_id, actor_id=actor_id)

@@ -243,9 +243,63 @@ def test_an_owner_added_in_the_memberships_list_follows_the_teams_jobs_at_once(
     assert Membership.objects.get(user=carol).role == "owner"
 
 
-def test_teams_and_maps_cannot_be_deleted_or_their_flag_flipped(client, staff, team,
-                                                                mindmap):
+def test_teams_and_maps_cannot_be_hard_deleted_or_their_flag_flipped(client, staff, team,
+                                                                     mindmap):
     assert client.post(f"/admin/collab/team/{team.pk}/delete/").status_code == 403
     assert client.post(f"/admin/collab/mindmap/{mindmap.pk}/delete/").status_code == 403
     form = client.get(f"/admin/collab/team/{team.pk}/change/").content.decode()
     assert 'name="is_deleted"' not in form
+
+
+def test_roles_change_by_the_actions_and_a_team_keeps_its_last_owner(
+        client, staff, team, bob, django_capture_on_commit_callbacks):
+    memberships = "/admin/collab/membership/"
+    alice_owner, bob_member = Membership.objects.order_by("pk")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert act(client, memberships, "make_owner", [bob_member]) == ["Make owner: 1 done."]
+    shown = act(client, memberships, "make_member", [alice_owner, bob_member])
+    assert shown[0] == "Make member: 1 done."
+    assert "is the last owner of team" in shown[1]  # the second would leave none
+    assert sorted(Membership.objects.values_list("role", flat=True)) == ["member", "owner"]
+    last_owner = Membership.objects.get(role="owner")  # whichever the list took last
+    # Nor may the last owner be removed from the list.
+    answer = client.post(memberships, {"action": "delete_selected", "post": "yes",
+                                       "_selected_action": [str(last_owner.pk)]},
+                         follow=True)
+    assert "is the last owner of team" in " ".join(
+        str(message) for message in get_messages(answer.wsgi_request))
+    assert Membership.objects.filter(pk=last_owner.pk, role="owner").exists()
+
+
+def test_teams_and_maps_are_soft_deleted_and_restored_by_the_actions(
+        client, staff, team, mindmap, bob, django_capture_on_commit_callbacks):
+    maps, teams = "/admin/collab/mindmap/", "/admin/collab/team/"
+
+    def delete_the_map():
+        with django_capture_on_commit_callbacks(execute=True):
+            assert act(client, maps, "soft_delete", [mindmap]) == ["Delete map: 1 done."]
+
+    async def closed_by(act_then) -> dict:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(group_name("map", mindmap.pk), channel)
+        await sync_to_async(act_then)()
+        return await asyncio.wait_for(layer.receive(channel), 5)
+
+    message = async_to_sync(closed_by)(delete_the_map)
+    assert (message["type"], message["code"]) == ("map.closed", 4404)
+    mindmap.refresh_from_db()
+    assert mindmap.is_deleted
+    assert act(client, maps, "restore", [mindmap]) == ["Restore map: 1 done."]
+    mindmap.refresh_from_db()
+    assert not mindmap.is_deleted
+    with django_capture_on_commit_callbacks(execute=True):
+        assert act(client, teams, "soft_delete", [team]) == ["Delete team: 1 done."]
+    team.refresh_from_db()
+    assert team.is_deleted
+    # A map of a deleted team is not managed until the team is back.
+    assert "skipped" in act(client, maps, "soft_delete", [mindmap])[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert act(client, teams, "restore", [team]) == ["Restore team: 1 done."]
+    team.refresh_from_db()
+    assert not team.is_deleted and Membership.objects.filter(team=team).count() == 2
