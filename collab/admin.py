@@ -19,7 +19,7 @@ from django.contrib import admin
 from collab import team_actions
 from collab.actions import membership_ensure
 from collab.models import Membership, Mindmap, Team
-from project.console import console_run
+from project.console import console_action, console_run
 from project.refusals import Refusal
 
 OPERATOR = None  # team_actions' actor for the console: an owner's rights on any team
@@ -42,6 +42,17 @@ def _role_setter(role: str):
         team_actions.membership_role_change(team_id=membership.team_id, actor_id=OPERATOR,
                                             user_id=membership.user_id, role=role)
     return set_role
+
+
+def _soft_delete_and_restore(noun: str, delete, restore) -> tuple:
+    """The pair of actions of teams and of maps: through the owners' services."""
+    return (
+        console_action(name="soft_delete", verb=f"Delete {noun}", apply=delete,
+                       description=f"Soft delete the selected {noun}s (their sockets close)",
+                       refusals=(Refusal,)),
+        console_action(name="restore", verb=f"Restore {noun}", apply=restore,
+                       description=f"Restore the selected deleted {noun}s",
+                       refusals=(Refusal,)))
 
 
 class MembershipForm(forms.ModelForm):
@@ -72,23 +83,12 @@ class TeamAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     readonly_fields = ("is_deleted", "deleted_at", "created_at")
     inlines = (MembershipInline,)
-    actions = ("soft_delete", "restore")
+    actions = _soft_delete_and_restore(
+        "team", lambda team: team_actions.team_delete(team_id=team.pk, actor_id=OPERATOR),
+        lambda team: team_actions.team_undelete(team_id=team.pk))
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    @admin.action(description="Soft delete the selected teams (their maps' sockets close)")
-    def soft_delete(self, request, queryset):
-        console_run(request, queryset.order_by("pk"), verb="Delete team",
-                    apply=lambda team: team_actions.team_delete(team_id=team.pk,
-                                                                actor_id=OPERATOR),
-                    refusals=(Refusal,))
-
-    @admin.action(description="Restore the selected deleted teams")
-    def restore(self, request, queryset):
-        console_run(request, queryset.order_by("pk"), verb="Restore team",
-                    apply=lambda team: team_actions.team_undelete(team_id=team.pk),
-                    refusals=(Refusal,))
 
     def save_formset(self, request, form, formset, change):
         """The inline's additions and removals, each through its service."""
@@ -149,24 +149,12 @@ class MindmapAdmin(admin.ModelAdmin):
     # The title is edited on the board (an op); the rest is the op log's bookkeeping.
     readonly_fields = fields
 
-    actions = ("soft_delete", "restore")
+    actions = _soft_delete_and_restore(
+        "map", lambda mindmap: team_actions.map_delete(map_id=mindmap.pk, actor_id=OPERATOR),
+        lambda mindmap: team_actions.map_undelete(map_id=mindmap.pk, actor_id=OPERATOR))
 
     def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    @admin.action(description="Soft delete the selected maps (their sockets close)")
-    def soft_delete(self, request, queryset):
-        console_run(request, queryset.order_by("pk"), verb="Delete map",
-                    apply=lambda mindmap: team_actions.map_delete(map_id=mindmap.pk,
-                                                                  actor_id=OPERATOR),
-                    refusals=(Refusal,))
-
-    @admin.action(description="Restore the selected deleted maps")
-    def restore(self, request, queryset):
-        console_run(request, queryset.order_by("pk"), verb="Restore map",
-                    apply=lambda mindmap: team_actions.map_undelete(map_id=mindmap.pk,
-                                                                    actor_id=OPERATOR),
-                    refusals=(Refusal,))

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.http import HttpRequest
 
 logger = logging.getLogger(__name__)
@@ -57,3 +57,30 @@ def console_report(request: HttpRequest, verb: str, outcome: Outcome) -> None:
         messages.success(request, f"{verb}: {len(outcome.done)} done.")
     for item, reason in outcome.skipped:
         messages.warning(request, f"{verb}: {item} skipped: {reason}")
+
+
+def console_action(*, name: str, description: str, verb: str,
+                   apply: Callable[[object], object],
+                   refusals: tuple[type[Exception], ...]) -> Callable:
+    """An admin action (listed in a ModelAdmin's `actions`) that runs `apply` on each
+    selected object, in primary-key order, through console_run."""
+    @admin.action(description=description)
+    def action(modeladmin, request, queryset):
+        console_run(request, queryset.order_by("pk"), verb=verb, apply=apply,
+                    refusals=refusals)
+    action.__name__ = name
+    return action
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that change only through their services (and the actions that call them):
+    listed and shown, never added, edited or deleted here."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

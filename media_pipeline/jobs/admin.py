@@ -14,7 +14,7 @@ from media_pipeline.jobs import actions, policy, registry
 from media_pipeline.jobs.errors import ERROR_CODES, ReprocessRefused
 from media_pipeline.jobs.models import Job
 from media_pipeline.storage import StorageError
-from project.console import console_run
+from project.console import ReadOnlyAdmin, console_run
 
 
 class KindFilter(admin.SimpleListFilter):
@@ -78,7 +78,9 @@ def _cancel(job: Job) -> None:
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(ReadOnlyAdmin):
+    """Read-only: a job changes state through its services (the actions), never a field."""
+
     list_display = ("id", "kind", "status", "progress_shown", "attempts_shown", "error_code",
                     "error_shown", "owner", "team", "created_at", "finished_at")
     list_filter = ("status", KindFilter, ErrorCodeFilter,
@@ -88,16 +90,6 @@ class JobAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
     actions = ("retry", "reprocess", "cancel")
-
-    # Read-only: a job changes state through its services, never by a field edit.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="progress")
     def progress_shown(self, job: Job) -> str:

@@ -8,19 +8,8 @@ from django.db.models import OuterRef, Subquery
 
 from media_pipeline.jobs.maintenance import task_due_now
 from media_pipeline.jobs.models import ScheduledTask, TaskRun
-from project.console import console_run
+from project.console import ReadOnlyAdmin, console_run
 from project.refusals import WrongState
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class RecentRuns(admin.TabularInline):

@@ -12,7 +12,7 @@ from media_pipeline.storage import StorageError
 from media_pipeline.videos.actions import video_reprocess
 from media_pipeline.videos.models import Video
 from media_pipeline.videos.serializers import video_status
-from project.console import console_run
+from project.console import ReadOnlyAdmin, console_run
 
 
 class OriginalFilter(admin.SimpleListFilter):
@@ -29,7 +29,9 @@ class OriginalFilter(admin.SimpleListFilter):
 
 
 @admin.register(Video)
-class VideoAdmin(admin.ModelAdmin):
+class VideoAdmin(ReadOnlyAdmin):
+    """Read-only: a video changes through its services (upload, encode, delete)."""
+
     list_display = ("title", "status_shown", "owner", "team", "size_shown", "original_kept",
                     "created_at", "ready_at")
     list_filter = ("status", OriginalFilter, ("team", admin.RelatedOnlyFieldListFilter))
@@ -41,16 +43,6 @@ class VideoAdmin(admin.ModelAdmin):
               "has_thumbnail", "created_at", "uploaded_at", "ready_at", "original_deleted_at")
     readonly_fields = fields
     actions = ("reprocess",)
-
-    # Read-only: a video changes through its services (upload, encode, delete).
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="status")
     def status_shown(self, video: Video) -> str:
