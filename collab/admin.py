@@ -19,7 +19,7 @@ from django.contrib import admin
 from collab import team_actions
 from collab.actions import membership_ensure
 from collab.models import Membership, Mindmap, Team
-from project.console import console_action, console_run
+from project.console import Operated, console_action, console_run
 from project.refusals import Refusal
 
 OPERATOR = None  # team_actions' actor for the console: an owner's rights on any team
@@ -77,7 +77,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(Operated, admin.ModelAdmin):
     list_display = ("name", "id", "created_at", "is_deleted")
     list_filter = ("is_deleted",)
     search_fields = ("name",)
@@ -104,7 +104,7 @@ class TeamAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(Operated, admin.ModelAdmin):
     list_display = ("user", "team", "role", "created_at")
     list_filter = ("role", ("team", admin.RelatedOnlyFieldListFilter))
     list_select_related = ("user", "team")
@@ -112,34 +112,34 @@ class MembershipAdmin(admin.ModelAdmin):
     fields = ("team", "user", "role")
     raw_id_fields = ("user", "team")
 
-    actions = ("make_owner", "make_member")
+    actions = (
+        console_action(name="make_owner", verb="Make owner",
+                       description="Make the selected members owners",
+                       apply=_role_setter(Membership.Role.OWNER), refusals=(Refusal,)),
+        console_action(name="make_member", verb="Make member",
+                       description="Make the selected owners members (a team keeps one "
+                                   "owner)",
+                       apply=_role_setter(Membership.Role.MEMBER), refusals=(Refusal,)),
+        console_action(name="remove", verb="Remove member",
+                       description="Remove the selected members from their teams (their "
+                                   "sockets of the team close)",
+                       apply=_remove, refusals=(Refusal,)),
+    )
 
     def has_change_permission(self, request, obj=None):
         return False  # added and removed, roles by the actions: never a field edit
 
-    @admin.action(description="Make the selected members owners")
-    def make_owner(self, request, queryset):
-        console_run(request, queryset.select_related("team", "user"), verb="Make owner",
-                    apply=_role_setter(Membership.Role.OWNER), refusals=(Refusal,))
-
-    @admin.action(description="Make the selected owners members (a team keeps one owner)")
-    def make_member(self, request, queryset):
-        console_run(request, queryset.select_related("team", "user"), verb="Make member",
-                    apply=_role_setter(Membership.Role.MEMBER), refusals=(Refusal,))
+    def has_delete_permission(self, request, obj=None):
+        # Removed by the action, which reports what it did; the stock delete would
+        # also announce "deleted" for a last owner the service kept.
+        return False
 
     def save_model(self, request, obj, form, change):
         console_run(request, [obj], verb="Add member", apply=_add, refusals=())
 
-    def delete_model(self, request, obj):
-        console_run(request, [obj], verb="Remove member", apply=_remove, refusals=(Refusal,))
-
-    def delete_queryset(self, request, queryset):
-        console_run(request, queryset.select_related("team", "user"), verb="Remove member",
-                    apply=_remove, refusals=(Refusal,))
-
 
 @admin.register(Mindmap)
-class MindmapAdmin(admin.ModelAdmin):
+class MindmapAdmin(Operated, admin.ModelAdmin):
     list_display = ("title", "team", "node_count", "seq", "created_at", "is_deleted")
     list_filter = ("is_deleted", ("team", admin.RelatedOnlyFieldListFilter))
     list_select_related = ("team",)

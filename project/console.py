@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename
 from django.http import HttpRequest
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def console_action(*, name: str, description: str, verb: str,
                    refusals: tuple[type[Exception], ...]) -> Callable:
     """An admin action (listed in a ModelAdmin's `actions`) that runs `apply` on each
     selected object, in primary-key order, through console_run."""
-    @admin.action(description=description)
+    @admin.action(description=description, permissions=OPERATE)
     def action(modeladmin, request, queryset):
         console_run(request, queryset.order_by("pk"), verb=verb, apply=apply,
                     refusals=refusals)
@@ -72,7 +73,23 @@ def console_action(*, name: str, description: str, verb: str,
     return action
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+# An action's permission: Django offers an action without one to every staff user who
+# may only view the list.
+OPERATE = ("operate",)
+
+
+class Operated:
+    """Mixed into a ModelAdmin whose actions declare OPERATE: acting needs the model's
+    *change* permission (superusers have it), so a staff user who may only view a list
+    never runs its actions, even where the admin itself edits no field."""
+
+    def has_operate_permission(self, request) -> bool:
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}."
+                                     f"{get_permission_codename('change', opts)}")
+
+
+class ReadOnlyAdmin(Operated, admin.ModelAdmin):
     """Rows that change only through their services (and the actions that call them):
     listed and shown, never added, edited or deleted here."""
 

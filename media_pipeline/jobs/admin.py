@@ -14,7 +14,7 @@ from media_pipeline.jobs import actions, policy, registry
 from media_pipeline.jobs.errors import ERROR_CODES, ReprocessRefused
 from media_pipeline.jobs.models import Job
 from media_pipeline.storage import StorageError
-from project.console import ReadOnlyAdmin, console_run
+from project.console import OPERATE, ReadOnlyAdmin, console_run
 
 
 class KindFilter(admin.SimpleListFilter):
@@ -104,18 +104,19 @@ class JobAdmin(ReadOnlyAdmin):
         text = job.error_message
         return text if len(text) <= 160 else text[:159] + "…"
 
-    @admin.action(description="Retry the selected FAILED jobs")
+    @admin.action(permissions=OPERATE, description="Retry the selected FAILED jobs")
     def retry(self, request, queryset):
         console_run(request, queryset.order_by("created_at"), verb="Retry", apply=_retry,
                     refusals=(policy.IllegalTransition,))
 
-    @admin.action(description="Reprocess the selected finished jobs from their inputs")
+    @admin.action(permissions=OPERATE,
+                  description="Reprocess the selected finished jobs from their inputs")
     def reprocess(self, request, queryset):
         console_run(request, queryset.order_by("created_at"), verb="Reprocess",
                     apply=lambda job: actions.job_reprocess(job_id=job.pk),
                     refusals=(ReprocessRefused, StorageError))
 
-    @admin.action(description="Cancel the selected jobs")
+    @admin.action(permissions=OPERATE, description="Cancel the selected jobs")
     def cancel(self, request, queryset):
         console_run(request, queryset.order_by("created_at"), verb="Cancel", apply=_cancel,
                     refusals=(policy.IllegalTransition,))

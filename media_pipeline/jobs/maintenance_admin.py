@@ -8,7 +8,7 @@ from django.db.models import OuterRef, Subquery
 
 from media_pipeline.jobs.maintenance import task_due_now
 from media_pipeline.jobs.models import ScheduledTask, TaskRun
-from project.console import ReadOnlyAdmin, console_run
+from project.console import OPERATE, ReadOnlyAdmin, console_run
 from project.refusals import WrongState
 
 
@@ -52,7 +52,8 @@ class ScheduledTaskAdmin(ReadOnlyAdmin):
     def last_summary(self, task: ScheduledTask) -> str:
         return task.last_run_error or task.last_run_summary or ""
 
-    @admin.action(description="Run the selected tasks on a worker now (within a poll)")
+    @admin.action(permissions=OPERATE,
+                  description="Run the selected tasks on a worker now (within a poll)")
     def run_on_a_worker(self, request, queryset):
         console_run(request, queryset.order_by("name"), verb="Run on a worker",
                     apply=lambda task: task_due_now(name=task.name), refusals=(WrongState,))

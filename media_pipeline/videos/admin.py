@@ -12,7 +12,7 @@ from media_pipeline.storage import StorageError
 from media_pipeline.videos.actions import video_reprocess
 from media_pipeline.videos.models import Video
 from media_pipeline.videos.serializers import video_status
-from project.console import ReadOnlyAdmin, console_run
+from project.console import OPERATE, ReadOnlyAdmin, console_run
 
 
 class OriginalFilter(admin.SimpleListFilter):
@@ -61,7 +61,7 @@ class VideoAdmin(ReadOnlyAdmin):
         return ", ".join(f"{r['name']} {r['width']}x{r['height']} "
                          f"{r['bandwidth'] // 1000} kb/s" for r in video.renditions) or "none"
 
-    @admin.action(description="Reprocess: encode again from the original")
+    @admin.action(permissions=OPERATE, description="Reprocess: encode again from the original")
     def reprocess(self, request, queryset):
         console_run(request, queryset.order_by("created_at"), verb="Reprocess",
                     apply=lambda video: video_reprocess(video_id=video.pk),

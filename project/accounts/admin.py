@@ -19,7 +19,7 @@ from project.accounts.actions import (
     user_soft_delete,
 )
 from project.accounts.models import ApiToken, User
-from project.console import console_run
+from project.console import OPERATE, Operated, console_run
 
 
 class PasswordSetByStaffForm(AdminPasswordChangeForm):
@@ -40,7 +40,7 @@ def _soft_delete(request, user: User) -> None:
 
 
 @admin.register(User)
-class MoaUserAdmin(UserAdmin):
+class MoaUserAdmin(Operated, UserAdmin):
     list_display = ("username", "email", "is_active", "is_deleted", "email_verified_at")
     list_filter = ("is_active", "is_deleted", "is_staff")
     readonly_fields = ("is_deleted", "deleted_at")
@@ -59,13 +59,14 @@ class MoaUserAdmin(UserAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # soft delete (the action) instead: see the module's docstring
 
-    @admin.action(description="Soft delete the selected accounts (sessions, tokens and "
+    @admin.action(permissions=OPERATE,
+                  description="Soft delete the selected accounts (sessions, tokens and "
                               "sockets end)")
     def soft_delete(self, request, queryset):
         console_run(request, queryset.order_by("pk"), verb="Soft delete",
                     apply=partial(_soft_delete, request), refusals=(AccountRefused,))
 
-    @admin.action(description="Restore the selected deleted accounts")
+    @admin.action(permissions=OPERATE, description="Restore the selected deleted accounts")
     def restore(self, request, queryset):
         console_run(request, queryset.order_by("pk"), verb="Restore",
                     apply=lambda user: user_restore(user_id=user.pk),

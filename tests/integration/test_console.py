@@ -221,8 +221,7 @@ def test_deleting_memberships_from_their_list_goes_through_the_service(
     def delete_selected():
         with django_capture_on_commit_callbacks(execute=True):
             client.post("/admin/collab/membership/", {
-                "action": "delete_selected", "post": "yes",
-                "_selected_action": [str(membership.pk)]})
+                "action": "remove", "_selected_action": [str(membership.pk)]})
 
     message = told(bob, delete_selected)
     assert (message["type"], message["team"]) == ("user.revoke", team.pk)
@@ -263,12 +262,11 @@ def test_roles_change_by_the_actions_and_a_team_keeps_its_last_owner(
     assert sorted(Membership.objects.values_list("role", flat=True)) == ["member", "owner"]
     last_owner = Membership.objects.get(role="owner")  # whichever the list took last
     # Nor may the last owner be removed from the list.
-    answer = client.post(memberships, {"action": "delete_selected", "post": "yes",
-                                       "_selected_action": [str(last_owner.pk)]},
-                         follow=True)
-    assert "is the last owner of team" in " ".join(
-        str(message) for message in get_messages(answer.wsgi_request))
+    shown = act(client, memberships, "remove", [last_owner])
+    assert shown == [f"Remove member: {last_owner} skipped: user {last_owner.user_id} is the "
+                     f"last owner of team {team.pk}"]  # no "deleted" for what was kept
     assert Membership.objects.filter(pk=last_owner.pk, role="owner").exists()
+    assert client.post(f"{memberships}{last_owner.pk}/delete/").status_code == 403
 
 
 def test_teams_and_maps_are_soft_deleted_and_restored_by_the_actions(
@@ -303,3 +301,34 @@ def test_teams_and_maps_are_soft_deleted_and_restored_by_the_actions(
         assert act(client, teams, "restore", [team]) == ["Restore team: 1 done."]
     team.refresh_from_db()
     assert not team.is_deleted and Membership.objects.filter(team=team).count() == 2
+
+
+@pytest.mark.parametrize("url,action,model", [
+    ("/admin/collab/team/", "soft_delete", "team"),
+    ("/admin/accounts/user/", "soft_delete", "user"),
+    (JOBS, "retry", "job"),
+    ("/admin/collab/membership/", "remove", "membership"),
+])
+def test_a_staff_user_who_may_only_view_a_list_runs_none_of_its_actions(
+        client, make_user, alice, team, url, action, model):
+    """Django offers an action without a permission to anyone who may view the list:
+    every console action needs the model's change permission."""
+    from django.contrib.auth.models import Permission
+
+    viewer = make_user("viewer", is_staff=True)
+    viewer.user_permissions.add(*Permission.objects.filter(codename__startswith="view_"))
+    client.force_login(viewer)
+    listing = client.get(url)
+    assert listing.status_code == 200 and f'value="{action}"' not in listing.content.decode()
+    target = {"team": team, "user": alice, "membership": Membership.objects.first(),
+              "job": failed(alice, "STORAGE_UNAVAILABLE")}[model]
+    client.post(url, {"action": action, "index": 0, "_selected_action": [str(target.pk)]})
+    target.refresh_from_db()
+    assert (getattr(target, "is_deleted", False), getattr(target, "status", "")) == (
+        False, "FAILED" if model == "job" else "")
+    assert Membership.objects.count() == 2
+    # With the model's change permission, the same staff user is offered the action.
+    viewer.user_permissions.add(Permission.objects.get(codename=f"change_{model}"))
+    viewer = User.objects.get(pk=viewer.pk)  # permissions are cached on the instance
+    client.force_login(viewer)
+    assert f'value="{action}"' in client.get(url).content.decode()
