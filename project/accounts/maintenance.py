@@ -23,12 +23,14 @@ def users_purge_unverified(*, days: int, dry_run: bool) -> list[User]:
     """Hard-delete self-signed-up accounts that never verified within `days`.
 
     Only accounts that never became active and never signed in qualify; members
-    created by an import are active, so they are never purged here.
+    created by an import are active, so they are never purged here. A soft-deleted
+    account is inactive too, but it is users_purge_deleted's, after its retention (it
+    may be restored until then, and its erasers must run).
     """
     cutoff = timezone.now() - timedelta(days=days)
     stale = User.objects.filter(
         email_verified_at__isnull=True, is_active=False, last_login__isnull=True,
-        date_joined__lt=cutoff,
+        is_deleted=False, date_joined__lt=cutoff,
     )
     victims = list(stale.order_by("pk"))
     if not dry_run and victims:

@@ -40,6 +40,16 @@ def test_purge_deletes_only_old_never_verified_signups(stale_signup, make_user):
     assert User.objects.filter(pk__in=[recent.pk, imported.pk]).count() == 2
 
 
+def test_the_unverified_purge_leaves_a_soft_deleted_account_to_its_retention(make_user):
+    """A deleted account is inactive too: within its retention it may be restored, and
+    its purge (purge_deleted_users) erases its stored files first."""
+    invited = make_user("invited")  # imported, never verified nor signed in
+    User.objects.filter(pk=invited.pk).update(date_joined=timezone.now() - timedelta(days=9))
+    user_soft_delete(user=User.objects.get(pk=invited.pk))
+    assert "deleted 0" in run("purge_unverified_users", "--days", "3")
+    assert User.objects.filter(pk=invited.pk, is_deleted=True).exists()
+
+
 def test_duplicates_report_then_fix_frees_names(make_user):
     for _ in range(2):
         user_soft_delete(user=make_user("carol"))
