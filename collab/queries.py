@@ -178,13 +178,15 @@ def deleted_maps_of(*, team_id: int, user_id: int, owner: bool) -> list[dict]:
 
 def members_of(*, team_id: int, offset: int, limit: int) -> tuple[list[dict], int]:
     """A page of the team's members, owners first, then by username; and how many
-    members the team has. Two queries whatever the page's size."""
-    rows = (Membership.objects.filter(team_id=team_id).select_related("user")
+    members the team has. Two queries whatever the page's size. Deleted accounts are
+    left out: they cannot act, and their name may be someone else's now (their
+    membership comes back with them if they are restored)."""
+    memberships = Membership.objects.filter(team_id=team_id, user__is_deleted=False)
+    rows = (memberships.select_related("user")
             .order_by(Case(When(role=Membership.Role.OWNER, then=0), default=1),
                       Lower("user__username"), "user_id")
             [offset:offset + limit])
-    members = [member_json(row) for row in rows]
-    return members, Membership.objects.filter(team_id=team_id).count()
+    return [member_json(row) for row in rows], memberships.count()
 
 
 def member_json(membership: Membership) -> dict:

@@ -46,9 +46,12 @@ OWNER = Membership.Role.OWNER
 
 
 def locked_owners(team_id: int) -> set[int]:
-    """The user ids of the team's owners, their memberships locked until the commit."""
-    return set(Membership.objects.select_for_update()
-               .filter(team_id=team_id, role=OWNER).order_by("pk")
+    """The user ids of the team's owners who can act (accounts neither deleted nor
+    deactivated: a deleted owner would otherwise let the last real one step down),
+    their memberships locked until the commit."""
+    return set(Membership.objects.select_for_update(of=("self",))
+               .filter(team_id=team_id, role=OWNER, user__is_deleted=False,
+                       user__is_active=True).order_by("pk")
                .values_list("user_id", flat=True))
 
 

@@ -169,3 +169,24 @@ def test_a_creator_who_left_the_team_manages_the_map_no_more(client, alice, bob,
     actions.membership_remove(team=team, user=bob)
     client.force_login(bob)
     assert client.delete(f"/api/v1/maps/{own.pk}/").status_code == 403
+
+
+def test_a_deleted_owner_does_not_count_so_the_last_live_owner_stays(client, alice, bob,
+                                                                     make_user, team):
+    """An owner whose account was deleted cannot act: the one who can is the last
+    owner, and the member list no longer shows the deleted account (its name may be
+    someone else's now)."""
+    from project.accounts.actions import user_soft_delete
+
+    gone = make_user("gone")
+    actions.membership_ensure(team=team, user=gone, role=Membership.Role.OWNER)
+    user_soft_delete(user=gone)
+    client.force_login(alice)
+    steps_down = patch(client, f"/api/v1/teams/{team.pk}/members/{alice.pk}/",
+                       {"role": "member"})
+    assert steps_down.status_code == 409
+    assert client.delete(f"/api/v1/teams/{team.pk}/members/{alice.pk}/").status_code == 409
+    listed = client.get(f"/api/v1/teams/{team.pk}/members/").json()
+    assert [m["username"] for m in listed["members"]] == ["alice", "bob"]
+    assert listed["count"] == 2
+    assert roles(team)["alice"] == "owner"
