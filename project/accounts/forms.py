@@ -1,6 +1,12 @@
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import PasswordResetForm, UsernameField, _unicode_ci_compare
+from django.contrib.auth.forms import (
+    AuthenticationForm,
+    PasswordResetForm,
+    UsernameField,
+    _unicode_ci_compare,
+)
+from django.core.exceptions import ValidationError
 
 from project.accounts.models import User
 
@@ -42,3 +48,30 @@ class ResetForm(PasswordResetForm):
         return [user for user in User.objects.live().filter(email__iexact=email,
                                                             is_active=True)
                 if _unicode_ci_compare(email, user.email)]
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form, which says "wrong password" to anyone it refuses; a person
+    whose password is right but whose account still waits for its email's link is
+    told that instead (they would otherwise reset a password that works). Only the
+    password's owner learns it: the check runs on a right password alone."""
+
+    def clean(self):
+        try:
+            return super().clean()
+        except ValidationError as refused:
+            if refused.code == "invalid_login" and self._waits_for_verification():
+                raise ValidationError(
+                    "This account is not verified yet: open the link in the email we "
+                    "sent when you signed up (look in spam too), then sign in.",
+                    code="unverified") from None
+            raise
+
+    def _waits_for_verification(self) -> bool:
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if not username or not password:
+            return False
+        waiting = User.objects.live().filter(username__iexact=username, is_active=False,
+                                             email_verified_at__isnull=True).first()
+        return waiting is not None and waiting.check_password(password)

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from project import rate_limits
 from project.accounts import actions
-from project.accounts.forms import ResetForm, SignupForm
+from project.accounts.forms import ResetForm, SignInForm, SignupForm
 from project.accounts.models import User
 from project.accounts.tokens import invitation_tokens
 
@@ -47,6 +47,8 @@ class LoginView(RateLimitedFormMixin, auth_views.LoginView):
     (`signin.account_total`: a higher ceiling against guessing from many addresses,
     which only a sustained attack reaches). Attempts are counted before the password
     is checked, so parallel attempts cannot slip past a limit."""
+
+    authentication_form = SignInForm
 
     def limits(self, request):
         username = request.POST.get("username", "")

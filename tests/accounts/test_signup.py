@@ -44,6 +44,19 @@ def test_following_the_link_activates_and_allows_sign_in(client):
     assert client.login(username="newbie", password=PASSWORD)
 
 
+def test_signing_in_before_verifying_says_so_and_a_wrong_password_does_not(client):
+    client.post("/accounts/signup/", SIGNUP)
+    right = client.post("/accounts/login/", {"username": "NEWBIE", "password": PASSWORD})
+    assert right.status_code == 200
+    assert "This account is not verified yet" in right.content.decode()
+    wrong = client.post("/accounts/login/", {"username": "newbie", "password": "nope-nope"})
+    assert "not verified" not in wrong.content.decode()
+    assert "Please enter a correct username and password" in wrong.content.decode()
+    client.get(verification_link())
+    assert client.post("/accounts/login/", {"username": "newbie",
+                                            "password": PASSWORD}).status_code == 302
+
+
 def test_when_the_email_cannot_be_sent_no_account_exists(client):
     with override_settings(EMAIL_BACKEND="tests.accounts.test_signup.FailingEmailBackend"):
         response = client.post("/accounts/signup/", SIGNUP)
