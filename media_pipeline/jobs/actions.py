@@ -138,8 +138,9 @@ def job_reprocess(*, job_id: uuid.UUID) -> Job:
     except ValueError:
         rerun = None  # a kind no longer declared cannot run at all
     if rerun is None:
-        raise ReprocessRefused(f"A {job.kind} job cannot be reprocessed: its input is not "
-                               f"kept once the job ends. Start it again with a new upload.")
+        raise ReprocessRefused(f"Jobs of kind {job.kind} cannot be reprocessed: their input "
+                               f"is not kept once they end. Start it again with a new "
+                               f"upload.")
     return rerun(job=job)
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from media_pipeline.jobs import actions, policy, registry
 from media_pipeline.jobs.errors import ERROR_CODES, ReprocessRefused
 from media_pipeline.jobs.models import Job
+from media_pipeline.jobs.states import JobStatus
 from media_pipeline.storage import StorageError
 from project.console import OPERATE, ReadOnlyAdmin, console_run
 
@@ -93,6 +94,10 @@ class JobAdmin(ReadOnlyAdmin):
 
     @admin.display(description="progress")
     def progress_shown(self, job: Job) -> str:
+        """A percentage only while it runs: a stopped job's last one would read as work
+        in progress."""
+        if job.status != JobStatus.RUNNING:
+            return "—"
         return f"{job.progress}% {job.stage}".strip()
 
     @admin.display(description="attempts")

@@ -172,7 +172,7 @@ def _run(command: list[str], limits: sandbox.Limits, context: JobContext, start:
     except sandbox.ChildFailed as error:
         raise too_complex(error, "ffmpeg") from error
     except ffmpeg.FfmpegFailed as error:
-        raise JobFailed("ENCODE_FAILED", f"Encoding failed: {error}") from error
+        raise JobFailed("ENCODE_FAILED", str(error)) from error  # pages add "Encoding failed"
 
 
 def _publish_rendition(row: Video, rung: ladder.Rung, source: ladder.Source, out_dir: Path,

@@ -42,7 +42,9 @@ function show(job) {
 function table(report) {
   const counts = report.counts;
   const summary = element("p", { id: "import-summary" },
-    `${report.dry_run ? "Dry run: would create" : "Created"} ${counts.created}, linked ${counts.linked}, ` +
+    (report.dry_run
+      ? `Dry run: would create ${counts.created}, would link ${counts.linked}, `
+      : `Created ${counts.created}, linked ${counts.linked}, `) +
     `already members ${counts.already_members}, rejected ${counts.rejected}` +
     (report.dry_run ? "." : `; ${report.invitations_sent ?? 0} invitation(s) sent.`));
   const rows = [];

@@ -117,8 +117,8 @@ def test_bulk_cancel_and_reprocess_go_through_their_services(client, staff, alic
     assert said[0] == "Cancel: 1 done." and "cannot become CANCELLED: it has already ended" \
         in said[1]
     said = act(client, JOBS, "reprocess", [ended])
-    assert said == [f"Reprocess: noop {ended.pk} FAILED skipped: A noop job cannot be "
-                    f"reprocessed: its input is not kept once the job ends. Start it again "
+    assert said == [f"Reprocess: noop {ended.pk} FAILED skipped: Jobs of kind noop cannot "
+                    f"be reprocessed: their input is not kept once they end. Start it again "
                     f"with a new upload."]
 
 
