@@ -20,13 +20,16 @@ from urllib.parse import quote, unquote, urlsplit
 
 from project.config_vars import ROLES, VARS, Var
 
-# REDIS_URL may also arrive as the four pieces some platforms export, DATABASE_URL as
-# the five the seeds' deployments use (DB_NAME required for them to count).
+# REDIS_URL may also arrive as the four pieces some platforms export (REDIS_HOST
+# required for them to count), DATABASE_URL as the five the seeds' deployments use
+# (DB_NAME required): pieces without theirs are refused, never dropped unread.
 REDIS_PARTS = ("REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_DB")
 DB_PARTS = ("DB_NAME", "DB_USER", "DB_PASSWORD", "DB_HOST", "DB_PORT")
 # Unread names that look like Moa's are warned about (never refused): these prefixes,
 # or a name within a typo of a known one. Kubernetes' service links (MOA_WEB_PORT=tcp://
-# ..., MOA_WEB_SERVICE_HOST) look like Moa's without being meant for it.
+# ..., MOA_WEB_SERVICE_HOST=10.0.0.1) look like Moa's without being meant for it: one is
+# passed over when both its name and its value have a link's shape and it is no typo of
+# a known name (METRICS_PORT=9300 is no link: a link's _PORT is a tcp:// URL).
 MOA_PREFIXES = ("STORAGE_", "VIDEO_", "EXCEL_", "COLLAB_", "JOB_", "DRAIN_", "MOA_",
                 "CLOUDWATCH_", "METRICS_", "MAINTENANCE_")
 SERVICE_LINK = re.compile(r"_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)"
@@ -159,9 +162,7 @@ def load(environ: Mapping[str, str]) -> Config:
             if environ.get(name, "").strip()
         }
         if var.name == "REDIS_URL":
-            pieces = _redis_url_from_parts(environ)
-            if pieces:
-                found["/".join(REDIS_PARTS)] = pieces
+            found.update(_redis_url_from_parts(environ, problems))
         if var.name == "DATABASE_URL":
             found.update(_database_url_from_parts(environ, problems))
         value, source = _pick(var, found, warnings, problems)
@@ -190,7 +191,8 @@ def _pick(var: Var, found: dict[str, str], warnings: list[str], problems: list[s
         names = " and ".join(sorted(found))
         problems.append(
             f"{names} are all set but disagree; set only {var.name}"
-            + ("" if var.secret else f" (values: {', '.join(sorted(set(found.values())))})")
+            + ("" if var.secret else
+               f" (values: {', '.join(sorted({_shown(value) for value in found.values()}))})")
         )
         return None, None
     legacy = sorted(name for name in found if name != var.name)
@@ -199,6 +201,18 @@ def _pick(var: Var, found: dict[str, str], warnings: list[str], problems: list[s
                         f"name for it); rename to {var.name}")
     source = var.name if var.name in found else legacy[0]
     return found[source], source
+
+
+def _shown(value: str) -> str:
+    """`value` as a message may quote it: a URL's credentials (https://KEY:SECRET@host)
+    and query (?X-Amz-Signature=...) replaced by `...`, since a name that is not secret
+    can still carry them."""
+    parts = urlsplit(value)
+    if not (parts.scheme and parts.netloc):
+        return value
+    location = parts.netloc.rpartition("@")[2]
+    return (f"{parts.scheme}://{'...@' if '@' in parts.netloc else ''}{location}{parts.path}"
+            + ("?..." if parts.query or parts.fragment else ""))
 
 
 def _fallback(var: Var, environ: Mapping[str, str]) -> tuple[str | None, str | None]:
@@ -264,15 +278,37 @@ def unknown_names(environ: Mapping[str, str]) -> list[str]:
     candidates = sorted(known)
     warnings = []
     for name in sorted(environ):
-        if name in known or not environ[name].strip() or SERVICE_LINK.search(name):
+        if name in known or not environ[name].strip():
             continue
         near = next((other for other in candidates if _typo_of(name.upper(), other)), None)
+        if not near and _service_link(name, environ[name].strip()):
+            continue
         if near:
             warnings.append(f"{name} is set but Moa reads no such name; did you mean {near}?")
         elif name.startswith(MOA_PREFIXES):
             warnings.append(f"{name} is set but Moa reads no such name (docs/"
                             f"configuration.md lists them); it is ignored")
     return warnings
+
+
+def _service_link(name: str, value: str) -> bool:
+    """Whether `name=value` is one of Kubernetes' service links, by the value its
+    suffix always carries: an IP address (_SERVICE_HOST, _ADDR), a port number
+    (_SERVICE_PORT..., _TCP_PORT), a protocol (_PROTO), else a tcp:// URL (_PORT,
+    _PORT_80_TCP)."""
+    if not SERVICE_LINK.search(name):
+        return False
+    if name.endswith(("_SERVICE_HOST", "_ADDR")):
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            return False
+        return True
+    if re.search(r"_SERVICE_PORT(_[A-Z0-9_]+)?$|_(TCP|UDP|SCTP)_PORT$", name):
+        return value.isdigit()
+    if name.endswith("_PROTO"):
+        return value in ("tcp", "udp", "sctp")
+    return re.fullmatch(r"(tcp|udp|sctp)://\S+", value) is not None
 
 
 def _typo_of(name: str, known: str) -> bool:
@@ -292,15 +328,22 @@ def _typo_of(name: str, known: str) -> bool:
     return previous[-1] <= allowed
 
 
-def _redis_url_from_parts(environ: Mapping[str, str]) -> str | None:
-    host = environ.get("REDIS_HOST", "").strip()
-    if not host:
-        return None
+def _redis_url_from_parts(environ: Mapping[str, str], problems: list[str]) -> dict[str, str]:
+    """REDIS_URL from REDIS_HOST, REDIS_PORT, REDIS_PASSWORD, REDIS_DB, keyed by the
+    pieces' names; without REDIS_HOST the others are refused, as DB_* without DB_NAME."""
+    given = [name for name in REDIS_PARTS if environ.get(name, "").strip()]
+    if not given:
+        return {}
+    if "REDIS_HOST" not in given:
+        problems.append(f"{', '.join(given)} set without REDIS_HOST: set REDIS_HOST too "
+                        f"(the server), or only REDIS_URL")
+        return {}
+    host = environ["REDIS_HOST"].strip()
     port = environ.get("REDIS_PORT", "").strip() or "6379"
     password = environ.get("REDIS_PASSWORD", "").strip()
     db = environ.get("REDIS_DB", "").strip() or "0"
     auth = f":{quote(password, safe='')}@" if password else ""
-    return f"redis://{auth}{host}:{port}/{db}"
+    return {"/".join(given): f"redis://{auth}{host}:{port}/{db}"}
 
 
 def _validate(config: Config) -> list[str]:

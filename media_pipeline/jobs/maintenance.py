@@ -15,6 +15,11 @@ started twice. A worker that dies mid-run stops renewing: its run is recorded
 that kills its worker must not kill one worker after another). Every task is
 idempotent, so the next run finishes what the dead one left.
 
+One clock decides: the database's (Now() in the UPDATEs, and its time read with the
+row for the schedule rule), never a worker's own. A worker whose clock runs ahead would
+otherwise see a live lease as expired, start the task a second time and record the
+live run abandoned.
+
 Each run is a `TaskRun` row: worker, start, end, outcome (ok, failed, abandoned), the
 task's summary or its error; the latest KEEP_RUNS per task are kept. A failure is
 logged with its traceback and stays visible in doctor, the admin and the metrics.
@@ -28,12 +33,13 @@ import logging
 import os
 import socket
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.db.models.functions import Now
+from django.db.models.sql import Query
 
 from media_pipeline.jobs import registry, schedule_rules
 from media_pipeline.jobs.metrics import MAINTENANCE_RUNS
@@ -56,10 +62,20 @@ def poll_seconds() -> float:
     return min([settings.MAINTENANCE_POLL_SECONDS, *(every / 4 for every in periods)])
 
 
+def database_now() -> datetime:
+    """The database's time, the one clock of the schedule. `next_run_at` is written
+    from it in Python, not as Now() in SQL: SQLite stores Now() as text in another
+    format, which the claim's compare-and-set on `next_run_at` would never match."""
+    query = Query(None)
+    query.add_annotation(Now(), "now")
+    return next(query.get_compiler(DEFAULT_DB_ALIAS).results_iter())[0]
+
+
 def schedule_sync() -> None:
     """A row per declared task, with this worker's period (a worker's start). A new
-    task is due at once; a shortened period brings the next run forward."""
-    now = timezone.now()
+    task is due at once; a shortened period brings the next run forward (by the
+    database's clock)."""
+    now = database_now()
     for task in registry.periodic_tasks():
         every = settings.MAINTENANCE_EVERY[task.name]
         try:
@@ -80,7 +96,6 @@ def schedule_sync() -> None:
 def task_claim(*, name: str, worker_id: str, manual: bool = False) -> TaskRun | None:
     """Take task `name` for one run: its run, or None when it is not due (or, for a
     manual run, TaskBusy when it runs elsewhere). See the module for the rule."""
-    now = timezone.now()
     every = settings.MAINTENANCE_EVERY[name]
     row = ScheduledTask.objects.filter(name=name).first()
     if row is None:
@@ -88,9 +103,10 @@ def task_claim(*, name: str, worker_id: str, manual: bool = False) -> TaskRun | 
             return None
         schedule_sync()
         row = ScheduledTask.objects.get(name=name)
-    free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
+    now = database_now()
+    free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=Now())
     lease = {"lease_owner": worker_id,
-             "lease_expires_at": now + timedelta(seconds=settings.JOB_LEASE_SECONDS)}
+             "lease_expires_at": Now() + timedelta(seconds=settings.JOB_LEASE_SECONDS)}
     with transaction.atomic():
         if manual:  # the schedule stays as it is
             claimed = ScheduledTask.objects.filter(free, name=name).update(**lease)
@@ -105,19 +121,20 @@ def task_claim(*, name: str, worker_id: str, manual: bool = False) -> TaskRun | 
                 next_run_at=schedule_rules.next_run(row.next_run_at, now, every), **lease)
             if not claimed:
                 return None
-        _abandon_unfinished(name, now)
+        _abandon_unfinished(name)
         return TaskRun.objects.create(task_id=name, worker_id=worker_id, manual=manual,
                                       started_at=now)
 
 
-def _abandon_unfinished(name: str, now) -> None:
-    """Runs still `running` when the lease was free again: their worker stopped."""
+def _abandon_unfinished(name: str) -> None:
+    """Runs still `running` when the lease was free again (by the database's clock, in
+    the claim that calls this): their worker stopped."""
     for run in TaskRun.objects.filter(task_id=name, outcome=TaskRun.Outcome.RUNNING):
         logger.error("maintenance: %s run started %s on %s was abandoned: its worker "
                      "stopped renewing the lease before it finished", name,
                      run.started_at.isoformat(), run.worker_id)
         TaskRun.objects.filter(pk=run.pk, outcome=TaskRun.Outcome.RUNNING).update(
-            outcome=TaskRun.Outcome.ABANDONED, finished_at=now,
+            outcome=TaskRun.Outcome.ABANDONED, finished_at=Now(),
             error=f"worker {run.worker_id} stopped before the run finished (died, killed, "
                   f"or lost the database)")
         MAINTENANCE_RUNS.labels(name, TaskRun.Outcome.ABANDONED).inc()
@@ -137,8 +154,9 @@ def task_execute(run: TaskRun) -> TaskRun:
         run.outcome, run.error = TaskRun.Outcome.FAILED, f"{type(error).__name__}: {error}"
     finally:
         keeper.stop()
-    run.finished_at = timezone.now()
+    run.finished_at = Now()
     run.save(update_fields=["outcome", "summary", "error", "finished_at"])
+    run.refresh_from_db(fields=["finished_at"])
     ScheduledTask.objects.filter(name=run.task_id, lease_owner=run.worker_id).update(
         lease_owner="", lease_expires_at=None)
     stale = TaskRun.objects.filter(task_id=run.task_id).order_by("-started_at")[KEEP_RUNS:]
@@ -163,7 +181,7 @@ def task_due_now(*, name: str) -> None:
     its next run follows a period after. WrongState for a task that is off (no worker
     claims it: `manage.py maintenance --run NAME` runs it)."""
     changed = ScheduledTask.objects.filter(name=name, every_seconds__isnull=False).update(
-        next_run_at=timezone.now())
+        next_run_at=database_now())
     if not changed:
         raise WrongState(f"{name} is off (MAINTENANCE_{name.upper()}_EVERY=off) or no "
                          f"worker has started yet, so no worker would claim it: run it "
@@ -201,7 +219,7 @@ class _LeaseKeeper:
                 try:
                     ScheduledTask.objects.filter(
                         name=self.name, lease_owner=self.worker_id).update(
-                        lease_expires_at=timezone.now()
+                        lease_expires_at=Now()
                         + timedelta(seconds=settings.JOB_LEASE_SECONDS))
                 except DatabaseError as error:  # the next beat tries again
                     logger.warning("maintenance: %s lease not renewed: %s", self.name, error)

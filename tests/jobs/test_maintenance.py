@@ -7,6 +7,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from io import StringIO
+from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -89,6 +90,20 @@ def test_a_due_task_whose_lease_is_live_is_not_started_twice(schedule):
     due_now()  # a run longer than its period: due again while w1 still runs it
     assert maintenance.task_claim(name="trim_op_log", worker_id="w2") is None
     assert TaskRun.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.sqlite
+def test_a_worker_whose_clock_runs_ahead_cannot_take_a_live_lease(schedule):
+    schedule.JOB_LEASE_SECONDS = 20
+    running = maintenance.task_claim(name="trim_op_log", worker_id="w1")
+    maintenance.task_due_now(name="trim_op_log")  # due again while w1 still runs it
+    real = timezone.now
+    with mock.patch("django.utils.timezone.now", lambda: real() + timedelta(seconds=30)):
+        assert maintenance.task_claim(name="trim_op_log", worker_id="w2 (clock +30 s)") is None
+    running.refresh_from_db()
+    assert running.outcome == TaskRun.Outcome.RUNNING
+    assert ScheduledTask.objects.get(name="trim_op_log").lease_owner == "w1"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -7,8 +7,10 @@ requests followed it into a TLS handshake the server never answered, the users w
 stopped while they waited, and the REST rows vanished while the run exited 0. So the
 users follow no redirect, give up after --moa-request-timeout and name the reason, and
 at stop every kind of request a user class should have made must have succeeded at
-least once (`missing_kinds`) and the failure ratio must stay under
---moa-max-failure-ratio (`ratio_problem`).
+least once (`missing_kinds`), no op may be lost nor the event stream skip a seq
+(`loss_problems`: data loss, which no ratio excuses) and the failure ratio must stay
+under --moa-max-failure-ratio (`ratio_problem`). Presence frames never fail, so they
+stay out of the ratio: thousands of them would dilute a handful of lost ops under it.
 
 Plain functions and one record, no Locust: the locustfile wires them to its events.
 """
@@ -24,6 +26,11 @@ from urllib.parse import urljoin, urlsplit
 Kind = tuple[str, str]  # (request type, name), as a row of Locust's statistics
 
 SECURE = {"https", "wss"}
+# Failures that mean data lost, whatever their share of the run.
+LOSS_KINDS = {("WS", "op lost"): "op(s) never acknowledged",
+              ("WS", "gap"): "seq gap(s) in the event stream"}
+# Requests that cannot fail (a frame sent, nothing awaited): not in the ratio.
+OUTSIDE_RATIO = {("WS", "presence")}
 
 
 def origin(url: str) -> str:
@@ -119,8 +126,28 @@ def missing_kinds(record: RunRecord, counts: Mapping[Kind, tuple[int, int]],
     return problems
 
 
-def ratio_problem(requests: int, failures: int, limit: float) -> str | None:
+def loss_problems(record: RunRecord, counts: Mapping[Kind, tuple[int, int]]) -> list[str]:
+    """One line per kind of data loss that happened, with the last one's reason."""
+    return [f"{kind[0]} {kind[1]} — {counts[kind][1]} {what}, the last: "
+            f"{record.last_failure.get(kind, 'no reason recorded')}"
+            for kind, what in LOSS_KINDS.items() if counts.get(kind, (0, 0))[1]]
+
+
+def ratio_problem(counts: Mapping[Kind, tuple[int, int]], limit: float) -> str | None:
+    """Failed / all requests but those that cannot fail (OUTSIDE_RATIO), above `limit`."""
+    judged = [count for kind, count in counts.items() if kind not in OUTSIDE_RATIO]
+    requests = sum(made for made, _ in judged)
+    failures = sum(failed for _, failed in judged)
     if requests and failures / requests > limit:
         return (f"{failures} of {requests} requests failed ({failures / requests:.1%}), "
                 f"above --moa-max-failure-ratio {limit:g}")
     return None
+
+
+def refusal(message: dict, pending: Mapping[str, object]) -> tuple[str, str]:
+    """A `reject` or `error` frame as (the row it is counted under, its reason): `op
+    ack` when it answers a pending op, else a row of its own kind and code (a refused
+    presence, a rate limit, a frame the server could not read), never uncounted."""
+    kind, code = message["type"], message.get("code")
+    reason = f"{kind} {code}: {message.get('detail')}"
+    return ("op ack" if message.get("op_id") in pending else f"{kind} {code}"), reason

@@ -9,7 +9,8 @@ MapEditor joins the demo map over WebSocket, sends ops at --moa-ops-per-second a
 presence at --moa-presence-per-second, and reports to Locust's statistics:
 
   WS  op ack          every acknowledged op, its response time the ack latency
-  WS  op ack (fail)   every reject or `error` frame, with its code
+  WS  op ack (fail)   every reject or `error` frame answering an op, with its code
+  WS  <reject|error> <code>  one answering no pending op (presence, a rate limit...)
   WS  gap             a seq gap in the event stream (resynced with hello)
   WS  connect         each (re)connection, its time the wait for `welcome`
   WS  server restart  a close 1012 after `reconnect` (a draining server): expected
@@ -23,7 +24,8 @@ reconnect, so a restart costs latency, never an op.
 Every request is counted: no redirect is followed (a 3xx is a failure naming where it
 pointed), a request gives up after --moa-request-timeout, and an error is reported
 under the request's own name with its reason. At stop the run fails when a user class
-never got a success for a kind it owes, or when the failure ratio is above
+never got a success for a kind it owes, when an op was lost or the stream had a gap
+(whatever the ratio), or when the failure ratio (presence frames aside) is above
 --moa-max-failure-ratio (load_checks.py). docs/load-testing.md has more.
 """
 
@@ -46,9 +48,11 @@ from gevent.event import Event
 from load_checks import (
     RunRecord,
     error_reason,
+    loss_problems,
     missing_kinds,
     ratio_problem,
     redirect_reason,
+    refusal,
     upgrade_reason,
 )
 from locust import HttpUser, User, between, events, task
@@ -95,14 +99,15 @@ def reset_record(environment, **_):
 @events.test_stop.add_listener
 def judge_run(environment, **_):
     """Fail the run (exit 1) on what Locust's own rule cannot see: a kind of request a
-    user class owed and never got a success for, or too many failures."""
+    user class owed and never got a success for, an op lost or a gap (whatever
+    --exit-code-on-error and the ratio say), or too many failures."""
     options = environment.parsed_options
     stats = environment.stats
     counts = {(method, name): (entry.num_requests, entry.num_failures)
               for (name, method), entry in stats.entries.items()}
     problems = missing_kinds(environment.moa_run, counts, options.moa_request_timeout)
-    ratio = ratio_problem(stats.total.num_requests, stats.total.num_failures,
-                          options.moa_max_failure_ratio)
+    problems += loss_problems(environment.moa_run, counts)
+    ratio = ratio_problem(counts, options.moa_max_failure_ratio)
     if ratio:
         problems.append(ratio)
     if problems:
@@ -282,10 +287,10 @@ class MapEditor(User):
         elif kind == "ops":
             for event in message["events"]:
                 self.event(event, length)
-        elif kind in ("reject", "error") and message.get("op_id") in self.pending:
-            _, sent = self.pending.pop(message["op_id"])
-            report(self.environment, "op ack", sent, length,
-                   error=f"{kind} {message.get('code')}: {message.get('detail')}")
+        elif kind in ("reject", "error"):
+            name, reason = refusal(message, self.pending)
+            _, sent = self.pending.pop(message.get("op_id"), (None, None))
+            report(self.environment, name, sent, length, error=reason)
 
     def welcome(self, message: dict) -> None:
         snapshot = message.get("snapshot")

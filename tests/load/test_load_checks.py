@@ -9,9 +9,11 @@ import websocket
 from tests.load.load_checks import (
     RunRecord,
     error_reason,
+    loss_problems,
     missing_kinds,
     ratio_problem,
     redirect_reason,
+    refusal,
     upgrade_reason,
 )
 
@@ -19,6 +21,9 @@ TEAMS = ("GET", "/api/v1/teams/")
 JOBS = ("GET", "/api/v1/jobs/")
 CONNECT = ("WS", "connect")
 ACK = ("WS", "op ack")
+PRESENCE = ("WS", "presence")
+LOST = ("WS", "op lost")
+GAP = ("WS", "gap")
 
 
 def test_a_kind_owed_by_a_class_that_ran_must_have_a_success():
@@ -41,10 +46,35 @@ def test_kinds_of_a_class_that_never_ran_are_not_owed():
 
 
 def test_the_failure_ratio_fails_the_run_only_above_the_limit():
-    assert ratio_problem(100, 1, 0.01) is None
-    assert ratio_problem(0, 0, 0.01) is None
-    assert ratio_problem(100, 2, 0.01) == ("2 of 100 requests failed (2.0%), above "
-                                           "--moa-max-failure-ratio 0.01")
+    assert ratio_problem({ACK: (100, 1)}, 0.01) is None
+    assert ratio_problem({}, 0.01) is None
+    assert ratio_problem({ACK: (60, 1), TEAMS: (40, 1)}, 0.01) == (
+        "2 of 100 requests failed (2.0%), above --moa-max-failure-ratio 0.01")
+
+
+def test_presence_frames_do_not_dilute_the_failure_ratio():
+    # 1.9% of the ops failed; counting 1200 presence frames would make it 0.8%.
+    assert ratio_problem({ACK: (1000, 19), PRESENCE: (1200, 0)}, 0.01) == (
+        "19 of 1000 requests failed (1.9%), above --moa-max-failure-ratio 0.01")
+
+
+def test_a_lost_op_or_a_gap_fails_the_run_whatever_the_ratio():
+    record = RunRecord()
+    record.request_ended(LOST, RuntimeError("op 7f never acknowledged"))
+    counts = {CONNECT: (10, 0), ACK: (100000, 0), LOST: (1, 1), GAP: (2, 2)}
+    assert ratio_problem(counts, 0.01) is None
+    assert loss_problems(record, counts) == [
+        "WS op lost — 1 op(s) never acknowledged, the last: op 7f never acknowledged",
+        "WS gap — 2 seq gap(s) in the event stream, the last: no reason recorded"]
+    assert loss_problems(record, {ACK: (100, 3)}) == []
+
+
+def test_a_refusal_of_no_pending_op_is_counted_under_its_own_code():
+    rate_limited = {"type": "error", "code": "rate_limited", "detail": "slow down"}
+    assert refusal(rate_limited, {}) == ("error rate_limited", "error rate_limited: slow down")
+    rejected = {"type": "reject", "op_id": "a1", "code": "not_found", "detail": "no node"}
+    assert refusal(rejected, {"a1": ({}, 0.0)}) == ("op ack", "reject not_found: no node")
+    assert refusal(rejected, {})[0] == "reject not_found"
 
 
 def test_a_redirect_to_https_names_the_host_to_use():

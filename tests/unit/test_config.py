@@ -104,6 +104,27 @@ def test_db_pieces_without_a_database_name_are_refused():
         load({"DB_HOST": "db", "DB_USER": "api"})
 
 
+def test_redis_pieces_without_a_host_are_refused_not_dropped():
+    with pytest.raises(ConfigError, match="REDIS_PASSWORD, REDIS_DB set without REDIS_HOST"):
+        load({"REDIS_URL": "redis://cache:6379/0", "REDIS_DB": "5", "REDIS_PASSWORD": "pw"})
+
+
+def test_a_typo_of_moas_name_shaped_like_a_service_link_is_still_warned_about():
+    cfg = load({"WORKER_METRIC_PORT": "9200", "METRICS_PORT": "9300",
+                "STORAGE_SERVICE_HOST": "minio", "VIDEO_PORT_80_TCP_PORT": "eighty",
+                "STORAGE_SERVICE_PORT": "9000", "VIDEO_PORT_80_TCP_PROTO": "tcp",
+                "VIDEO_PORT_80_TCP": "tcp://10.0.0.2:80"})
+    assert sorted(cfg.warnings) == [
+        "METRICS_PORT is set but Moa reads no such name (docs/configuration.md lists "
+        "them); it is ignored",
+        "STORAGE_SERVICE_HOST is set but Moa reads no such name (docs/configuration.md "
+        "lists them); it is ignored",
+        "VIDEO_PORT_80_TCP_PORT is set but Moa reads no such name (docs/configuration.md "
+        "lists them); it is ignored",
+        "WORKER_METRIC_PORT is set but Moa reads no such name; did you mean "
+        "WORKER_METRICS_PORT?"]
+
+
 def test_unread_names_that_look_like_moas_are_warned_about_never_refused():
     cfg = load({"JOB_MAX_ATTEMPTS": "3", "DATABSE_URL": "postgres://x/y", "log_level": "X",
                 "MOA_WEB_SERVICE_HOST": "10.0.0.1", "MOA_WEB_PORT": "tcp://10.0.0.1:80",
@@ -143,6 +164,15 @@ def test_disagreeing_secrets_are_named_but_never_shown():
         load({"AWS_SECRET_ACCESS_KEY": "first-secret", "R2_SECRET_KEY": "second-secret"})
     assert "R2_SECRET_KEY" in str(error.value)
     assert "first-secret" not in str(error.value) and "second-secret" not in str(error.value)
+
+
+def test_a_conflict_never_quotes_the_credentials_or_query_of_a_url():
+    with pytest.raises(ConfigError) as error:
+        load({"STORAGE_ENDPOINT_URL": "https://AKIAKEY:hunter2@r2.example/b?X-Amz-Signature=sig-s3cr3t",
+              "R2_ENDPOINT": "https://r2.other"})
+    message = str(error.value)
+    assert "https://...@r2.example/b?..." in message and "https://r2.other" in message
+    assert not any(secret in message for secret in ("AKIAKEY", "hunter2", "sig-s3cr3t"))
 
 
 def test_redis_url_is_built_from_its_legacy_pieces():
