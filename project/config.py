@@ -330,13 +330,20 @@ def _typo_of(name: str, known: str) -> bool:
 
 def _redis_url_from_parts(environ: Mapping[str, str], problems: list[str]) -> dict[str, str]:
     """REDIS_URL from REDIS_HOST, REDIS_PORT, REDIS_PASSWORD, REDIS_DB, keyed by the
-    pieces' names; without REDIS_HOST the others are refused, as DB_* without DB_NAME."""
+    pieces' names. Without REDIS_HOST the others build nothing: beside a REDIS_URL
+    they say the same (platforms export both) or are refused naming both, and
+    alone they are refused, as DB_* without DB_NAME."""
     given = [name for name in REDIS_PARTS if environ.get(name, "").strip()]
     if not given:
         return {}
     if "REDIS_HOST" not in given:
-        problems.append(f"{', '.join(given)} set without REDIS_HOST: set REDIS_HOST too "
-                        f"(the server), or only REDIS_URL")
+        url = environ.get("REDIS_URL", "").strip()
+        if not url:
+            problems.append(f"{', '.join(given)} set without REDIS_HOST: set REDIS_HOST "
+                            f"too (the server), or only REDIS_URL")
+        elif not _redis_url_agrees(url, environ):
+            problems.append(f"REDIS_URL and {', '.join(given)} are all set but disagree: "
+                            f"keep only REDIS_URL")
         return {}
     host = environ["REDIS_HOST"].strip()
     port = environ.get("REDIS_PORT", "").strip() or "6379"
@@ -344,6 +351,19 @@ def _redis_url_from_parts(environ: Mapping[str, str], problems: list[str]) -> di
     db = environ.get("REDIS_DB", "").strip() or "0"
     auth = f":{quote(password, safe='')}@" if password else ""
     return {"/".join(given): f"redis://{auth}{host}:{port}/{db}"}
+
+
+def _redis_url_agrees(url: str, environ: Mapping[str, str]) -> bool:
+    """Whether REDIS_PORT, REDIS_PASSWORD and REDIS_DB (those set) say what `url` says."""
+    parts = urlsplit(url)
+    try:
+        port = str(parts.port or 6379)
+    except ValueError:  # a malformed port: the URL's own check names it
+        return True
+    said = {"REDIS_PORT": port, "REDIS_PASSWORD": unquote(parts.password or ""),
+            "REDIS_DB": parts.path.strip("/") or "0"}
+    return all(environ[name].strip() == value for name, value in said.items()
+               if environ.get(name, "").strip())
 
 
 def _validate(config: Config) -> list[str]:

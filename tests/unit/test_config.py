@@ -106,7 +106,16 @@ def test_db_pieces_without_a_database_name_are_refused():
 
 def test_redis_pieces_without_a_host_are_refused_not_dropped():
     with pytest.raises(ConfigError, match="REDIS_PASSWORD, REDIS_DB set without REDIS_HOST"):
-        load({"REDIS_URL": "redis://cache:6379/0", "REDIS_DB": "5", "REDIS_PASSWORD": "pw"})
+        load({"REDIS_DB": "5", "REDIS_PASSWORD": "pw"})
+    with pytest.raises(ConfigError, match="REDIS_URL and REDIS_PASSWORD, REDIS_DB are all "
+                                          "set but disagree") as refused:
+        load({"REDIS_URL": "redis://:pw@cache:6379/0", "REDIS_DB": "5",
+              "REDIS_PASSWORD": "pw"})
+    assert "pw@" not in str(refused.value)
+    # What platforms export beside the URL, saying the same, starts.
+    same = load({"REDIS_URL": "redis://:p%40ss@cache:6380/2", "REDIS_PORT": "6380",
+                 "REDIS_PASSWORD": "p@ss", "REDIS_DB": "2"})
+    assert same["REDIS_URL"] == "redis://:p%40ss@cache:6380/2"
 
 
 def test_a_typo_of_moas_name_shaped_like_a_service_link_is_still_warned_about():
