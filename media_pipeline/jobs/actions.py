@@ -102,12 +102,15 @@ def job_cancel(*, job_id: uuid.UUID) -> Job:
 
 
 def job_retry(*, job_id: uuid.UUID) -> Job:
-    """Run a FAILED job again, with a fresh allowance of attempts. RetryRefused when
-    it failed on its input (retry_refusal)."""
+    """Run a FAILED job again, with a fresh allowance of attempts. RetryRefused, saying
+    why, for a job that is not FAILED (a RUNNING one still has its worker), one that
+    failed on its input (retry_refusal), or one its kind refuses (JobKind.retry_refusal:
+    a video encode that a newer encode of the video replaced, an import into a deleted
+    team). Every check runs under the job's row lock."""
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job_id)
-        policy.check_transition(job.status, JobStatus.PENDING)
-        refusal = retry_refusal(job.error_code)
+        refusal = (policy.retry_status_refusal(job.status) or retry_refusal(job.error_code)
+                   or _kind_retry_refusal(job))
         if refusal:
             raise policy.RetryRefused(refusal)
         job.status, job.progress, job.stage, job.message = JobStatus.PENDING, 0, "", ""
@@ -120,6 +123,14 @@ def job_retry(*, job_id: uuid.UUID) -> Job:
         publish(job)
         wake(job.kind, job.id)
     return job
+
+
+def _kind_retry_refusal(job: Job) -> str | None:
+    try:
+        refusal = registry.kind(job.kind).retry_refusal
+    except ValueError:
+        return f"No worker runs {job.kind} jobs any more: this one cannot run again."
+    return refusal(job=job) if refusal else None
 
 
 def job_reprocess(*, job_id: uuid.UUID) -> Job:

@@ -62,15 +62,6 @@ class AgeFilter(admin.SimpleListFilter):
         return queryset
 
 
-def _retry(job: Job) -> None:
-    try:
-        actions.job_retry(job_id=job.pk)
-    except policy.RetryRefused:
-        raise  # its message says what will help
-    except policy.IllegalTransition as error:
-        raise policy.IllegalTransition(f"{error}: only a FAILED job can be retried") from None
-
-
 def _cancel(job: Job) -> None:
     try:
         actions.job_cancel(job_id=job.pk)
@@ -111,8 +102,9 @@ class JobAdmin(ReadOnlyAdmin):
 
     @admin.action(permissions=OPERATE, description="Retry the selected FAILED jobs")
     def retry(self, request, queryset):
-        console_run(request, queryset.order_by("created_at"), verb="Retry", apply=_retry,
-                    refusals=(policy.IllegalTransition,))
+        console_run(request, queryset.order_by("created_at"), verb="Retry",
+                    apply=lambda job: actions.job_retry(job_id=job.pk),
+                    refusals=(policy.RetryRefused,))
 
     @admin.action(permissions=OPERATE,
                   description="Reprocess the selected finished jobs from their inputs")

@@ -53,7 +53,7 @@ def job_detail(request: Request, job_id) -> Response:
 @api_view(["POST"])
 def job_cancel(request: Request, job_id) -> Response:
     rate_limits.throttle(request, ("cancel.user", rate_limits.BY_USER))
-    return change_job(request, job_id, actions.job_cancel, "")
+    return change_job(request, job_id, actions.job_cancel)
 
 
 @extend_schema(summary="Run a FAILED job again (not one that failed on its input)",
@@ -61,18 +61,16 @@ def job_cancel(request: Request, job_id) -> Response:
 @api_view(["POST"])
 def job_retry(request: Request, job_id) -> Response:
     rate_limits.throttle(request, ("retry.user", rate_limits.BY_USER))
-    return change_job(request, job_id, actions.job_retry, "; only a FAILED job can be retried")
+    return change_job(request, job_id, actions.job_retry)
 
 
-def change_job(request: Request, job_id, action, refusal_hint: str) -> Response:
+def change_job(request: Request, job_id, action) -> Response:
     """Authorize, apply one state change, answer 202 with the job (409 if illegal)."""
     visible_job(request, job_id)
     try:
         job = action(job_id=job_id)
-    except policy.RetryRefused as error:
+    except policy.IllegalTransition as error:  # a RetryRefused says why in full
         raise Conflict(str(error)) from None
-    except policy.IllegalTransition as error:
-        raise Conflict(f"{error}{refusal_hint}") from None
     return Response(job_json(job), status=202)
 
 

@@ -26,12 +26,21 @@ class IllegalTransition(Exception):
 
 
 class RetryRefused(IllegalTransition):
-    """A FAILED job that running again cannot help; the message says what will."""
+    """A retry a person may not make; the message says why and what will help."""
 
 
 def check_transition(current: str, target: str) -> None:
     if target not in TRANSITIONS.get(current, frozenset()):
         raise IllegalTransition(f"a {current} job cannot become {target}")
+
+
+def retry_status_refusal(status: str) -> str | None:
+    """Why a job in `status` may not be retried, or None for a FAILED one. Only a FAILED
+    job is retried by a person: RUNNING -> PENDING is a stopping worker's release, and a
+    "retry" of a RUNNING job would let a second worker run it beside the first."""
+    if status == JobStatus.FAILED:
+        return None
+    return f"This job is {status}: only a FAILED job can be retried."
 
 
 def retry_delay(attempt: int, rng: random.Random | None = None) -> float:

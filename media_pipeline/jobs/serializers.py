@@ -10,6 +10,7 @@ from __future__ import annotations
 from media_pipeline.jobs import registry
 from media_pipeline.jobs.errors import retry_refusal
 from media_pipeline.jobs.models import Job
+from media_pipeline.jobs.policy import retry_status_refusal
 from media_pipeline.jobs.queries import alive_by_channel
 from media_pipeline.jobs.states import JobStatus
 
@@ -34,7 +35,7 @@ def job_json(job: Job, alive: dict[str, int] | None = None) -> dict:
         "result": job.result, "version": job.version, "attempts": job.attempts,
         "team": job.team_id, "cancel_requested": job.cancel_requested,
         "subject": job_subject(job),
-        "retryable": job.status == JobStatus.FAILED and retry_refusal(job.error_code) is None,
+        "retryable": not (retry_status_refusal(job.status) or retry_refusal(job.error_code)),
         "created_at": wire_time(job.created_at), "started_at": wire_time(job.started_at),
         "finished_at": wire_time(job.finished_at),
         "queue": {"position": position if job.status == JobStatus.PENDING else 0,

@@ -95,16 +95,23 @@ def test_bulk_retry_retries_the_failed_and_says_why_each_other_was_skipped(
     retryable, on_input = failed(alice, "INTERNAL"), failed(alice, "INPUT_INVALID")
     done = jobs.job_enqueue(kind="noop", owner=alice, payload={})
     Job.objects.filter(pk=done.pk).update(status="DONE")
+    running = jobs.job_enqueue(kind="noop", owner=alice, payload={})
+    assert jobs.job_claim(channels=["jobs.excel"], worker_id="worker-1").pk == running.pk
     with caplog.at_level(logging.INFO, logger="project.console"):
-        said = act(client, JOBS, "retry", [retryable, on_input, done])
+        said = act(client, JOBS, "retry", [retryable, on_input, done, running])
     assert Job.objects.get(pk=retryable.pk).status == "PENDING"
     assert Job.objects.get(pk=on_input.pk).status == "FAILED"
     assert said[0] == "Retry: 1 done."
     assert f"{on_input.pk} FAILED skipped: This job failed with INPUT_INVALID" in said[1]
-    assert said[2].endswith("skipped: a DONE job cannot become PENDING: only a FAILED job "
-                            "can be retried")
+    assert said[2].endswith("skipped: This job is DONE: only a FAILED job can be retried.")
+    # RUNNING -> PENDING is a stopping worker's release, never a retry: the job stays
+    # with its worker, and no other worker may claim it.
+    assert said[3].endswith("skipped: This job is RUNNING: only a FAILED job can be "
+                            "retried.")
+    still = Job.objects.get(pk=running.pk)
+    assert (still.status, still.lease_owner, still.attempts) == ("RUNNING", "worker-1", 1)
     lines = [record for record in caplog.records if record.name == "project.console"]
-    assert [record.levelname for record in lines] == ["INFO", "WARNING", "WARNING"]
+    assert [record.levelname for record in lines] == ["INFO", "WARNING", "WARNING", "WARNING"]
     assert all("by root (id" in record.getMessage() and record.staff_user == "root"
                and len(record.request_id) == 32 for record in lines)
 

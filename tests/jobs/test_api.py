@@ -45,6 +45,51 @@ def test_team_owners_see_team_jobs_members_and_strangers_do_not(client, alice, b
     assert client.post(f"/api/v1/jobs/{job.pk}/cancel/").status_code == 404
 
 
+def test_a_running_job_cannot_be_retried_and_stays_with_its_worker(client, alice):
+    """RUNNING -> PENDING is a stopping worker's release: a person's "retry" of it would
+    let a second worker run the job beside the first."""
+    job = jobs.job_enqueue(kind="noop", owner=alice, payload={})
+    assert jobs.job_claim(channels=["jobs.excel"], worker_id="worker-1").pk == job.pk
+    client.force_login(alice)
+    refused = client.post(f"/api/v1/jobs/{job.pk}/retry/")
+    assert refused.status_code == 409 and refused.json()["code"] == "conflict"
+    assert refused.json()["detail"] == "This job is RUNNING: only a FAILED job can be retried."
+    detail = client.get(f"/api/v1/jobs/{job.pk}/").json()
+    assert (detail["status"], detail["attempts"], detail["retryable"]) == ("RUNNING", 1, False)
+    assert jobs.job_claim(channels=["jobs.excel"], worker_id="worker-2") is None
+
+
+def test_a_deleted_teams_jobs_are_hidden_from_its_owners_but_not_from_their_own(
+        client, alice, bob):
+    """Only the job's owner still reaches a job of a deleted team; the team's owners
+    reached it through the team, which is gone. An import into it is not retried."""
+    from collab.team_actions import team_delete
+    from media_pipeline.models import Job
+
+    team = collab_actions.team_create(name="T", owner=alice)
+    collab_actions.membership_ensure(team=team, user=bob)
+    pending = jobs.job_enqueue(kind="noop", owner=bob, payload={}, team_id=team.pk)
+    imported = jobs.job_enqueue(kind="excel.import", owner=bob, team_id=team.pk,
+                                payload={"key": "imports/x.xlsx", "team": team.pk})
+    Job.objects.filter(pk=imported.pk).update(status="FAILED", attempts=5,
+                                              error_code="STORAGE_UNAVAILABLE")
+    team_delete(team_id=team.pk, actor_id=alice.pk)
+    client.force_login(alice)
+    assert client.get("/api/v1/jobs/").json()["jobs"] == []
+    for job in (pending, imported):
+        assert client.get(f"/api/v1/jobs/{job.pk}/").status_code == 404
+    assert client.post(f"/api/v1/jobs/{pending.pk}/cancel/").status_code == 404
+    assert client.post(f"/api/v1/jobs/{imported.pk}/retry/").status_code == 404
+    client.force_login(bob)
+    listed = {job["id"] for job in client.get("/api/v1/jobs/").json()["jobs"]}
+    assert listed == {str(pending.pk), str(imported.pk)}
+    refused = client.post(f"/api/v1/jobs/{imported.pk}/retry/")
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == ("The team this import was for was deleted: there "
+                                        "is nothing to import into.")
+    assert Job.objects.get(pk=imported.pk).status == "FAILED"
+
+
 def test_cancel_then_cancel_again_is_409(client, alice):
     job = jobs.job_enqueue(kind="noop", owner=alice, payload={})
     client.force_login(alice)
