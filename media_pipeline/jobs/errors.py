@@ -29,6 +29,8 @@ ERROR_CODES: dict[str, tuple[str, str]] = {
     "STORAGE_DENIED": (PERMANENT, "storage refused the credentials or the bucket"),
     "NOT_PERMITTED": (PERMANENT, "the person who started the job may no longer do what it "
                       "does (no longer an owner of the team)"),
+    "SUPERSEDED": (PERMANENT, "a newer job of the same item replaced this one before it "
+                   "ran (a video reprocessed): that job does the work"),
     "STORAGE_UNAVAILABLE": (TRANSIENT, "storage could not be reached or failed"),
     "EMAIL_UNAVAILABLE": (TRANSIENT, "the mail server refused or could not be reached "
                           "(EMAIL_URL); what was sent stays sent, the rest on retry"),

@@ -43,6 +43,10 @@ class JobKind:
     # console's reprocess, jobs/actions.job_reprocess); None: its inputs are not kept
     # once it ends, so only a new upload can run it again.
     reprocess: Callable[..., Job] | None = None
+    # Why a FAILED job of this kind may not be retried now, or None (jobs/actions.job_retry,
+    # under the job's row lock): a video encode a newer encode replaced, an import into a
+    # deleted team. None: the engine's own rules only.
+    retry_refusal: Callable[..., str | None] | None = None
 
 
 @dataclass(frozen=True)

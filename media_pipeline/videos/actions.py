@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from media_pipeline import storage
 from media_pipeline.jobs.actions import job_cancel, job_enqueue
-from media_pipeline.jobs.errors import ReprocessRefused
+from media_pipeline.jobs.errors import JobFailed, ReprocessRefused
 from media_pipeline.jobs.models import Job
 from media_pipeline.jobs.states import ACTIVE
 from media_pipeline.videos import ladder, upload_rules
@@ -247,11 +247,35 @@ def video_job_reprocess(*, job: Job) -> Job:
     return video_reprocess(video_id=video_id)
 
 
+def video_job_retry_refusal(*, job: Job) -> str | None:
+    """The video.encode kind's retry check (jobs/registry.py), under the job's row lock:
+    only the video's current encode may run again, and only while its original is kept.
+    An older encode, superseded by a reprocess, would withdraw the renditions the newer
+    one published (or run beside it). The video's row is locked too, so a reprocess and
+    a retry at once cannot both enqueue an encode (video_reprocess takes the same lock)."""
+    video_id = job.payload.get("video")
+    video = (Video.objects.select_for_update().filter(pk=video_id).first()
+             if isinstance(video_id, str) else None)
+    if video is None:
+        return "The video this job encoded was deleted."
+    if video.job_id != job.id:
+        return (f"This encode was superseded by job {video.job_id}, a newer encode of the "
+                f"same video: retry or reprocess that one instead.")
+    return _purged(video)
+
+
+def _purged(video: Video) -> str | None:
+    """Why the video cannot be encoded again once its original was purged, or None."""
+    if video.original_deleted_at is None:
+        return None
+    return (f"Its original was purged on {video.original_deleted_at:%Y-%m-%d} "
+            f"(purge_video_originals): only a new upload can encode this video again.")
+
+
 def _check_reprocessable(video: Video) -> None:
-    if video.original_deleted_at is not None:
-        raise ReprocessRefused(f"Its original was purged on "
-                               f"{video.original_deleted_at:%Y-%m-%d} (purge_video_originals):"
-                               f" only a new upload can encode this video again.")
+    purged = _purged(video)
+    if purged:
+        raise ReprocessRefused(purged)
     if video.job is None:
         raise ReprocessRefused("Its upload never completed: there is nothing to encode.")
     if video.job.status in ACTIVE:
@@ -259,10 +283,17 @@ def _check_reprocessable(video: Video) -> None:
                                f"(job {video.job.id}).")
 
 
-def video_encoding_started(*, video_id: str) -> Video:
-    """An encode attempt begins: whatever an earlier attempt published is withdrawn."""
+def video_encoding_started(*, video_id: str, job_id: uuid.UUID) -> Video:
+    """An encode attempt of job `job_id` begins: whatever an earlier attempt published
+    is withdrawn. JobFailed SUPERSEDED, having touched nothing, when the video's encode
+    is another job by now (a reprocess replaced this one): only the video's current
+    encode may rewrite its renditions and its storage."""
     with transaction.atomic():
         video = Video.objects.select_for_update().get(pk=video_id)
+        if video.job_id != job_id:
+            raise JobFailed("SUPERSEDED", f"A newer encode of this video (job "
+                            f"{video.job_id}) replaced this one: it does the work, and "
+                            f"this one changed nothing.")
         video.status, video.renditions, video.has_thumbnail = Video.Status.PROCESSING, [], False
         video.ready_at = None
         video.save()

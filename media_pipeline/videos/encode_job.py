@@ -7,6 +7,8 @@ while 720p is still encoding. Progress: downloading 0-3, probing 3-5, the rungs 
 Temporary files live in one directory removed whatever happens. A retry clears the
 output prefix first, so it re-runs cleanly; a cancelled or failed encode removes its
 partial output (a released or fenced one leaves it to the attempt that owns it now).
+An encode that is no longer its video's job (a reprocess replaced it) fails as
+SUPERSEDED before it touches anything.
 
 The probe and every ffmpeg run are children under limits (videos/ffmpeg.py):
 one stopped by a limit, or crashing, fails the job as INPUT_TOO_COMPLEX naming the
@@ -57,7 +59,7 @@ def video_encode(context: JobContext) -> dict:
     video_id = context.payload.get("video")
     if not isinstance(video_id, str) or not Video.objects.filter(pk=video_id).exists():
         raise JobFailed("INPUT_INVALID", "payload.video must name an existing video")
-    row = actions.video_encoding_started(video_id=video_id)
+    row = actions.video_encoding_started(video_id=video_id, job_id=context.job_id)
     try:
         with (tempfile.TemporaryDirectory(prefix="moa-video-") as work,
               storage_failure_fails_job()):

@@ -1,6 +1,7 @@
 """Reprocess (the ops console's): a finished job run again from its inputs, as a new job.
 A video encode encodes its kept original again (real ffmpeg, the encoder in-process,
-local storage); everything else is refused with the reason."""
+local storage); everything else is refused with the reason. The encode a reprocess
+replaced is history: it is not retried, and if it runs anyway it touches nothing."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from media_pipeline import storage
 from media_pipeline.jobs import actions as jobs
+from media_pipeline.jobs import policy
 from media_pipeline.jobs.errors import ReprocessRefused
 from media_pipeline.models import Job, Video
 from media_pipeline.videos.actions import video_reprocess, videos_purge_originals
@@ -102,3 +104,72 @@ def test_active_cancelled_and_import_jobs_are_refused_with_the_reason(alice, tea
                                                r"reprocessed: their input is not kept"):
         jobs.job_reprocess(job_id=imported.pk)
     assert Job.objects.count() == 2
+
+
+def hls_files(root: Path, video_id: str) -> list[str]:
+    return sorted(str(path.relative_to(root)) for path in (root / "videos" / video_id / "hls")
+                  .rglob("*") if path.is_file())
+
+
+def test_an_old_failed_encode_superseded_by_a_reprocess_is_not_retried(
+        client, alice, silent, settings, local_storage):
+    """The review's scenario: retrying it once the newer encode published and the
+    original was purged wiped the READY video's renditions and its whole HLS output."""
+    settings.FFMPEG_BINARY = "/nonexistent/ffmpeg"
+    client.force_login(alice)
+    sent = upload(client, silent)
+    old = run_next_job()
+    assert (old.status, old.error_code) == ("FAILED", "ENCODER_UNAVAILABLE")
+    settings.FFMPEG_BINARY = ""
+    newer = jobs.job_reprocess(job_id=old.pk)
+    # While the newer encode waits: a retry would run two encodes of the video at once.
+    refused = client.post(f"/api/v1/jobs/{old.pk}/retry/")
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == (f"This encode was superseded by job {newer.pk}, a "
+                                        f"newer encode of the same video: retry or "
+                                        f"reprocess that one instead.")
+    assert run_next_job().pk == newer.pk
+    Video.objects.filter(pk=sent["video"]).update(ready_at=timezone.now() - timedelta(days=2))
+    videos_purge_originals(older_than_days=1, dry_run=False)
+    published = hls_files(local_storage, sent["video"])
+    assert f"videos/{sent['video']}/hls/master.m3u8" in published
+    with pytest.raises(policy.RetryRefused, match=f"superseded by job {newer.pk}"):
+        jobs.job_retry(job_id=old.pk)
+    video = Video.objects.get(pk=sent["video"])
+    assert (video.status, [r["name"] for r in video.renditions]) == ("READY", ["360p"])
+    assert hls_files(local_storage, sent["video"]) == published
+    assert Job.objects.get(pk=old.pk).status == "FAILED"
+
+
+def test_an_encode_that_is_no_longer_its_videos_job_fails_touching_nothing(ready,
+                                                                          local_storage):
+    newer = jobs.job_reprocess(job_id=ready["job"].pk)
+    assert run_next_job().pk == newer.pk
+    published = hls_files(local_storage, ready["video"])
+    # However it got back to the queue (a retry taken before this rule), it must not run.
+    Job.objects.filter(pk=ready["job"].pk).update(status="PENDING")
+    stale = run_next_job()
+    assert (stale.pk, stale.status, stale.error_code) == (ready["job"].pk, "FAILED",
+                                                          "SUPERSEDED")
+    assert f"(job {newer.pk}) replaced this one" in stale.error_message
+    video = Video.objects.get(pk=ready["video"])
+    assert (video.status, video.job_id) == ("READY", newer.pk)
+    assert [r["name"] for r in video.renditions] == ["360p"] and video.ready_at
+    assert hls_files(local_storage, ready["video"]) == published
+
+
+def test_the_videos_own_failed_encode_is_retried_while_its_original_is_kept(
+        client, alice, silent, settings):
+    settings.FFMPEG_BINARY = "/nonexistent/ffmpeg"
+    client.force_login(alice)
+    sent = upload(client, silent)
+    failed = run_next_job()
+    settings.FFMPEG_BINARY = ""
+    Video.objects.filter(pk=sent["video"]).update(original_deleted_at=timezone.now())
+    with pytest.raises(policy.RetryRefused, match=r"original was purged on .* only a new "
+                                                  r"upload"):
+        jobs.job_retry(job_id=failed.pk)
+    Video.objects.filter(pk=sent["video"]).update(original_deleted_at=None)
+    assert jobs.job_retry(job_id=failed.pk).status == "PENDING"
+    assert run_next_job().status == "DONE"
+    assert Video.objects.get(pk=sent["video"]).status == "READY"
