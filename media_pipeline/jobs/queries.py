@@ -45,10 +45,12 @@ def with_position(jobs):
 
 
 def visible_jobs(user_id: int):
-    """Jobs a user may see: their own, and those of teams they own."""
+    """Jobs a user may see: their own (whatever became of their team), and those of
+    teams they own that are not deleted (as videos/queries.visible_videos)."""
     return Job.objects.filter(
         Q(owner_id=user_id)
-        | Q(team__memberships__user_id=user_id, team__memberships__role="owner")
+        | Q(team__memberships__user_id=user_id, team__memberships__role="owner",
+            team__is_deleted=False)
     ).distinct()
 
 

@@ -1,4 +1,5 @@
-"""The start of a member import: check the upload, store it, enqueue the import job.
+"""The start of a member import: check the upload, store it, enqueue the import job;
+and whether a failed one may run again.
 
 Storage is called outside transactions (a slow store must not hold row locks).
 """
@@ -65,3 +66,11 @@ def member_import_start(*, team: Team, owner: User, upload: UploadedFile, site: 
     except Exception:
         storage.delete(key)  # no job will ever read it
         raise
+
+
+def member_import_retry_refusal(*, job: Job) -> str | None:
+    """The excel.import kind's retry check (jobs/registry.py): an import into a team
+    that was deleted has nothing to import into, whoever asks."""
+    if Team.objects.filter(pk=job.team_id, is_deleted=False).exists():
+        return None
+    return "The team this import was for was deleted: there is nothing to import into."

@@ -61,6 +61,20 @@ async def test_an_owner_of_a_deleted_team_stops_receiving_its_jobs(token_for, al
     await socket.disconnect()
 
 
+async def test_the_snapshot_leaves_out_a_deleted_teams_jobs_but_for_their_owner(
+        token_for, alice, bob, team):
+    from collab.team_actions import team_delete
+
+    job = await database_sync_to_async(team_job)(team, alice)
+    await database_sync_to_async(team_delete)(team_id=team.pk, actor_id=alice.pk)
+    other_owner = await jobs_socket(token_for, bob)
+    assert await other_owner.receive_nothing(timeout=0.5)
+    await other_owner.disconnect()
+    own = await jobs_socket(token_for, alice)
+    assert (await next_job(own))["id"] == str(job.id)
+    await own.disconnect()
+
+
 async def test_a_new_owner_gets_the_teams_live_jobs_without_reconnecting(token_for, alice,
                                                                         make_user, team):
     carol = await database_sync_to_async(make_user)("carol")
