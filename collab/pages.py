@@ -1,6 +1,10 @@
 """collab's pages: a person's teams, a team's maps, and the board. Each renders a
 template; the live parts are ES modules in static/moa/ that speak the REST and
-WebSocket contracts (docs/protocol.md)."""
+WebSocket contracts (docs/protocol.md).
+
+Every page here is `never_cache` (Cache-Control: no-store, private): after leaving or
+deleting a team, the Back button must ask the server again, never show a stored page
+whose controls act on a team the person is no longer in."""
 
 import re
 
@@ -9,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import path
+from django.views.decorators.cache import never_cache
 
 from collab import access, queries
 from collab.models import Membership, Team
@@ -24,6 +29,7 @@ def member_role(request, team_id: int) -> tuple[Team, str]:
         raise Http404("No such team.") from None
 
 
+@never_cache
 @login_required
 def teams(request):
     return render(request, "teams.html", {"teams": queries.teams_of(request.user.pk)})
@@ -32,6 +38,7 @@ def teams(request):
 MEMBERS_PER_PAGE = 100
 
 
+@never_cache
 @login_required
 def team(request, team_id: int):
     """The team's maps and members; what the person may manage has its buttons
@@ -51,6 +58,7 @@ def team(request, team_id: int):
         "next_members": following if members and following < count else None})
 
 
+@never_cache
 @login_required
 def board(request, team_id: int, map_id: int):
     found, _ = member_role(request, team_id)

@@ -190,3 +190,15 @@ def test_a_deleted_owner_does_not_count_so_the_last_live_owner_stays(client, ali
     assert [m["username"] for m in listed["members"]] == ["alice", "bob"]
     assert listed["count"] == 2
     assert roles(team)["alice"] == "owner"
+
+
+def test_the_team_pages_and_the_board_are_never_stored_for_the_back_button(client, alice, team):
+    """After leaving or deleting a team, Back must ask the server (a 404 now), never
+    show a stored page whose controls act on the team."""
+    mindmap = actions.map_create(team=team, title="Roadmap", actor=alice)
+    client.force_login(alice)
+    for url in ("/teams/", f"/teams/{team.pk}/", f"/teams/{team.pk}/maps/{mindmap.pk}/"):
+        answer = client.get(url)
+        assert answer.status_code == 200
+        said = {part.strip() for part in answer["Cache-Control"].split(",")}
+        assert {"no-store", "private"} <= said, url
