@@ -39,6 +39,25 @@ export function errorText(error, labels = {}) {
   }).join(" ");
 }
 
+// Submit `form` through `send()` once at a time: its submit button is disabled and a
+// second submit (a double click) ignored while a request is in flight, so one click
+// makes one thing. `send()` resolves true when the page moves on (the button stays
+// disabled), false on a refusal (the button comes back; what was typed stays).
+export function submitOnce(form, send) {
+  const button = form.querySelector('button[type="submit"]');
+  let busy = false;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (busy) return;
+    busy = true;
+    button.disabled = true;
+    if (!await send()) {
+      busy = false;
+      button.disabled = false;
+    }
+  });
+}
+
 export const jobEvents = new EventTarget();  // "job" (detail: job), "connection" (detail: state)
 const versions = new Map();
 let attempt = 0;
