@@ -7,12 +7,16 @@
 // After the browser's `offline` event the socket is closed (a socket on a dead network
 // can look open for minutes) and no attempt is made until `online`. A close 4401
 // (signed out) retries slowly, so signing in again in another tab brings the board back;
-// 4403/4404 retry only when the tab is shown again.
+// 4403/4404 retry with a slower backoff (10 s doubling to 5 min), when the tab is shown
+// again, or when the person asks (`now()`): a map restored or a member added back
+// reconnects, and the edits kept meanwhile are sent.
 
 const SIGNED_OUT_RETRY_MS = 10_000;
+const GONE_RETRY_MS = [10_000, 300_000];  // first and longest wait after a 4403/4404
 // 4001 is this page's own close: the socket's account is not the page's (below).
 const REFUSED = { 4001: "other-user", 4401: "signed-out", 4403: "forbidden", 4404: "not-found" };
 const RETRIED = new Set(["signed-out", "other-user"]);
+const GONE = new Set(["forbidden", "not-found"]);
 
 export class Connection {
   // `loaded(nodes, seq)` a whole snapshot; `event(opEvent)` the next op event in seq
@@ -24,6 +28,7 @@ export class Connection {
     this.seq = null;
     this.loading = null;   // a snapshot arriving in parts: {seq, parts, next, nodes}
     this.attempt = 0;
+    this.refusals = 0;     // 4403/4404 closes in a row, for their backoff
     this.timer = null;
     this.afterMs = null;   // from a draining server's `reconnect` frame
     this.offline = false;  // since the browser's `offline` event, until `online`
@@ -89,6 +94,11 @@ export class Connection {
     if (refused) {
       this.set(refused);
       if (RETRIED.has(refused)) this.timer = setTimeout(() => this.now(), SIGNED_OUT_RETRY_MS);
+      if (GONE.has(refused)) {
+        const [first, longest] = GONE_RETRY_MS;
+        this.timer = setTimeout(() => this.now(), Math.min(longest, first * 2 ** this.refusals));
+        this.refusals += 1;
+      }
       return;
     }
     this.attempt += 1;
@@ -107,6 +117,7 @@ export class Connection {
 
   welcomed() {
     this.attempt = 0;
+    this.refusals = 0;
     this.progress = null;
     this.set("open");
     this.ready();

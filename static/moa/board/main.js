@@ -101,9 +101,21 @@ function receive(frame) {
 }
 
 function showStatus() {
-  const { text, state, signIn } = describe({ connection, online: navigator.onLine, count: outbox.edits });
+  const { text, state, signIn, retry } = describe({ connection, online: navigator.onLine, count: outbox.edits });
   statusLine.dataset.state = state;
   statusLine.replaceChildren(text);
+  if (retry) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary";
+    button.textContent = "Try again";
+    button.addEventListener("click", () => {
+      button.disabled = true;  // until the answer redraws the line
+      button.textContent = "Trying…";
+      connection.now();
+    });
+    statusLine.append(" ", button);
+  }
   if (signIn) {
     const link = document.createElement("a");
     link.href = signInHref;

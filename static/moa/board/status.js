@@ -7,7 +7,16 @@ function edits(count, word = "unsaved ") {
   return `${count} ${word}edit${count === 1 ? "" : "s"}`;
 }
 
-// {text, state, signIn}: `signIn` is true when the line needs the sign-in link.
+// What a read-only board says of the edits it could not send: never dropped silently.
+// They stay on this device and go out if the board reconnects (the map restored, the
+// person added back).
+function unsent(count) {
+  if (!count) return "";
+  return ` ${count} edit${count === 1 ? " was" : "s were"} not saved (kept on this device in case access comes back).`;
+}
+
+// {text, state, signIn, retry}: `signIn` is true when the line needs the sign-in link;
+// `retry` when it offers to try the connection again (the map or membership may be back).
 export function describe({ connection, online, count }) {
   const state = connection.state;
   if (state === "signed-out") {
@@ -20,8 +29,10 @@ export function describe({ connection, online, count }) {
       count ? `your ${edits(count, "")} ${count === 1 ? "is" : "are"} kept on this device` : "nothing of yours is lost"
     }; sign in as yourself to save and edit.` };
   }
-  if (state === "forbidden") return { state, text: "Read-only: you are no longer a member of this team." };
-  if (state === "not-found") return { state, text: "Read-only: this map has been deleted." };
+  if (state === "forbidden") {
+    return { state, retry: true, text: `Read-only: you are no longer a member of this team.${unsent(count)}` };
+  }
+  if (state === "not-found") return { state, retry: true, text: `Read-only: this map has been deleted.${unsent(count)}` };
   if (state === "open") {
     return { state: count ? "saving" : "saved",
              text: count ? `Saving ${edits(count, "")}…` : "All changes saved" };
