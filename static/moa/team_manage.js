@@ -19,19 +19,6 @@ function confirmed(text, action) {
   });
 }
 
-function askTitle(current) {
-  const dialog = document.getElementById("rename");
-  const input = document.getElementById("rename-title");
-  input.value = current;
-  dialog.returnValue = "";
-  dialog.showModal();
-  input.select();
-  return new Promise((resolve) => {
-    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok" ? input.value : null),
-      { once: true });
-  });
-}
-
 // Run one call; its error, in the page's words, goes to `status`. True when it succeeded.
 async function attempt(status, call, labels = {}) {
   status.textContent = "";
@@ -45,6 +32,17 @@ async function attempt(status, call, labels = {}) {
 }
 
 const membersStatus = document.getElementById("members-status");
+const memberCount = document.getElementById("member-count");
+
+// Move a member's row to where the list puts it: owners first, then by username (as
+// queries.members_of orders the page).
+function placeByRole(row) {
+  const rank = (tr) => (tr.dataset.role === "owner" ? 0 : 1);
+  const before = (a, b) => rank(a) - rank(b) || a.dataset.username.toLowerCase().localeCompare(b.dataset.username.toLowerCase());
+  const others = [...row.parentElement.rows].filter((tr) => tr !== row);
+  const next = others.find((tr) => before(row, tr) < 0);
+  row.parentElement.insertBefore(row, next ?? null);
+}
 
 for (const select of document.querySelectorAll(".member-role")) {
   select.addEventListener("change", async () => {
@@ -60,6 +58,7 @@ for (const select of document.querySelectorAll(".member-role")) {
       return;
     }
     row.dataset.role = select.value;
+    placeByRole(row);
     membersStatus.textContent = `${row.dataset.name} is now ${select.value === "owner" ? "an owner" : "a member"}.`;
   });
 }
@@ -71,6 +70,7 @@ for (const button of document.querySelectorAll(".member-remove")) {
     if (!await confirmed(`Remove ${name} from ${root.dataset.name}? Any map of this team they have open closes at once.`, "Remove")) return;
     if (await attempt(membersStatus, () => api(`/api/v1/teams/${team}/members/${row.dataset.user}/`, { method: "DELETE" }))) {
       row.remove();
+      memberCount.textContent = Number(memberCount.textContent) - 1;
       membersStatus.textContent = `${name} was removed from the team.`;
     }
   });
@@ -93,17 +93,38 @@ document.getElementById("team-delete")?.addEventListener("click", async () => {
 
 const mapsStatus = document.getElementById("maps-status");
 
+// Rename in the page's dialog, which stays open on a refusal: the reason shows in it
+// and what was typed is kept, to correct it (Cancel or Escape close it).
+const renameDialog = document.getElementById("rename");
+const renameInput = document.getElementById("rename-title");
+const renameStatus = document.getElementById("rename-status");
+let renaming = null;  // the map's list item, while its dialog is open
+
 for (const button of document.querySelectorAll(".map-rename")) {
-  button.addEventListener("click", async () => {
-    const item = button.closest("li");
-    const title = await askTitle(item.dataset.title);
-    if (title === null || title === item.dataset.title) return;
-    if (await attempt(mapsStatus, () => api(`/api/v1/maps/${item.dataset.map}/`, { method: "PATCH", json: { title } }),
-      { title: "New title" })) {
-      location.reload();
-    }
+  button.addEventListener("click", () => {
+    renaming = button.closest("li");
+    renameInput.value = renaming.dataset.title;
+    renameStatus.textContent = "";
+    renameDialog.showModal();
+    renameInput.select();
   });
 }
+
+renameDialog.querySelector("form").addEventListener("submit", async (event) => {
+  if (event.submitter?.value !== "ok") return;  // Cancel closes the dialog
+  event.preventDefault();
+  const ok = event.submitter;
+  const title = renameInput.value;
+  if (title === renaming.dataset.title) { renameDialog.close(); return; }
+  ok.disabled = true;
+  if (await attempt(renameStatus, () => api(`/api/v1/maps/${renaming.dataset.map}/`, { method: "PATCH", json: { title } }),
+    { title: "New title" })) {
+    location.reload();
+    return;
+  }
+  ok.disabled = false;
+  renameInput.focus();
+});
 
 for (const button of document.querySelectorAll(".map-delete")) {
   button.addEventListener("click", async () => {
