@@ -68,6 +68,17 @@ def test_offline_is_kept_for_a_browser_without_network():
     assert js("describe", "offline", False, 0)["text"] == "Offline — no unsaved edits"
 
 
+@pytest.mark.parametrize("state, why", [
+    ("forbidden", "Read-only: you are no longer a member of this team."),
+    ("not-found", "Read-only: this map has been deleted."),
+])
+def test_a_read_only_board_says_how_many_edits_were_not_saved_and_offers_to_try_again(state, why):
+    assert js("describe", state, True, 0) == {"state": state, "retry": True, "text": why}
+    assert js("describe", state, True, 1)["text"] == (
+        f"{why} 1 edit was not saved (kept on this device in case access comes back).")
+    assert js("describe", state, True, 3)["text"].startswith(f"{why} 3 edits were not saved")
+
+
 # --- counting edits -------------------------------------------------------------------------
 
 def create(node_id, title="New idea", parent="root"):
