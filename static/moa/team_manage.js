@@ -110,10 +110,14 @@ for (const button of document.querySelectorAll(".map-rename")) {
   });
 }
 
+// Cancel is not a submit button, so Enter in the title submits Rename (a form's
+// default button is its first submit button).
+renameDialog.querySelector('button[value="cancel"]').addEventListener("click",
+  () => renameDialog.close());
+
 renameDialog.querySelector("form").addEventListener("submit", async (event) => {
-  if (event.submitter?.value !== "ok") return;  // Cancel closes the dialog
   event.preventDefault();
-  const ok = event.submitter;
+  const ok = renameDialog.querySelector('button[value="ok"]');
   const title = renameInput.value;
   if (title === renaming.dataset.title) { renameDialog.close(); return; }
   ok.disabled = true;
