@@ -15,7 +15,7 @@ from media_pipeline import storage
 from media_pipeline.models import Video
 from tests.jobs import clips
 from tests.jobs.moto import s3_storages
-from tests.jobs.video_flow import run_next_job, upload
+from tests.jobs.video_flow import encode_and_open
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 PREFIX = "tenant-a/moa/"
@@ -33,11 +33,7 @@ def test_a_video_on_s3_lives_under_the_prefix_from_upload_to_delete(
     source = clips.clip(tmp_path / "a.mp4", audio=False)
     client.force_login(alice)
     with override_settings(STORAGES=s3_storages(moto_url), STORAGE_BACKEND="s3"):
-        sent = upload(client, source)
-        assert run_next_job().status == "DONE"
-        video = client.get(f"/api/v1/videos/{sent['video']}/").json()
-        master = client.get(video["hls_url"])
-        segment = client.get(video["hls_url"].replace("master.m3u8", "360p/seg_00000.ts"))
+        sent, _, master, segment = encode_and_open(client, source)
         fetched = httpx.get(segment["Location"])
         stored = bucket_keys()
         assert Video.objects.get(pk=sent["video"]).original_key == \
@@ -60,11 +56,7 @@ def test_segments_and_thumbnails_redirect_to_the_cdn_at_the_prefixed_key(
     source = clips.clip(tmp_path / "a.mp4", audio=False)
     client.force_login(alice)
     with override_settings(STORAGES=s3_storages(moto_url), STORAGE_BACKEND="s3"):
-        sent = upload(client, source)
-        assert run_next_job().status == "DONE"
-        video = client.get(f"/api/v1/videos/{sent['video']}/").json()
-        master = client.get(video["hls_url"])
-        segment = client.get(video["hls_url"].replace("master.m3u8", "360p/seg_00000.ts"))
+        sent, video, master, segment = encode_and_open(client, source)
         thumbnail = client.get(video["thumbnail_url"])
         stored = bucket_keys()
     assert master.status_code == 200  # the playlists stay behind Moa's token
@@ -95,10 +87,8 @@ def test_the_local_backend_keeps_every_key_under_the_prefix(local_storage, setti
     assert (local_storage / PREFIX / "imports/list.xlsx").read_bytes() == b"sheet"
     assert storage.read_bytes("imports/list.xlsx") == b"sheet"
     client.force_login(alice)
-    sent = upload(client, clips.clip(tmp_path / "a.mp4", audio=False))  # Moa's upload URL
-    assert run_next_job().status == "DONE"
-    video = client.get(f"/api/v1/videos/{sent['video']}/").json()
-    segment = client.get(video["hls_url"].replace("master.m3u8", "360p/seg_00000.ts"))
+    # Through Moa's own upload URL, on this backend.
+    sent, _, _, segment = encode_and_open(client, clips.clip(tmp_path / "a.mp4", audio=False))
     assert segment.status_code == 200 and b"".join(segment.streaming_content)[:1] == b"\x47"
     folder = local_storage / PREFIX / "videos" / sent["video"]
     assert (folder / "original").is_file() and (folder / "hls/master.m3u8").is_file()

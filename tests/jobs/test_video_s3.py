@@ -19,7 +19,7 @@ from django.utils import timezone
 from media_pipeline.models import Job, Video
 from tests.jobs import clips
 from tests.jobs.moto import s3_storages
-from tests.jobs.video_flow import create_video, run_next_job, upload
+from tests.jobs.video_flow import create_video, encode_and_open, run_next_job
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 MiB = 2**20
@@ -29,11 +29,7 @@ def test_encode_and_play_from_s3(moto_url, client, alice, tmp_path):
     source = clips.clip(tmp_path / "a.mp4", audio=False)
     client.force_login(alice)
     with override_settings(STORAGES=s3_storages(moto_url), STORAGE_BACKEND="s3"):
-        sent = upload(client, source)
-        assert run_next_job().status == "DONE"
-        video = client.get(f"/api/v1/videos/{sent['video']}/").json()
-        master = client.get(video["hls_url"])
-        segment = client.get(video["hls_url"].replace("master.m3u8", "360p/seg_00000.ts"))
+        _, video, master, segment = encode_and_open(client, source)
     assert video["status"] == "READY" and master.status_code == 200
     assert "360p/index.m3u8" in master.content.decode()
     assert segment.status_code == 302 and "X-Amz-Signature" in segment["Location"]

@@ -45,6 +45,15 @@ def run_next_job() -> Job:
     return Job.objects.get(pk=claimed.pk)
 
 
+def encode_and_open(client, path: Path) -> tuple[dict, dict, object, object]:
+    """Upload `path`, encode it here, and open it as a player does: what `upload`
+    answered, the video's JSON, its master playlist and its first 360p segment."""
+    sent = upload(client, path)
+    assert run_next_job().status == "DONE"
+    video = client.get(f"/api/v1/videos/{sent['video']}/").json()
+    master = client.get(video["hls_url"])
+    segment = client.get(video["hls_url"].replace("master.m3u8", "360p/seg_00000.ts"))
+    return sent, video, master, segment
 
 
 def create_video(client, size: int) -> dict:
