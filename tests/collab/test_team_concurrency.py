@@ -34,6 +34,34 @@ def wait_for_a_lock_wait() -> None:
     raise TimeoutError("the second transaction never waited for the first one's locks")
 
 
+def race(act, inside: threading.Event, release: threading.Event,
+         calls: tuple[tuple, tuple]) -> dict[str, object]:
+    """Run act(*calls[0]) in thread "first" until it holds its locks (`inside`), then
+    act(*calls[1]) in "second" until it waits for them, then let both finish: each
+    one's outcome, "done" or its refusal."""
+    outcomes: dict[str, object] = {}
+
+    def run(name: str, *args) -> None:
+        try:
+            act(*args)
+            outcomes[name] = "done"
+        except Refusal as refusal:
+            outcomes[name] = refusal
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, name=name, args=(name, *args))
+               for name, args in zip(("first", "second"), calls, strict=True)]
+    threads[0].start()
+    assert inside.wait(10)
+    threads[1].start()
+    wait_for_a_lock_wait()
+    release.set()
+    for thread in threads:
+        thread.join(20)
+    return outcomes
+
+
 @pytest.mark.parametrize(("first", "second", "refused"), [
     (("alice", "bob"), ("bob", "alice"), NotAnOwner),  # each demotes the other
     (("alice", "alice"), ("bob", "bob"), LastOwner),  # each steps down
@@ -53,27 +81,12 @@ def test_two_last_owners_demoted_at_once_leave_one_owner(alice, bob, team, monke
         real_owners_changed(user_ids=user_ids)
 
     monkeypatch.setattr(team_actions, "owners_changed", held_open)
-    outcomes: dict[str, object] = {}
 
-    def demote(name: str, actor: str, target: str) -> None:
-        try:
-            team_actions.membership_role_change(team_id=team.pk, actor_id=people[actor].pk,
-                                                user_id=people[target].pk, role="member")
-            outcomes[name] = "done"
-        except Refusal as refusal:
-            outcomes[name] = refusal
-        finally:
-            connection.close()
+    def demote(actor: str, target: str) -> None:
+        team_actions.membership_role_change(team_id=team.pk, actor_id=people[actor].pk,
+                                            user_id=people[target].pk, role="member")
 
-    threads = [threading.Thread(target=demote, name=name, args=(name, *pair))
-               for name, pair in (("first", first), ("second", second))]
-    threads[0].start()
-    assert inside.wait(10)
-    threads[1].start()
-    wait_for_a_lock_wait()
-    release.set()
-    for thread in threads:
-        thread.join(20)
+    outcomes = race(demote, inside, release, (first, second))
     assert outcomes["first"] == "done"
     assert isinstance(outcomes["second"], refused), outcomes["second"]
     assert owners(team) == sorted({"alice", "bob"} - {first[1]})
@@ -91,25 +104,10 @@ def test_removals_of_two_last_owners_at_once_leave_one_owner(alice, bob, team, m
         return real_remove(team=team, user=user)
 
     monkeypatch.setattr(team_actions, "membership_remove", held_open)
-    outcomes: dict[str, object] = {}
 
-    def leave(name: str, user) -> None:
-        try:
-            team_actions.membership_end(team_id=team.pk, actor_id=user.pk, user_id=user.pk)
-            outcomes[name] = "done"
-        except Refusal as refusal:
-            outcomes[name] = refusal
-        finally:
-            connection.close()
+    def leave(user) -> None:
+        team_actions.membership_end(team_id=team.pk, actor_id=user.pk, user_id=user.pk)
 
-    threads = [threading.Thread(target=leave, name=name, args=(name, user))
-               for name, user in (("first", alice), ("second", bob))]
-    threads[0].start()
-    assert inside.wait(10)
-    threads[1].start()
-    wait_for_a_lock_wait()
-    release.set()
-    for thread in threads:
-        thread.join(20)
+    outcomes = race(leave, inside, release, ((alice,), (bob,)))
     assert outcomes["first"] == "done" and isinstance(outcomes["second"], LastOwner)
     assert owners(team) == ["bob"]
