@@ -141,11 +141,10 @@ def map_seqs(map_ids: list[int]) -> dict[int, int]:
 
 def teams_of(user_id: int, team_id: int | None = None) -> list[dict]:
     """The user's live teams (or only `team_id`) with their first owner and member
-    count: one query."""
-    owners = (Membership.objects.filter(team=OuterRef("pk"), role=Membership.Role.OWNER)
-              .order_by("created_at", "pk"))
-    counts = (Membership.objects.filter(team=OuterRef("pk")).order_by().values("team")
-              .annotate(n=Count("pk")).values("n"))
+    count, deleted accounts left out as members_of leaves them: one query."""
+    live = Membership.objects.filter(team=OuterRef("pk"), user__is_deleted=False)
+    owners = live.filter(role=Membership.Role.OWNER).order_by("created_at", "pk")
+    counts = live.order_by().values("team").annotate(n=Count("pk")).values("n")
     teams = (Team.objects.filter(memberships__user_id=user_id, is_deleted=False)
              .annotate(member_count=Subquery(counts),
                        owner_id=Subquery(owners.values("user_id")[:1]),

@@ -5,7 +5,9 @@ Who may do what (docs/protocol.md, "REST: managing a team"):
 - owners change roles, remove members and delete the team; any member may leave;
 - owners and a map's creator (while a member) rename, delete and restore the map;
 - a team always keeps an owner: its last owner cannot leave, be removed or be demoted
-  (LastOwner, 409);
+  (LastOwner, 409); only owners who can act count, and no owner may go while no other
+  one can act (a deleted or deactivated owner is no owner, but is not taken away
+  either: they may come back);
 - `actor_id=None` is an operator in the ops console (the admin lets in staff only):
   they act with an owner's rights on any team, under the same rules and side effects,
   and alone may bring a deleted team back (`team_undelete`).
@@ -91,7 +93,7 @@ def membership_role_change(*, team_id: int, actor_id: int | None, user_id: int, 
         membership = target_membership(team_id=team_id, user_id=user_id)
         if role is None or membership.role == role:
             return membership
-        if membership.role == OWNER and owners == {user_id}:
+        if membership.role == OWNER and not owners - {user_id}:
             raise LastOwner(f"user {user_id} is the last owner of team {team_id}")
         membership.role = role
         membership.save(update_fields=["role"])
@@ -108,7 +110,7 @@ def membership_end(*, team_id: int, actor_id: int | None, user_id: int) -> None:
         if user_id != actor_id and role != OWNER:
             raise NotAnOwner(f"user {actor_id} is not an owner of team {team_id}")
         membership = target_membership(team_id=team_id, user_id=user_id)
-        if owners == {user_id}:
+        if membership.role == OWNER and not owners - {user_id}:
             raise LastOwner(f"user {user_id} is the last owner of team {team_id}")
         membership_remove(team=membership.team, user=membership.user)
         if membership.role == OWNER:

@@ -202,3 +202,30 @@ def test_the_team_pages_and_the_board_are_never_stored_for_the_back_button(clien
         assert answer.status_code == 200
         said = {part.strip() for part in answer["Cache-Control"].split(",")}
         assert {"no-store", "private"} <= said, url
+
+
+def test_a_team_whose_only_owner_cannot_act_keeps_them_until_another_owner_exists(
+        client, alice, bob, team):
+    """No owner who can act is left to hand over to: the deleted (or deactivated) owner
+    is neither demoted nor removed, even by an operator, so they own it if they return;
+    the teams list counts and names live accounts only."""
+    from collab import team_actions
+    from collab.errors import LastOwner
+    from project.accounts.actions import user_soft_delete
+
+    user_soft_delete(user=alice)
+    client.force_login(bob)
+    (listed,) = client.get("/api/v1/teams/").json()["teams"]
+    assert listed["member_count"] == 1 and listed["owner"]["username"] is None
+    for act in (lambda: team_actions.membership_role_change(
+                    team_id=team.pk, actor_id=None, user_id=alice.pk, role="member"),
+                lambda: team_actions.membership_end(team_id=team.pk, actor_id=None,
+                                                    user_id=alice.pk)):
+        with pytest.raises(LastOwner):
+            act()
+    assert roles(team)["alice"] == "owner"
+    team_actions.membership_role_change(team_id=team.pk, actor_id=None, user_id=bob.pk,
+                                        role="owner")
+    team_actions.membership_end(team_id=team.pk, actor_id=None, user_id=alice.pk)
+    (listed,) = client.get("/api/v1/teams/").json()["teams"]
+    assert listed["member_count"] == 1 and listed["owner"]["username"] == "bob"
