@@ -1,19 +1,19 @@
 """The ops console's teams, memberships and maps (docs/operations.md, "The ops
 console").
 
-A membership is added through membership_ensure (a new owner's jobs socket follows
-the team) and removed through team_actions.membership_end (the person's sockets of that
-team close with 4403; a team's last owner stays), from the team's inline as from the
-memberships list; roles change by the list's actions (membership_role_change), never by
-a field. Teams and maps are soft-deleted and restored by actions, through the services
-owners use (their sockets close 4404): the operator acts with an owner's rights
-(`actor_id=None`, collab/team_actions.py). A raw delete, which would cascade to every
-op, job and video under them, is off, and `is_deleted` is read-only.
+A membership is added (in the memberships list) through membership_ensure (a new
+owner's jobs socket follows the team) and removed through team_actions.membership_end
+(the person's sockets of that team close with 4403; a team's last owner stays), from
+the team's inline (read-only rows with a *Delete* box) or the memberships list; roles
+change by the list's actions (membership_role_change), never by a field. Teams and
+maps are soft-deleted and restored by actions, through the services owners use (their
+sockets close 4404): the operator acts with an owner's rights (`actor_id=None`,
+collab/team_actions.py). A raw delete, which would cascade to every op, job and video
+under them, is off, and `is_deleted` is read-only.
 """
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin
 
 from collab import team_actions
@@ -55,25 +55,19 @@ def _soft_delete_and_restore(noun: str, delete, restore) -> tuple:
                        refusals=(Refusal,)))
 
 
-class MembershipForm(forms.ModelForm):
-    """An existing membership shows its user and role but cannot change them."""
-
-    class Meta:
-        model = Membership
-        fields = ("user", "role")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            for field in self.fields.values():
-                field.disabled = True
-
-
 class MembershipInline(admin.TabularInline):
+    """A team's members, read-only (one query for all: a raw-id widget would look each
+    one up), each with its *Delete* box; members are added from the memberships list."""
+
     model = Membership
-    form = MembershipForm
-    raw_id_fields = ("user",)
+    fields = readonly_fields = ("user", "role", "created_at")
     extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(Team)
@@ -91,13 +85,10 @@ class TeamAdmin(Operated, admin.ModelAdmin):
         return False
 
     def save_formset(self, request, form, formset, change):
-        """The inline's additions and removals, each through its service."""
+        """The inline's removals, each through its service."""
         if formset.model is not Membership:
             return super().save_formset(request, form, formset, change)
-        formset.save(commit=False)  # fills new_objects and deleted_objects, writes nothing
-        if formset.new_objects:
-            console_run(request, formset.new_objects, verb="Add member", apply=_add,
-                        refusals=())
+        formset.save(commit=False)  # fills deleted_objects, writes nothing
         if formset.deleted_objects:
             console_run(request, formset.deleted_objects, verb="Remove member",
                         apply=_remove, refusals=(Refusal,))

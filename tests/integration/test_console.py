@@ -339,3 +339,21 @@ def test_a_staff_user_who_may_only_view_a_list_runs_none_of_its_actions(
     viewer = User.objects.get(pk=viewer.pk)  # permissions are cached on the instance
     client.force_login(viewer)
     assert f'value="{action}"' in client.get(url).content.decode()
+
+
+def test_a_teams_page_reads_its_members_in_a_constant_number_of_queries(
+        client, staff, team, make_user):
+    from collab import actions
+
+    def page_queries() -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(f"/admin/collab/team/{team.pk}/change/").status_code == 200
+        return len(captured)
+
+    before = page_queries()
+    for n in range(15):
+        actions.membership_ensure(team=team, user=make_user(f"member{n}"))
+    assert page_queries() == before
