@@ -18,8 +18,8 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from media_pipeline import storage
-from media_pipeline.jobs.actions import job_cancel, job_enqueue
-from media_pipeline.jobs.errors import JobFailed, ReprocessRefused
+from media_pipeline.jobs.actions import job_cancel, job_enqueue, job_renew_lease
+from media_pipeline.jobs.errors import JobFailed, JobFenced, ReprocessRefused
 from media_pipeline.jobs.models import Job
 from media_pipeline.jobs.states import ACTIVE
 from media_pipeline.videos import ladder, upload_rules
@@ -215,7 +215,8 @@ def video_reprocess(*, video_id: uuid.UUID | str) -> Job:
     completed, an encode of it is already queued or running, or its original was
     purged (videos_purge_originals) or is not in storage; a StorageError when storage
     cannot say. Storage is asked before the transaction, which checks again under
-    the video's row lock, so two reprocesses at once enqueue one encode."""
+    the video's row lock, so two reprocesses, or a reprocess and a retry (which takes
+    the same lock), at once enqueue one encode."""
     video = Video.objects.select_related("job").filter(pk=video_id).first()
     if video is None:
         raise ReprocessRefused("The video was deleted.")
@@ -228,8 +229,12 @@ def video_reprocess(*, video_id: uuid.UUID | str) -> Job:
                                    "only a new upload can encode this video again.") from error
         raise
     with transaction.atomic():
-        video = Video.objects.select_for_update(of=("self",)).select_related("job").get(
-            pk=video_id)
+        video = Video.objects.select_for_update().get(pk=video_id)
+        # Its job is read by a statement of its own, after the lock: a join in the
+        # locking SELECT reads it as it was before the lock wait, and a retry holding the
+        # lock (job_retry: the job's lock, then this one) would be missed. The job is not
+        # locked here: taken after the video's, it would deadlock with a retry.
+        video.job = Job.objects.filter(pk=video.job_id).first()
         _check_reprocessable(video)
         video.job = job_enqueue(kind="video.encode", owner=video.owner, team_id=video.team_id,
                                 payload={"video": str(video.id), "title": video.title})
@@ -300,23 +305,54 @@ def video_encoding_started(*, video_id: str, job_id: uuid.UUID) -> Video:
     return video
 
 
-def video_rendition_published(*, video_id: str, source: ladder.Source,
+def video_rendition_published(*, video_id: str, job_id: uuid.UUID, source: ladder.Source,
                               renditions: list[dict]) -> None:
     """A rendition is in storage and in the master playlist: the video plays from now."""
     width, height = source.display_size
-    Video.objects.filter(pk=video_id).update(renditions=renditions, duration=source.duration,
-                                             width=width, height=height)
+    _write_of_encode(video_id, job_id, renditions=renditions, duration=source.duration,
+                     width=width, height=height)
 
 
-def video_ready(*, video_id: str, renditions: list[dict], has_thumbnail: bool) -> None:
-    Video.objects.filter(pk=video_id).update(status=Video.Status.READY, renditions=renditions,
-                                             has_thumbnail=has_thumbnail,
-                                             ready_at=timezone.now())
+def video_ready(*, video_id: str, job_id: uuid.UUID, renditions: list[dict],
+                has_thumbnail: bool) -> None:
+    _write_of_encode(video_id, job_id, status=Video.Status.READY, renditions=renditions,
+                     has_thumbnail=has_thumbnail, ready_at=timezone.now())
 
 
-def video_output_withdrawn(*, video_id: str) -> None:
-    """The encode stopped (failed or cancelled) and its partial output is deleted."""
-    Video.objects.filter(pk=video_id).update(renditions=[], has_thumbnail=False)
+def video_output_withdrawn(*, video_id: str, job_id: uuid.UUID) -> None:
+    """The encode stopped (failed or cancelled) and its partial output is deleted; a
+    video whose encode is another job by now keeps that job's renditions."""
+    Video.objects.filter(pk=video_id, job_id=job_id).update(renditions=[], has_thumbnail=False)
+
+
+def _write_of_encode(video_id: str, job_id: uuid.UUID, **fields) -> None:
+    """Write the video's row for its encode `job_id` only while that is still its encode
+    (one conditional UPDATE: no window between check and write). JobFenced when the
+    video's encode is another job by now: its job changes only once this one is no
+    longer active (video_reprocess refuses while it is), so this attempt lost its lease,
+    and it stops, writing nothing more. A deleted video is no refusal: the job was
+    cancelled with it, and its next progress point stops it (removing what it wrote)."""
+    if Video.objects.filter(pk=video_id, job_id=job_id).update(**fields):
+        return
+    if Video.objects.filter(pk=video_id).exists():
+        raise JobFenced(f"video {video_id}: its encode is no longer job {job_id}")
+
+
+def video_output_owned(*, video_id: str, job_id: uuid.UUID, attempt: int) -> bool:
+    """Whether attempt `attempt` of encode `job_id` may delete the video's HLS output,
+    a prefix every encode of the video writes. Yes when the video is gone (video_delete
+    removed it: nothing writes there again). Otherwise only while the video's encode is
+    still this job AND this attempt still holds it: a lease renewal (fenced) checks the
+    second and gives the delete a full JOB_LEASE_SECONDS in which no worker can reclaim
+    the job, so no reprocess or retry (both refused while it is active) can start a newer
+    encode whose output the delete would take. A lease and not the video's row lock
+    guards the delete because storage is never called under a row lock. An attempt that
+    lost its lease leaves the output to whichever encode owns the video now (a retry or
+    reprocess clears it as it starts)."""
+    if not Video.objects.filter(pk=video_id).exists():
+        return True
+    return (job_renew_lease(job_id=job_id, attempt=attempt)
+            and Video.objects.filter(pk=video_id, job_id=job_id).exists())
 
 
 def video_delete(*, video_id: uuid.UUID) -> None:

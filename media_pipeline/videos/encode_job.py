@@ -6,7 +6,8 @@ while 720p is still encoding. Progress: downloading 0-3, probing 3-5, the rungs 
 (weighted by pixels, each "encoding <rung>" then "uploading <rung>"), thumbnail, done.
 Temporary files live in one directory removed whatever happens. A retry clears the
 output prefix first, so it re-runs cleanly; a cancelled or failed encode removes its
-partial output (a released or fenced one leaves it to the attempt that owns it now).
+partial output (a released or fenced one, or one whose lease a newer encode of the
+video took over, leaves it to the encode that owns it now: actions.video_output_owned).
 An encode that is no longer its video's job (a reprocess replaced it) fails as
 SUPERSEDED before it touches anything.
 
@@ -21,6 +22,7 @@ import logging
 import os
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -67,7 +69,7 @@ def video_encode(context: JobContext) -> dict:
     except (JobReleased, JobFenced):
         raise  # the job goes on elsewhere; its output is that attempt's now
     except BaseException:
-        _withdraw(row)
+        _withdraw(row, context)
         raise
 
 
@@ -98,14 +100,16 @@ def _encode(context: JobContext, row: Video, work: Path) -> dict:
                             f"{source.duration:.1f} s it declares: the file is truncated "
                             f"or damaged.")
         context.progress(start + span * 0.9, f"uploading {rung.name}")
-        renditions.append(_publish_rendition(row, rung, source, out_dir, renditions))
+        renditions.append(_publish_rendition(row, context.job_id, rung, source, out_dir,
+                                             renditions))
         done_weight += weight
         context.progress(5 + 90 * done_weight / sum(weights), f"{rung.name} playable")
     context.progress(95, "thumbnail")
     has_thumbnail = _thumbnail(binary, source_path, source, ffmpeg_limits(source, rungs[0]),
                                row, work)
     published = [rendition.as_json() for rendition in renditions]
-    actions.video_ready(video_id=str(row.id), renditions=published, has_thumbnail=has_thumbnail)
+    actions.video_ready(video_id=str(row.id), job_id=context.job_id, renditions=published,
+                        has_thumbnail=has_thumbnail)
     return {"video": str(row.id), "duration": source.duration, "renditions": published}
 
 
@@ -177,7 +181,8 @@ def _run(command: list[str], limits: sandbox.Limits, context: JobContext, start:
         raise JobFailed("ENCODE_FAILED", str(error)) from error  # pages add "Encoding failed"
 
 
-def _publish_rendition(row: Video, rung: ladder.Rung, source: ladder.Source, out_dir: Path,
+def _publish_rendition(row: Video, job_id: uuid.UUID, rung: ladder.Rung,
+                       source: ladder.Source, out_dir: Path,
                        earlier: list[hls.Rendition]) -> hls.Rendition:
     """Upload a rung (segments first, its playlist last), then the master playlist
     naming it: a player never finds a playlist whose segments are not there yet."""
@@ -197,7 +202,7 @@ def _publish_rendition(row: Video, rung: ladder.Rung, source: ladder.Source, out
     storage.put_file(row.output_prefix + "master.m3u8", str(master),
                      content_type("master.m3u8"))
     actions.video_rendition_published(
-        video_id=str(row.id), source=source,
+        video_id=str(row.id), job_id=job_id, source=source,
         renditions=[item.as_json() for item in [*earlier, rendition]])
     return rendition
 
@@ -221,12 +226,20 @@ def _thumbnail(binary: str, source_path: str, source: ladder.Source,
     return True
 
 
-def _withdraw(row: Video) -> None:
+def _withdraw(row: Video, context: JobContext) -> None:
+    """Delete the output of an encode that failed or was cancelled, only while it is
+    still the video's encode and this attempt holds it (actions.video_output_owned): the
+    prefix is the video's, and an attempt that lost its lease to a newer encode (a
+    reprocess after WORKER_LOST) would otherwise delete that encode's published HLS."""
+    if not actions.video_output_owned(video_id=str(row.id), job_id=context.job_id,
+                                      attempt=context.attempt):
+        logger.warning("video %s: job %s attempt %d no longer owns the output; left as is",
+                       row.id, context.job_id, context.attempt)
+        return
     try:
         removed = storage.delete_prefix(row.output_prefix)
     except storage.StorageError:  # logged by storage; the next attempt clears it anyway
         return
-    actions.video_output_withdrawn(video_id=str(row.id))
+    actions.video_output_withdrawn(video_id=str(row.id), job_id=context.job_id)
     if removed:
         logger.info("video %s: %d partial output file(s) removed", row.id, removed)
-
