@@ -109,8 +109,7 @@ def job_retry(*, job_id: uuid.UUID) -> Job:
     team). Every check runs under the job's row lock."""
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job_id)
-        refusal = (policy.retry_status_refusal(job.status) or retry_refusal(job.error_code)
-                   or _kind_retry_refusal(job))
+        refusal = _retry_refusal(job)
         if refusal:
             raise policy.RetryRefused(refusal)
         job.status, job.progress, job.stage, job.message = JobStatus.PENDING, 0, "", ""
@@ -123,6 +122,21 @@ def job_retry(*, job_id: uuid.UUID) -> Job:
         publish(job)
         wake(job.kind, job.id)
     return job
+
+
+def job_retryable(*, job: Job) -> bool:
+    """Whether a retry of `job` would be taken now: the whole check job_retry makes,
+    its kind's included, for one job's detail (a list keeps serializers.job_json's rule,
+    which reads no other row). In a short transaction of its own, since the kind's
+    check locks the rows it reads (a video's), as a retry does; a job the cheap rules
+    refuse reads nothing more."""
+    with transaction.atomic():
+        return _retry_refusal(job) is None
+
+
+def _retry_refusal(job: Job) -> str | None:
+    return (policy.retry_status_refusal(job.status) or retry_refusal(job.error_code)
+            or _kind_retry_refusal(job))
 
 
 def _kind_retry_refusal(job: Job) -> str | None:

@@ -45,7 +45,8 @@ def job_list(request: Request) -> Response:
 @extend_schema(summary="A job", responses={200: openapi.Job, **errors(*SIGNED_IN, 404)})
 @api_view(["GET"])
 def job_detail(request: Request, job_id) -> Response:
-    return Response(job_json(visible_job(request, job_id)))
+    job = visible_job(request, job_id)
+    return Response(job_json(job, retryable=actions.job_retryable(job=job)))
 
 
 @extend_schema(summary="Cancel a job that is not final", request=None,

@@ -46,8 +46,13 @@ def is_permanent(code: str) -> bool:
 def retry_refusal(code: str) -> str | None:
     """Why a person may not retry a job that failed with `code`, or None when they
     may. A permanent INPUT_* code is the file's fault: the same file fails the same
-    way, at the same cost, however often. Other permanent codes (ENCODER_UNAVAILABLE,
-    STORAGE_DENIED, ...) are the deployment's, fixed and then retried."""
+    way, at the same cost, however often. SUPERSEDED is nobody's: the newer job does
+    the work, and this one may never run again (its kind refuses it too). Other
+    permanent codes (ENCODER_UNAVAILABLE, STORAGE_DENIED, ...) are the deployment's,
+    fixed and then retried."""
+    if code == "SUPERSEDED":
+        return ("A newer job of the same item replaced this one (SUPERSEDED): that job "
+                "does the work; retry or reprocess it instead.")
     if not (code.startswith("INPUT_") and is_permanent(code)):
         return None
     return (f"This job failed with {code} ({ERROR_CODES[code][1]}): the file itself is "

@@ -31,7 +31,9 @@ class Job(serializers.Serializer):
     cancel_requested = serializers.BooleanField()
     subject = serializers.CharField(allow_blank=True, help_text="What it works on: a member "
                                     "list's file name, a video's title.")
-    retryable = serializers.BooleanField(help_text="FAILED, and POST retry/ would take it.")
+    retryable = serializers.BooleanField(
+        help_text="FAILED, and POST retry/ would take it: checked in full (the kind's "
+                  "refusals too) by GET jobs/<id>/ only, elsewhere from status and code.")
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)

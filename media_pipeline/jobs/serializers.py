@@ -19,9 +19,15 @@ def wire_time(value) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def job_json(job: Job, alive: dict[str, int] | None = None) -> dict:
+def job_json(job: Job, alive: dict[str, int] | None = None,
+             retryable: bool | None = None) -> dict:
     """The protocol's job object. For lists, pass `alive` and annotate the jobs
-    `with_position` (queries.py), so a page of jobs costs no query per job."""
+    `with_position` (queries.py), so a page of jobs costs no query per job.
+    `retryable`, when not given, is the rule that reads no other row (the job's
+    status and error code); one job's detail passes the whole check
+    (actions.job_retryable), its kind's refusal included."""
+    if retryable is None:
+        retryable = not (retry_status_refusal(job.status) or retry_refusal(job.error_code))
     position = getattr(job, "queue_position", None)
     if position is None:
         position = (Job.objects.filter(kind=job.kind, status=JobStatus.PENDING,
@@ -35,7 +41,7 @@ def job_json(job: Job, alive: dict[str, int] | None = None) -> dict:
         "result": job.result, "version": job.version, "attempts": job.attempts,
         "team": job.team_id, "cancel_requested": job.cancel_requested,
         "subject": job_subject(job),
-        "retryable": not (retry_status_refusal(job.status) or retry_refusal(job.error_code)),
+        "retryable": retryable,
         "created_at": wire_time(job.created_at), "started_at": wire_time(job.started_at),
         "finished_at": wire_time(job.finished_at),
         "queue": {"position": position if job.status == JobStatus.PENDING else 0,

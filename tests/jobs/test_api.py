@@ -2,7 +2,9 @@ import pytest
 from django.test import override_settings
 
 from collab import actions as collab_actions
+from collab import team_actions
 from media_pipeline.jobs import actions as jobs
+from media_pipeline.models import Job
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 TOKEN = "t" * 40
@@ -184,6 +186,33 @@ def test_a_job_that_failed_on_the_deployment_is_retried_once_it_is_fixed(client,
     client.force_login(alice)
     retried = client.post(f"/api/v1/jobs/{job.pk}/retry/")
     assert retried.status_code == 202 and retried.json()["status"] == "PENDING"
+
+
+def test_a_superseded_job_is_never_retryable(client, alice):
+    job = failed(alice, "SUPERSEDED")
+    client.force_login(alice)
+    assert client.get("/api/v1/jobs/").json()["jobs"][0]["retryable"] is False
+    assert client.get(f"/api/v1/jobs/{job.pk}/").json()["retryable"] is False
+    refused = client.post(f"/api/v1/jobs/{job.pk}/retry/")
+    assert refused.status_code == 409 and "SUPERSEDED" in refused.json()["detail"]
+
+
+def test_a_jobs_detail_says_whether_its_kind_would_refuse_a_retry(client, alice):
+    """An import into a team deleted since: its kind refuses the retry, and the
+    detail's `retryable` says so (a list keeps the rule that reads no other row)."""
+    kept = collab_actions.team_create(name="Kept", owner=alice)
+    doomed = collab_actions.team_create(name="Doomed", owner=alice)
+    into = {team.pk: Job.objects.create(kind="excel.import", owner=alice, team_id=team.pk,
+                                        status="FAILED", error_code="STORAGE_UNAVAILABLE",
+                                        payload={"filename": "m.xlsx"}, attempts=1)
+            for team in (kept, doomed)}
+    team_actions.team_delete(team_id=doomed.pk, actor_id=alice.pk)
+    client.force_login(alice)
+    for team, retryable in ((kept, True), (doomed, False)):
+        detail = client.get(f"/api/v1/jobs/{into[team.pk].pk}/").json()
+        assert detail["retryable"] is retryable, team.name
+    assert client.post(f"/api/v1/jobs/{into[doomed.pk].pk}/retry/").status_code == 409
+    assert client.post(f"/api/v1/jobs/{into[kept.pk].pk}/retry/").status_code == 202
 
 
 def test_retries_are_rate_limited_per_user(client, alice, settings):
