@@ -59,7 +59,7 @@ def test_the_team_page_shows_its_members_in_pages(client, alice, make_user, monk
     monkeypatch.setattr(pages, "MEMBERS_PER_PAGE", 2)
     first = client.get(f"/teams/{team.pk}/").content.decode()
     second = client.get(f"/teams/{team.pk}/?members=2").content.decode()
-    assert "Members <span class=\"muted\">(4)</span>" in first
+    assert 'Members <span class="muted">(<span id="member-count">4</span>)</span>' in first
     assert ">ann<" in first and ">cy<" not in first and 'href="?members=2"' in first
     assert ">bo<" in second and ">cy<" in second and "More members" not in second
 

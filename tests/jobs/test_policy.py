@@ -44,12 +44,13 @@ def test_every_error_code_is_classified_and_unknown_codes_are_refused():
         JobFailed("NOT_A_CODE", "x")
 
 
-def test_only_a_permanent_input_failure_is_refused_a_retry():
+def test_only_a_permanent_input_failure_or_a_superseded_encode_is_refused_a_retry():
     from media_pipeline.jobs.errors import retry_refusal
 
     refused = [code for code in ERROR_CODES if retry_refusal(code)]
     assert refused == [code for code in ERROR_CODES
-                       if code.startswith("INPUT_") and is_permanent(code)]
+                       if (code.startswith("INPUT_") and is_permanent(code))
+                       or code == "SUPERSEDED"]
     assert {"INPUT_INVALID", "INPUT_TOO_COMPLEX", "INPUT_TOO_LARGE"} <= set(refused)
     for code in ("ENCODER_UNAVAILABLE", "STORAGE_DENIED", "WORKER_LOST", "INTERNAL", ""):
         assert retry_refusal(code) is None
