@@ -32,6 +32,7 @@ class Bait:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
         self.touched: list[str] = []
+        self.was_touched = threading.Event()  # set with the first entry of `touched`
         self.closing = False
         self.threads = [threading.Thread(target=self._watch_pipe, daemon=True),
                         threading.Thread(target=self._watch_port, daemon=True)]
@@ -42,6 +43,7 @@ class Bait:
         with open(self.canary, "wb"):  # returns once a reader opens the other end
             if not self.closing:
                 self.touched.append(f"{self.canary} was opened")
+                self.was_touched.set()
 
     def _watch_port(self) -> None:
         while True:
@@ -51,6 +53,7 @@ class Bait:
                 return
             connection.close()
             self.touched.append(f"{self.url} got a connection")
+            self.was_touched.set()
 
     def close(self) -> None:
         self.closing = True

@@ -160,6 +160,8 @@ def test_without_the_allow_list_this_ffmpeg_would_call_the_manifests_url(tmp_pat
         bare = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-i", str(manifest), "-f", "null",
                 "-"]
         subprocess.run(bare, capture_output=True, timeout=30)
+        # The listener's thread records the connection after ffmpeg may have exited.
+        assert bait.was_touched.wait(10)
         assert any("got a connection" in what for what in bait.touched)
     finally:
         bait.close()
