@@ -27,19 +27,25 @@ def bucket_keys() -> list[str]:
     return sorted(item["Key"] for item in listed.get("Contents", []))
 
 
-def test_a_video_on_s3_lives_under_the_prefix_from_upload_to_delete(
-        moto_url, client, alice, tmp_path, settings):
+@pytest.fixture
+def on_prefixed_s3(moto_url, client, alice, settings):
+    """Alice signed in, on moto's S3, every key under PREFIX."""
     settings.STORAGE_KEY_PREFIX = PREFIX
-    source = clips.clip(tmp_path / "a.mp4", audio=False)
     client.force_login(alice)
     with override_settings(STORAGES=s3_storages(moto_url), STORAGE_BACKEND="s3"):
-        sent, _, master, segment = encode_and_open(client, source)
-        fetched = httpx.get(segment["Location"])
-        stored = bucket_keys()
-        assert Video.objects.get(pk=sent["video"]).original_key == \
-            f"videos/{sent['video']}/original"  # the database keeps Moa's key
-        assert client.delete(f"/api/v1/videos/{sent['video']}/").status_code == 204
-        left = bucket_keys()
+        yield settings
+
+
+def test_a_video_on_s3_lives_under_the_prefix_from_upload_to_delete(
+        on_prefixed_s3, client, tmp_path):
+    sent, _, master, segment = encode_and_open(client, clips.clip(tmp_path / "a.mp4",
+                                                                  audio=False))
+    fetched = httpx.get(segment["Location"])
+    stored = bucket_keys()
+    assert Video.objects.get(pk=sent["video"]).original_key == \
+        f"videos/{sent['video']}/original"  # the database keeps Moa's key
+    assert client.delete(f"/api/v1/videos/{sent['video']}/").status_code == 204
+    left = bucket_keys()
     assert master.status_code == 200 and "360p/index.m3u8" in master.content.decode()
     assert f"/{PREFIX}videos/{sent['video']}/hls/360p/seg_00000.ts" in segment["Location"]
     assert fetched.status_code == 200 and fetched.content[:1] == b"\x47"  # MPEG-TS sync
@@ -50,15 +56,12 @@ def test_a_video_on_s3_lives_under_the_prefix_from_upload_to_delete(
 
 
 def test_segments_and_thumbnails_redirect_to_the_cdn_at_the_prefixed_key(
-        moto_url, client, alice, tmp_path, settings):
-    settings.STORAGE_KEY_PREFIX = PREFIX
-    settings.VIDEO_CDN_BASE_URL = "https://cdn.example.com/media"
-    source = clips.clip(tmp_path / "a.mp4", audio=False)
-    client.force_login(alice)
-    with override_settings(STORAGES=s3_storages(moto_url), STORAGE_BACKEND="s3"):
-        sent, video, master, segment = encode_and_open(client, source)
-        thumbnail = client.get(video["thumbnail_url"])
-        stored = bucket_keys()
+        on_prefixed_s3, client, tmp_path):
+    on_prefixed_s3.VIDEO_CDN_BASE_URL = "https://cdn.example.com/media"
+    sent, video, master, segment = encode_and_open(client, clips.clip(tmp_path / "a.mp4",
+                                                                      audio=False))
+    thumbnail = client.get(video["thumbnail_url"])
+    stored = bucket_keys()
     assert master.status_code == 200  # the playlists stay behind Moa's token
     base = f"https://cdn.example.com/media/{PREFIX}videos/{sent['video']}/hls/"
     assert segment.status_code == 302 and segment["Location"] == f"{base}360p/seg_00000.ts"
