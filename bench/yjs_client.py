@@ -72,12 +72,13 @@ class Replica:
         self.doc = Doc()
         self.nodes = self.doc.get("nodes", type=Map)
         self.synced = False
-        self._changed: list[str] = []
+        self._delivered: list[str] | None = None  # a list while receive() applies a frame
         self._subscription = self.nodes.observe(self._on_change)
 
     def _on_change(self, event: MapEvent) -> None:
-        self._changed.extend(change["newValue"] for change in event.keys.values()
-                             if "newValue" in change)
+        if self._delivered is not None:  # not this client's own set (set_frame)
+            self._delivered.extend(change["newValue"] for change in event.keys.values()
+                                   if "newValue" in change)
 
     def connect_frames(self) -> list[bytes]:
         """Auth first (the server queues everything else until it passes), then SyncStep1."""
@@ -106,11 +107,14 @@ class Replica:
         if step == STEP1:
             return []  # the server asks for our state; this client never holds any of its own
         length, at = read_var_uint(raw, at)
-        self._changed = []
-        self.doc.apply_update(raw[at:at + length])
+        delivered = self._delivered = []
+        try:
+            self.doc.apply_update(raw[at:at + length])
+        finally:
+            self._delivered = None
         if step == STEP2:
             self.synced = True
-        return self._changed
+        return delivered
 
 
 class HocuspocusAdapter:
@@ -206,13 +210,15 @@ async def smoke_run(port: int, pid: int, clients: int, senders: int, titles: int
     await asyncio.wait_for(asyncio.gather(*(c.synced.wait() for c in group)), 10)
 
     async def send(sender: SmokeClient) -> None:
-        # Spread over the window as people type: a random phase, then jittered gaps.
+        # Spread over the window as people type: a random phase, then jittered gaps
+        # around the mean rate (kept on schedule when a sleep overshoots).
         gap = seconds / titles
-        await asyncio.sleep(random.uniform(0, gap))
+        next_at = time.monotonic() + random.uniform(0, gap)
         for counter in range(titles):
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
             title = f"t{time.time_ns()}:s{sender.index}:{counter}"
             await sender.ws.send(adapter.op_frame(sender, f"node-s{sender.index}", title))
-            await asyncio.sleep(gap * random.uniform(0.5, 1.5))
+            next_at += gap * random.uniform(0.5, 1.5)
 
     cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
     own_cpu_before = time.process_time()
