@@ -120,8 +120,8 @@ class Replica:
 class HocuspocusAdapter:
     """The fan-out harness's view of Hocuspocus: one document per map, one key per sender.
 
-    `client` is the harness's client object: the adapter reads its `map_index` and keeps
-    the client's replica on it as `client.replica`.
+    `client` is the harness's client (bench/wsload.py's Client): the adapter reads its
+    `map_index` and keeps the client's replica in its `extra` dict.
     """
 
     name = "hocuspocus"
@@ -135,19 +135,20 @@ class HocuspocusAdapter:
         return f"ws://127.0.0.1:{port}/{document_name(map_index)}"
 
     def on_connect_frames(self, client) -> list[bytes]:
-        client.replica = Replica(document_name(client.map_index))
-        return client.replica.connect_frames()
+        replica = client.extra["replica"] = Replica(document_name(client.map_index))
+        return replica.connect_frames()
 
     def op_frame(self, client, key: str, title: str) -> bytes:
-        return client.replica.set_frame(key, title)
+        return client.extra["replica"].set_frame(key, title)
 
     def delivered(self, client, raw: bytes) -> list[str]:
-        return client.replica.receive(raw)
+        return client.extra["replica"].receive(raw)
 
     def ready(self, client, raw: bytes) -> bool:
         """Applies the frame (as delivered() would) and says whether SyncStep2 has come."""
-        client.replica.receive(raw)
-        return client.replica.synced
+        replica = client.extra["replica"]
+        replica.receive(raw)
+        return replica.synced
 
 
 def document_name(map_index: int) -> str:
@@ -166,7 +167,7 @@ def cpu_seconds(pid: int) -> float:
 
 class SmokeClient:
     def __init__(self, index: int) -> None:
-        self.index, self.map_index = index, 0
+        self.index, self.map_index, self.extra = index, 0, {}
         self.ws = None
         self.synced = asyncio.Event()
         self.counters: dict[str, list[int]] = {}  # sender -> counters in arrival order
@@ -216,18 +217,18 @@ async def smoke_run(port: int, pid: int, clients: int, senders: int, titles: int
         next_at = time.monotonic() + random.uniform(0, gap)
         for counter in range(titles):
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
-            title = f"t{time.time_ns()}:s{sender.index}:{counter}"
-            await sender.ws.send(adapter.op_frame(sender, f"node-s{sender.index}", title))
+            title = f"t{time.time_ns()}:{sender.index}:{counter}"
+            await sender.ws.send(adapter.op_frame(sender, f"node-{sender.index}", title))
             next_at += gap * random.uniform(0.5, 1.5)
 
     cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
     own_cpu_before = time.process_time()
     await asyncio.gather(*(send(s) for s in group[:senders]))
-    expected = {f"s{s.index}": list(range(titles)) for s in group[:senders]}
+    expected = {str(s.index): list(range(titles)) for s in group[:senders]}
 
     def complete(client: SmokeClient) -> bool:
         return all(client.counters.get(sender) == want for sender, want in expected.items()
-                   if sender != f"s{client.index}")
+                   if sender != str(client.index))
 
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and not all(complete(c) for c in group):
@@ -243,7 +244,7 @@ async def smoke_run(port: int, pid: int, clients: int, senders: int, titles: int
 
     failures = [c.index for c in group if not complete(c)]
     for client in group:
-        if client.index < senders and f"s{client.index}" in client.counters:
+        if client.index < senders and str(client.index) in client.counters:
             failures.append(client.index)  # a sender's own title came back as a delivery
     latencies = [x for c in group for x in c.latencies]
     frames = sum(c.frames for c in group)
