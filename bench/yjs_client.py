@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 import websockets
-from pycrdt import Doc, Map, MapEvent
+from pycrdt import Doc, Map
 
 SERVER = Path(__file__).resolve().parent / "hocuspocus" / "server.mjs"
 
@@ -77,9 +77,12 @@ class Replica:
         self.synced = False
         self._delivered: list[str] | None = None  # a list while receive() applies a frame
         self._unacked: collections.deque[str] = collections.deque()
-        self._subscription = self.nodes.observe(self._on_change)
+        # The integrated (Rust) map's own events: pycrdt's wrapper (Map.observe) builds a
+        # Python event with target and path as well, which doubles the generator's CPU
+        # per received update (18 against 8 µs measured); the keys are the same.
+        self._subscription = self.nodes.integrated.observe(self._on_change)
 
-    def _on_change(self, event: MapEvent) -> None:
+    def _on_change(self, event) -> None:
         if self._delivered is not None:  # not this client's own set (set_frame)
             self._delivered.extend(change["newValue"] for change in event.keys.values()
                                    if "newValue" in change)
