@@ -138,6 +138,9 @@ class HocuspocusAdapter:
 
     @staticmethod
     def command(port: int) -> list[str]:
+        if not (SERVER.parent / "node_modules").is_dir():
+            raise RuntimeError("bench/hocuspocus/node_modules is missing: "
+                               "run npm ci --prefix bench/hocuspocus")
         return ["node", str(SERVER), "--port", str(port)]
 
     def url(self, port: int, map_index: int, client_index: int) -> str:
@@ -276,17 +279,14 @@ async def smoke_run(port: int, pid: int, clients: int, senders: int, titles: int
 
 
 def smoke(args) -> int:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    # Here, not at the top: the harness's generator processes import this module for
+    # the adapter alone, without PostgreSQL's driver or Django.
     from common import ROOT, start
 
     from tests.processes import free_port, stop
 
-    if not (SERVER.parent / "node_modules").is_dir():
-        print("bench/hocuspocus/node_modules is missing: npm ci --prefix bench/hocuspocus")
-        return 1
     port = free_port()
-    server = start(HocuspocusAdapter.command(port), "hocuspocus",
-                   {**os.environ, "NODE_ENV": "production"}, port)
+    server = start(HocuspocusAdapter.command(port), "hocuspocus", dict(os.environ), port)
     try:
         ok = asyncio.run(smoke_run(port, server.pid, args.clients, args.senders, args.titles,
                                    args.seconds))
