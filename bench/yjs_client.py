@@ -38,7 +38,7 @@ from pycrdt import Doc, Map
 
 SERVER = Path(__file__).resolve().parent / "hocuspocus" / "server.mjs"
 
-SYNC, AWARENESS, AUTH, SYNC_REPLY, SYNC_STATUS = 0, 1, 2, 4, 8
+SYNC, AUTH, SYNC_REPLY, SYNC_STATUS = 0, 2, 4, 8  # (Awareness 1 is never read)
 STEP1, STEP2, UPDATE = 0, 1, 2
 AUTH_TOKEN, AUTH_PERMISSION_DENIED = 0, 1
 
@@ -170,14 +170,6 @@ def document_name(map_index: int) -> str:
 
 # --- smoke run ---------------------------------------------------------------------------
 
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
 class SmokeClient:
     def __init__(self, index: int) -> None:
         self.index, self.map_index, self.extra = index, 0, {}
@@ -207,13 +199,10 @@ class SmokeClient:
                     self.latencies.append((now_ns - int(sent_ns)) / 1e6)
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
-
-
 async def smoke_run(port: int, pid: int, clients: int, senders: int, titles: int,
                     seconds: float) -> bool:
+    from fanout import cpu_seconds, percentile
+
     adapter = HocuspocusAdapter()
     group = [SmokeClient(index) for index in range(clients)]
     readers = []
