@@ -34,6 +34,7 @@ MOA_PREFIXES = ("STORAGE_", "VIDEO_", "EXCEL_", "COLLAB_", "JOB_", "DRAIN_", "MO
                 "CLOUDWATCH_", "METRICS_", "MAINTENANCE_")
 SERVICE_LINK = re.compile(r"_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)"
                           r"(_[A-Z]+)?)?)$")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
 KEY_PREFIX_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=-]*$")
 
 # Django's W009 rules for SECRET_KEY, applied to every secret Moa signs or checks with.
@@ -130,10 +131,16 @@ class Config:
             var.name
             for var in VARS
             if role in var.required_in_production and not self.is_set(var.name)
+            and not (var.name == "REDIS_URL" and self.redis_elsewhere)
         ]
         if self["STORAGE_BACKEND"] == "s3" and not self.is_set("STORAGE_BUCKET"):
             missing.append("STORAGE_BUCKET")
         return missing
+
+    @property
+    def redis_elsewhere(self) -> bool:
+        """Whether Redis is given some other way than REDIS_URL: shards, or Sentinel."""
+        return self.is_set("CHANNEL_REDIS_URLS") or self.is_set("REDIS_SENTINELS")
 
     def missing_for_every_role(self) -> list[str]:
         """Names no production process can run without (management commands included)."""
@@ -336,6 +343,12 @@ def _redis_url_from_parts(environ: Mapping[str, str], problems: list[str]) -> di
     given = [name for name in REDIS_PARTS if environ.get(name, "").strip()]
     if not given:
         return {}
+    if environ.get("REDIS_SENTINELS", "").strip():
+        located = [name for name in ("REDIS_HOST", "REDIS_PORT") if name in given]
+        if located:
+            problems.append(f"{', '.join(located)} set with REDIS_SENTINELS: the "
+                            f"Sentinels name the master; unset {', '.join(located)}")
+        return {}  # REDIS_PASSWORD and REDIS_DB are the master's
     if "REDIS_HOST" not in given:
         url = environ.get("REDIS_URL", "").strip()
         if not url:
@@ -427,9 +440,7 @@ def _validate(config: Config) -> list[str]:
     if config.is_set("VIDEO_CDN_BASE_URL") and config["STORAGE_BACKEND"] != "s3":
         problems.append("VIDEO_CDN_BASE_URL is set but STORAGE_BACKEND=local: a CDN serves "
                         "a bucket; set STORAGE_BACKEND=s3 or unset VIDEO_CDN_BASE_URL")
-    redis_url = config["REDIS_URL"]
-    if redis_url and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
-        problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
+    problems.extend(_redis_problems(config))
     database_url = config["DATABASE_URL"]
     if database_url and urlsplit(database_url).scheme not in (
         "postgres", "postgresql", "pgsql", "sqlite"
@@ -459,6 +470,81 @@ def _validate(config: Config) -> list[str]:
         problems.append("STORAGE_ENDPOINT_URL is set but STORAGE_BACKEND=local; "
                         "set STORAGE_BACKEND=s3 or unset STORAGE_ENDPOINT_URL")
     return problems
+
+
+def _redis_problems(config: Config) -> list[str]:
+    """REDIS_URL, the channel layer's shards and Sentinel: each well formed, and one
+    way of reaching Redis at a time (never a silent pick between them)."""
+    problems = []
+    redis_url = config["REDIS_URL"]
+    if redis_url and urlsplit(redis_url).scheme not in REDIS_SCHEMES:
+        problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
+    try:
+        redis_urls(config["CHANNEL_REDIS_URLS"] or "")
+    except ValueError as error:
+        problems.append(f"CHANNEL_REDIS_URLS: {error}")
+    try:
+        sentinel_addresses(config["REDIS_SENTINELS"] or "")
+    except ValueError as error:
+        problems.append(f"REDIS_SENTINELS: {error}")
+    if not (config["REDIS_DB"] or "").isdigit():
+        problems.append(f"REDIS_DB must be a whole number, not {config['REDIS_DB']!r}")
+    sentinels = config.is_set("REDIS_SENTINELS")
+    if sentinels != config.is_set("REDIS_SENTINEL_MASTER"):
+        problems.append("REDIS_SENTINELS and REDIS_SENTINEL_MASTER go together: set both "
+                        "(the Sentinels and the name of the master they monitor) or neither")
+    if config.is_set("REDIS_SENTINEL_PASSWORD") and not sentinels:
+        problems.append("REDIS_SENTINEL_PASSWORD is set without REDIS_SENTINELS")
+    if sentinels:
+        # REDIS_URL built from REDIS_HOST is refused by the pieces' own check.
+        others = [name for name in ("REDIS_URL", "CHANNEL_REDIS_URLS")
+                  if config.sources.get(name) == name]
+        if others:
+            problems.append(f"REDIS_SENTINELS and {' and '.join(others)} are all set: "
+                            f"reach Redis one way, through the Sentinels (REDIS_PASSWORD "
+                            f"and REDIS_DB for the master) or by URL")
+    return problems
+
+
+def redis_urls(raw: str) -> list[str]:
+    """CHANNEL_REDIS_URLS as a list, in its order (the shards' order is the consistent
+    hash's: every process must give the same); ValueError naming an entry, without its
+    password."""
+    urls = [part.strip() for part in raw.split(",") if part.strip()]
+    for url in urls:
+        if urlsplit(url).scheme not in REDIS_SCHEMES:
+            raise ValueError(f"{_shown(url)!r} is not a redis://, rediss:// or unix:// URL")
+    locations = [_redis_location(url) for url in urls]
+    twice = sorted({location for location in locations if locations.count(location) > 1})
+    if twice:
+        raise ValueError(f"{', '.join(twice)} is given twice: each shard is one Redis "
+                         f"database of its own")
+    return urls
+
+
+def _redis_location(url: str) -> str:
+    """A Redis URL's server and database, without credentials: `host:port/db`."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return parts.path
+    try:
+        port = parts.port or 6379
+    except ValueError:
+        port = parts.netloc.rpartition(":")[2]
+    return f"{parts.hostname}:{port}/{parts.path.strip('/') or '0'}"
+
+
+def sentinel_addresses(raw: str) -> list[tuple[str, int]]:
+    """REDIS_SENTINELS (`host:port,...`, IPv6 as `[::1]:26379`) as (host, port) pairs;
+    ValueError naming an entry that is none."""
+    addresses = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        host, _, port = item.rpartition(":")
+        host = host.removeprefix("[").removesuffix("]")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536 or "/" in host:
+            raise ValueError(f"{item!r} is not host:port (such as sentinel-1:26379)")
+        addresses.append((host, int(port)))
+    return addresses
 
 
 def secret_problems(name: str, value: str | None) -> list[str]:

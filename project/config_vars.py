@@ -37,8 +37,22 @@ VARS: tuple[Var, ...] = (
     Var("DATABASE_URL", "postgres://user:pass@host:5432/db (or the DB_* pieces); unset "
         "means SQLite in var/",
         required_in_production=BOTH, secret=True),
-    Var("REDIS_URL", "redis://host:6379/0 for the channel layer; unset means in-memory",
+    Var("REDIS_URL", "redis://host:6379/0 for the channel layer and the rate-limit "
+        "counters; unset means in-memory (or CHANNEL_REDIS_URLS, or REDIS_SENTINELS)",
         required_in_production=BOTH, secret=True),
+    # Several Redis servers, or Redis behind Sentinel (docs/deployment.md, "Redis").
+    Var("CHANNEL_REDIS_URLS", "comma-separated redis:// URLs the channel layer shards its "
+        "channels and groups over, in an order every process shares; the rate-limit "
+        "counters stay on REDIS_URL, else the first of them", secret=True),
+    Var("REDIS_SENTINELS", "comma-separated host:port of the Redis Sentinels that name "
+        "the master, instead of REDIS_URL"),
+    Var("REDIS_SENTINEL_MASTER", "name of the master the Sentinels monitor"),
+    Var("REDIS_SENTINEL_PASSWORD", "password of the Sentinels themselves (unset: none)",
+        secret=True),
+    Var("REDIS_PASSWORD", "password of the master found through REDIS_SENTINELS (or a "
+        "piece of REDIS_URL, with REDIS_HOST)", secret=True),
+    Var("REDIS_DB", "database number on the master found through REDIS_SENTINELS (or a "
+        "piece of REDIS_URL, with REDIS_HOST)", "0"),
     Var("STORAGE_BACKEND", "local (disk under var/media) or s3 (S3, R2, MinIO)", "local",
         required_in_production=BOTH),
     Var("STORAGE_BUCKET", "bucket name when STORAGE_BACKEND=s3",

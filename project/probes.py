@@ -20,9 +20,15 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.files.storage import storages
 from django.db import connection
+from redis import Redis, RedisError
+from redis.sentinel import Sentinel
+
+from project import settings_redis
 
 logger = logging.getLogger(__name__)
 
+REDIS_ENV = ("REDIS_URL", "CHANNEL_REDIS_URLS", "REDIS_SENTINELS", "REDIS_SENTINEL_MASTER",
+             "REDIS_SENTINEL_PASSWORD", "REDIS_PASSWORD", "REDIS_DB")
 STORAGE_ENV = (
     "STORAGE_BACKEND", "STORAGE_BUCKET", "STORAGE_ENDPOINT_URL", "STORAGE_REGION",
     "STORAGE_KEY_PREFIX", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "STORAGE_LOCAL_ROOT",
@@ -85,7 +91,51 @@ def probe_channel_layer(timeout: float | None = None) -> ProbeResult:
             return async_to_sync(round_trip)()
         except TimeoutError:
             raise TimeoutError(f"no answer within {timeout:g}s") from None
-    return run("channel_layer", ("REDIS_URL",), check)
+    return run("channel_layer", REDIS_ENV, check)
+
+
+def probe_redis_servers(timeout: float | None = None) -> ProbeResult:
+    """PING every server the channel layer uses, each shard and the Sentinels' master,
+    naming the one that fails (the layer's round trip reaches one shard only), and the
+    fingerprint of the list, which every process must share."""
+    timeout = timeout or settings.READINESS_TIMEOUT_SECONDS
+
+    def check() -> str:
+        layer = settings.CHANNEL_LAYERS["default"]
+        if not layer["BACKEND"].startswith("channels_redis"):
+            return "none: the in-memory channel layer"
+        hosts = layer["CONFIG"]["hosts"]
+        answers = []
+        for number, host in enumerate(hosts, start=1):
+            try:
+                answers.append(_ping(host, timeout))
+            except RedisError as error:
+                raise RuntimeError(f"server {number} of {len(hosts)}, "
+                                   f"{settings_redis.describe(host)}: {error}") from error
+        return (f"{'; '.join(answers)} answer (list {settings_redis.fingerprint(hosts)}: "
+                f"every web and worker process must show the same)")
+    return run("redis servers", REDIS_ENV, check)
+
+
+def _ping(host: dict, timeout: float) -> str:
+    """PING one channel-layer host (a URL, or a master through Sentinel); what answered."""
+    timeouts = {"socket_connect_timeout": timeout, "socket_timeout": timeout}
+    if "address" in host:
+        with Redis.from_url(host["address"], **timeouts) as client:
+            client.ping()
+        return settings_redis.describe(host)
+    sentinel = Sentinel(host["sentinels"], sentinel_kwargs={**host["sentinel_kwargs"],
+                                                            **timeouts})
+    address, port = sentinel.discover_master(host["master_name"])
+    master = sentinel.master_for(host["master_name"], db=host["db"],
+                                 password=host.get("password"), **timeouts)
+    try:
+        master.ping()
+    finally:
+        master.close()
+        for client in sentinel.sentinels:
+            client.close()
+    return f"master {host['master_name']} at {address}:{port} (db {host['db']})"
 
 
 def probe_storage_reachable() -> ProbeResult:

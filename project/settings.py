@@ -10,7 +10,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from project import browser_policy
+from project import browser_policy, settings_redis
 from project import config as moa_config
 from project.settings_logging import logging_config
 from project.settings_product import product_settings
@@ -124,22 +124,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer --------------------------------------------------------------------
 # channels-redis drops a message when a channel's queue is full (capacity 100 by
-# default) and redis-py pools were capped at 100 connections: size both.
+# default): size it. Redis is one server, shards or Sentinel's master (settings_redis).
 CHANNEL_LAYER_CAPACITY = max(1, MOA_CONFIG.integer("CHANNEL_CAPACITY"))
 CHANNEL_LAYER_GROUP_EXPIRY = 86400
-if MOA_CONFIG["REDIS_URL"]:
+if settings_redis.configured(MOA_CONFIG):
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [
-                    {
-                        "address": MOA_CONFIG["REDIS_URL"],
-                        "max_connections": 2000,
-                        "socket_connect_timeout": 5,
-                        "retry_on_timeout": True,
-                    }
-                ],
+                "hosts": settings_redis.channel_layer_hosts(MOA_CONFIG),
                 "capacity": CHANNEL_LAYER_CAPACITY,
                 "expiry": 60,
                 "group_expiry": CHANNEL_LAYER_GROUP_EXPIRY,
@@ -158,10 +151,8 @@ else:
 # --- Cache (rate limit counters) -------------------------------------------------------
 # Counters must be shared by every web instance, so production keeps them in Redis;
 # the embedded default is one process, whose memory is enough.
-if MOA_CONFIG["REDIS_URL"]:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": MOA_CONFIG["REDIS_URL"], "KEY_PREFIX": "moa-cache",
-                          "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2}}}
+if settings_redis.configured(MOA_CONFIG):
+    CACHES = {"default": settings_redis.cache(MOA_CONFIG)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 RATE_LIMITS = {**moa_config.DEFAULT_RATES,

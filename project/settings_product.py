@@ -3,6 +3,7 @@ parsers' limits, read from the environment through project/config.py. project/se
 takes every UPPER-CASE name this returns (Django's `settings.COLLAB_MAX_NODES_PER_MAP`...).
 """
 
+from project import settings_redis
 from project.config import Config, cloudwatch_dimensions, maintenance_periods
 
 
@@ -51,7 +52,7 @@ def product_settings(config: Config, *, production: bool) -> dict[str, object]:
     # Jobs (docs/jobs.md).
     # Embedded mode: no Redis means no separate worker can hear a wake-up, so the web
     # process runs the worker itself.
-    EMBEDDED_WORKER = not PRODUCTION and not MOA_CONFIG["REDIS_URL"]
+    EMBEDDED_WORKER = not PRODUCTION and not settings_redis.configured(MOA_CONFIG)
     JOB_LEASE_SECONDS = max(2, MOA_CONFIG.integer("JOB_LEASE_SECONDS"))
     JOB_HEARTBEAT_SECONDS = JOB_LEASE_SECONDS / 4  # lease renewal and worker heartbeat
     JOB_SWEEP_SECONDS = 2  # an idle worker looks for runnable jobs this often

@@ -40,10 +40,11 @@ class Command(BaseCommand):
             probes.probe_database(),
             probes.run("migrations", ("DATABASE_URL",), pending_migrations),
             probes.probe_channel_layer(),
+            probes.probe_redis_servers(),
             probes.run("storage", probes.STORAGE_ENV, storage_under_each_prefix),
             probes.run("ffmpeg", ("FFMPEG_BINARY",), ffmpeg_version),
             probes.run("parser isolation", (), parser_isolation),
-            probes.run("workers", ("REDIS_URL", "JOB_LEASE_SECONDS"), workers),
+            probes.run("workers", (*probes.REDIS_ENV, "JOB_LEASE_SECONDS"), workers),
             probes.run("maintenance", ("MAINTENANCE_<TASK>_EVERY",), maintenance),
         ]
         failed = [result for result in results if not result.ok]
@@ -149,7 +150,7 @@ def workers() -> str:
     """Every channel needs a live worker, or its jobs stay PENDING (the backlog says how
     many are waiting)."""
     if settings.EMBEDDED_WORKER:
-        return "embedded: the web process runs the worker (no REDIS_URL)"
+        return "embedded: the web process runs the worker (no Redis)"
     backlog = queries.backlog()
     alive = backlog.pop("workers_alive")
     waiting = {channel: sum(counts["pending"] for kind, counts in backlog.items()
