@@ -104,6 +104,17 @@ def stop(process: subprocess.Popen, timeout: float = 15) -> None:
             process.wait(timeout=5)
 
 
+def wait_for(predicate, timeout: float, what: str):
+    """`predicate()`'s first true value, polled for `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} within {timeout}s")
+
+
 def peak_mib(pid: int) -> float:
     """The process's peak resident memory so far (VmHWM, from the kernel), in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

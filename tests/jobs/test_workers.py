@@ -18,7 +18,14 @@ from django.db import connection
 from media_pipeline.jobs import actions as jobs
 from media_pipeline.models import Job, WorkerHeartbeat
 from tests.helpers import ROOT
-from tests.processes import daphne, free_port, serving, shared_database_url, stop
+from tests.processes import (
+    daphne,
+    free_port,
+    serving,
+    shared_database_url,
+    stop,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis, pytest.mark.slow]
 LEASE = 3
@@ -44,16 +51,6 @@ def output(process) -> str:
     process.log.flush()
     process.log.seek(0)
     return process.log.read()
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise TimeoutError(f"{what} within {timeout}s")
 
 
 def status(job) -> Job:
