@@ -78,17 +78,19 @@ async def test_ops_and_presence_cross_instances_over_every_shard(tmp_path, team,
     with contextlib.ExitStack() as stack:
         shards = [stack.enter_context(redis_server(tmp_path)) for _ in range(SHARDS)]
         urls = [f"redis://127.0.0.1:{shard.port}/0" for shard in shards]
-        # The hash the processes use: maps until every shard holds a map's group.
+        # The hash the processes use: maps until every shard holds one map's group, and
+        # one map edited per shard (each user's hellos are rate-limited per instance).
         ring = RedisChannelLayer(hosts=urls)
-        maps, covered = [], set()
-        while covered != set(range(SHARDS)):
-            assert len(maps) < 40, "the consistent hash never reached every shard"
+        by_shard = {}
+        for number in range(40):
             mindmap = await database_sync_to_async(actions.map_create)(
-                team=team, title=f"map {len(maps)}", actor=alice)
-            maps.append(mindmap)
-            covered.add(ring.consistent_hash(group_name("map", mindmap.pk)))
+                team=team, title=f"map {number}", actor=alice)
+            by_shard.setdefault(ring.consistent_hash(group_name("map", mindmap.pk)), mindmap)
+            if len(by_shard) == SHARDS:
+                break
+        assert len(by_shard) == SHARDS, "the consistent hash never reached every shard"
         cluster = stack.enter_context(two_instances({"CHANNEL_REDIS_URLS": ",".join(urls)}))
-        for number, mindmap in enumerate(maps):
+        for number, mindmap in by_shard.items():
             clients = [LiveClient(cluster[index % 2].url, team.pk, mindmap.pk,
                                   tokens[index % 2]) for index in range(4)]
             await run_session(clients, random.Random(number), rounds=6)
@@ -105,6 +107,20 @@ async def test_ops_and_presence_cross_instances_over_every_shard(tmp_path, team,
                 await client.close()
         counts = [shard.client().dbsize() for shard in shards]
         assert all(counts), f"keys per shard: {counts}"
+
+
+def test_doctor_names_the_shard_that_does_not_answer(tmp_path, settings):
+    with redis_server(tmp_path) as shard:
+        hosts = settings_redis.channel_layer_hosts(load({"CHANNEL_REDIS_URLS": (
+            f"redis://127.0.0.1:{shard.port}/0,redis://:hunter2@127.0.0.1:{free_port()}/0")}))
+        settings.CHANNEL_LAYERS = {"default": {**settings.CHANNEL_LAYERS["default"],
+                                               "CONFIG": {"hosts": hosts}}}
+        probe = probes.probe_redis_servers(timeout=2)
+        assert not probe.ok and "server 2 of 2, 127.0.0.1:" in probe.detail, probe.detail
+        assert "hunter2" not in probe.detail and "CHANNEL_REDIS_URLS" in probe.env
+        settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = hosts[:1]
+        probe = probes.probe_redis_servers(timeout=2)
+        assert probe.ok and settings_redis.fingerprint(hosts[:1]) in probe.detail
 
 
 # --- Sentinel --------------------------------------------------------------------------
