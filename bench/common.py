@@ -35,8 +35,24 @@ def production_env(**extra: str) -> dict:
             "WORKER_METRICS_PORT": "0", **extra}
 
 
-def prepare_database() -> dict:
-    """Create and migrate the benchmark database; seed the demo team; return seed_demo's JSON."""
+# Bench maps beyond the demo map, made through the ORM's own action (a root node and
+# checkpoint each): the map ids, in order, on stdout.
+EXTRA_MAPS = """
+import json, sys
+from collab import actions
+from collab.models import Mindmap, Team
+team = Team.objects.get(pk={team_id})
+have = {{m.title: m.pk for m in Mindmap.objects.filter(team=team, is_deleted=False,
+                                                     title__startswith="Bench map ")}}
+ids = [have.get(f"Bench map {{i}}") or actions.map_create(
+    team=team, title=f"Bench map {{i}}", actor=None).pk for i in range(1, {count})]
+sys.stdout.write(json.dumps(ids))
+"""
+
+
+def prepare_database(maps: int = 1) -> dict:
+    """Create and migrate the benchmark database; seed the demo team; return seed_demo's
+    JSON, with "map_ids": the demo map and maps - 1 bench maps of the same team."""
     admin = DATABASE.rsplit("/", 1)[0] + "/postgres"
     name = DATABASE.rsplit("/", 1)[1]
     with psycopg.connect(admin.replace("postgres://", "postgresql://", 1),
@@ -49,7 +65,14 @@ def prepare_database() -> dict:
     seeded = subprocess.run([sys.executable, "manage.py", "seed_demo", "--users", "20",
                              "--json"], cwd=ROOT, env=env, check=True, capture_output=True,
                             text=True)
-    return json.loads(seeded.stdout)
+    seed = json.loads(seeded.stdout)
+    seed["map_ids"] = [seed["map_id"]]
+    if maps > 1:
+        extra = subprocess.run([sys.executable, "manage.py", "shell", "-c", EXTRA_MAPS.format(
+            team_id=seed["team_id"], count=maps)], cwd=ROOT, env=env, check=True,
+            capture_output=True, text=True)
+        seed["map_ids"] += json.loads(extra.stdout.strip().splitlines()[-1])
+    return seed
 
 
 def start(command: list[str], name: str, env: dict, port: int | None = None
