@@ -1,15 +1,19 @@
-"""Fan-out benchmark: N real WebSocket clients in one map, through real Daphne + Redis +
-PostgreSQL (every op durable before its event), beside a bare `websockets` relay
-(bench/relay.py) measured in the same run on the same load.
+"""Fan-out benchmark: real WebSocket clients through Moa as deployed (project.web_server:
+Daphne with its drain, Redis, PostgreSQL; every op durable before its event), beside a
+plain relay (bench/relay.py) and any other server with an adapter (bench/adapters.py),
+on the same load from the same generator, in the same run.
 
-Prints, per scenario and server: delivered events/s, lost and out-of-order events,
-p50/p99 op->peer latency, server CPU, deliveries per server CPU-second, and for the
-presence scenario frames per client per second and p99 staleness.
+The load is what production sees: senders type at random moments (a random phase and
+jittered gaps; `--lockstep` fires them all at once, as the first version of this bench
+did, labelled as such), only other clients' deliveries count (a sender's own copy is its
+ack), and the generator runs in K processes whose CPU is reported beside the server's,
+PostgreSQL's and Redis's.
 
-    .venv/bin/python bench/fanout.py                # all scenarios, 10 s each
-    .venv/bin/python bench/fanout.py --seconds 5 --only 100c-10s
+    .venv/bin/python bench/fanout.py                       # every scenario, 10 s each
+    .venv/bin/python bench/fanout.py --seconds 5 --only 100c-10s rooms-100x10
+    .venv/bin/python bench/fanout.py --servers moa,relay,hocuspocus --only 10c-10s
     .venv/bin/python bench/fanout.py --metrics both --no-relay --rounds 3
-                                                    # Moa with metrics off, then on
+                                                           # Moa with metrics off, then on
 
 With `--metrics both` each round runs Moa with METRICS_ENABLED=0 and 1 on the same
 load (which goes first alternates), and a summary row per scenario gives the medians
@@ -19,226 +23,298 @@ and the ratio of deliveries per server CPU-second (metrics on / off).
 from __future__ import annotations
 
 import argparse
-import asyncio
+import importlib
 import json
-import os
 import statistics
 import sys
 import time
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-import websockets
-from common import prepare_database, production_env, start
+import procstat
+from common import DATABASE, ROOT, prepare_database, production_env, start
+from wsload import Generators
 
-from tests.processes import free_port, stop
-
-TICKS = os.sysconf("SC_CLK_TCK")
+from tests.processes import QUICK_DRAIN, daphne, free_port, stop
 
 
 @dataclass(frozen=True)
 class Scenario:
     name: str
-    clients: int
-    senders: int = 0
+    clients: int  # in all
+    senders: int = 0  # per map
     rate: float = 0.0  # ops per second per sender
     presence_hz: float = 0.0  # presence frames per second per client
+    maps: int = 1  # the clients are spread evenly over the maps
+    processes: int = 1  # server processes
+    kind: str = "load"  # "load", "idle" (memory per socket) or "storm" (reconnects)
 
 
 SCENARIOS = [
     Scenario("10c-10s", clients=10, senders=10, rate=10),
     Scenario("100c-10s", clients=100, senders=10, rate=10),
     Scenario("500c-1s", clients=500, senders=1, rate=20),
+    Scenario("500c-10s", clients=500, senders=10, rate=10),
+    Scenario("1000c-1s", clients=1000, senders=1, rate=10),
+    Scenario("1000c-10s", clients=1000, senders=10, rate=10),
     Scenario("50c-presence", clients=50, presence_hz=20),
+    Scenario("rooms-100x10", clients=1000, maps=100, senders=2, rate=5),
+    Scenario("rooms-4p", clients=2000, maps=200, senders=2, rate=5, processes=4),
+    Scenario("idle-2000", clients=2000, kind="idle"),
+    Scenario("storm-2000", clients=2000, kind="storm"),
 ]
 
-
-@dataclass
-class Client:
-    index: int
-    ws: object = None
-    client_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    last_seq: int = -1
-    start_seq: int = 0
-    received: set = field(default_factory=set)
-    out_of_order: int = 0
-    latencies: list = field(default_factory=list)
-    presence_frames: int = 0
-    staleness: list = field(default_factory=list)
-    acked: set = field(default_factory=set)
-    root: str | None = None
-    welcomed: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def on_event(self, event: dict, now_ns: int) -> None:
-        seq = event["seq"]
-        if seq <= self.start_seq:
-            return
-        if seq != self.last_seq + 1:
-            self.out_of_order += 1
-        self.last_seq = max(self.last_seq, seq)
-        self.received.add(seq)
-        self.acked.add(event["op_id"])
-        title = event["op"].get("set", {}).get("title", "")
-        if title.startswith("t") and not title.endswith(self.client_id[:8]):
-            self.latencies.append((now_ns - int(title[1:].split(":")[0])) / 1e6)
-
-    async def read(self) -> None:
-        async for raw in self.ws:
-            now_ns = time.time_ns()
-            frame = json.loads(raw)
-            kind = frame["type"]
-            if kind == "op":
-                self.on_event(frame, now_ns)
-            elif kind == "ops":
-                for event in frame["events"]:
-                    self.on_event(event, now_ns)
-            elif kind == "presence":
-                self.presence_frames += 1
-                now_ms = now_ns / 1e6
-                for peer in frame["peers"]:
-                    cursor = peer.get("cursor") or {}
-                    if "x" in cursor:
-                        self.staleness.append((now_ms % 1e7) - cursor["x"])
-            elif kind == "welcome":
-                self.start_seq = self.last_seq = frame["seq"]
-                nodes = (frame.get("snapshot") or {}).get("nodes") or []
-                self.root = next((n["id"] for n in nodes if n["parent"] is None), None)
-                self.welcomed.set()
+IDLE_SETTLE_S = 3.0  # idle sockets this long before their memory is read
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+@dataclass(frozen=True)
+class Server:
+    """A server under test: its adapter and how to start one process of it on a port."""
+
+    name: str
+    adapter: str  # module:Class, see bench/adapters.py
+    metrics: str | None = None  # Moa's METRICS_ENABLED
+
+    def command(self, port: int) -> list[str]:
+        if self.name.startswith("moa"):
+            return daphne(port)
+        if self.name == "relay":
+            return [sys.executable, "bench/relay.py", "--port", str(port)]
+        module, name = self.adapter.split(":")
+        return getattr(importlib.import_module(module), name).command(port)
+
+    @property
+    def cross_process(self) -> bool:
+        module, name = self.adapter.split(":")
+        return getattr(getattr(importlib.import_module(module), name), "cross_process", False)
+
+    def start(self, count: int, env: dict):
+        processes, ports = [], []
+        for _ in range(count):
+            port = free_port()
+            moa = self.name.startswith("moa")
+            processes.append(start(self.command(port), f"{self.name}-{port}",
+                                   {**env, "METRICS_ENABLED": self.metrics or "1"},
+                                   port if moa else None))
+            ports.append(port)
+        return processes, ports
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    if not values:
-        return float("nan")
+ADAPTERS = {"moa": "adapters:MoaAdapter", "relay": "adapters:RelayAdapter",
+            "hocuspocus": "yjs_client:HocuspocusAdapter"}
+
+
+def placement(scenario: Scenario, ports: list[int], cross_process: bool) -> list[tuple]:
+    """(index, map, port, sends) per client: each map's clients over the processes in
+    turn (so its editors land on different ones) when the server shares a bus across
+    processes; otherwise all of a map's clients on the map's process."""
+    per_map = scenario.clients // scenario.maps
+    clients = []
+    for map_index in range(scenario.maps):
+        for j in range(per_map):
+            process = (map_index + j if cross_process else map_index) % len(ports)
+            clients.append((map_index * per_map + j, map_index, ports[process],
+                            j < scenario.senders))
+    return clients
+
+
+def percentile(values, fraction: float) -> float | None:
+    if not len(values):
+        return None
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+    return round(ordered[min(len(ordered) - 1, int(fraction * len(ordered)))], 1)
 
 
-async def run_scenario(url: str, pid: int, scenario: Scenario, seconds: float) -> dict:
-    clients = [Client(index) for index in range(scenario.clients)]
-    readers = []
-    for batch in range(0, len(clients), 50):
-        for client in clients[batch:batch + 50]:
-            client.ws = await websockets.connect(url, open_timeout=30, max_size=2**22,
-                                                 ping_interval=None)
-            readers.append(asyncio.create_task(client.read()))
-            await client.ws.send(json.dumps({"type": "hello", "client_id": client.client_id,
-                                             "since": None}))
-        await asyncio.gather(*(c.welcomed.wait() for c in clients[batch:batch + 50]))
-    senders = clients[:scenario.senders]
-    nodes = {}
-    for sender in senders:  # each sender edits a node of its own
-        nodes[sender.index] = str(uuid.uuid4())
-        await sender.ws.send(json.dumps({"type": "op", "op_id": str(uuid.uuid4()), "op": {
-            "kind": "node.create", "node": {"id": nodes[sender.index],
-                                            "parent": sender.root or str(uuid.uuid4())}}}))
-    await asyncio.sleep(1.0)
-    sent: list[str] = []
-    cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
+def cpu_window(server_pids: list[int], generators: Generators) -> procstat.CpuWindow:
+    return procstat.CpuWindow({
+        "server": server_pids,
+        "postgres": lambda: procstat.postgres_pids(DATABASE),
+        "redis": procstat.pids_named("redis-server"),
+        "generators": generators.pids})
 
-    async def send_ops(sender: Client) -> None:
-        interval, next_at = 1 / scenario.rate, time.monotonic()
-        while time.monotonic() - wall_before < seconds:
-            op_id = str(uuid.uuid4())
-            sent.append(op_id)
-            title = f"t{time.time_ns()}:{sender.client_id[:8]}"
-            await sender.ws.send(json.dumps({"type": "op", "op_id": op_id, "op": {
-                "kind": "node.update", "id": nodes[sender.index], "set": {"title": title}}}))
-            next_at += interval
-            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 
-    async def send_presence(client: Client) -> None:
-        interval, next_at = 1 / scenario.presence_hz, time.monotonic()
-        while time.monotonic() - wall_before < seconds:
-            x = (time.time_ns() / 1e6) % 1e7
-            await client.ws.send(json.dumps({"type": "presence", "cursor": {"x": x, "y": 0},
-                                             "selection": [], "drag": None}))
-            next_at += interval
-            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+def cpu_figures(cpu: dict, wall: float) -> dict:
+    pct = {name: round(100 * sum(by_pid.values()) / wall, 1) for name, by_pid in cpu.items()}
+    return {"server_cpu_pct": pct["server"],
+            "server_cpu_pct_each": [round(100 * s / wall, 1) for s in cpu["server"].values()]
+            if len(cpu["server"]) > 1 else None,
+            "pg_cpu_pct": pct["postgres"], "redis_cpu_pct": pct["redis"],
+            "generators_cpu_pct": pct["generators"]}
 
-    for client in clients:
-        client.presence_frames, client.staleness = 0, []
-    tasks = [send_ops(s) for s in senders]
-    if scenario.presence_hz:
-        tasks += [send_presence(c) for c in clients]
-    await asyncio.gather(*tasks)
-    wall = time.monotonic() - wall_before
-    cpu = cpu_seconds(pid) - cpu_before
-    deadline = time.monotonic() + 10  # let the last events arrive
-    while time.monotonic() < deadline:
-        if all(set(sent) <= client.acked for client in clients):
-            break
-        await asyncio.sleep(0.1)
-    for client in clients:
-        await client.ws.close()
-    for reader in readers:
-        reader.cancel()
-    await asyncio.gather(*readers, return_exceptions=True)
-    delivered = sum(len(c.received) for c in clients)
-    expected = len(sent) * len(clients)
-    latencies = [x for c in clients for x in c.latencies]
-    staleness = [x for c in clients for x in c.staleness if x >= 0]
+
+def run_load(scenario: Scenario, server: Server, config: dict, ports: list[int],
+             pids: list[int], args) -> dict:
+    clients = placement(scenario, ports, server.cross_process)
+    plan = {"adapter": server.adapter, "config": config, "mode": "load",
+            "rate": scenario.rate, "presence_hz": scenario.presence_hz,
+            "arrivals": args.arrivals}
+    generators = Generators(generator_count(args, scenario), plan, clients)
+    try:
+        connected = generators.ready()
+        time.sleep(1.0)  # the senders' setup ops land before the window
+        window = cpu_window(pids, generators)
+        start_at = time.time() + 0.5
+        generators.tell("go", start_at, args.seconds)
+        time.sleep(max(0.0, start_at - time.time()))
+        window.start()
+        time.sleep(max(0.0, start_at + args.seconds - time.time()))
+        cpu = window.stop()
+        sent = generators.sent()
+        result = generators.results(sent)
+    finally:
+        generators.join()
+    per_map = {}
+    for _, map_index, _, _ in clients:
+        per_map[map_index] = per_map.get(map_index, 0) + 1
+    map_of = {c[0]: c[1] for c in clients}
+    offered = sum(n * (per_map[map_of[s]] - 1) for s, n in sent.items())
+    seconds = args.seconds
+    server_cpu = sum(cpu["server"].values())
+    total_cpu = server_cpu + sum(cpu["postgres"].values()) + sum(cpu["redis"].values())
+    delivered, ops = result["delivered"], sum(sent.values())
+    moa = server.name.startswith("moa")
+    presence = scenario.presence_hz > 0
     return {
-        "ops": len(sent),
-        "delivered_per_s": round(delivered / wall),
-        "lost": max(0, expected - delivered) if sent else 0,
-        "out_of_order": sum(c.out_of_order for c in clients),
-        "p50_ms": round(percentile(latencies, 0.5), 1),
-        "p99_ms": round(percentile(latencies, 0.99), 1),
-        "server_cpu_pct": round(100 * cpu / wall, 1),
-        "deliveries_per_cpu_s": round(delivered / cpu) if cpu else None,
+        "clients": scenario.clients, "maps": scenario.maps, "processes": len(ports),
+        "failed_connections": connected["failed"],
+        "ops_per_s": round(ops / seconds, 1),
+        "ops_acked_per_s": round(result["acked"] / seconds, 1),
+        "offered_per_s": round(offered / seconds),
+        "delivered_per_s": round(delivered / seconds),
+        "lost": result["lost"], "duplicates": result["duplicates"],
+        "out_of_order": result["out_of_order"], "seq_errors": result["seq_errors"],
+        "p50_ms": percentile(result["latencies"], 0.5),
+        "p99_ms": percentile(result["latencies"], 0.99),
+        **cpu_figures(cpu, seconds),
+        "deliveries_per_cpu_s": round(delivered / server_cpu) if server_cpu and delivered
+        else None,
+        "deliveries_per_cpu_s_with_pg_redis": round(delivered / total_cpu)
+        if moa and total_cpu and delivered else None,
+        "server_cpu_ms_per_op": round(1000 * server_cpu / ops, 2) if ops else None,
         "presence_frames_per_client_s": round(
-            statistics.mean(c.presence_frames for c in clients) / wall, 1)
-        if scenario.presence_hz else None,
-        "presence_p99_staleness_ms": round(percentile(staleness, 0.99), 1)
-        if scenario.presence_hz else None,
+            result["presence_frames"] / scenario.clients / seconds, 1) if presence else None,
+        "presence_p99_staleness_ms": percentile(result["staleness"], 0.99)
+        if presence else None,
     }
+
+
+def run_idle(scenario: Scenario, server: Server, config: dict, ports: list[int],
+             pids: list[int], args) -> dict:
+    before = sum(procstat.rss_kib(pid) for pid in pids)
+    clients = placement(scenario, ports, server.cross_process)
+    plan = {"adapter": server.adapter, "config": config, "mode": "load", "rate": 0,
+            "presence_hz": 0, "arrivals": args.arrivals}
+    generators = Generators(generator_count(args, scenario), plan, clients)
+    try:
+        connected = generators.ready()
+        time.sleep(IDLE_SETTLE_S)
+        after = sum(procstat.rss_kib(pid) for pid in pids)
+        generators.tell("close")
+    finally:
+        generators.join()
+    opened = scenario.clients - connected["failed"]
+    return {"clients": scenario.clients, "processes": len(ports),
+            "failed_connections": connected["failed"],
+            "rss_before_mib": round(before / 1024, 1), "rss_idle_mib": round(after / 1024, 1),
+            "kib_per_socket": round((after - before) / opened, 1) if opened else None}
+
+
+def run_storm(scenario: Scenario, server: Server, config: dict, ports: list[int],
+              pids: list[int], args) -> dict:
+    clients = placement(scenario, ports, server.cross_process)
+    plan = {"adapter": server.adapter, "config": config, "mode": "storm", "rate": 0,
+            "presence_hz": 0, "arrivals": args.arrivals}
+    generators = Generators(generator_count(args, scenario), plan, clients)
+    try:
+        time.sleep(2.0)  # the generators are up
+        window = cpu_window(pids, generators)
+        start_at = time.time() + 0.5
+        generators.tell("go", start_at)
+        time.sleep(max(0.0, start_at - time.time()))
+        window.start()
+        connected = generators.ready()
+        wall = time.time() - start_at
+        cpu = window.stop()
+        generators.tell("close")
+    finally:
+        generators.join()
+    welcome_s = connected["welcome_s"]
+    return {"clients": scenario.clients, "processes": len(ports),
+            "failed_connections": connected["failed"],
+            "welcomes_per_s": round(len(welcome_s) / max(welcome_s)) if welcome_s else 0,
+            "p50_welcome_ms": percentile([1000 * s for s in welcome_s], 0.5),
+            "p99_welcome_ms": percentile([1000 * s for s in welcome_s], 0.99),
+            "storm_s": round(wall, 2), **cpu_figures(cpu, wall)}
+
+
+RUNS = {"load": run_load, "idle": run_idle, "storm": run_storm}
+
+
+def generator_count(args, scenario: Scenario) -> int:
+    return args.generators or (1 if scenario.clients < 100 else 2)
 
 
 METRICS_SWITCH = {"on": ["1"], "off": ["0"], "both": ["0", "1"]}
 
 
-def targets(args, round_: int) -> list[tuple[str, str | None]]:
-    """(server, METRICS_ENABLED) in the order they run in round `round_`: with metrics
-    off and on, each goes first every other round (whichever runs second was measured
-    slower, whatever it was)."""
+def targets(args, round_: int) -> list[Server]:
+    """The servers in the order they run in round `round_`: with metrics off and on, each
+    goes first every other round (whichever runs second was measured slower, whatever
+    it was)."""
     switches = METRICS_SWITCH[args.metrics]
-    moa = [("moa" if args.metrics != "both" else f"moa-metrics-{'on' if on == '1' else 'off'}",
-            on) for on in (switches if round_ % 2 == 0 else switches[::-1])]
-    return moa + ([] if args.no_relay else [("relay", None)])
+    names = [name for name in args.servers.split(",") if name]
+    if args.no_relay:
+        names = [name for name in names if name != "relay"]
+    servers = []
+    for name in names:
+        if name == "moa":
+            servers += [Server("moa" if args.metrics != "both" else
+                               f"moa-metrics-{'on' if on == '1' else 'off'}", ADAPTERS[name], on)
+                        for on in (switches if round_ % 2 == 0 else switches[::-1])]
+        else:
+            servers.append(Server(name, ADAPTERS[name]))
+    return servers
 
 
-async def bench(args) -> list[dict]:
-    seed = prepare_database()
-    # One account and one address hold every client: Moa's caps on sockets (and on one
+def label(server: Server, args) -> str:
+    return server.name + {"spread": "", "poisson": " (poisson)",
+                          "lockstep": " (lock-step)"}[args.arrivals]
+
+
+def scenarios(args) -> list[Scenario]:
+    chosen = [s for s in SCENARIOS if not args.only or s.name in args.only]
+    resized = []
+    for scenario in chosen:
+        if args.idle and scenario.kind != "load":
+            scenario = replace(scenario, clients=args.idle,
+                               name=f"{scenario.name.split('-')[0]}-{args.idle}")
+        if args.processes:
+            scenario = replace(scenario, processes=args.processes)
+        resized.append(scenario)
+    return resized
+
+
+def bench(args) -> list[dict]:
+    chosen = scenarios(args)
+    seed = prepare_database(maps=max(s.maps for s in chosen))
+    config = {"team_id": seed["team_id"], "map_ids": seed["map_ids"],
+              "tokens": [user["token"] for user in seed["users"]]}
+    # 20 accounts from one address hold every client: Moa's caps on sockets (and on one
     # user's hellos) are not what this measures.
-    env = production_env(COLLAB_SOCKETS_PER_USER="0", COLLAB_SOCKETS_PER_ADDRESS="0")
+    env = production_env(COLLAB_SOCKETS_PER_USER="0", COLLAB_SOCKETS_PER_ADDRESS="0",
+                         **QUICK_DRAIN)
     rows = []
-    for scenario in [s for s in SCENARIOS if not args.only or s.name in args.only]:
-        runs = [run for round_ in range(args.rounds) for run in targets(args, round_)]
-        for target, metrics_enabled in runs:
-            port = free_port()
-            if metrics_enabled is not None:
-                process = start([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p",
-                                 str(port), "project.asgi:application"], "daphne",
-                                {**env, "METRICS_ENABLED": metrics_enabled}, port)
-                token = seed["users"][0]["token"]
-                url = (f"ws://127.0.0.1:{port}/ws/mindmap/{seed['team_id']}/"
-                       f"{seed['map_id']}/?token={token}")
-            else:
-                process = start([sys.executable, "bench/relay.py", "--port", str(port)],
-                                "relay", env)
-                url = f"ws://127.0.0.1:{port}/"
+    for scenario in chosen:
+        for server in [s for round_ in range(args.rounds) for s in targets(args, round_)]:
+            processes, ports = server.start(scenario.processes, env)
             try:
-                result = await run_scenario(url, process.pid, scenario, args.seconds)
+                result = RUNS[scenario.kind](scenario, server, config, ports,
+                                             [p.pid for p in processes], args)
             finally:
-                stop(process)
-            rows.append({"scenario": scenario.name, "server": target, **result})
+                for process in processes:
+                    stop(process)
+            rows.append({"scenario": scenario.name, "kind": scenario.kind,
+                         "server": label(server, args), **result})
             print(json.dumps(rows[-1]), flush=True)
     if args.metrics == "both":
         rows += metrics_overhead(rows)
@@ -249,38 +325,85 @@ def metrics_overhead(rows: list[dict]) -> list[dict]:
     """Per scenario: median deliveries per CPU-second and CPU % with metrics off and on,
     and their ratio (on / off: 1.0 is no cost)."""
     summary = []
-    for scenario in dict.fromkeys(row["scenario"] for row in rows):
+    for scenario in dict.fromkeys(row["scenario"] for row in rows if row["kind"] == "load"):
         median = {}
         for switch in ("off", "on"):
             runs = [row for row in rows if row["scenario"] == scenario
-                    and row["server"] == f"moa-metrics-{switch}"]
+                    and row["server"].startswith(f"moa-metrics-{switch}")]
             median[switch] = {
                 key: statistics.median(row[key] for row in runs) if all(
                     row[key] is not None for row in runs) else None
                 for key in ("deliveries_per_cpu_s", "server_cpu_pct", "p99_ms")}
         off, on = median["off"], median["on"]
         summary.append({
-            "scenario": scenario, "server": "metrics on/off", "off": off, "on": on,
+            "scenario": scenario, "kind": "summary", "server": "metrics on/off",
+            "off": off, "on": on,
             "deliveries_per_cpu_s_ratio": round(on["deliveries_per_cpu_s"]
                                                 / off["deliveries_per_cpu_s"], 3)
-            if off["deliveries_per_cpu_s"] else None,
-            "server_cpu_ratio": round(on["server_cpu_pct"] / off["server_cpu_pct"], 3)})
+            if off["deliveries_per_cpu_s"] and on["deliveries_per_cpu_s"] else None,
+            "server_cpu_ratio": round(on["server_cpu_pct"] / off["server_cpu_pct"], 3)
+            if off["server_cpu_pct"] else None})
         print(json.dumps(summary[-1]), flush=True)
     return summary
 
 
+COLUMNS = {
+    "load": ["scenario", "server", "ops_acked_per_s", "offered_per_s", "delivered_per_s",
+             "lost", "out_of_order", "seq_errors", "p50_ms", "p99_ms", "server_cpu_pct",
+             "pg_cpu_pct", "redis_cpu_pct", "generators_cpu_pct", "deliveries_per_cpu_s",
+             "deliveries_per_cpu_s_with_pg_redis", "server_cpu_ms_per_op",
+             "presence_frames_per_client_s", "presence_p99_staleness_ms"],
+    "idle": ["scenario", "server", "failed_connections", "rss_before_mib", "rss_idle_mib",
+             "kib_per_socket"],
+    "storm": ["scenario", "server", "failed_connections", "welcomes_per_s", "p50_welcome_ms",
+              "p99_welcome_ms", "server_cpu_pct", "pg_cpu_pct", "redis_cpu_pct",
+              "generators_cpu_pct"],
+}
+
+
+def markdown(rows: list[dict]) -> str:
+    """The rows as the tables of bench/results/fanout.md."""
+    tables = []
+    for kind, columns in COLUMNS.items():
+        chosen = [row for row in rows if row["kind"] == kind]
+        if not chosen:
+            continue
+        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        for row in chosen:
+            cells = [row.get(column) for column in columns]
+            lines.append("| " + " | ".join("—" if c is None else str(c) for c in cells) + " |")
+        tables.append("\n".join(lines))
+    return "\n\n".join(tables)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--seconds", type=float, default=10, help="the sending window")
     parser.add_argument("--only", nargs="*", help="scenario names")
     parser.add_argument("--out", type=Path, help="write the rows as JSON here")
+    parser.add_argument("--servers", default="moa,relay",
+                        help=f"comma-separated, of {', '.join(ADAPTERS)}")
+    parser.add_argument("--no-relay", action="store_true", help="skip the relay baseline")
     parser.add_argument("--metrics", choices=sorted(METRICS_SWITCH), default="on",
                         help="Moa's METRICS_ENABLED: on, off, or both (compared)")
-    parser.add_argument("--no-relay", action="store_true", help="skip the relay baseline")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each server per "
                         "scenario, alternating")
+    arrivals = parser.add_mutually_exclusive_group()
+    arrivals.add_argument("--lockstep", dest="arrivals", action="store_const",
+                          const="lockstep", help="every sender at the same instants (the "
+                          "first version's load; labelled in the server column)")
+    arrivals.add_argument("--poisson", dest="arrivals", action="store_const",
+                          const="poisson", help="exponential gaps instead of jittered ones")
+    parser.set_defaults(arrivals="spread")
+    parser.add_argument("--generators", type=int, help="load generator processes (default "
+                        "1 under 100 clients, else 2)")
+    parser.add_argument("--processes", type=int, help="server processes for every scenario "
+                        "(default: the scenario's, 1 but for rooms-4p)")
+    parser.add_argument("--idle", type=int, help="sockets of the idle and storm scenarios")
     args = parser.parse_args()
-    rows = asyncio.run(bench(args))
+    sys.path.insert(0, str(ROOT / "bench"))
+    rows = bench(args)
+    print(markdown(rows))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(rows, indent=2))
