@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import procstat
-from common import DATABASE, ROOT, prepare_database, production_env, start
+from common import DATABASE, REDIS, ROOT, prepare_database, production_env, start
 from wsload import Generators
 
 from tests.processes import QUICK_DRAIN, daphne, free_port, stop
@@ -129,7 +129,7 @@ def cpu_window(server_pids: list[int], generators: Generators) -> procstat.CpuWi
     return procstat.CpuWindow({
         "server": server_pids,
         "postgres": lambda: procstat.postgres_pids(DATABASE),
-        "redis": procstat.pids_named("redis-server"),
+        "redis": procstat.redis_pids(REDIS),
         "generators": generators.pids})
 
 
@@ -171,14 +171,14 @@ def run_load(scenario: Scenario, server: Server, config: dict, ports: list[int],
     seconds = args.seconds
     server_cpu = sum(cpu["server"].values())
     total_cpu = server_cpu + sum(cpu["postgres"].values()) + sum(cpu["redis"].values())
-    delivered, ops = result["delivered"], sum(sent.values())
+    delivered, ops, acked = result["delivered"], sum(sent.values()), result["acked"]
     moa = server.name.startswith("moa")
     presence = scenario.presence_hz > 0
     return {
         "clients": scenario.clients, "maps": scenario.maps, "processes": len(ports),
-        "failed_connections": connected["failed"],
+        "failed_connections": connected["failed"], "errors": connected["errors"] or None,
         "ops_per_s": round(ops / seconds, 1),
-        "ops_acked_per_s": round(result["acked"] / seconds, 1),
+        "ops_acked_per_s": round(acked / seconds, 1), "rejected": result["rejected"],
         "offered_per_s": round(offered / seconds),
         "delivered_per_s": round(delivered / seconds),
         "lost": result["lost"], "duplicates": result["duplicates"],
@@ -190,7 +190,7 @@ def run_load(scenario: Scenario, server: Server, config: dict, ports: list[int],
         else None,
         "deliveries_per_cpu_s_with_pg_redis": round(delivered / total_cpu)
         if moa and total_cpu and delivered else None,
-        "server_cpu_ms_per_op": round(1000 * server_cpu / ops, 2) if ops else None,
+        "server_cpu_ms_per_op": round(1000 * server_cpu / acked, 2) if acked else None,
         "presence_frames_per_client_s": round(
             result["presence_frames"] / scenario.clients / seconds, 1) if presence else None,
         "presence_p99_staleness_ms": percentile(result["staleness"], 0.99)
@@ -214,7 +214,7 @@ def run_idle(scenario: Scenario, server: Server, config: dict, ports: list[int],
         generators.join()
     opened = scenario.clients - connected["failed"]
     return {"clients": scenario.clients, "processes": len(ports),
-            "failed_connections": connected["failed"],
+            "failed_connections": connected["failed"], "errors": connected["errors"] or None,
             "rss_before_mib": round(before / 1024, 1), "rss_idle_mib": round(after / 1024, 1),
             "kib_per_socket": round((after - before) / opened, 1) if opened else None}
 
@@ -240,7 +240,7 @@ def run_storm(scenario: Scenario, server: Server, config: dict, ports: list[int]
         generators.join()
     welcome_s = connected["welcome_s"]
     return {"clients": scenario.clients, "processes": len(ports),
-            "failed_connections": connected["failed"],
+            "failed_connections": connected["failed"], "errors": connected["errors"] or None,
             "welcomes_per_s": round(len(welcome_s) / max(welcome_s)) if welcome_s else 0,
             "p50_welcome_ms": percentile([1000 * s for s in welcome_s], 0.5),
             "p99_welcome_ms": percentile([1000 * s for s in welcome_s], 0.99),
@@ -348,9 +348,10 @@ def metrics_overhead(rows: list[dict]) -> list[dict]:
 
 
 COLUMNS = {
-    "load": ["scenario", "server", "ops_acked_per_s", "offered_per_s", "delivered_per_s",
-             "lost", "out_of_order", "seq_errors", "p50_ms", "p99_ms", "server_cpu_pct",
-             "pg_cpu_pct", "redis_cpu_pct", "generators_cpu_pct", "deliveries_per_cpu_s",
+    "load": ["scenario", "server", "ops_per_s", "ops_acked_per_s", "offered_per_s",
+             "delivered_per_s", "lost", "rejected", "out_of_order", "seq_errors", "p50_ms",
+             "p99_ms", "server_cpu_pct", "pg_cpu_pct", "redis_cpu_pct", "generators_cpu_pct",
+             "deliveries_per_cpu_s",
              "deliveries_per_cpu_s_with_pg_redis", "server_cpu_ms_per_op",
              "presence_frames_per_client_s", "presence_p99_staleness_ms"],
     "idle": ["scenario", "server", "failed_connections", "rss_before_mib", "rss_idle_mib",

@@ -2,8 +2,9 @@
 
 Moa's durable ops cost PostgreSQL and Redis work too, so a run measures the server's
 processes beside PostgreSQL's (every `postgres` process but the client backends of
-other databases: other users of a shared machine) and Redis's (`redis-server`, shared:
-on a busy machine its figure includes other clients' work).
+other databases: other users of a shared machine) and Redis's (the `redis-server` on the
+benchmark's port; shared by every database number, so on a busy machine its figure
+includes other clients' work). A process that exits within a window is left out.
 """
 
 from __future__ import annotations
@@ -48,6 +49,13 @@ def pids_named(comm: str) -> list[int]:
     return pids
 
 
+def redis_pids(redis_url: str) -> list[int]:
+    """The redis-server serving `redis_url`'s port (others may run on the machine)."""
+    port = redis_url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[-1]
+    return [pid for pid in pids_named("redis-server")
+            if f":{port}" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")]
+
+
 def postgres_pids(database_url: str) -> list[int]:
     """Every postgres process except the client backends of other databases."""
     name = database_url.rsplit("/", 1)[1]
@@ -80,4 +88,5 @@ class CpuWindow:
     def stop(self) -> dict[str, dict[int, float]]:
         after = self._sample()
         return {name: {pid: seconds - self.before[name].get(pid, 0.0)
-                       for pid, seconds in after[name].items()} for name in self.groups}
+                       for pid, seconds in after[name].items() if seconds}
+                for name in self.groups}

@@ -6,7 +6,7 @@ pipe, one step at a time, so the parent measures CPU over exactly the sending wi
 
     parent                          generator
     start(plan) ------------------> connect its clients, handshake, senders set up
-                <------------------ ("ready", {"failed": n, "welcome_s": [...]})
+                <------------------ ("ready", {"errors": {...}, "welcome_s": [...]})
     go(start_at, seconds) --------> send over the window
                 <------------------ ("sent", {sender: count})
     expect({sender: count}) ------> wait (at most DRAIN_S) for every title, close
@@ -31,6 +31,7 @@ from array import array
 from dataclasses import dataclass, field
 
 import adapters
+import uvloop
 import wire
 
 DRAIN_S = 10.0  # after the window, how long the last deliveries may take
@@ -57,7 +58,8 @@ class Client:
     last_counter: dict = field(default_factory=dict)  # sender -> last counter seen
     out_of_order: int = 0
     duplicates: int = 0
-    acked: int = 0
+    acked: int = 0  # its own ops come back: committed, for Moa
+    rejected: int = 0  # ops the server refused (the adapter counts them)
     latencies: array = field(default_factory=lambda: array("f"))
     presence_frames: int = 0
     staleness: list = field(default_factory=list)
@@ -131,11 +133,16 @@ class Generator:
         await asyncio.wait_for(client.ready, 60)
         return time.monotonic() - began
 
-    async def open_all(self, clients: list[Client]) -> tuple[list[float], int]:
+    async def open_all(self, clients: list[Client]) -> tuple[list[float], dict[str, int]]:
+        """Seconds to ready of those that made it; the others' errors, counted by kind."""
         results = await asyncio.gather(*(self.open(c) for c in clients),
                                        return_exceptions=True)
-        return ([r for r in results if isinstance(r, float)],
-                sum(not isinstance(r, float) for r in results))
+        errors: dict[str, int] = {}
+        for result in results:
+            if not isinstance(result, float):
+                kind = f"{type(result).__name__}: {result}"[:120]
+                errors[kind] = errors.get(kind, 0) + 1
+        return [r for r in results if isinstance(r, float)], errors
 
     def close_all(self) -> None:
         for client in self.clients:
@@ -146,22 +153,23 @@ class Generator:
         if self.plan["mode"] == "storm":
             _, start_at = await self.recv()
             await asyncio.sleep(max(0.0, start_at - time.time()))
-            welcome_s, failed = await self.open_all(self.clients)
-            self.conn.send(("ready", {"failed": failed, "welcome_s": welcome_s}))
+            welcome_s, errors = await self.open_all(self.clients)
+            self.conn.send(("ready", {"errors": errors, "welcome_s": welcome_s}))
             await self.recv()
             self.close_all()
             return
-        welcome_s, failed = [], 0
+        welcome_s, errors = [], {}
         for batch in range(0, len(self.clients), BATCH):
             times, failures = await self.open_all(self.clients[batch:batch + BATCH])
             welcome_s += times
-            failed += failures
+            for kind, count in failures.items():
+                errors[kind] = errors.get(kind, 0) + count
         setup = getattr(self.adapter, "setup_frames", None)
         for client in self.clients:
             if client.sends and client.is_ready and setup is not None:
                 for frame in setup(client, f"k{client.index}"):
                     client.socket.send(frame)
-        self.conn.send(("ready", {"failed": failed, "welcome_s": welcome_s}))
+        self.conn.send(("ready", {"errors": errors, "welcome_s": welcome_s}))
         command = await self.recv()
         if command[0] == "close":
             self.close_all()
@@ -248,6 +256,7 @@ class Generator:
             "out_of_order": sum(c.out_of_order for c in clients),
             "seq_errors": sum(c.seq_errors for c in clients),
             "acked": sum(c.acked for c in clients),
+            "rejected": sum(c.rejected for c in clients),
             "latencies": latencies.tobytes(),
             "presence_frames": self.presence_frames,
             "staleness": [x for c in clients for x in c.staleness],
@@ -255,7 +264,7 @@ class Generator:
 
 
 def _generator_main(conn, plan: dict) -> None:
-    asyncio.run(Generator(conn, plan).run())
+    uvloop.run(Generator(conn, plan).run())  # about half asyncio's cost per frame
 
 
 class Generators:
@@ -293,7 +302,11 @@ class Generators:
 
     def ready(self) -> dict:
         replies = self.gather("ready")
-        return {"failed": sum(r["failed"] for r in replies),
+        errors: dict[str, int] = {}
+        for reply in replies:
+            for kind, count in reply["errors"].items():
+                errors[kind] = errors.get(kind, 0) + count
+        return {"failed": sum(errors.values()), "errors": errors,
                 "welcome_s": [x for r in replies for x in r["welcome_s"]]}
 
     def sent(self) -> dict[int, int]:
@@ -304,7 +317,7 @@ class Generators:
         replies = self.gather("result")
         merged = {key: sum(r[key] for r in replies) for key in (
             "clients", "delivered", "lost", "duplicates", "out_of_order", "seq_errors",
-            "acked", "presence_frames")}
+            "acked", "rejected", "presence_frames")}
         latencies = array("f")
         for reply in replies:
             latencies.frombytes(reply["latencies"])
