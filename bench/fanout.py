@@ -92,10 +92,10 @@ class Server:
         processes, ports = [], []
         for _ in range(count):
             port = free_port()
-            moa = self.name.startswith("moa")
+            health = self.name != "relay"  # Moa and Hocuspocus answer GET /health/
             processes.append(start(self.command(port), f"{self.name}-{port}",
                                    {**env, "METRICS_ENABLED": self.metrics or "1"},
-                                   port if moa else None))
+                                   port if health else None))
             ports.append(port)
         return processes, ports
 

@@ -201,7 +201,8 @@ class SmokeClient:
 
 async def smoke_run(port: int, pid: int, clients: int, senders: int, titles: int,
                     seconds: float) -> bool:
-    from fanout import cpu_seconds, percentile
+    from fanout import percentile
+    from procstat import cpu_seconds
 
     adapter = HocuspocusAdapter()
     group = [SmokeClient(index) for index in range(clients)]
