@@ -350,9 +350,9 @@ def metrics_overhead(rows: list[dict]) -> list[dict]:
 COLUMNS = {
     "load": ["scenario", "server", "ops_per_s", "ops_acked_per_s", "offered_per_s",
              "delivered_per_s", "lost", "rejected", "out_of_order", "seq_errors", "p50_ms",
-             "p99_ms", "server_cpu_pct", "pg_cpu_pct", "redis_cpu_pct", "generators_cpu_pct",
-             "deliveries_per_cpu_s",
-             "deliveries_per_cpu_s_with_pg_redis", "server_cpu_ms_per_op",
+             "p99_ms", "server_cpu_pct", "server_cpu_pct_each", "pg_cpu_pct", "redis_cpu_pct",
+             "generators_cpu_pct", "deliveries_per_cpu_s", "deliveries_per_cpu_s_with_pg_redis",
+             "server_cpu_ms_per_op",
              "presence_frames_per_client_s", "presence_p99_staleness_ms"],
     "idle": ["scenario", "server", "failed_connections", "rss_before_mib", "rss_idle_mib",
              "kib_per_socket"],
