@@ -74,27 +74,29 @@ class Socket(asyncio.Protocol):
             end = pos + head + length
             if end > size:
                 break
-            self._frame(first, bytes(buf[pos + head:end]))
+            self._frame(first, buf[pos + head:end])
             pos = end
         del buf[:pos]
 
-    def _frame(self, first: int, payload: bytes) -> None:
+    def _frame(self, first: int, payload: bytearray) -> None:
         opcode, fin = first & 0x0F, first & 0x80
-        if opcode in (TEXT, BINARY, 0):
+        if opcode == TEXT and fin:  # the common case first
+            self.on_message(payload.decode())
+        elif opcode in (TEXT, BINARY, 0):
             if not fin:  # a fragment: keep it until the final one
                 if opcode:
                     self.fragment_opcode = opcode
-                self.fragments.append(payload)
+                self.fragments.append(bytes(payload))
                 return
             if opcode == 0:
                 opcode = self.fragment_opcode
                 payload = b"".join([*self.fragments, payload])
                 self.fragments = []
-            self.on_message(payload.decode() if opcode == TEXT else payload)
+            self.on_message(payload.decode() if opcode == TEXT else bytes(payload))
         elif opcode == PING:
-            self._write(PONG, payload)
+            self._write(PONG, bytes(payload))
         elif opcode == CLOSE:
-            self._write(CLOSE, payload[:2])
+            self._write(CLOSE, bytes(payload[:2]))
             self.transport.close()
 
     def _write(self, opcode: int, payload: bytes) -> None:
