@@ -280,6 +280,7 @@ class Generators:
             process = context.Process(target=_generator_main, args=(child, share),
                                       daemon=True)
             process.start()
+            child.close()  # so a generator that dies ends the parent's recv (EOFError)
             self.processes.append(process)
             self.conns.append(parent)
 
