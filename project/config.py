@@ -50,7 +50,8 @@ INTEGER_NAMES = ("DRAIN_SECONDS", "DRAIN_JITTER_SECONDS", "CHANNEL_CAPACITY",
                  "VIDEO_MAX_FRAME_RATE", "VIDEO_MAX_GIGAPIXELS", "VIDEO_QUOTA_BYTES",
                  "VIDEO_MAX_CONCURRENT_UPLOADS", "API_TOKEN_DAYS", "COLLAB_SOCKETS_PER_USER",
                  "COLLAB_SOCKETS_PER_ADDRESS", "CLOUDWATCH_INTERVAL_SECONDS",
-                 "WORKER_METRICS_PORT", "COLLAB_KEEP_OPS_SECONDS", "COLLAB_KEEP_OPS_COUNT")
+                 "WORKER_METRICS_PORT", "COLLAB_KEEP_OPS_SECONDS", "COLLAB_KEEP_OPS_COUNT",
+                 "COLLAB_UNSENT_MAX_BYTES")
 # Each maintenance task's period, MAINTENANCE_<TASK>_EVERY (docs/operations.md), and the
 # retentions in days of the purges, which their commands refuse below 1.
 MAINTENANCE_PERIODS = tuple(var.name for var in VARS

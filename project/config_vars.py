@@ -127,6 +127,8 @@ VARS: tuple[Var, ...] = (
         "unless the network in front of it is trusted (it asks no token)", "127.0.0.1"),
     Var("COLLAB_SOCKETS_PER_ADDRESS", "map WebSockets one address (an IPv6 /64) may hold "
         "open on one web instance (0: no cap)", "200"),
+    Var("COLLAB_UNSENT_MAX_BYTES", "bytes of a map's frames that may wait unsent for one "
+        "WebSocket before it is closed 1013 as a slow reader", str(16 * 2**20)),
     # The autoscaling signal: the workers' backlog in CloudWatch (docs/observability.md).
     Var("CLOUDWATCH_NAMESPACE", "CloudWatch namespace each worker publishes its channels' "
         "backlog to, for autoscaling; unset: nothing is published"),

@@ -48,6 +48,10 @@ def product_settings(config: Config, *, production: bool) -> dict[str, object]:
     COLLAB_KEEP_OPS_COUNT = MOA_CONFIG.integer("COLLAB_KEEP_OPS_COUNT")
     COLLAB_PRESENCE_TICK = 0.05
     COLLAB_BATCH_WINDOW = 0.004  # op events arriving this close together share a frame
+    # A socket with more of the map's frames than this waiting unsent (its client reads
+    # slower than the map changes) is closed 1013 and catches up when it reconnects:
+    # by default twice the largest map's snapshot, so a burst (a restore) passes.
+    COLLAB_UNSENT_MAX_BYTES = MOA_CONFIG.integer("COLLAB_UNSENT_MAX_BYTES")
 
     # Jobs (docs/jobs.md).
     # Embedded mode: no Redis means no separate worker can hear a wake-up, so the web

@@ -51,6 +51,7 @@ from twisted.internet import defer, reactor
 from project import metrics
 from project.url_secrets import redact
 from project.web_server_parts import (
+    DirectSend,
     SendFlow,
     UnparsedFormRequest,
     WebSocketLimitError,
@@ -59,7 +60,7 @@ from project.web_server_parts import (
     check_websocket_timeout,
     from_trusted_proxies,
 )
-from project.ws_frames import FLOW_CONTROL, MAX_MESSAGE_BYTES, READ_LIMIT_BYTES
+from project.ws_frames import DIRECT_SEND, FLOW_CONTROL, MAX_MESSAGE_BYTES, READ_LIMIT_BYTES
 
 logger = logging.getLogger("moa.web_server")
 
@@ -92,6 +93,7 @@ class DrainingServer(Server):
         check_websocket_timeout(self.websocket_timeout, settings.CHANNEL_LAYER_GROUP_EXPIRY)
         check_websocket_limits(self.websocket_max_message_size,
                                self.websocket_max_frame_size)
+        self.max_unsent = settings.COLLAB_UNSENT_MAX_BYTES
         self.drain_seconds = settings.DRAIN_SECONDS
         self.jitter_seconds = settings.DRAIN_JITTER_SECONDS
         self.ports: list = []
@@ -198,12 +200,15 @@ class DrainingServer(Server):
             await asyncio.sleep(0.05)
 
     def create_application(self, protocol, scope):
-        """Every WebSocket's scope gets the `moa.flow_control` extension."""
-        flow = SendFlow.install(protocol.transport) if isinstance(
-            protocol, WebSocketProtocol) else None
-        if flow is not None:
-            scope = {**scope, "extensions": {**scope.get("extensions", {}),
-                                             FLOW_CONTROL: {"drained": flow.drained}}}
+        """Every WebSocket's scope gets the `moa.flow_control` and `moa.direct_send`
+        extensions."""
+        if isinstance(protocol, WebSocketProtocol):
+            extensions = {**scope.get("extensions", {}),
+                          DIRECT_SEND: {"send": DirectSend(protocol, self.max_unsent)}}
+            flow = SendFlow.install(protocol.transport)
+            if flow is not None:
+                extensions[FLOW_CONTROL] = {"drained": flow.drained}
+            scope = {**scope, "extensions": extensions}
         return super().create_application(protocol, scope)
 
     def log_action(self, protocol, action, details):

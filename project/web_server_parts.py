@@ -14,6 +14,7 @@ import ipaddress
 import logging
 
 from daphne.http_protocol import WebRequest
+from twisted.internet import abstract, tcp
 from twisted.internet.interfaces import IPushProducer
 from zope.interface import implementer
 
@@ -131,3 +132,55 @@ class SendFlow:
             logger.warning("no flow control on %s", type(transport).__name__, exc_info=True)
             return None
         return flow
+
+
+class DirectSend:
+    """The hub's frames written straight to a socket (the `moa.direct_send` extension):
+    the bytes prepared once for every socket (ws_frames.SharedFrame), past Daphne's
+    ASGI dispatch and autobahn's per-message path (its assertions, statistics and debug
+    log arguments, made on every send). When nothing waits in the transport's buffer
+    the bytes go to the kernel at once, as asyncio's transports do, instead of Twisted
+    registering the socket for writing, waiting a loop turn and unregistering it: that
+    pair of epoll calls per frame was a third of the fan-out's CPU (bench/results/
+    fanout-delivery.md). Otherwise they queue behind what is there, so a frame never
+    overtakes the consumer's own earlier ones.
+
+    What this path does not handle (compression, fragmentation, a message over the
+    limit, autobahn's own queue, TLS, a transport of another kind) goes through
+    autobahn's sendMessage as every other frame does.
+
+    A client that reads slower than its map changes would hold ever more memory here:
+    once more than `max_unsent` bytes wait for it, a send answers False and the
+    consumer closes the socket (ws_frames.JsonFrameConsumer.send_shared)."""
+
+    def __init__(self, protocol, max_unsent: int):
+        self.protocol = protocol
+        self.max_unsent = max_unsent
+        self.transport = protocol.transport
+        self.plain = isinstance(self.transport, tcp.Connection) and not self.transport.TLS
+        self.buffered = isinstance(self.transport, abstract.FileDescriptor)
+
+    def __call__(self, frame) -> bool:
+        """Send `frame` unless the socket is closing; False when too much waits unsent."""
+        protocol, transport = self.protocol, self.transport
+        if protocol.state != protocol.STATE_OPEN:
+            return True  # closing: the client catches up from its seq when it reconnects
+        if not self.plain or protocol.send_queue or protocol._perMessageCompress is not None \
+                or 0 < protocol.autoFragmentSize < len(frame.payload) \
+                or 0 < protocol.maxMessagePayloadSize < len(frame.payload):
+            protocol.sendMessage(frame.payload)
+        elif transport.dataBuffer or transport._tempDataLen or not transport.connected:
+            transport.write(frame.wire)  # behind what waits (Twisted drops it once closed)
+        else:
+            wire = frame.wire
+            sent = transport.writeSomeData(wire)
+            if not isinstance(sent, int):
+                sent = 0  # the connection is lost: Twisted's own write finds out
+            if sent < len(wire):
+                transport.write(wire[sent:])
+        return not self.buffered or unsent_bytes(transport) <= self.max_unsent
+
+
+def unsent_bytes(transport: abstract.FileDescriptor) -> int:
+    """What waits in a Twisted transport's buffer for the kernel to take it."""
+    return len(transport.dataBuffer) - transport.offset + transport._tempDataLen

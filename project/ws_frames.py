@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import struct
 from collections.abc import Iterable
 
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -24,6 +25,10 @@ logger = logging.getLogger(__name__)
 
 WS_CONNECTIONS = metrics.gauge("moa_ws_connections", "WebSockets open (accepted, not yet "
                                "closed) on this process, by endpoint", ("endpoint",))
+SLOW_READERS_CLOSED = metrics.counter(
+    "moa_ws_slow_readers_closed_total", "WebSockets closed (1013) because the frames "
+    "queued for them passed COLLAB_UNSENT_MAX_BYTES: the client reads slower than its map "
+    "changes", ("endpoint",))
 WS_DISCONNECTS = metrics.counter(
     "moa_ws_disconnects_total", "Accepted WebSockets that ended, by endpoint and close code "
     "(the server's when it closed, else the client's or the transport's; 'none' without one)",
@@ -38,6 +43,7 @@ MAX_SEND_BYTES = 256 * 1024  # the budget of every map frame Moa sends
 # --websocket-max-message-size, checked at start-up): a frame over it closes the socket.
 MAX_MESSAGE_BYTES = 1024 * 1024
 FLOW_CONTROL = "moa.flow_control"  # the server's scope extension: see send_paced
+DIRECT_SEND = "moa.direct_send"  # the server's scope extension: see send_shared
 
 # Close codes of the protocol.
 CLOSE_NOT_AUTHENTICATED = 4401
@@ -86,6 +92,40 @@ def _dumps(value: object) -> str:
 def utf8_size(text: str) -> int:
     """The bytes `text` takes on the wire (an ASCII text is not copied to count them)."""
     return len(text) if text.isascii() else len(text.encode())
+
+
+class SharedFrame:
+    """A text frame many sockets get (the hub's fan-out): its text, and its bytes on the
+    wire (an unmasked server frame: header and UTF-8 payload, the same for every
+    socket without compression), made once, when first needed."""
+
+    __slots__ = ("_payload", "_wire", "text")
+
+    def __init__(self, text: str):
+        self.text = text
+        self._payload: bytes | None = None
+        self._wire: bytes | None = None
+
+    @property
+    def payload(self) -> bytes:
+        if self._payload is None:
+            self._payload = self.text.encode()
+        return self._payload
+
+    @property
+    def wire(self) -> bytes:
+        if self._wire is None:
+            self._wire = text_frame_header(len(self.payload)) + self.payload
+        return self._wire
+
+
+def text_frame_header(length: int) -> bytes:
+    """RFC 6455's header of an unfragmented, unmasked text frame of `length` bytes."""
+    if length <= 125:
+        return bytes((0x81, length))
+    if length <= 0xFFFF:
+        return struct.pack("!BBH", 0x81, 126, length)
+    return struct.pack("!BBQ", 0x81, 127, length)
 
 
 class JsonFrameConsumer(AsyncWebsocketConsumer):
@@ -180,6 +220,23 @@ class JsonFrameConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=text)
             if flow is not None:
                 await flow["drained"]()
+
+    async def send_shared(self, frame: SharedFrame) -> None:
+        """Send a frame many sockets get. The server's `moa.direct_send` extension
+        writes its prepared bytes straight to the socket, behind whatever this consumer
+        sent before (project/web_server_parts.py: DirectSend), and refuses once more
+        than COLLAB_UNSENT_MAX_BYTES wait unsent: the client reads slower than its map
+        changes and is closed with 1013 (it reconnects and catches up from its seq), so
+        a slow reader cannot hold unbounded memory. Without the extension (tests'
+        in-process client), it is sent as any other frame."""
+        direct = (self.scope.get("extensions") or {}).get(DIRECT_SEND)
+        if direct is None:
+            await self.send(text_data=frame.text)
+        elif not direct["send"](frame):
+            SLOW_READERS_CLOSED.labels(self.endpoint).inc()
+            logger.info("websocket: closing a slow reader (more than "
+                        "COLLAB_UNSENT_MAX_BYTES unsent)")
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
 
     async def send_error(self, code: str, detail: str) -> None:
         logger.info("websocket %s: %s", code, detail)
