@@ -313,8 +313,5 @@ class MindmapConsumer(JsonFrameConsumer):
 
     # --- what the hub calls --------------------------------------------------------------
 
-    async def send_text(self, text: str) -> None:
-        await self.send(text_data=text)
-
     async def revoke(self, code: int) -> None:
         await self.close(code=code)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from collab.hub_users import send_safely
 from collab.metrics import PRESENCE_FRAMES
 from project.realtime import group_name
-from project.ws_frames import encode
+from project.ws_frames import SharedFrame, encode
 
 if TYPE_CHECKING:
     from channels.layers import BaseChannelLayer
@@ -37,9 +37,9 @@ class PresenceFanout:
                 "type": "map.presence", "map": map_id, "origin": self.origin,
                 "peers": news.announce, "left": news.announce_left})
         for client in news.left:
-            text = encode({"type": "peer.leave", "client_id": client})
+            frame = SharedFrame(encode({"type": "peer.leave", "client_id": client}))
             for socket in sockets:
-                await send_safely(socket, text)
+                await send_safely(socket, frame)
         if news.changed:
             await self._send_presence(sockets, news.changed)
 
@@ -50,7 +50,7 @@ class PresenceFanout:
                                   time.monotonic())
 
     async def _send_presence(self, sockets: list[Socket], states: list[dict]) -> None:
-        shared = encode({"type": "presence", "peers": states})
+        shared = SharedFrame(encode({"type": "presence", "peers": states}))
         own = {state["client_id"] for state in states}
         sent = 0
         for socket in sockets:
@@ -58,7 +58,7 @@ class PresenceFanout:
                 await send_safely(socket, shared)
                 sent += 1
             elif len(states) > 1:  # never echo a client's own presence back to it
-                await send_safely(socket, encode({"type": "presence", "peers": [
-                    state for state in states if state["client_id"] != socket.client_id]}))
+                await send_safely(socket, SharedFrame(encode({"type": "presence", "peers": [
+                    state for state in states if state["client_id"] != socket.client_id]})))
                 sent += 1
         PRESENCE_FRAMES.labels("out").inc(sent)

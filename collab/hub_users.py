@@ -19,6 +19,7 @@ from django.conf import settings
 
 from collab.limits import TokenBucket
 from project.realtime import group_name, revocation_applies
+from project.ws_frames import SharedFrame
 
 if TYPE_CHECKING:
     from channels.layers import BaseChannelLayer
@@ -37,15 +38,15 @@ class Socket(Protocol):
     token_id: int | None
     address: str | None  # as rate limits count it (project.rate_limits.client_address)
 
-    async def send_text(self, text: str) -> None: ...
+    async def send_shared(self, frame: SharedFrame) -> None: ...
 
     async def revoke(self, code: int) -> None: ...
 
 
-async def send_safely(socket: Socket, text: str) -> None:
+async def send_safely(socket: Socket, frame: SharedFrame) -> None:
     """Send one frame; a broken socket is logged, never stops the others' delivery."""
     try:
-        await socket.send_text(text)
+        await socket.send_shared(frame)
     except Exception:  # whatever a dying transport raises: the next socket still gets it
         logger.exception("send to client %s failed", socket.client_id)
 

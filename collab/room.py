@@ -15,7 +15,7 @@ from collab.framing import event_frames
 from collab.hub_users import Socket, send_safely
 from collab.room_order import EventOrder
 from collab.room_presence import RoomPresence
-from project.ws_frames import encode
+from project.ws_frames import SharedFrame, encode
 
 
 @dataclass(eq=False)
@@ -44,23 +44,25 @@ class Room:
             if not missing:
                 break  # older than we keep: the client sees a gap and resyncs
             for text in event_frames([encode(event) for event in missing]):
-                await socket.send_text(text)
+                await socket.send_shared(SharedFrame(text))
             cursor = missing[-1]["seq"]
         self.sockets[socket] = cursor
         self.presence.local.add(socket.client_id)
 
     async def deliver(self, events: list[dict]) -> None:
         """Send events (in order, after every socket's cursor) to each socket that lacks
-        them: each event encoded once, one shared set of frames for sockets in step."""
+        them: each event encoded once, one shared set of frames for sockets in step
+        (their bytes on the wire made once too: ws_frames.SharedFrame)."""
         first, last = events[0]["seq"], events[-1]["seq"]
         texts = [encode(event) for event in events]
-        shared = event_frames(texts)
+        shared = [SharedFrame(text) for text in event_frames(texts)]
         for socket, cursor in list(self.sockets.items()):
             if cursor >= last or socket not in self.sockets:
                 continue
-            frames = shared if cursor == first - 1 else event_frames(
-                [text for event, text in zip(events, texts, strict=True)
-                 if event["seq"] > cursor])
+            frames = shared if cursor == first - 1 else [
+                SharedFrame(text) for text in event_frames(
+                    [text for event, text in zip(events, texts, strict=True)
+                     if event["seq"] > cursor])]
             self.sockets[socket] = last
-            for text in frames:
-                await send_safely(socket, text)
+            for frame in frames:
+                await send_safely(socket, frame)
