@@ -60,11 +60,20 @@ from project.web_server_parts import (
     check_websocket_timeout,
     from_trusted_proxies,
 )
-from project.ws_frames import DIRECT_SEND, FLOW_CONTROL, MAX_MESSAGE_BYTES, READ_LIMIT_BYTES
+from project.ws_frames import (
+    CLOSE_TRY_AGAIN_LATER,
+    DIRECT_SEND,
+    FLOW_CONTROL,
+    MAX_MESSAGE_BYTES,
+    READ_LIMIT_BYTES,
+)
 
 logger = logging.getLogger("moa.web_server")
 
 CLOSE_SERVICE_RESTART = 1012
+# Standard close codes a server sends that autobahn's sendClose refuses: 1012 (a drain)
+# and 1013 (try again later: the database is unreachable, a reader too slow).
+SERVER_CLOSE_CODES = frozenset({CLOSE_SERVICE_RESTART, CLOSE_TRY_AGAIN_LATER})
 RECONNECT_AFTER_MS_MAX = 1000  # on top of the server's own spreading of the closes
 
 DRAINING = metrics.gauge("moa_draining", "1 from SIGTERM on: the instance is draining "
@@ -219,6 +228,13 @@ class DrainingServer(Server):
         super().log_action(protocol, action, details)
 
     async def handle_reply(self, protocol, message):
+        if (message["type"] == "websocket.close" and isinstance(protocol, WebSocketProtocol)
+                and message.get("code") in SERVER_CLOSE_CODES
+                and protocol.state == WebSocketProtocol.STATE_OPEN):
+            # autobahn's sendClose refuses them (1000 or 3000-4999 only) and would
+            # raise into the consumer; sendCloseFrame is the frame it would have sent.
+            protocol.sendCloseFrame(code=message["code"])
+            return
         if self.draining is not None:
             if (isinstance(protocol, WebRequest) and protocol.channel is not None
                     and message["type"] == "http.response.start"):
