@@ -21,21 +21,22 @@ OPEN, CLOSING = 1, 2
 
 
 class RecordingReactor:
-    """What a transport asks of the reactor; nothing runs by itself."""
+    """What a transport asks of the reactor (Twisted's method names); nothing runs by
+    itself."""
 
     def __init__(self):
         self.writers = []
 
-    def addWriter(self, descriptor):  # noqa: N802 (Twisted's names)
+    def addWriter(self, descriptor):
         self.writers.append(descriptor)
 
-    def removeWriter(self, descriptor):  # noqa: N802
+    def removeWriter(self, descriptor):
         self.writers.remove(descriptor)
 
-    def addReader(self, descriptor):  # noqa: N802
+    def addReader(self, descriptor):
         pass
 
-    def removeReader(self, descriptor):  # noqa: N802
+    def removeReader(self, descriptor):
         pass
 
 
@@ -53,10 +54,10 @@ class WebSocketStub:
         self.sent_by_autobahn: list[bytes] = []
         self.transport = None
 
-    def sendMessage(self, payload):  # noqa: N802
+    def sendMessage(self, payload):
         self.sent_by_autobahn.append(payload)
 
-    def makeConnection(self, transport):  # noqa: N802
+    def makeConnection(self, transport):
         self.transport = transport
 
 
@@ -118,7 +119,7 @@ def test_a_frame_never_overtakes_what_the_transport_still_holds(connection):
 
 
 def test_a_slow_reader_holds_at_most_the_bound(connection):
-    send, peer, reactor = connection
+    send, peer, _ = connection
     frame = SharedFrame("x" * 60_000)
     answers = [send(frame) for _ in range(200)]  # 12 MB; the peer reads nothing
     first_refusal = answers.index(False)
@@ -140,7 +141,7 @@ def test_a_slow_reader_holds_at_most_the_bound(connection):
 
 
 def test_a_closing_socket_gets_nothing(connection):
-    send, peer, reactor = connection
+    send, peer, _ = connection
     send.protocol.state = CLOSING
     assert send(SharedFrame("late")) is True
     peer.setblocking(False)
@@ -149,7 +150,7 @@ def test_a_closing_socket_gets_nothing(connection):
 
 
 def test_a_compressed_or_oversized_message_goes_through_autobahn(connection):
-    send, peer, reactor = connection
+    send, _, _ = connection
     send.protocol.maxMessagePayloadSize = 10
     send(SharedFrame("more than ten bytes"))
     send.protocol.maxMessagePayloadSize = 0
@@ -159,7 +160,7 @@ def test_a_compressed_or_oversized_message_goes_through_autobahn(connection):
 
 
 def test_autobahns_queue_keeps_its_place(connection):
-    send, peer, reactor = connection
+    send, _, _ = connection
     send.protocol.send_queue.append((b"chopped", True))
     send(SharedFrame("after it"))
     assert send.protocol.sent_by_autobahn == [b"after it"]
