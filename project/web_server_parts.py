@@ -141,8 +141,8 @@ class DirectSend:
     log arguments, made on every send). When nothing waits in the transport's buffer
     the bytes go to the kernel at once, as asyncio's transports do, instead of Twisted
     registering the socket for writing, waiting a loop turn and unregistering it: that
-    pair of epoll calls per frame was a third of the fan-out's CPU (bench/results/
-    fanout-delivery.md). Otherwise they queue behind what is there, so a frame never
+    pair of epoll calls per frame was a quarter of the event loop's CPU at 500 clients
+    (bench/results/fanout-delivery.md). Otherwise they queue behind what is there, so a frame never
     overtakes the consumer's own earlier ones.
 
     What this path does not handle (compression, fragmentation, a message over the
