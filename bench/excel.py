@@ -1,13 +1,22 @@
-"""Member import benchmark: 100,000 generated rows imported end to end by Moa's
-`excel.import` job (parse, validate, look up, bulk apply on PostgreSQL), next to two
-baselines on the same file in the same run: a naive openpyxl loop saving each account
-and membership through the ORM, and django-import-export importing the accounts.
-Prints rows/s and each method's peak memory (each runs in a fresh process).
+"""Member import benchmark: generated member lists (20,000 and 100,000 rows by
+default) imported end to end by Moa (the upload's checks, then the `excel.import` job
+from queued to DONE: parse in the sandboxed child, validate, look up, apply on
+PostgreSQL, invite), next to baselines on the same files in the same run:
 
-    .venv/bin/python bench/excel.py [--rows 100000] [--baseline-rows 20000]
+- django-import-export in bulk mode, as its documentation sets it up for speed
+  (`use_bulk`, `batch_size`, `skip_diff`, `force_init_instance`: every row is new),
+  importing the accounts only (less work than Moa: no memberships, no invitations);
+- django-import-export in its default per-row mode (`instance.save()` per row);
+- a naive openpyxl loop saving each account and membership through the ORM.
 
-The baselines are timed on the file's first --baseline-rows rows (a row costs them
-the same at any position; the full file would take them many minutes).
+Prints rows/s, Moa's ratio to each and each method's peak memory (each runs in a
+fresh process, after the previous method's accounts are deleted, not timed).
+
+    .venv/bin/python bench/excel.py [--sizes 20000 100000] [--slow-rows 20000]
+
+The per-row baselines (per-row import-export, naive) run on the first --slow-rows
+rows of the smallest file only: a row costs them the same at any position, and
+100,000 rows would take per-row import-export about 25 minutes.
 """
 
 from __future__ import annotations
@@ -50,15 +59,19 @@ def make_file(path: Path, rows: int) -> None:
 
 def fresh_team():
     """A new team, and none of the benchmark's accounts left from a previous method."""
+    from django.db import connection
+
     from collab.actions import team_create
     from project.accounts.models import User
 
     User.objects.filter(username__startswith=PREFIX).delete()
+    with connection.cursor() as cursor:  # the deleted rows would slow the next method
+        cursor.execute("VACUUM ANALYZE accounts_user, collab_membership")
     owner = User.objects.get(username="demo1")
     return team_create(owner=owner, name=f"bench {time.time()}"), owner
 
 
-def ours(path: Path, limit: int, team, owner) -> int:
+def ours(path: Path, limit: int, team, owner) -> dict:
     from media_pipeline.jobs import actions as jobs
     from media_pipeline.jobs.progress import JobContext
     from media_pipeline.jobs.worker import execute
@@ -68,14 +81,20 @@ def ours(path: Path, limit: int, team, owner) -> int:
         from django.core.files.uploadedfile import SimpleUploadedFile
 
         upload = SimpleUploadedFile(path.name, handle.read())
+    started = time.perf_counter()
     job = actions.member_import_start(team=team, owner=owner, upload=upload,
                                       site="http://127.0.0.1:8000/", dry_run=False)
+    queued = time.perf_counter()
     claimed = jobs.job_claim(channels=["jobs.excel"], worker_id="bench")
     execute(JobContext(claimed))
     job.refresh_from_db()
     if job.status != "DONE":
         raise RuntimeError(job.error_message)
-    return job.result["counts"]["created"]
+    return {"rows": job.result["counts"]["created"],
+            "upload_check_seconds": round(queued - started, 2),
+            "job_seconds": round(time.perf_counter() - queued, 2),
+            "job_rows_per_s": round(job.result["counts"]["created"]
+                                    / (time.perf_counter() - queued))}
 
 
 def naive(path: Path, limit: int, team, owner) -> int:
@@ -97,10 +116,9 @@ def naive(path: Path, limit: int, team, owner) -> int:
     return count
 
 
-def import_export(path: Path, limit: int, team, owner) -> int:
-    """django-import-export as its docs set it up: a ModelResource keyed by username,
-    rows loaded by tablib from the .xlsx (accounts only: less work than the others)."""
-    import tablib
+def _user_resource(bulk: bool):
+    """django-import-export's ModelResource for the accounts, keyed by username; in
+    bulk mode configured as its "Bulk imports" page recommends for speed."""
     from import_export import fields, resources
 
     from project.accounts.models import User
@@ -112,59 +130,117 @@ def import_export(path: Path, limit: int, team, owner) -> int:
             model = User
             fields = ("username", "email", "name")
             import_id_fields = ("username",)
+            if bulk:
+                use_bulk = True  # bulk_create every batch_size rows, no save() per row
+                batch_size = 1000
+                skip_diff = True  # no before/after copies of each instance
+                force_init_instance = True  # every row is new: no lookup per row
+
+    return UserResource
+
+
+def import_export_bulk(path: Path, limit: int, team, owner) -> int:
+    return _import_export(path, limit, bulk=True)
+
+
+def import_export_per_row(path: Path, limit: int, team, owner) -> int:
+    return _import_export(path, limit, bulk=False)
+
+
+def _import_export(path: Path, limit: int, bulk: bool) -> int:
+    """Rows loaded by tablib from the .xlsx (accounts only: less work than Moa)."""
+    import tablib
 
     dataset = tablib.Dataset().load(path.read_bytes(), format="xlsx")
     dataset = dataset.subset(rows=range(min(limit, dataset.height)))
     dataset.headers = ["username", "email", "name", "role"]
     del dataset["role"]
-    result = UserResource().import_data(dataset, dry_run=False, raise_errors=True)
+    result = _user_resource(bulk)().import_data(dataset, dry_run=False, raise_errors=True)
     return result.totals["new"]
 
 
-METHODS = {"ours": ours, "naive": naive, "import_export": import_export}
+METHODS = {"ours": ours, "import_export_bulk": import_export_bulk,
+           "import_export_per_row": import_export_per_row, "naive": naive}
+LABELS = {"ours": "Moa (upload checks + job, accounts, memberships, invitations)",
+          "import_export_bulk": "django-import-export, bulk mode (accounts only)",
+          "import_export_per_row": "django-import-export, default per-row mode (accounts only)",
+          "naive": "naive openpyxl + ORM save per row"}
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its children (the sheet reader), user and system."""
+    own, children = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                          resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def database_cpu_seconds() -> float:
+    """CPU time of this process's PostgreSQL backend (local server: /proc)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def child(method: str, path: Path, limit: int, media_root: str) -> None:
     setup_django(media_root)
     team, owner = fresh_team()  # not timed: the previous method's accounts go
+    cpu, db_cpu = cpu_seconds(), database_cpu_seconds()
     started = time.perf_counter()
-    rows = METHODS[method](path, limit, team, owner)
+    done = METHODS[method](path, limit, team, owner)
     elapsed = time.perf_counter() - started
+    figures = done if isinstance(done, dict) else {"rows": done}
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"rows": rows, "seconds": round(elapsed, 2),
-                      "rows_per_s": round(rows / elapsed), "peak_rss_mb": round(peak_mb)}))
+    print(json.dumps({"method": LABELS[method], **figures, "seconds": round(elapsed, 2),
+                      "rows_per_s": round(figures["rows"] / elapsed),
+                      "cpu_seconds": round(cpu_seconds() - cpu, 2),
+                      "database_cpu_seconds": round(database_cpu_seconds() - db_cpu, 2),
+                      "peak_rss_mb": round(peak_mb)}))
+
+
+def run(method: str, path: Path, limit: int, work: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", method, "--file", str(path),
+         "--limit", str(limit), "--media", f"{work}/media"],
+        check=True, capture_output=True, text=True, cwd=ROOT)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--baseline-rows", type=int, default=20_000)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 100_000])
+    parser.add_argument("--slow-rows", type=int, default=20_000,
+                        help="rows for the per-row baselines (0: skip them)")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--limit", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--media", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.file, args.baseline_rows, args.media)
+        child(args.child, args.file, args.limit, args.media)
         return
     prepare_database()
-    result: dict = {"rows_in_file": args.rows, "baseline_rows": args.baseline_rows}
+    result: dict = {}
     with tempfile.TemporaryDirectory(prefix="moa-bench-excel-") as work:
-        path = Path(work) / "members.xlsx"
         setup_django(f"{work}/media")
-        make_file(path, args.rows)
-        result["file_bytes"] = path.stat().st_size
-        for method in ("ours", "naive", "import_export"):
-            limit = args.rows if method == "ours" else args.baseline_rows
-            done = subprocess.run(
-                [sys.executable, __file__, "--child", method, "--file", str(path),
-                 "--baseline-rows", str(limit), "--media", f"{work}/media"],
-                check=True, capture_output=True, text=True, cwd=ROOT)
-            result[method] = json.loads(done.stdout.strip().splitlines()[-1])
-    result["ours_vs_naive"] = round(result["ours"]["rows_per_s"]
-                                    / result["naive"]["rows_per_s"], 1)
-    result["ours_vs_import_export"] = round(result["ours"]["rows_per_s"]
-                                            / result["import_export"]["rows_per_s"], 1)
+        for size in sorted(args.sizes):
+            path = Path(work) / f"members-{size}.xlsx"
+            make_file(path, size)
+            figures = {"file_bytes": path.stat().st_size,
+                       "ours": run("ours", path, size, work),
+                       "import_export_bulk": run("import_export_bulk", path, size, work)}
+            if size == min(args.sizes) and args.slow_rows:
+                for method in ("import_export_per_row", "naive"):
+                    figures[method] = run(method, path, min(size, args.slow_rows), work)
+            moa = figures["ours"]["rows_per_s"]
+            for method in ("import_export_bulk", "import_export_per_row", "naive"):
+                if method in figures:
+                    figures[f"ours_vs_{method}"] = round(moa / figures[method]["rows_per_s"], 1)
+            result[f"{size}_rows"] = figures
     report(result, args.out)
 
 

@@ -51,17 +51,20 @@ def membership_ensure(*, team: Team, user: User, role: str = Membership.Role.MEM
     return membership
 
 
-def memberships_bulk_add(*, team: Team, roles: dict[int, str]) -> int:
+def memberships_bulk_add(*, team: Team, roles: dict[int, str], new_users: bool = False) -> int:
     """Add users (id -> role) to `team` in bulk; existing memberships are left as they
-    are. Returns how many were added."""
-    existing = set(Membership.objects.filter(team=team, user_id__in=list(roles))
-                   .values_list("user_id", flat=True))
+    are (`new_users`: accounts created in this transaction, which have none to look
+    for). Returns how many were added."""
+    existing = set() if new_users else set(
+        Membership.objects.filter(team=team, user_id__in_array=list(roles))
+        .values_list("user_id", flat=True))
     now = timezone.now()
-    added = [Membership(team=team, user_id=user_id, role=role, created_at=now)
-             for user_id, role in roles.items() if user_id not in existing]
-    insert_rows(Membership, added)  # one added concurrently: IntegrityError, nothing added
-    owners_changed(user_ids=[member.user_id for member in added
-                             if member.role == Membership.Role.OWNER])
+    added = [(team.pk, user_id, role, now) for user_id, role in roles.items()
+             if user_id not in existing]
+    # One added concurrently: IntegrityError, nothing added.
+    insert_rows(Membership, ("team_id", "user_id", "role", "created_at"), added)
+    owners_changed(user_ids=[user_id for _, user_id, role, _ in added
+                             if role == Membership.Role.OWNER])
     return len(added)
 
 

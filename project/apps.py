@@ -11,8 +11,9 @@ class ProjectConfig(AppConfig):
     label = "moa"
 
     def ready(self) -> None:
-        # Imported for what they register: the system checks, the bearer-token scheme.
-        from project import checks, openapi  # noqa: F401
+        # Imported for what they register: the system checks, the bearer-token scheme,
+        # the `__in_array` lookup.
+        from project import array_lookup, checks, openapi  # noqa: F401
 
         log = logging.getLogger("moa.config")
         for warning in settings.MOA_CONFIG.warnings:

@@ -45,6 +45,7 @@ from project import metrics
 from project.accounts.actions import Invitation, users_bulk_create, users_invite
 from project.accounts.identity import lookup_key
 from project.accounts.models import User
+from project.bulk_insert import analyze
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ IMPORT_SPEED = metrics.histogram(
 
 LOOKUP_BATCH = 5000
 APPLY_BATCH = 5000
+ANALYZE_AFTER = 10_000  # accounts created, past which the tables' statistics are refreshed
 REPORT_LIMIT = 1000  # rows listed per outcome in the result; counts are always whole
 
 
@@ -94,14 +96,15 @@ def _import(context: JobContext, path: Path) -> dict:
         storage.download(payload["key"], str(path))
     rows, rejected = _read(context, str(path))
     context.progress(60, "checking", f"{len(rows) + len(rejected)} rows read")
-    plan = member_rows.plan(rows, *_accounts(rows), _member_ids(team))
+    by_username, by_email = _accounts(rows)
+    plan = member_rows.plan(rows, by_username, by_email, _member_ids(team))
     plan.rejected.extend(rejected)
     plan.rejected.sort(key=lambda item: item["row"])
     invited = 0
     if not payload.get("dry_run"):
-        _apply(context, team, plan)
+        created = _apply(context, team, plan)
         context.progress(95, "inviting", f"{len(plan.create)} new accounts")
-        invited = _invite(context, team, rows)
+        invited = _invite(context, team, created + _waiting(rows, by_username))
     return _report(plan, payload, rows_read=len(rows) + len(rejected), invited=invited)
 
 
@@ -156,9 +159,10 @@ def _accounts(rows: list[Row]) -> tuple[dict[str, Account], dict[str, Account]]:
         names = [lookup_key(row.username) for row in batch]
         emails = [lookup_key(row.email) for row in batch]
         found = live.annotate(uname=Upper("username"), uemail=Upper("email")).filter(
-            Q(uname__in=names) | Q(uemail__in=emails))
-        for user_id, username, email in found.values_list("id", "username", "email"):
-            account = Account(user_id, username, email)
+            Q(uname__in_array=names) | Q(uemail__in_array=emails))
+        for user_id, username, email, pending in found.values_list(
+                "id", "username", "email", "invitation_pending"):
+            account = Account(user_id, username, email, pending)
             by_username[lookup_key(username)] = account
             if email:
                 by_email[lookup_key(email)] = account
@@ -169,12 +173,13 @@ def _member_ids(team: Team) -> set[int]:
     return set(Membership.objects.filter(team=team).values_list("user_id", flat=True))
 
 
-def _apply(context: JobContext, team: Team, plan: member_rows.Plan) -> None:
-    """One transaction; accounts are created a batch at a time so at most one batch
-    of model instances is in memory (100,000 at once took 150 MB). Progress runs from
-    70 to 95 % as batches are written (reported beside the transaction: progress.py);
-    a cancel stops it at the next batch, and nothing is written."""
+def _apply(context: JobContext, team: Team, plan: member_rows.Plan) -> list[int]:
+    """One transaction; accounts are created a batch at a time (COPY of plain rows,
+    their ids reserved first: project/bulk_insert.py). Progress runs from 70 to 95 %
+    as batches are written (reported beside the transaction: progress.py); a cancel
+    stops it at the next batch, and nothing is written. Returns the new accounts' ids."""
     total = len(plan.create)
+    created: list[int] = []
     context.progress(70, "applying", f"{total} accounts to create")
     with transaction.atomic():
         _require_owner(context, team, lock=True)
@@ -183,13 +188,17 @@ def _apply(context: JobContext, team: Team, plan: member_rows.Plan) -> None:
             ids = users_bulk_create(
                 accounts=[(row.username, row.email, row.name) for row in batch])
             memberships_bulk_add(team=team, roles={ids[row.username]: row.role
-                                                   for row in batch})
+                                                   for row in batch}, new_users=True)
+            created += ids.values()
             done = start + len(batch)
             context.progress(70 + 25 * done / total, "applying",
                              f"{done} of {total} accounts created")
         memberships_bulk_add(team=team, roles={user_id: row.role for row, user_id in plan.link})
+    if total >= ANALYZE_AFTER:
+        analyze(User, Membership)
     logger.info("import into team %s: %d created, %d linked", team.pk, len(plan.create),
                 len(plan.link))
+    return created
 
 
 def _require_owner(context: JobContext, team: Team, lock: bool = False) -> None:
@@ -205,16 +214,18 @@ def _require_owner(context: JobContext, team: Team, lock: bool = False) -> None:
                         "is no longer an owner of the team.")
 
 
-def _invite(context: JobContext, team: Team, rows: list[Row]) -> int:
-    """Invite the file's accounts still waiting for an invitation: those this import
-    created, and those an earlier attempt created but could not reach (a retry after
-    the mail server failed sends the rest)."""
-    names = [lookup_key(row.username) for row in rows]
-    waiting: list[int] = []
-    for start in range(0, len(names), LOOKUP_BATCH):
-        waiting += User.objects.live().annotate(uname=Upper("username")).filter(
-            uname__in=names[start:start + LOOKUP_BATCH], invitation_pending=True,
-        ).values_list("id", flat=True)
+def _waiting(rows: list[Row], by_username: dict[str, Account]) -> list[int]:
+    """The file's existing accounts still waiting for their invitation: an earlier
+    attempt created them and could not reach them (a retry after the mail server
+    failed sends the rest)."""
+    names = {lookup_key(row.username) for row in rows}
+    return [account.id for key, account in by_username.items()
+            if account.invitation_pending and key in names]
+
+
+def _invite(context: JobContext, team: Team, waiting: list[int]) -> int:
+    """Invite the accounts this import created, and those of the file still waiting
+    (`_waiting`); users_invite skips any invited meanwhile."""
     owner = User.objects.get(pk=context.owner_id)
     invitation = Invitation(site=context.payload.get("site") or "", team_name=team.name,
                             inviter_name=owner.name)
