@@ -36,3 +36,26 @@ def member_map(*, user_id: int, map_id: int, team_id: int | None = None
         raise MapNotFound(f"no map {map_id}" + ("" if team_id is None else
                                                 f" in team {team_id}"))
     return mindmap, role_in_team(user_id=user_id, team_id=mindmap.team_id)
+
+
+MapAccess = tuple[int, int, int]  # (user_id, team_id, map_id)
+
+
+def member_roles(checks: list[MapAccess]) -> dict[MapAccess, str | MapNotFound | NotAMember]:
+    """member_map's answer for each (user, team, map) in one query (a second one only
+    for refusals): the user's role, or the MapNotFound or NotAMember it would raise."""
+    users, maps = {check[0] for check in checks}, {check[2] for check in checks}
+    roles = {(user, team, map_id): role for user, team, map_id, role in Membership.objects
+             .filter(user_id__in=users, team__is_deleted=False, team__maps__pk__in=maps,
+                     team__maps__is_deleted=False)
+             .values_list("user_id", "team_id", "team__maps__pk", "role")}
+    refused = [check for check in checks if check not in roles]
+    teams = dict(Mindmap.objects.filter(pk__in={check[2] for check in refused},
+                                        is_deleted=False, team__is_deleted=False)
+                 .values_list("pk", "team_id")) if refused else {}
+    found: dict[MapAccess, str | MapNotFound | NotAMember] = dict(roles)
+    for user, team, map_id in refused:
+        found[user, team, map_id] = (
+            MapNotFound(f"no map {map_id} in team {team}") if teams.get(map_id) != team
+            else NotAMember(f"user {user} is not a member of team {team}"))
+    return found

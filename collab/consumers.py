@@ -10,7 +10,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import DatabaseError
 
-from collab import actions, client_batches, framing, hello
+from collab import access, actions, client_batches, framing, hello
 from collab.committer import get_committer
 from collab.errors import NotAMember
 from collab.hub import get_hub
@@ -27,6 +27,7 @@ from collab.metrics import (
 from collab.op_fields import Rejected
 from collab.presence import normalize_presence, peer_id
 from project.rate_limits import client_address
+from project.read_batches import ReadBatch
 from project.refusals import Refusal
 from project.ws_frames import (
     CLOSE_TOO_LARGE,
@@ -38,6 +39,9 @@ from project.ws_frames import (
 logger = logging.getLogger(__name__)
 
 UNAVAILABLE_RETRY_MS = 2_000  # the database failed: when a batch may be sent again
+# A reconnect storm's access checks, many per database hop (project/read_batches.py).
+CONNECT_CHECKS = ReadBatch(hello.check_each)
+HELLO_CHECKS = ReadBatch(access.member_roles)
 
 
 def count_batch(outcomes: list[actions.OpOutcome], seconds: float) -> None:
@@ -67,6 +71,7 @@ class MindmapConsumer(JsonFrameConsumer):
             return
         route = self.scope["url_route"]["kwargs"]
         self.team_id, self.map_id = route["team_id"], route["map_id"]
+        self.access_key = (user.pk, self.team_id, self.map_id)
         self.user_id, self.user = user.pk, {"id": user.pk, "name": user.name}
         session = self.scope.get("session")
         self.session_key = session.session_key if session is not None else None
@@ -81,7 +86,7 @@ class MindmapConsumer(JsonFrameConsumer):
             return
         await self.hub.users.watch(self)  # before the check: no revocation falls in between
         self.watched = True
-        if not await self.authorized(hello.check_access, self.user_id, self.team_id, self.map_id):
+        if not await self.refusing(CONNECT_CHECKS.get(self.access_key)):
             return
         self.ops_bucket = TokenBucket(rate=settings.COLLAB_OPS_PER_SECOND,
                                       burst=settings.COLLAB_OPS_BURST)
@@ -90,12 +95,6 @@ class MindmapConsumer(JsonFrameConsumer):
                                         burst=settings.COLLAB_HELLOS_BURST)
         self.presence_bucket = TokenBucket(rate=settings.COLLAB_PRESENCE_PER_SECOND,
                                            burst=settings.COLLAB_PRESENCE_BURST)
-
-    async def authorized(self, call, *args, **kwargs):
-        """Run a sync access check (or a read that starts with one) in the database
-        thread; close the socket with the protocol's code when it refuses. The call's
-        result, or None once closed (or when the database is unavailable)."""
-        return await self.refusing(database_sync_to_async(call)(*args, **kwargs))
 
     async def refusing(self, reading):
         """Await a read; on a refusal or a database failure close the socket with the
@@ -170,9 +169,11 @@ class MindmapConsumer(JsonFrameConsumer):
         """(seq, the welcome's frames) from a replay or the shared snapshot; (None,
         None) once the socket is closed: refused, database down, or a map too large for
         a client that takes no parts (4413)."""
-        replay = await self.authorized(hello.hello_replay, user_id=self.user_id,
-                                       team_id=self.team_id, map_id=self.map_id,
-                                       since=since, parts_ok=parts_ok)
+        if not await self.refusing(HELLO_CHECKS.get(self.access_key)):
+            return None, None  # checked again: a member removed since connect gets nothing
+        replay = hello.Replay() if since is None else await self.refusing(
+            database_sync_to_async(hello.hello_replay)(map_id=self.map_id, since=since,
+                                                       parts_ok=parts_ok))
         if replay is None:
             return None, None
         you = {"user_id": self.user_id, "client_id": client_id}

@@ -10,12 +10,15 @@ present one is still checked.
 from urllib.parse import parse_qs
 
 from channels.auth import AuthMiddlewareStack
-from channels.db import database_sync_to_async
 from channels.security.websocket import AllowedHostsOriginValidator, OriginValidator
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
-from project.accounts.auth import live_token
+from project.accounts.auth import live_tokens
+from project.read_batches import ReadBatch
+
+# A storm's token lookups, one query per batch (project/read_batches.py).
+TOKENS = ReadBatch(live_tokens)
 
 
 def query_token(scope) -> str | None:
@@ -35,7 +38,7 @@ class TokenAuthMiddleware:
         self.inner = inner
 
     async def __call__(self, scope, receive, send):
-        token = await database_sync_to_async(live_token)(query_token(scope) or "")
+        token = await TOKENS.get(query_token(scope) or "")
         scope = dict(scope, user=token.user if token else AnonymousUser(), auth="token",
                      token_id=token.pk if token else None)
         return await self.inner(scope, receive, send)
