@@ -43,6 +43,7 @@ import time
 from daphne.cli import CommandLineInterface  # first: it installs Twisted's asyncio reactor
 from daphne import http_protocol, utils, ws_protocol
 # isort: on
+from autobahn.websocket import protocol as autobahn_protocol
 from daphne.http_protocol import WebRequest
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
@@ -52,6 +53,7 @@ from project import metrics
 from project.url_secrets import redact
 from project.web_server_parts import (
     DirectSend,
+    LazyPformat,
     SendFlow,
     UnparsedFormRequest,
     WebSocketLimitError,
@@ -93,6 +95,7 @@ class DrainingServer(Server):
         # Daphne's factory builds the module's WebRequest; this process is a web server
         # and nothing else, so replacing it there is the whole change.
         http_protocol.WebRequest = UnparsedFormRequest
+        autobahn_protocol.pformat = LazyPformat  # its debug line, formatted if shown
         if self.proxy_forwarded_address_header:
             # Both protocols call the parser they imported (as above, for this process).
             trusted = from_trusted_proxies(utils.parse_x_forwarded_for,

@@ -1,7 +1,8 @@
 """The pieces of Daphne the web server (project/web_server.py) checks or replaces: its
 WebSocket limits and timeout checked against Moa's frames and the channel layer, its
 proxy-header parser believed only for trusted proxies, its request without Twisted's
-form parsing, and a socket's send buffer as the application's flow control.
+form parsing, a socket's send buffer as the application's flow control, and
+autobahn's per-connection debug formatting made lazy.
 
 Imported by project/web_server.py only, after daphne.cli has installed Twisted's
 asyncio reactor.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+from pprint import pformat
 
 from daphne.http_protocol import WebRequest
 from twisted.internet import abstract, tcp
@@ -74,6 +76,20 @@ def from_trusted_proxies(parse, networks):
         return parse(headers, address_header_name, port_header_name, proto_header_name,
                      original_addr, original_scheme)
     return parse_if_trusted
+
+
+class LazyPformat:
+    """pformat(value), made only when the text is wanted. autobahn pretty-prints each
+    new connection's thirty-odd options for a debug line Moa never shows: 15% of a
+    reconnect storm's CPU (bench/results/connect.md)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object):
+        self.value = value
+
+    def __str__(self) -> str:
+        return pformat(self.value)
 
 
 class UnparsedFormRequest(WebRequest):
