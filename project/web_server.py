@@ -61,6 +61,7 @@ from project.web_server_parts import (
     check_websocket_limits,
     check_websocket_timeout,
     from_trusted_proxies,
+    share_protocol_options,
 )
 from project.ws_frames import (
     CLOSE_TRY_AGAIN_LATER,
@@ -113,6 +114,8 @@ class DrainingServer(Server):
         self.sigterms = 0
 
     def run(self):
+        # When the reactor starts: the factory exists, no connection does yet.
+        reactor.callWhenRunning(lambda: share_protocol_options(self.ws_factory))
         if self.signal_handlers:
             reactor.callWhenRunning(self._take_over_sigterm)  # after Twisted's own handlers
         super().run()
@@ -220,7 +223,7 @@ class DrainingServer(Server):
             flow = SendFlow.install(protocol.transport)
             if flow is not None:
                 extensions[FLOW_CONTROL] = {"drained": flow.drained}
-            scope = {**scope, "extensions": extensions}
+            scope["extensions"] = extensions  # the scope is this connection's own
         return super().create_application(protocol, scope)
 
     def log_action(self, protocol, action, details):

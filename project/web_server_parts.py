@@ -92,6 +92,14 @@ class LazyPformat:
         return pformat(self.value)
 
 
+def share_protocol_options(factory) -> None:
+    """Put the WebSocket factory's options on its protocol class, once: autobahn copies
+    each of its 29 options onto every connection that lacks them, which grows each
+    socket's instance dict past the next size (about 2 KB a socket)."""
+    for name in factory.protocol.CONFIG_ATTRS:
+        setattr(factory.protocol, name, getattr(factory, name))
+
+
 class UnparsedFormRequest(WebRequest):
     """Daphne's request without Twisted's own parsing of a POSTed form. Twisted reads a
     multipart or urlencoded body into memory and parses it into `args` before Daphne
@@ -111,28 +119,38 @@ class SendFlow:
     transport had (the HTTP channel the socket was upgraded from), which it still
     tells everything."""
 
+    __slots__ = ("paused", "previous")
+
     def __init__(self, previous: IPushProducer | None):
         self.previous = previous
-        self.ready = asyncio.Event()
-        self.ready.set()
+        # While paused, the future its waiters wait for (made only then: an idle
+        # socket holds no Event and its deque of waiters).
+        self.paused: asyncio.Future | None = None
 
     def pauseProducing(self) -> None:
-        self.ready.clear()
+        if self.paused is None:
+            self.paused = asyncio.get_event_loop().create_future()
         if self.previous is not None:
             self.previous.pauseProducing()
 
+    def _resume(self) -> None:
+        if self.paused is not None and not self.paused.done():
+            self.paused.set_result(None)
+        self.paused = None
+
     def resumeProducing(self) -> None:
-        self.ready.set()
+        self._resume()
         if self.previous is not None:
             self.previous.resumeProducing()
 
     def stopProducing(self) -> None:
-        self.ready.set()
+        self._resume()
         if self.previous is not None:
             self.previous.stopProducing()
 
     async def drained(self) -> None:
-        await self.ready.wait()
+        if self.paused is not None:
+            await asyncio.shield(self.paused)  # a cancelled waiter leaves the others'
 
     @classmethod
     def install(cls, transport) -> SendFlow | None:
