@@ -12,6 +12,7 @@ Each N runs on a fresh server, so memory freed by an earlier run cannot hide a c
 
     .venv/bin/python bench/connect.py                       # 2,000 then 5,000 sockets
     .venv/bin/python bench/connect.py --sockets 2000 --generators 4
+    .venv/bin/python bench/connect.py --sockets 5000 --wave 1000   # idle, in waves
 """
 
 from __future__ import annotations
@@ -70,9 +71,10 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def storm(urls: list[str], start_at: float, results, release) -> None:
-    """Open every socket at `start_at`, hello, wait for its welcome; report the times,
-    then hold the sockets open until `release` is set."""
+async def storm(urls: list[str], start_at: float, wave: int, results, release) -> None:
+    """Open every socket at `start_at` (or `wave` at a time, each wave welcomed before
+    the next), hello, wait for its welcome; report the times, then hold the sockets
+    open until `release` is set."""
     await asyncio.sleep(max(0.0, start_at - time.time()))
     began = time.time()
 
@@ -87,7 +89,10 @@ async def storm(urls: list[str], start_at: float, results, release) -> None:
             if frame["type"] == "error":
                 raise RuntimeError(f"refused: {frame}")
 
-    opened = await asyncio.gather(*(one(url) for url in urls), return_exceptions=True)
+    opened, wave = [], wave or len(urls)
+    for first in range(0, len(urls), wave):
+        opened += await asyncio.gather(*(one(url) for url in urls[first:first + wave]),
+                                       return_exceptions=True)
     failures = [repr(item) for item in opened if isinstance(item, BaseException)]
     sockets = [item[0] for item in opened if not isinstance(item, BaseException)]
     results.put({"times": [item[1] for item in opened if not isinstance(item, BaseException)],
@@ -98,8 +103,8 @@ async def storm(urls: list[str], start_at: float, results, release) -> None:
     await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
 
 
-def generator(urls: list[str], start_at: float, results, release) -> None:
-    asyncio.run(storm(urls, start_at, results, release))
+def generator(urls: list[str], start_at: float, wave: int, results, release) -> None:
+    asyncio.run(storm(urls, start_at, wave, results, release))
 
 
 def warm_up(url: str) -> None:
@@ -118,8 +123,8 @@ def warm_up(url: str) -> None:
     asyncio.run(run())
 
 
-def measure(sockets: int, generators: int, seed: dict, env: dict, server_cmd: list[str]
-            ) -> dict:
+def measure(sockets: int, generators: int, wave: int, seed: dict, env: dict,
+            server_cmd: list[str]) -> dict:
     port = free_port()
     process = start([*server_cmd, "-p", str(port), "project.asgi:application"],
                     "connect-web", env, port)
@@ -134,7 +139,8 @@ def measure(sockets: int, generators: int, seed: dict, env: dict, server_cmd: li
         rss_before = rss_kb(process.pid)
         start_at = time.time() + 3.0  # the generators are up by then
         workers = [context.Process(target=generator, args=(
-            urls[index::generators], start_at, results, release)) for index in range(generators)]
+            urls[index::generators], start_at, wave // generators, results, release))
+            for index in range(generators)]
         for worker in workers:
             worker.start()
         time.sleep(max(0.0, start_at - time.time() - 0.2))
@@ -153,7 +159,7 @@ def measure(sockets: int, generators: int, seed: dict, env: dict, server_cmd: li
     times = [t for part in parts for t in part["times"]]
     welcomed = len(times)
     return {
-        "sockets": sockets, "generators": generators, "welcomed": welcomed,
+        "sockets": sockets, "generators": generators, "wave": wave, "welcomed": welcomed,
         "failed": sum(part["failed"] for part in parts),
         "failures": [f for part in parts for f in part["failures"]][:5],
         "generators_late_ms": round(1000 * max(part["late"] for part in parts), 1),
@@ -178,6 +184,10 @@ def main() -> None:
     parser.add_argument("--sockets", type=int, nargs="+", default=[2000, 5000])
     parser.add_argument("--generators", type=int, default=4,
                         help="client processes sharing the storm")
+    parser.add_argument("--wave", type=int, default=0,
+                        help="open this many sockets at a time, each wave welcomed before "
+                             "the next (0: all at once); for the idle figure past what one "
+                             "storm can welcome within Daphne's handshake timeout")
     parser.add_argument("--out", type=Path, help="write the rows as JSON here")
     args = parser.parse_args()
     seed = prepare_database()
@@ -188,7 +198,7 @@ def main() -> None:
     server_cmd = [sys.executable, "-m", "project.web_server", "-b", "127.0.0.1"]
     rows = []
     for sockets in args.sockets:
-        rows.append(measure(sockets, args.generators, seed, env, server_cmd))
+        rows.append(measure(sockets, args.generators, args.wave, seed, env, server_cmd))
         print(json.dumps(rows[-1]), flush=True)
     report({"rows": rows}, args.out)
 
