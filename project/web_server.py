@@ -38,6 +38,7 @@ import random
 import signal
 import sys
 import time
+from functools import partial
 
 # isort: off
 from daphne.cli import CommandLineInterface  # first: it installs Twisted's asyncio reactor
@@ -54,6 +55,7 @@ from project.url_secrets import redact
 from project.web_server_parts import (
     DirectSend,
     LazyPformat,
+    MessageQueue,
     SendFlow,
     UnparsedFormRequest,
     WebSocketLimitError,
@@ -216,15 +218,24 @@ class DrainingServer(Server):
 
     def create_application(self, protocol, scope):
         """Every WebSocket's scope gets the `moa.flow_control` and `moa.direct_send`
-        extensions."""
-        if isinstance(protocol, WebSocketProtocol):
-            extensions = {**scope.get("extensions", {}),
-                          DIRECT_SEND: {"send": DirectSend(protocol, self.max_unsent)}}
-            flow = SendFlow.install(protocol.transport)
-            if flow is not None:
-                extensions[FLOW_CONTROL] = {"drained": flow.drained}
-            scope["extensions"] = extensions  # the scope is this connection's own
-        return super().create_application(protocol, scope)
+        extensions, and its messages a MessageQueue (Daphne's own steps otherwise, as
+        Server's)."""
+        if not isinstance(protocol, WebSocketProtocol):
+            return super().create_application(protocol, scope)
+        extensions = {**scope.get("extensions", {}),
+                      DIRECT_SEND: {"send": DirectSend(protocol, self.max_unsent)}}
+        flow = SendFlow.install(protocol.transport)
+        if flow is not None:
+            extensions[FLOW_CONTROL] = {"drained": flow.drained}
+        scope["extensions"] = extensions  # the scope is this connection's own
+        if protocol not in self.connections:
+            return None
+        messages = MessageQueue()
+        scope.setdefault("asgi", {"version": "3.0"})
+        self.connections[protocol]["application_instance"] = asyncio.ensure_future(
+            self.application(scope=scope, receive=messages.get,
+                             send=partial(self.handle_reply, protocol)))
+        return messages
 
     def log_action(self, protocol, action, details):
         """Daphne's access lines go straight to stdout, past logging's filters: hide URL
