@@ -1,0 +1,51 @@
+"""The web server's light per-socket parts: what each idle socket holds, kept small,
+and still doing what asyncio's Queue and Event did for it."""
+
+import asyncio
+from pprint import pformat
+
+import pytest
+
+
+@pytest.fixture
+def parts():
+    from project import web_server_parts  # imports Daphne: only in these tests
+
+    return web_server_parts
+
+
+async def test_a_message_queue_hands_messages_over_in_order(parts):
+    messages = parts.MessageQueue()
+    messages.put_nowait({"n": 1})
+    messages.put_nowait({"n": 2})
+    assert [await messages.get(), await messages.get()] == [{"n": 1}, {"n": 2}]
+    assert messages.items is None  # drained: no deque kept
+    waiting = asyncio.ensure_future(messages.get())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    messages.put_nowait({"n": 3})
+    messages.put_nowait({"n": 4})
+    assert await asyncio.wait_for(waiting, 1) == {"n": 3}
+    assert await messages.get() == {"n": 4}
+
+
+async def test_send_flow_waits_while_paused_and_a_cancelled_waiter_leaves_the_others(parts):
+    flow = parts.SendFlow(None)
+    await asyncio.wait_for(flow.drained(), 1)  # not paused: at once
+    flow.pauseProducing()
+    first, second = (asyncio.ensure_future(flow.drained()) for _ in range(2))
+    await asyncio.sleep(0.01)
+    assert not first.done() and not second.done()
+    first.cancel()
+    await asyncio.sleep(0)
+    flow.resumeProducing()
+    await asyncio.wait_for(second, 1)
+    flow.pauseProducing()
+    stopped = asyncio.ensure_future(flow.drained())
+    flow.stopProducing()
+    await asyncio.wait_for(stopped, 1)
+
+
+def test_lazy_pformat_is_pformat_when_shown(parts):
+    options = [("autoPingInterval", 20, "WebSocketFactory")] * 3
+    assert f"{parts.LazyPformat(options)}" == pformat(options)
