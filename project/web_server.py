@@ -63,7 +63,6 @@ from project.web_server_parts import (
     check_websocket_limits,
     check_websocket_timeout,
     from_trusted_proxies,
-    share_protocol_options,
 )
 from project.ws_frames import (
     CLOSE_TRY_AGAIN_LATER,
@@ -116,8 +115,6 @@ class DrainingServer(Server):
         self.sigterms = 0
 
     def run(self):
-        # When the reactor starts: the factory exists, no connection does yet.
-        reactor.callWhenRunning(lambda: share_protocol_options(self.ws_factory))
         if self.signal_handlers:
             reactor.callWhenRunning(self._take_over_sigterm)  # after Twisted's own handlers
         super().run()

@@ -124,14 +124,6 @@ class MessageQueue:
         return message
 
 
-def share_protocol_options(factory) -> None:
-    """Put the WebSocket factory's options on its protocol class, once: autobahn copies
-    each of its 29 options onto every connection that lacks them, which grows each
-    socket's instance dict past the next size (about 2 KB a socket)."""
-    for name in factory.protocol.CONFIG_ATTRS:
-        setattr(factory.protocol, name, getattr(factory, name))
-
-
 class UnparsedFormRequest(WebRequest):
     """Daphne's request without Twisted's own parsing of a POSTed form. Twisted reads a
     multipart or urlencoded body into memory and parses it into `args` before Daphne
