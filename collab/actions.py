@@ -10,14 +10,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from collab import op_fields, op_log, ops, queries
+from collab import batch_sql, op_fields, op_log, ops, queries
 from collab.errors import MapNotFound, NotAMember
-from collab.models import Checkpoint, Membership, Mindmap, Node, Op, Team
+from collab.models import Checkpoint, Membership, Mindmap, Node, Team
 from collab.node_rows import RowChanges
 from project.accounts.actions import sockets_revoke
 from project.accounts.models import User
 from project.bulk_insert import insert_rows
-from project.db_waits import bound_waits
+from project.db_round_trips import run_together
 from project.realtime import group_name, publish_on_commit
 from project.ws_frames import CLOSE_NOT_A_MEMBER
 
@@ -165,30 +165,22 @@ def ops_submit(*, map_id: int, team_id: int, submissions: list[Submission],
         except op_fields.Rejected as rejected:
             outcomes[position] = OpOutcome(rejected=rejected)
     with transaction.atomic():
-        # A process that stalls holding a map's lock (a pause, a lost network) must not
-        # freeze the map: other writers give up after a while and their clients resend.
-        bound_waits(lock_seconds=5)
-        locked = list(Mindmap.objects.select_for_update(of=("self",)).filter(
-            pk=map_id, team_id=team_id, is_deleted=False, team__is_deleted=False,
-        ).values_list("seq", "node_count", "content_bytes"))
-        if not locked:
+        locked = batch_sql.lock_and_read(
+            map_id=map_id, team_id=team_id,
+            actors={submissions[position].actor_id for position, _, _ in planned},
+            op_ids=[op_uuid for _, _, op_uuid in planned], ops=[op for _, op, _ in planned])
+        if locked is None:
             missing = MapNotFound(f"no map {map_id} in team {team_id}")
             return [outcome or OpOutcome(refused=missing) for outcome in outcomes]
-        (seq, node_count, content_bytes), = locked
-        actors = {submissions[position].actor_id for position, _, _ in planned}
-        members = set(Membership.objects.filter(team_id=team_id, user_id__in=actors)
-                      .values_list("user_id", flat=True))
-        logged = {str(op.op_id): op for op in Op.objects.filter(
-            map_id=map_id, op_id__in=[op_uuid for _, _, op_uuid in planned])}
-        index, pks = queries.tree_index(map_id=map_id, ops=[op for _, op, _ in planned],
-                                        live_count=node_count, content_bytes=content_bytes)
+        seq, index, logged = locked.seq, locked.index, locked.logged
         rows = RowChanges()
-        new_ops: list[tuple[int, list[Op], int]] = []  # (position, its ops, restored bytes)
+        # (position, its logged rows (seq, op_id, actor, op), restored bytes)
+        new_ops: list[tuple[int, list[tuple[int, str, int, dict]], int]] = []
         repeats: list[tuple[int, str]] = []
         restored, held = 0, set()  # held: senders whose ops wait for the next transaction
         for position, op, op_uuid in planned:
             actor = submissions[position].actor_id
-            if actor not in members:
+            if actor not in locked.members:
                 outcomes[position] = OpOutcome(refused=NotAMember(
                     f"user {actor} is not a member of team {team_id}"))
                 continue
@@ -221,26 +213,27 @@ def ops_submit(*, map_id: int, team_id: int, submissions: list[Submission],
             for number, logged_op in enumerate(logging):
                 if number:  # the slices after the first: the next seqs
                     seq += 1
-                made.append(Op(map_id=map_id, seq=seq, actor_id=actor, op=logged_op,
-                               op_id=slice_op_id(op_uuid, number) if number else op_uuid))
-            logged[op_uuid] = made[0]
+                made.append((seq, slice_op_id(op_uuid, number) if number else op_uuid,
+                             actor, logged_op))
+            logged[op_uuid] = None  # a repeat later in the batch: answered below
             new_ops.append((position, made, size))
         if new_ops:
-            rows.write(map_id, pks)
-            Mindmap.objects.filter(pk=map_id).update(seq=seq, node_count=index.live_count,
-                                                     content_bytes=index.content_bytes)
-            # sets created_at on each
-            Op.objects.bulk_create(op for _, made, _ in new_ops for op in made)
+            at = timezone.now()
+            run_together(rows.statements(map_id, locked.pks) + batch_sql.log_ops(
+                map_id=map_id, seq=seq, node_count=index.live_count,
+                content_bytes=index.content_bytes,
+                logged=[row for _, made, _ in new_ops for row in made], at=at))
             published = []
             for position, made, size in new_ops:
-                events = tuple(queries.op_event(op) for op in made)
+                events = tuple(queries.event(*row, at) for row in made)
+                logged[made[0][1]] = events[0]
                 published.extend(events)
                 outcomes[position] = OpOutcome(event=events[0], new=True, events=events,
                                                restored_bytes=size)
             publish_on_commit(group_name("map", map_id),
                               {"type": "map.ops", "map": map_id, "events": published})
         for position, op_uuid in repeats:
-            outcomes[position] = OpOutcome(event=queries.op_event(logged[op_uuid]))
+            outcomes[position] = OpOutcome(event=logged[op_uuid])
     return outcomes
 
 

@@ -13,7 +13,6 @@ from collab import history, op_log
 from collab.errors import MapNotFound
 from collab.framing import ArrayParts, Snapshot
 from collab.models import Checkpoint, Membership, Mindmap, Node, Op, Team
-from collab.ops import TreeIndex
 from project.ws_frames import encode, utf8_size
 
 NODE_FIELDS = ("node_id", "parent_id", "title", "body", "x", "y", "color", "collapsed")
@@ -30,40 +29,13 @@ def node_json(row: dict) -> dict:
 
 
 def op_event(op: Op) -> dict:
-    return {"type": "op", "seq": op.seq, "op_id": str(op.op_id), "actor": op.actor_id,
-            "op": op.op, "at": op.created_at.isoformat().replace("+00:00", "Z")}
+    return event(op.seq, op.op_id, op.actor_id, op.op, op.created_at)
 
 
-def tree_index(*, map_id: int, ops: list[dict], live_count: int, content_bytes: int
-               ) -> tuple[TreeIndex, dict[str, int]]:
-    """The part of a map's tree a batch of ops needs: the nodes they name (with their
-    text sizes), or every live node when one of them changes the structure (reparent,
-    delete, restore) and the tombstones a restore brings back; and the primary keys of
-    those rows, for writing them back."""
-    named: set[str] = set()
-    for op in ops:
-        if op["kind"] == "node.create":
-            named.update((op["node"]["id"], op["node"]["parent"]))
-        else:
-            named.update((op["id"], op.get("parent", op["id"])))
-    nodes = Node.objects.filter(map_id=map_id)
-    restored = [op["id"] for op in ops if op["kind"] == "node.restore"]
-    if restored:
-        deletes = nodes.filter(node_id__in=restored, deleted_seq__isnull=False)
-        nodes = (nodes.filter(deleted_seq__isnull=True) | nodes.filter(node_id__in=named)
-                 | nodes.filter(deleted_seq__in=deletes.values("deleted_seq")))
-    elif any(op["kind"] in ("node.reparent", "node.delete") for op in ops):
-        nodes = nodes.filter(deleted_seq__isnull=True) | nodes.filter(node_id__in=named)
-    else:
-        nodes = nodes.filter(node_id__in=named)
-    rows = [(pk, str(node), str(parent) if parent else None, deleted,
-             (title_bytes, body_bytes))
-            for pk, node, parent, deleted, title_bytes, body_bytes in
-            nodes.values_list("pk", "node_id", "parent_id", "deleted_seq", "title_bytes",
-                              "body_bytes")]
-    index = TreeIndex.of((row[1:4] for row in rows), live_count=live_count,
-                         sizes={row[1]: row[4] for row in rows}, content_bytes=content_bytes)
-    return index, {row[1]: row[0] for row in rows}
+def event(seq: int, op_id, actor_id: int | None, op: dict, at) -> dict:
+    """A logged op's event (PROTOCOL.md), from its row's values."""
+    return {"type": "op", "seq": seq, "op_id": str(op_id), "actor": actor_id, "op": op,
+            "at": at.isoformat().replace("+00:00", "Z")}
 
 
 def snapshot_nodes(map_id: int) -> Iterator[dict]:
