@@ -4,6 +4,11 @@ While a batch commits, the ops that arrive queue up and form the next batch, so 
 idle map commits each op at once and a busy one pays the transaction's fixed cost
 (lock, membership, tree, seq) once per batch instead of once per op. One batch runs
 at a time per map and process; across processes the map row's lock orders them.
+Different maps commit side by side, in COLLAB_COMMIT_THREADS threads of their own
+(`CommitThreads`): a transaction spends most of its time waiting for the database,
+and with every map's batches in the one database thread a process committed no more
+than that thread's round trips allowed, whatever its CPU (measured: 100 maps of 2
+editors, bench/results/opcost.md).
 
 A batch holds several clients' groups, so one group must not sink the others: when a
 batch fails (a bug met by one op, data the database refuses), each group is committed
@@ -16,9 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection
 
 from collab import actions
 from collab.hub import get_hub
@@ -111,7 +117,8 @@ class MapCommitter:
         submissions = [submission for group, _ in batch for submission in group]
         try:
             outcomes = await run_action(
-                actions.ops_submit, map_id=self.map_id, team_id=self.team_id,
+                actions.ops_submit, executor=commit_threads(),
+                map_id=self.map_id, team_id=self.team_id,
                 submissions=submissions,
                 max_restore_bytes=settings.COLLAB_RESTORE_BYTES_PER_COMMIT)
         except Exception as error:  # any failure: the caller decides who is told
@@ -128,6 +135,26 @@ class MapCommitter:
                 future.set_result(outcomes[start:start + len(group)])
             start += len(group)
         return None
+
+
+class CommitThreads:
+    """The threads this loop's committers run their transactions in, each with a
+    database connection of its own (from the pool, between transactions)."""
+
+    def __init__(self):
+        self.executor = ThreadPoolExecutor(settings.COLLAB_COMMIT_THREADS,
+                                           thread_name_prefix="commit")
+
+    async def aclose(self) -> None:
+        self.executor.shutdown(wait=False)  # a transaction under way finishes alone
+
+
+def commit_threads() -> ThreadPoolExecutor | None:
+    """The executor of this loop's commits; None (the shared database thread) on a
+    database that takes one writer at a time (SQLite, the embedded default)."""
+    if connection.vendor != "postgresql" or settings.COLLAB_COMMIT_THREADS < 2:
+        return None
+    return runtime.current().part("collab.commit_threads", CommitThreads).executor
 
 
 def _committers() -> dict[tuple[int, int], MapCommitter]:

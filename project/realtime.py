@@ -10,6 +10,7 @@ import contextlib
 import contextvars
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor
 
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
@@ -105,8 +106,9 @@ def _deliver(group: str, message: dict) -> None:
         outbox.append((group, message))
 
 
-async def run_action(action: Callable, /, **kwargs):
-    """Run a sync action in the database thread; send its committed broadcasts from here.
+async def run_action(action: Callable, /, *, executor: Executor | None = None, **kwargs):
+    """Run a sync action in the database thread (or a thread of `executor`, each with a
+    database connection of its own); send its committed broadcasts from here.
 
     For consumers: the database thread (one per process, shared by every socket) is
     released as soon as the transaction commits, and the group sends happen on the
@@ -119,7 +121,8 @@ async def run_action(action: Callable, /, **kwargs):
         return action(**kwargs)
 
     try:
-        return await database_sync_to_async(call)()
+        return await database_sync_to_async(call, thread_sensitive=executor is None,
+                                            executor=executor)()
     finally:
         layer = get_channel_layer()
         for group, message in outbox:

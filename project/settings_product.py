@@ -52,6 +52,9 @@ def product_settings(config: Config, *, production: bool) -> dict[str, object]:
     # slower than the map changes) is closed 1013 and catches up when it reconnects:
     # by default twice the largest map's snapshot, so a burst (a restore) passes.
     COLLAB_UNSENT_MAX_BYTES = MOA_CONFIG.integer("COLLAB_UNSENT_MAX_BYTES")
+    # Maps committing at once per web process (collab/committer.py), each in a thread with
+    # a database connection of its own: within the pool's 20 with the other threads'.
+    COLLAB_COMMIT_THREADS = 4
 
     # Jobs (docs/jobs.md).
     # Embedded mode: no Redis means no separate worker can hear a wake-up, so the web
