@@ -224,8 +224,8 @@ def run(args) -> dict:
         profiler = None
         if args.profile:
             profiler = subprocess.Popen(
-                [PY_SPY, "record", "--nonblocking", "-r", "50", "-d", str(int(args.seconds)),
-                 "-p", str(server.pid), "-o", str(args.profile),
+                [PY_SPY, "record", "--nonblocking", "--gil", "-r", "100",
+                 "-d", str(int(args.seconds)), "-p", str(server.pid), "-o", str(args.profile),
                  *{".json": ["--format", "speedscope"], ".txt": ["--format", "raw"]}.get(
                      args.profile.suffix, [])],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -279,7 +279,8 @@ def main() -> None:
     parser.add_argument("--idle", type=float, default=3, help="seconds measured with "
                         "every client connected and no op, before the load")
     parser.add_argument("--generators", type=int, default=2, help="load processes")
-    parser.add_argument("--profile", type=Path, help="py-spy record to this file over the "
+    parser.add_argument("--profile", type=Path, help="py-spy record (--gil: the thread "
+                        "running Python, about where the CPU goes) to this file over the "
                         "window (.svg flame graph, .json speedscope, .txt collapsed stacks)")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     args = parser.parse_args()
