@@ -116,8 +116,9 @@ class MapCommitter:
         failed (logged; nothing of it applied, no group answered)."""
         submissions = [submission for group, _ in batch for submission in group]
         try:
-            outcomes = await run_action(
+            await run_action(
                 actions.ops_submit, executor=commit_threads(),
+                before_broadcasts=lambda outcomes: self._answer(hub, batch, outcomes),
                 map_id=self.map_id, team_id=self.team_id,
                 submissions=submissions,
                 max_restore_bytes=settings.COLLAB_RESTORE_BYTES_PER_COMMIT)
@@ -125,8 +126,14 @@ class MapCommitter:
             logger.exception("map %s: committing %d op(s) of %d group(s) failed",
                              self.map_id, len(submissions), len(batch))
             return error
-        COMMIT_BATCH_OPS.observe(len(submissions))
-        for outcome in outcomes:  # the local hub first: no wait for the channel layer
+        return None
+
+    def _answer(self, hub, batch: list[Group], outcomes: list[actions.OpOutcome]) -> None:
+        """A committed batch's events to this process's sockets and its answers to its
+        groups, before the channel layer carries the events to the other processes (and
+        back to this one's hub, which ignores what it has): no wait for its round trips."""
+        COMMIT_BATCH_OPS.observe(len(outcomes))
+        for outcome in outcomes:
             for event in outcome.events:
                 hub.offer(self.map_id, event)
         start = 0
@@ -134,7 +141,6 @@ class MapCommitter:
             if not future.done():
                 future.set_result(outcomes[start:start + len(group)])
             start += len(group)
-        return None
 
 
 class CommitThreads:

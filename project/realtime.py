@@ -106,9 +106,12 @@ def _deliver(group: str, message: dict) -> None:
         outbox.append((group, message))
 
 
-async def run_action(action: Callable, /, *, executor: Executor | None = None, **kwargs):
+async def run_action(action: Callable, /, *, executor: Executor | None = None,
+                     before_broadcasts: Callable | None = None, **kwargs):
     """Run a sync action in the database thread (or a thread of `executor`, each with a
-    database connection of its own); send its committed broadcasts from here.
+    database connection of its own); send its committed broadcasts from here, after
+    `before_broadcasts(result)` when it succeeded (this process's own delivery need
+    not wait for the channel layer's round trips).
 
     For consumers: the database thread (one per process, shared by every socket) is
     released as soon as the transaction commits, and the group sends happen on the
@@ -121,8 +124,11 @@ async def run_action(action: Callable, /, *, executor: Executor | None = None, *
         return action(**kwargs)
 
     try:
-        return await database_sync_to_async(call, thread_sensitive=executor is None,
-                                            executor=executor)()
+        result = await database_sync_to_async(call, thread_sensitive=executor is None,
+                                              executor=executor)()
+        if before_broadcasts is not None:
+            before_broadcasts(result)
+        return result
     finally:
         layer = get_channel_layer()
         for group, message in outbox:
