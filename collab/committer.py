@@ -24,7 +24,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection, connections
 
 from collab import actions
 from collab.hub import get_hub
@@ -117,7 +117,7 @@ class MapCommitter:
         submissions = [submission for group, _ in batch for submission in group]
         try:
             await run_action(
-                actions.ops_submit, executor=commit_threads(),
+                submit_and_close, executor=commit_threads(),
                 before_broadcasts=lambda outcomes: self._answer(hub, batch, outcomes),
                 map_id=self.map_id, team_id=self.team_id,
                 submissions=submissions,
@@ -153,6 +153,15 @@ class CommitThreads:
 
     async def aclose(self) -> None:
         self.executor.shutdown(wait=False)  # a transaction under way finishes alone
+
+
+def submit_and_close(**kwargs) -> list[actions.OpOutcome]:
+    """`actions.ops_submit`, then this thread's connection back to the pool: a commit
+    thread ends with its loop (each test's) and must not take a connection with it."""
+    try:
+        return actions.ops_submit(**kwargs)
+    finally:
+        connections.close_all()
 
 
 def commit_threads() -> ThreadPoolExecutor | None:
