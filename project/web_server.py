@@ -262,14 +262,22 @@ class DrainingServer(Server):
         await super().handle_reply(protocol, message)
 
 
+HANDSHAKE_SECONDS = 15
+
+
 class MoaCommandLine(CommandLineInterface):
     description = "Moa's web role: Daphne with a graceful drain on SIGTERM"
     server_class = DrainingServer
 
     def __init__(self):
         super().__init__()
+        # A reconnect storm queues handshakes for the CPU: refused after Daphne's 5 s,
+        # a socket's work so far is wasted and its client comes back for more
+        # (docs/deployment.md, "Sizing DRAIN_JITTER_SECONDS"); 15 s lets one process
+        # welcome about 9,000 of them in turn (600/s, bench/results/connect.md).
         self.parser.set_defaults(websocket_max_frame_size=READ_LIMIT_BYTES,
-                                 websocket_max_message_size=MAX_MESSAGE_BYTES)
+                                 websocket_max_message_size=MAX_MESSAGE_BYTES,
+                                 websocket_connect_timeout=HANDSHAKE_SECONDS)
 
 
 def main(argv: list[str] | None = None) -> int:

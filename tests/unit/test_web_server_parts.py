@@ -2,6 +2,9 @@
 and still doing what asyncio's Queue and Event did for it."""
 
 import asyncio
+import subprocess
+import sys
+from pathlib import Path
 from pprint import pformat
 
 import pytest
@@ -49,3 +52,20 @@ async def test_send_flow_waits_while_paused_and_a_cancelled_waiter_leaves_the_ot
 def test_lazy_pformat_is_pformat_when_shown(parts):
     options = [("autoPingInterval", 20, "WebSocketFactory")] * 3
     assert f"{parts.LazyPformat(options)}" == pformat(options)
+
+
+
+def test_a_storm_s_handshakes_wait_longer_than_daphne_s_five_seconds():
+    """A socket queued behind a reconnect storm is welcomed, not refused at 5 s with its
+    work wasted (docs/deployment.md, "Sizing DRAIN_JITTER_SECONDS"). In a child process:
+    the web server's module installs Twisted's reactor."""
+    probe = ("from project.web_server import MoaCommandLine as C; "
+             "app = 'project.asgi:application'; "
+             "print(C().parser.parse_args([app]).websocket_connect_timeout, "
+             "C().parser.parse_args(['--websocket_connect_timeout', '7', app])"
+             ".websocket_connect_timeout)")
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                           check=True, cwd=Path(__file__).resolve().parents[2])
+    default, explicit = map(int, found.stdout.split())
+    assert default >= 15
+    assert explicit == 7
