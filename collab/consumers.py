@@ -39,8 +39,9 @@ from project.ws_frames import (
 logger = logging.getLogger(__name__)
 
 UNAVAILABLE_RETRY_MS = 2_000  # the database failed: when a batch may be sent again
-# A reconnect storm's access checks, many per database hop (project/read_batches.py).
-CONNECT_CHECKS = ReadBatch(hello.check_each)
+# A reconnect storm's access checks, many per database hop and query
+# (project/read_batches.py, access.member_roles).
+CONNECT_CHECKS = ReadBatch(access.member_roles)
 HELLO_CHECKS = ReadBatch(access.member_roles)
 
 

@@ -1,6 +1,6 @@
-"""What a socket's connect and hello read: the access check, then the op events to
-replay after the client's seq, or None for a snapshot (collab/consumers.py). A storm's
-checks are batched (access.member_roles through the hub's ReadBatch)."""
+"""What a socket's hello reads after its access check (access.member_roles, batched:
+collab/consumers.py): the op events to replay after the client's seq, or None for a
+snapshot."""
 
 from __future__ import annotations
 
@@ -8,28 +8,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from collab import access, framing, queries
-from project.refusals import Refusal
-
-
-def check_access(user_id: int, team_id: int, map_id: int) -> str:
-    """The user's role in the team that holds the map; NotAMember or MapNotFound."""
-    role = access.member_roles([(user_id, team_id, map_id)])[user_id, team_id, map_id]
-    if isinstance(role, Exception):
-        raise role
-    return role
-
-
-def check_each(checks: list[access.MapAccess]) -> dict[access.MapAccess, str | Refusal]:
-    """check_access of each socket's connect, many in one database hop: the role, or
-    the refusal."""
-    found: dict[access.MapAccess, str | Refusal] = {}
-    for check in checks:
-        try:
-            found[check] = check_access(*check)
-        except Refusal as refusal:
-            found[check] = refusal
-    return found
+from collab import framing, queries
 
 
 @dataclass(frozen=True)

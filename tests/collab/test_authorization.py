@@ -7,7 +7,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.db import OperationalError
 
-from collab import actions, hello
+from collab import actions, consumers
 from collab.models import Membership
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("hub_cleanup")]
@@ -98,7 +98,7 @@ async def test_a_database_outage_at_connect_says_unavailable_and_closes_1013(
     def unreachable(*args):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(hello, "check_access", unreachable)
+    monkeypatch.setattr(consumers.CONNECT_CHECKS, "read_many", unreachable)
     ws = await open_map(alice, team.pk, mindmap.pk)
     frame = await ws.recv()
     assert (frame["type"], frame["code"]) == ("error", "unavailable")
@@ -108,14 +108,14 @@ async def test_a_database_outage_at_connect_says_unavailable_and_closes_1013(
 async def test_a_revocation_during_the_access_check_is_not_lost(open_map, bob, team, mindmap,
                                                                monkeypatch):
     """The socket listens before it checks: a removal committed in between closes it."""
-    checked = hello.check_access
+    checked = consumers.CONNECT_CHECKS.read_many
 
     def check_then_removed(*args):
         role = checked(*args)
         actions.membership_remove(team=team, user=bob)  # lands right after the check
         return role
 
-    monkeypatch.setattr(hello, "check_access", check_then_removed)
+    monkeypatch.setattr(consumers.CONNECT_CHECKS, "read_many", check_then_removed)
     ws = await open_map(bob, team.pk, mindmap.pk)
     assert await ws.ws.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
     await asyncio.sleep(0)

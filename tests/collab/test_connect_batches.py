@@ -11,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 from django.db import OperationalError
 from django.utils import timezone
 
-from collab import access, actions, hello
+from collab import access, actions, consumers
 from collab.errors import MapNotFound, NotAMember
 from project.accounts.actions import token_create
 from project.accounts.auth import live_token, live_tokens
@@ -84,13 +84,14 @@ def test_member_roles_answers_as_the_single_check_does(alice, bob, make_user, te
     assert [type(found[check]) if isinstance(found[check], Exception) else found[check]
             for check in checks] == ["owner", "member", NotAMember, MapNotFound,
                                      MapNotFound, "owner"]
-    for check in checks:  # the single check raises what the batch answers
-        expected = found[check]
+    for user, team_id, map_id in checks:  # the single check raises what the batch answers
+        expected = found[user, team_id, map_id]
         if isinstance(expected, Exception):
             with pytest.raises(type(expected)):
-                hello.check_access(*check)
+                access.member_map(user_id=user, team_id=team_id, map_id=map_id)
         else:
-            assert hello.check_access(*check) == expected
+            assert access.member_map(user_id=user, team_id=team_id,
+                                     map_id=map_id)[1] == expected
 
 
 @pytest.mark.django_db
@@ -142,3 +143,14 @@ async def test_a_storm_of_sockets_is_welcomed_each_with_its_own_answer(
     await open_map(carol, team.pk, mindmap.pk, expect_close=4403)
     for ws in members:
         await ws.close()
+
+
+@pytest.mark.django_db
+def test_a_storm_of_connect_checks_costs_one_query_not_one_per_socket(
+        alice, bob, make_user, team, mindmap, django_assert_max_num_queries):
+    carol = make_user("carol")
+    checks = [(user.pk, team.pk, mindmap.pk) for user in (alice, bob, carol)] * 3
+    with django_assert_max_num_queries(2):  # roles, then the refusals' maps
+        found = consumers.CONNECT_CHECKS.read_many(list(dict.fromkeys(checks)))
+    assert found[alice.pk, team.pk, mindmap.pk] == "owner"
+    assert isinstance(found[carol.pk, team.pk, mindmap.pk], NotAMember)
