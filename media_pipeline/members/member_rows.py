@@ -67,6 +67,8 @@ def validate(row: Row) -> dict[str, str]:
             errors["email"] = "not a valid email address"
     if len(row.name) > MAX_NAME:
         errors["name"] = f"at most {MAX_NAME} characters"
+    elif "\x00" in row.name:  # Excel's _x0000_, unescaped: PostgreSQL stores no NUL
+        errors["name"] = "must not hold a NUL character"
     if row.role not in ROLES:
         errors["role"] = f"member or owner, not {row.role!r}"
     return errors

@@ -55,3 +55,19 @@ def test_new_existing_repeated_and_waiting_rows_in_one_file(client, alice, bob, 
     assert job.result["invitations_sent"] == 3
     assert not User.objects.filter(pk=waiting, invitation_pending=True).exists()
     assert len(analyzed) == 1  # 2 created: the statistics are refreshed once
+
+
+def test_a_name_holding_a_nul_is_rejected_as_its_row_not_the_whole_import(client, alice,
+                                                                         tmp_path):
+    """Excel writes a NUL as _x0000_ and the reader unescapes it; PostgreSQL stores no
+    NUL, so the COPY failed and with it every attempt of the job."""
+    team = team_create(owner=alice, name="Crew")
+    client.force_login(alice)
+    path = sheets.workbook(tmp_path / "m.xlsx", [
+        ["nul", "nul@example.com", "a_x0000_b", ""],
+        ["fine", "fine@example.com", "back\\slash\ttab \\N", ""]])
+    job = run_import(client, team, path)
+    assert job.status == "DONE", job.error_message
+    assert [(row["row"], row["errors"]) for row in job.result["rejected"]] == [
+        (2, {"name": "must not hold a NUL character"})]
+    assert User.objects.get(username="fine").display_name == "back\\slash\ttab \\N"
