@@ -512,15 +512,37 @@ def redis_urls(raw: str) -> list[str]:
     hash's: every process must give the same); ValueError naming an entry, without its
     password."""
     urls = [part.strip() for part in raw.split(",") if part.strip()]
-    for url in urls:
-        if urlsplit(url).scheme not in REDIS_SCHEMES:
-            raise ValueError(f"{_shown(url)!r} is not a redis://, rediss:// or unix:// URL")
+    for number, url in enumerate(urls, start=1):
+        parts = urlsplit(url)
+        named = _entry(number, url)
+        if parts.scheme not in REDIS_SCHEMES or not (parts.netloc or parts.scheme == "unix"):
+            raise ValueError(f"{named} is not a redis://, rediss:// or unix:// URL (a comma "
+                             f"in a password is written %2C)")
+        if parts.scheme == "unix":
+            continue
+        try:
+            parts.port  # noqa: B018 (parsed for its ValueError)
+        except ValueError:
+            raise ValueError(f"{named} has no valid port (a comma in a password is "
+                             f"written %2C)") from None
+        if not (parts.path.strip("/") or "0").isdigit():
+            raise ValueError(f"{named} names no database number (redis://host:port/0)")
     locations = [_redis_location(url) for url in urls]
     twice = sorted({location for location in locations if locations.count(location) > 1})
     if twice:
         raise ValueError(f"{', '.join(twice)} is given twice: each shard is one Redis "
                          f"database of its own")
     return urls
+
+
+def _entry(number: int, url: str) -> str:
+    """An entry of CHANNEL_REDIS_URLS as an error may name it: quoted when `_shown` can
+    hide its credentials (behind an @, or none), else by its place: a password's halves
+    around a comma look like a URL without a scheme and a host with a bad port."""
+    netloc = urlsplit(url).netloc
+    if netloc and ("@" in netloc or ":" not in netloc):
+        return repr(_shown(url))
+    return f"entry {number}"
 
 
 def _redis_location(url: str) -> str:
@@ -540,6 +562,9 @@ def sentinel_addresses(raw: str) -> list[tuple[str, int]]:
     ValueError naming an entry that is none."""
     addresses = []
     for item in filter(None, (part.strip() for part in raw.split(","))):
+        if "@" in item:  # not quoted: it would show the password
+            raise ValueError(f"entry {len(addresses) + 1} holds a password: Sentinels are "
+                             f"host:port, their password REDIS_SENTINEL_PASSWORD")
         host, _, port = item.rpartition(":")
         host = host.removeprefix("[").removesuffix("]")
         if not host or not port.isdigit() or not 0 < int(port) < 65536 or "/" in host:

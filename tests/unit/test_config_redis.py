@@ -45,12 +45,21 @@ def test_the_fingerprint_follows_the_order_and_never_the_password():
     ("redis://a:6379/0,http://:hunter2@b/0", "'http://...@b/0' is not a redis://"),
     ("redis://a:6379/0,redis://:hunter2@a/0", "a:6379/0 is given twice"),
     ("redis://a:6379/0, redis://a:6379/0/", "a:6379/0 is given twice"),
+    # A comma inside a password splits its URL: the tail is no URL, and is not quoted.
+    ("redis://:hun,hunter2@a:6379/0", "entry 1 has no valid port"),
+    ("redis://a:6379/0,redis://:hun,hunter2@a:6379/1", "entry 2 has no valid port"),
+    ("redis://a:6379/0, :hunter2@b:6379/0", "entry 2 is not a redis://"),
+    ("user:hunter2@b:6379", "entry 1 is not a redis://"),
+    # Refused here, not by redis-py on the first connection (or by doctor's fingerprint).
+    ("redis://:hunter2@a:63x9/0", "'redis://...@a:63x9/0' has no valid port"),
+    ("redis://:hunter2@a:99999/0", "'redis://...@a:99999/0' has no valid port"),
+    ("redis://:hunter2@a:6379/one", "'redis://...@a:6379/one' names no database number"),
 ])
 def test_a_shard_list_that_cannot_work_is_refused_by_name(urls, words):
     found = problems({"CHANNEL_REDIS_URLS": urls})
     assert len(found) == 1 and found[0].startswith("CHANNEL_REDIS_URLS: ")
     assert words in found[0]
-    assert "hunter2" not in found[0]
+    assert "hunter2" not in found[0] and "hun" not in found[0]
 
 
 def test_sentinel_reaches_the_master_for_the_layer_and_the_cache():
@@ -74,6 +83,8 @@ def test_sentinel_reaches_the_master_for_the_layer_and_the_cache():
      "REDIS_SENTINEL_PASSWORD is set without REDIS_SENTINELS"),
     ({**SENTINEL, "REDIS_SENTINELS": "s1"}, "REDIS_SENTINELS: 's1' is not host:port"),
     ({**SENTINEL, "REDIS_SENTINELS": "s1:99999"}, "REDIS_SENTINELS: 's1:99999' is not"),
+    ({**SENTINEL, "REDIS_SENTINELS": ":hunter2@s1:26379"},
+     "REDIS_SENTINELS: entry 1 holds a password"),
     ({**SENTINEL, "REDIS_URL": "redis://:hunter2@r:6379/0"},
      "REDIS_SENTINELS and REDIS_URL are all set"),
     ({**SENTINEL, "CHANNEL_REDIS_URLS": "redis://:hunter2@r:6379/0"},
