@@ -19,6 +19,7 @@ from channels.db import database_sync_to_async
 Key = TypeVar("Key", bound=Hashable)
 Value = TypeVar("Value")
 
+_UNANSWERED = object()
 MAX_KEYS = 500  # per hop: one query's IN list stays small
 
 
@@ -65,7 +66,9 @@ class ReadBatch(Generic[Key, Value]):
                 future.cancel()
             raise
         for key, future in batch.items():
-            outcome = found[key]
+            outcome = found.get(key, _UNANSWERED)
+            if outcome is _UNANSWERED:  # a bug in read_many: its caller must not hang
+                outcome = LookupError(f"{self.read_many!r} gave no answer for {key!r}")
             if isinstance(outcome, Exception):
                 future.set_exception(outcome)
             else:

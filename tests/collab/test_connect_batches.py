@@ -68,6 +68,11 @@ async def test_refusals_go_to_their_key_and_a_failed_read_to_every_waiter():
     assert all(isinstance(result, OperationalError) for result in results)
     assert await ReadBatch(Reads()).get(4) == 40  # and the next batch reads again
 
+    forgetful = ReadBatch(lambda keys: {key: key for key in keys if key != 2})
+    results = await asyncio.wait_for(asyncio.gather(
+        forgetful.get(1), forgetful.get(2), return_exceptions=True), 5)
+    assert results[0] == 1 and isinstance(results[1], LookupError)  # told, not left waiting
+
 
 @pytest.mark.django_db
 def test_member_roles_answers_as_the_single_check_does(alice, bob, make_user, team, mindmap):
