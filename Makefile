@@ -32,7 +32,10 @@ test: $(VENV)/.test-deps
 ## bench: the benchmarks under bench/ (figures printed; see bench/results/).
 bench: $(VENV)/.test-deps
 	$(BIN)/pip install -q -e '.[test,bench]'
-	$(BIN)/python bench/fanout.py --out bench/results/raw/fanout.json
+	npm ci --prefix bench/hocuspocus
+	$(BIN)/python bench/fanout.py --servers moa,relay,hocuspocus --out bench/results/raw/fanout.json
+	$(BIN)/python bench/opcost.py --out bench/results/raw/opcost.json
+	$(BIN)/python bench/connect.py --out bench/results/raw/connect.json
 	$(BIN)/python bench/jobs.py --out bench/results/raw/jobs.json
 	$(BIN)/python bench/video.py --out bench/results/raw/video.json
 	$(BIN)/python bench/excel.py --out bench/results/raw/excel.json
