@@ -393,10 +393,7 @@ def _validate(config: Config) -> list[str]:
         if not raw.isdigit():
             problems.append(f"{name} must be a whole number, not {raw!r}")
     for name in MAINTENANCE_PERIODS:
-        try:
-            period_seconds(config[name] or "")
-        except ValueError as error:
-            problems.append(f"{name}: {error}")
+        problems += _parse_problems(config, name, period_seconds)
     for name in MAINTENANCE_DAYS:
         raw = config[name] or ""
         if not raw.isdigit() or int(raw) < 1:
@@ -411,27 +408,15 @@ def _validate(config: Config) -> list[str]:
     except ValueError:
         problems.append(f"METRICS_BIND must be an IP address (127.0.0.1, 0.0.0.0, ::), not "
                         f"{config['METRICS_BIND']!r}")
-    try:
-        rate_overrides(config["RATE_LIMITS"] or "")
-    except ValueError as error:
-        problems.append(f"RATE_LIMITS: {error}")
-    try:
-        trusted_networks(config["TRUSTED_PROXIES"] or "")
-    except ValueError as error:
-        problems.append(f"TRUSTED_PROXIES: {error}")
-    try:
-        cloudwatch_dimensions(config["CLOUDWATCH_DIMENSIONS"] or "")
-    except ValueError as error:
-        problems.append(f"CLOUDWATCH_DIMENSIONS: {error}")
+    problems += _parse_problems(config, "RATE_LIMITS", rate_overrides)
+    problems += _parse_problems(config, "TRUSTED_PROXIES", trusted_networks)
+    problems += _parse_problems(config, "CLOUDWATCH_DIMENSIONS", cloudwatch_dimensions)
     unused = [name for name in ("CLOUDWATCH_DIMENSIONS", "CLOUDWATCH_REGION",
                                 "CLOUDWATCH_ENDPOINT_URL") if config.is_set(name)]
     if unused and not config.is_set("CLOUDWATCH_NAMESPACE"):
         config.warnings.append(f"{', '.join(unused)} set but CLOUDWATCH_NAMESPACE is not: "
                                f"no backlog is published to CloudWatch")
-    try:
-        key_prefix(config["STORAGE_KEY_PREFIX"] or "")
-    except ValueError as error:
-        problems.append(f"STORAGE_KEY_PREFIX: {error}")
+    problems += _parse_problems(config, "STORAGE_KEY_PREFIX", key_prefix)
     cdn = urlsplit(config["VIDEO_CDN_BASE_URL"] or "")
     if config.is_set("VIDEO_CDN_BASE_URL") and (
             cdn.scheme not in ("https", "http") or not cdn.netloc or cdn.query
@@ -473,6 +458,15 @@ def _validate(config: Config) -> list[str]:
     return problems
 
 
+def _parse_problems(config: Config, name: str, parse) -> list[str]:
+    """What `parse` refuses in `name`'s value, as a problem naming the variable."""
+    try:
+        parse(config[name] or "")
+    except ValueError as error:
+        return [f"{name}: {error}"]
+    return []
+
+
 def _redis_problems(config: Config) -> list[str]:
     """REDIS_URL, the channel layer's shards and Sentinel: each well formed, and one
     way of reaching Redis at a time (never a silent pick between them)."""
@@ -480,14 +474,8 @@ def _redis_problems(config: Config) -> list[str]:
     redis_url = config["REDIS_URL"]
     if redis_url and urlsplit(redis_url).scheme not in REDIS_SCHEMES:
         problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
-    try:
-        redis_urls(config["CHANNEL_REDIS_URLS"] or "")
-    except ValueError as error:
-        problems.append(f"CHANNEL_REDIS_URLS: {error}")
-    try:
-        sentinel_addresses(config["REDIS_SENTINELS"] or "")
-    except ValueError as error:
-        problems.append(f"REDIS_SENTINELS: {error}")
+    problems += _parse_problems(config, "CHANNEL_REDIS_URLS", redis_urls)
+    problems += _parse_problems(config, "REDIS_SENTINELS", sentinel_addresses)
     if not (config["REDIS_DB"] or "").isdigit():
         problems.append(f"REDIS_DB must be a whole number, not {config['REDIS_DB']!r}")
     sentinels = config.is_set("REDIS_SENTINELS")

@@ -101,3 +101,12 @@ def open_map(token_for):
         return MapSocket(communicator)
 
     return open_
+
+
+@pytest.fixture
+def url(server, team, mindmap, alice, bob, token_for):
+    """The map's socket URL on the test module's live `server`, by user (alice or bob)."""
+    tokens = {user: token_for(user) for user in (alice, bob)}
+    base = server.url.replace("http", "ws", 1) + f"/ws/mindmap/{team.pk}/{mindmap.pk}/"
+    return lambda user: f"{base}?token={tokens[user]}"
+

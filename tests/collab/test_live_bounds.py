@@ -31,13 +31,6 @@ def server():
         yield running
 
 
-@pytest.fixture
-def url(server, team, mindmap, alice, bob, token_for):
-    tokens = {user: token_for(user) for user in (alice, bob)}
-    base = server.url.replace("http", "ws", 1) + f"/ws/mindmap/{team.pk}/{mindmap.pk}/"
-    return lambda user: f"{base}?token={tokens[user]}"
-
-
 def fill(mindmap, actor, count: int, body: str) -> None:
     root = next(iter(queries.snapshot_nodes(mindmap.pk)))["id"]
     for start in range(0, count, 50):

@@ -30,13 +30,6 @@ def server():
         yield running
 
 
-@pytest.fixture
-def url(server, team, mindmap, alice, bob, token_for):
-    tokens = {user: token_for(user) for user in (alice, bob)}
-    base = server.url.replace("http", "ws", 1) + f"/ws/mindmap/{team.pk}/{mindmap.pk}/"
-    return lambda user: f"{base}?token={tokens[user]}"
-
-
 async def connect(url: str, receive_buffer: int | None = None):
     """A client; with `receive_buffer`, its kernel buffer that small (a slow link)."""
     host, port = url.split("//", 1)[1].split("/", 1)[0].split(":")
