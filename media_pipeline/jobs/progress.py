@@ -50,12 +50,15 @@ class JobContext:
         # Made inside a transaction (a test's): reports join it, as the handler's work does.
         self._within = transaction.get_connection().in_atomic_block
 
-    def progress(self, percent: float, stage: str, message: str = "") -> None:
-        """Report progress; raises to stop the handler when it must stop."""
+    def progress(self, percent: float, stage: str, message: str = "", *,
+                 always: bool = False) -> None:
+        """Report progress; raises to stop the handler when it must stop. Reports come at
+        most every JOB_PROGRESS_INTERVAL, unless `always`: a step that is itself coarse
+        (a batch of thousands of rows written) is worth its write however fast it went."""
         self.check()
         percent = int(max(0, min(100, percent)))
         now = time.monotonic()
-        due = (stage != self._last_stage or now - self._last_write
+        due = (always or stage != self._last_stage or now - self._last_write
                >= settings.JOB_PROGRESS_INTERVAL)
         if not due or percent < self._last_percent:
             return

@@ -192,7 +192,7 @@ def _apply(context: JobContext, team: Team, plan: member_rows.Plan) -> list[int]
             created += ids.values()
             done = start + len(batch)
             context.progress(70 + 25 * done / total, "applying",
-                             f"{done} of {total} accounts created")
+                             f"{done} of {total} accounts created", always=True)
         memberships_bulk_add(team=team, roles={user_id: row.role for row, user_id in plan.link})
     if total >= ANALYZE_AFTER:
         analyze(User, Membership)
