@@ -127,6 +127,26 @@ async def test_presence_crosses_instances(cluster, tokens, team, mindmap):
     await there.close()
 
 
+async def test_a_newcomer_on_another_instance_sees_an_idle_peer_within_a_second(
+        cluster, tokens, team, mindmap):
+    """A is idle on instance 0 (its presence sent once, long before); B is the first on
+    the map on instance 1: A is in B's welcome or first presence frame, not at
+    instance 0's next re-announce (up to 10 s later)."""
+    here = LiveClient(cluster[0].url, team.pk, mindmap.pk, tokens[0])
+    there = LiveClient(cluster[1].url, team.pk, mindmap.pk, tokens[1])
+    await here.connect()
+    await here.send({"type": "presence", "cursor": {"x": 3, "y": 4}, "selection": [],
+                     "drag": None})
+    await asyncio.sleep(1.0)  # instance 0 has announced A; instance 1 follows no map yet
+    started = asyncio.get_running_loop().time()
+    await there.connect()
+    await there.wait_for(lambda: here.peer_id in there.presence, timeout=5)
+    assert asyncio.get_running_loop().time() - started < 1.5
+    assert there.presence[here.peer_id]["cursor"] == {"x": 3.0, "y": 4.0}
+    await here.close()
+    await there.close()
+
+
 @pytest.mark.parametrize("cluster", [{"CHANNEL_CAPACITY": "1"}], indirect=True)
 async def test_events_dropped_by_a_full_channel_layer_heal_from_the_op_log(cluster, tokens,
                                                                           team, mindmap):
