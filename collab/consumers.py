@@ -154,6 +154,7 @@ class MindmapConsumer(JsonFrameConsumer):
             await self.hub.detach(self, self.map_id)
             self.client_id = None
         await self.hub.join(self.map_id)  # subscribe before reading: nothing falls between
+        presence_mark = self.hub.presence_mark(self.map_id)  # before the welcome's peers
         parts_ok = content.get("snapshot_parts") is True
         seq, frames = await self.welcome(client_id, since, parts_ok)
         if frames is None:
@@ -164,7 +165,7 @@ class MindmapConsumer(JsonFrameConsumer):
             self.replay_granted = True
         self.client_id = client_id
         await self.send_paced(frames)
-        await self.hub.attach(self, self.map_id, seq)
+        await self.hub.attach(self, self.map_id, seq, presence_mark)
 
     async def welcome(self, client_id: str, since: int | None, parts_ok: bool):
         """(seq, the welcome's frames) from a replay or the shared snapshot; (None,

@@ -106,6 +106,11 @@ class Hub:
         # Group first, then the seq: an event committed in between is either counted
         # in the seq or received; no socket's snapshot can fall between the two.
         await self.layer.group_add(group_name("map", room.map_id), self.channel)
+        try:  # the answers reach this process: it is in the group now
+            await self.presence.ask(room.map_id)
+        except Exception:  # presence only: the others' next re-announce brings it
+            logger.exception("map %s: asking the other instances for presence failed",
+                             room.map_id)
         seqs = await database_sync_to_async(queries.map_seqs)([room.map_id])
         self._released(room, room.order.start(seqs.get(room.map_id, 0)))
 
@@ -113,9 +118,12 @@ class Hub:
         """The map's snapshot for a socket of a joined room, shared (collab/snapshots.py)."""
         return await self.snapshots.get(map_id, self.rooms[map_id].order.delivered)
 
-    async def attach(self, socket: Socket, map_id: int, seq: int) -> None:
-        """Start sending `socket` the events after `seq` (its welcome's seq)."""
-        await self.rooms[map_id].attach(socket, seq)
+    async def attach(self, socket: Socket, map_id: int, seq: int, presence_mark: int) -> None:
+        """Start sending `socket` the events after `seq` (its welcome's seq), and the
+        peers' news after `presence_mark` (taken before its welcome listed the peers)."""
+        room = self.rooms[map_id]
+        await room.attach(socket, seq)
+        await self.presence.catch_up(socket, room.presence, presence_mark)
 
     async def detach(self, socket: Socket, map_id: int) -> None:
         room = self.rooms.get(map_id)
@@ -134,6 +142,10 @@ class Hub:
                 ROOM_LINGER, lambda: asyncio.ensure_future(self._release(room)))
 
     # --- presence ---------------------------------------------------------------------
+
+    def presence_mark(self, map_id: int) -> int:
+        """Where the map's presence news stands, for `attach` (the map is joined)."""
+        return self.rooms[map_id].presence.sent
 
     def peers(self, map_id: int, exclude: str | None = None) -> list[dict]:
         room = self.rooms.get(map_id)
@@ -233,6 +245,10 @@ class Hub:
             room = self.rooms.get(message.get("map"))
             if room is not None:
                 self.presence.merge(room.presence, message)
+        elif kind == "map.presence.ask":
+            room = self.rooms.get(message.get("map"))
+            if room is not None:
+                self.presence.asked(room.presence, message)
         elif kind == "map.closed":  # the map was deleted (collab.team_actions.maps_close)
             self.snapshots.forget(message["map"])
             await self.users.close_map(message["map"], message["code"])

@@ -2,8 +2,10 @@
 holds the state; this sends it).
 
 Local sockets' changes go to the other instances once per tick (and are re-announced
-every PRESENCE_REANNOUNCE seconds); each local socket gets at most one presence frame
-per tick with the peers that changed, never its own state.
+every PRESENCE_REANNOUNCE seconds, or soon after an instance new to the map asks);
+each local socket gets at most one presence frame per tick with the peers that changed,
+never its own state. A socket welcomed while a tick went out gets the whole list once
+it is attached (catch_up), so no peer heard of in between is missed.
 """
 
 from __future__ import annotations
@@ -42,6 +44,27 @@ class PresenceFanout:
                 await send_safely(socket, frame)
         if news.changed:
             await self._send_presence(sockets, news.changed)
+
+    async def ask(self, map_id: int) -> None:
+        """This process starts following the map: the others announce their peers now
+        (answered by `asked`), not at their next re-announce."""
+        await self.layer.group_send(group_name("map", map_id), {
+            "type": "map.presence.ask", "map": map_id, "origin": self.origin})
+
+    def asked(self, presence: RoomPresence, message: dict) -> None:
+        if message.get("origin") != self.origin:
+            presence.asked = True
+
+    async def catch_up(self, socket: Socket, presence: RoomPresence, mark: int) -> None:
+        """`socket` was just attached; its welcome listed the peers as of `mark`
+        (presence.sent then): if a tick sent news since, the socket missed it, so it
+        gets every peer's current state in one frame."""
+        if presence.sent == mark:
+            return
+        states = presence.states(exclude=socket.client_id)
+        if states:
+            await send_safely(socket, SharedFrame(encode({"type": "presence", "peers": states})))
+            PRESENCE_FRAMES.labels("out").inc()
 
     def merge(self, presence: RoomPresence, message: dict) -> None:
         """Another instance's announcement (this hub's own echo is ignored)."""

@@ -2,7 +2,10 @@
 (pure: the hub's presence fan-out does the sending, collab/hub_presence.py).
 
 Local sockets' states are announced to the other instances; remote states arrive from
-them and expire when not heard of for PRESENCE_TTL (their instance died). A map lists
+them and expire when not heard of for PRESENCE_TTL (their instance died). An instance
+that starts following a map asks the others for their peers: each answers with a
+re-announce of that map at its next tick, at most once per ANSWER_EVERY (a storm of
+joins costs one answer per instance). A map lists
 at most MAX_PEERS peers (the first heard of): the others see everyone listed, and are
 listed themselves once a place frees and they send presence again.
 """
@@ -14,6 +17,7 @@ from dataclasses import dataclass, field
 from collab.presence import MAX_PEERS
 
 PRESENCE_TTL = 35.0  # a remote peer not heard of for this long has left
+ANSWER_EVERY = 0.5  # a map's local peers re-announced to newcomers at most this often
 
 
 @dataclass
@@ -35,6 +39,9 @@ class RoomPresence:
     left: set[str] = field(default_factory=set)
     announce_left: set[str] = field(default_factory=set)
     remote_seen: dict[str, float] = field(default_factory=dict)  # client_id -> monotonic
+    asked: bool = False  # an instance new to the map wants the local peers
+    answered: float = float("-inf")  # when the local peers were last re-announced
+    sent: int = 0  # ticks that sent local sockets news (see collab/hub_presence.py catch_up)
 
     def states(self, exclude: str | None = None) -> list[dict]:
         return [state for client, state in self.peers.items() if client != exclude]
@@ -78,13 +85,20 @@ class RoomPresence:
 
     def tick(self, now: float, reannounce: bool) -> TickNews:
         """Expire silent remote peers and collect what this tick sends (each local
-        state is re-announced with `reannounce`, so a new instance learns it)."""
+        state is re-announced with `reannounce`, or when asked and ANSWER_EVERY has
+        passed since the last time, so a new instance learns it)."""
         for client, seen in list(self.remote_seen.items()):
             if now - seen > PRESENCE_TTL:
                 self.peer_left(client, announce=False)
-        announced = self.local if reannounce else self.announce
+        if reannounce or (self.asked and now - self.answered >= ANSWER_EVERY):
+            self.asked, self.answered = False, now
+            announced = self.local
+        else:
+            announced = self.announce
         news = TickNews(announce=[self.peers[c] for c in announced if c in self.peers],
                         announce_left=sorted(self.announce_left), left=sorted(self.left),
                         changed=[self.peers[c] for c in self.changed if c in self.peers])
         self.announce, self.announce_left, self.left, self.changed = set(), set(), set(), set()
+        if news.left or news.changed:
+            self.sent += 1
         return news
