@@ -88,10 +88,16 @@ connect();
 
 const KINDS = { "video.encode": "Video", "excel.import": "Member import" };
 
-// The job as a person names it: its kind and what it works on (a file, a title).
+// The job as a person names it: its kind (a dry run says so once its report does:
+// `result.dry_run`) and what it works on (a file, a title).
 export function jobTitle(job) {
-  const kind = KINDS[job.kind] ?? "Background job";
+  const kind = (KINDS[job.kind] ?? "Background job") + (job.result?.dry_run ? " (dry run)" : "");
   return job.subject ? `${kind} “${job.subject}”` : kind;
+}
+
+// "1 invitation", "5 invitations".
+export function plural(count, word) {
+  return `${count} ${word}${count === 1 ? "" : "s"}`;
 }
 
 const capitalized = (text) => text.charAt(0).toUpperCase() + text.slice(1);

@@ -1,5 +1,5 @@
 // The member import form: upload, then follow the job to its result table.
-import { FINAL, api, describeJob, element, errorText, jobEvents } from "./api.js";
+import { FINAL, api, describeJob, element, errorText, jobEvents, plural } from "./api.js";
 
 const form = document.getElementById("import-form");
 const status = document.getElementById("import-status");
@@ -46,7 +46,7 @@ function table(report) {
       ? `Dry run: would create ${counts.created}, would link ${counts.linked}, `
       : `Created ${counts.created}, linked ${counts.linked}, `) +
     `already members ${counts.already_members}, rejected ${counts.rejected}` +
-    (report.dry_run ? "." : `; ${report.invitations_sent ?? 0} invitation(s) sent.`));
+    (report.dry_run ? "." : `; ${plural(report.invitations_sent ?? 0, "invitation")} sent.`));
   const rows = [];
   for (const [outcome, items] of [["created", report.created], ["linked", report.linked],
                                    ["already a member", report.already_members]]) {

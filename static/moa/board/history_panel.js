@@ -5,7 +5,7 @@
 // live board needs nothing from here; `opEvent` only tells the open panel to read the
 // newest entries. REST contracts: docs/protocol.md, "REST: a map's history".
 
-import { api } from "../api.js";
+import { api, plural } from "../api.js";
 import { ago, blameLines, historyLines, quoted } from "./history_words.js";
 import { createPreview } from "./history_preview.js";
 
@@ -26,10 +26,6 @@ function formerTitleIn(events, id) {
     if (restored) return restored.title ?? "";
   }
   return undefined;
-}
-
-function plural(count, word) {
-  return `${count} ${word}${count === 1 ? "" : "s"}`;
 }
 
 // `map` and `user` ids; `nodes()` the live board's nodes; `selected()` the node selected
