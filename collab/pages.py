@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import path
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from collab import access, queries
@@ -47,6 +48,7 @@ def team(request, team_id: int):
     is_owner = role == Membership.Role.OWNER
     wanted = request.GET.get("members", "")
     offset = int(wanted) if re.fullmatch(r"[0-9]{1,9}", wanted) else 0
+    listed_at = timezone.now()  # before the read: an import that ended since is not in it
     members, count = queries.members_of(team_id=team_id, offset=offset,
                                         limit=MEMBERS_PER_PAGE)
     following = offset + len(members)
@@ -55,6 +57,7 @@ def team(request, team_id: int):
         "deleted_maps": queries.deleted_maps_of(team_id=team_id, user_id=request.user.pk,
                                                 owner=is_owner),
         "members": members, "member_count": count, "members_offset": offset,
+        "members_listed_at": listed_at.isoformat(),
         "next_members": following if members and following < count else None})
 
 

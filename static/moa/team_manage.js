@@ -1,7 +1,8 @@
 // The team page's management: roles, removing members, leaving, deleting the team, and
-// renaming, deleting and restoring maps. The REST endpoints decide who may; a refusal's
-// `detail` is shown where the person acted (docs/pages.md, "The team page").
-import { api, errorText } from "./api.js";
+// renaming, deleting and restoring maps; the member list follows a finished member
+// import. The REST endpoints decide who may; a refusal's `detail` is shown where the
+// person acted (docs/pages.md, "The team page").
+import { api, errorText, jobEvents } from "./api.js";
 
 const root = document.getElementById("team-manage");
 const team = root.dataset.team;
@@ -44,36 +45,70 @@ function placeByRole(row) {
   row.parentElement.insertBefore(row, next ?? null);
 }
 
-for (const select of document.querySelectorAll(".member-role")) {
-  select.addEventListener("change", async () => {
-    const row = select.closest("tr");
-    const done = await attempt(membersStatus, () => api(
-      `/api/v1/teams/${team}/members/${row.dataset.user}/`, { method: "PATCH", json: { role: select.value } }));
-    if (!done) {
-      select.value = row.dataset.role;
-      return;
-    }
-    if (row.dataset.user === me) {
-      location.reload();  // no longer an owner: the page shows what a member may do
-      return;
-    }
-    row.dataset.role = select.value;
-    placeByRole(row);
-    membersStatus.textContent = `${row.dataset.name} is now ${select.value === "owner" ? "an owner" : "a member"}.`;
-  });
-}
+// The member list's rows are listened to through their container, so rows it takes
+// from the server after an import (below) have their Role select and Remove too.
+const memberList = document.getElementById("member-list");
 
-for (const button of document.querySelectorAll(".member-remove")) {
-  button.addEventListener("click", async () => {
-    const row = button.closest("tr");
-    const name = row.dataset.name;
-    if (!await confirmed(`Remove ${name} from ${root.dataset.name}? Any map of this team they have open closes at once.`, "Remove")) return;
-    if (await attempt(membersStatus, () => api(`/api/v1/teams/${team}/members/${row.dataset.user}/`, { method: "DELETE" }))) {
-      row.remove();
-      memberCount.textContent = Number(memberCount.textContent) - 1;
-      membersStatus.textContent = `${name} was removed from the team.`;
-    }
-  });
+memberList.addEventListener("change", async ({ target: select }) => {
+  if (!select.matches(".member-role")) return;
+  const row = select.closest("tr");
+  const done = await attempt(membersStatus, () => api(
+    `/api/v1/teams/${team}/members/${row.dataset.user}/`, { method: "PATCH", json: { role: select.value } }));
+  if (!done) {
+    select.value = row.dataset.role;
+    return;
+  }
+  if (row.dataset.user === me) {
+    location.reload();  // no longer an owner: the page shows what a member may do
+    return;
+  }
+  row.dataset.role = select.value;
+  placeByRole(row);
+  membersStatus.textContent = `${row.dataset.name} is now ${select.value === "owner" ? "an owner" : "a member"}.`;
+});
+
+memberList.addEventListener("click", async ({ target }) => {
+  const button = target.closest(".member-remove");
+  if (!button) return;
+  const row = button.closest("tr");
+  const name = row.dataset.name;
+  if (!await confirmed(`Remove ${name} from ${root.dataset.name}? Any map of this team they have open closes at once.`, "Remove")) return;
+  if (await attempt(membersStatus, () => api(`/api/v1/teams/${team}/members/${row.dataset.user}/`, { method: "DELETE" }))) {
+    row.remove();
+    memberCount.textContent = Number(memberCount.textContent) - 1;
+    membersStatus.textContent = `${name} was removed from the team.`;
+  }
+});
+
+// When a member import of this team finishes, the list shows whom it added: the page
+// reads itself again and takes the fresh list (rows, count, paging links), as a reload
+// would show it. An import that ended before the list was read (the jobs socket sends
+// the last hour's jobs on each connect) is already in it; of two reads, the newer wins.
+const listedAt = (node) => Date.parse(node.dataset.listedAt);
+
+jobEvents.addEventListener("job", ({ detail: job }) => {
+  if (job.kind !== "excel.import" || String(job.team) !== team || job.status !== "DONE") return;
+  if (job.result?.dry_run || Date.parse(job.finished_at) <= listedAt(memberList)) return;
+  refreshMembers();
+});
+
+async function refreshMembers() {
+  let fresh = null;
+  try {
+    const response = await fetch(location.href, { credentials: "same-origin" });
+    if (response.ok) fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+  } catch (error) {
+    console.warn("team: the member list cannot be read again", error);  // said below
+  }
+  const list = fresh?.getElementById("member-list");
+  if (!list) {  // gone, signed out (the sign-in page) or unreachable
+    membersStatus.textContent = "The import finished; reload the page to see its members in the list.";
+    return;
+  }
+  if (listedAt(list) <= listedAt(memberList)) return;
+  memberList.replaceChildren(...list.childNodes);
+  memberList.dataset.listedAt = list.dataset.listedAt;
+  memberCount.textContent = fresh.getElementById("member-count").textContent;
 }
 
 document.getElementById("team-leave").addEventListener("click", async () => {
