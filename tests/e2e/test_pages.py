@@ -61,6 +61,53 @@ def test_an_excel_import_from_the_team_page_shows_its_result_table(page_as, alic
     page.screenshot(path=str(artifacts / "import-and-jobs-panel.png"), full_page=True)
 
 
+MEMBER_USERNAMES = ("[...document.querySelectorAll('#members tbody tr')]"
+                    ".map((tr) => tr.dataset.username)")
+
+
+def test_an_import_lists_its_new_members_at_once_and_a_dry_run_is_named_so(
+        page_as, alice, tmp_path, moa):
+    """The member list and its count follow each finished import without a reload (its
+    new rows have their Role and Remove); a dry run is named so in the jobs panel; the
+    invitations are counted in words ("1 invitation", "2 invitations")."""
+    team = in_thread(lambda: team_create(owner=alice, name="Crew"))
+    one = sheets.workbook(tmp_path / "one.xlsx", [["cy", "cy@example.com", "Cy", "member"]])
+    two = sheets.workbook(tmp_path / "two.xlsx", [["ann", "ann@example.com", "Ann", "member"],
+                                                  ["bo", "bo@example.com", "Bo", "owner"]])
+    page = page_as(alice)
+    page.goto(f"{moa.url}/teams/{team.pk}/")
+    page.evaluate("window.notReloaded = true")
+    jobs = page.locator("#jobs")
+    heading = page.locator("#members-title")
+
+    def run(path, dry_run: bool, summary: str) -> None:
+        page.get_by_label("Member list (.xlsx)").set_input_files(str(path))
+        page.locator("#import-dry-run").set_checked(dry_run)
+        page.get_by_role("button", name="Import").click()
+        page.locator("#import-summary", has_text=summary).wait_for(timeout=60_000)
+
+    run(two, True, "Dry run: would create 2")
+    jobs.get_by_text("Member import (dry run) “two.xlsx” · Done.").wait_for()
+    assert heading.inner_text() == "Members (1)" and page.evaluate(MEMBER_USERNAMES) == ["alice"]
+
+    run(one, False, "Created 1")
+    assert page.locator("#import-summary").inner_text().endswith("; 1 invitation sent.")
+    page.locator("#members-title", has_text="Members (2)").wait_for()
+    assert page.evaluate(MEMBER_USERNAMES) == ["alice", "cy"]
+    assert jobs.get_by_text("Member import “one.xlsx” · Done.").count() == 1
+
+    run(two, False, "Created 2")
+    assert page.locator("#import-summary").inner_text().endswith("; 2 invitations sent.")
+    page.locator("#members-title", has_text="Members (4)").wait_for()
+    assert page.evaluate(MEMBER_USERNAMES) == ["alice", "bo", "ann", "cy"]  # owners first
+    assert page.get_by_label("Role of Bo").input_value() == "owner"
+    page.get_by_role("button", name="Remove Cy").click()
+    page.locator("#confirm").get_by_role("button", name="Remove").click()
+    page.locator("#members-status", has_text="Cy was removed from the team.").wait_for()
+    assert heading.inner_text() == "Members (3)"
+    assert page.evaluate("window.notReloaded") is True
+
+
 def test_a_video_uploads_encodes_and_plays(page_as, alice, tmp_path, moa):
     source = clips.clip(tmp_path / "clip.mp4", size="640x360", seconds=4)
     page = page_as(alice)
