@@ -107,6 +107,16 @@ def test_an_import_lists_its_new_members_at_once_and_a_dry_run_is_named_so(
     assert heading.inner_text() == "Members (3)"
     assert page.evaluate("window.notReloaded") is True
 
+    # Reloaded, the page gets the three finished imports in the socket's snapshot: they
+    # are in the list it was sent with, so it does not read itself again.
+    reads = []
+    page.on("request", lambda request: reads.append(request.url)
+            if request.resource_type == "fetch" else None)
+    page.reload()
+    jobs.locator("li", has_text="Done.").nth(2).wait_for()
+    page.wait_for_timeout(500)
+    assert reads == [] and heading.inner_text() == "Members (3)"
+
 
 def test_a_video_uploads_encodes_and_plays(page_as, alice, tmp_path, moa):
     source = clips.clip(tmp_path / "clip.mp4", size="640x360", seconds=4)
