@@ -27,12 +27,15 @@ from project import settings_redis
 
 logger = logging.getLogger(__name__)
 
-REDIS_ENV = ("REDIS_URL", "CHANNEL_REDIS_URLS", "REDIS_SENTINELS", "REDIS_SENTINEL_MASTER",
-             "REDIS_SENTINEL_PASSWORD", "REDIS_PASSWORD", "REDIS_DB")
 STORAGE_ENV = (
     "STORAGE_BACKEND", "STORAGE_BUCKET", "STORAGE_ENDPOINT_URL", "STORAGE_REGION",
     "STORAGE_KEY_PREFIX", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "STORAGE_LOCAL_ROOT",
 )
+
+
+def redis_env() -> tuple[str, ...]:
+    """The variables that place this process's Redis (settings_redis.env_names)."""
+    return settings_redis.env_names(settings.MOA_CONFIG)
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ def probe_channel_layer(timeout: float | None = None) -> ProbeResult:
             return async_to_sync(round_trip)()
         except TimeoutError:
             raise TimeoutError(f"no answer within {timeout:g}s") from None
-    return run("channel_layer", REDIS_ENV, check)
+    return run("channel_layer", redis_env(), check)
 
 
 def probe_redis_servers(timeout: float | None = None) -> ProbeResult:
@@ -114,7 +117,7 @@ def probe_redis_servers(timeout: float | None = None) -> ProbeResult:
                                    f"{settings_redis.describe(host)}: {error}") from error
         return (f"{'; '.join(answers)} answer (list {settings_redis.fingerprint(hosts)}: "
                 f"every web and worker process must show the same)")
-    return run("redis servers", REDIS_ENV, check)
+    return run("redis servers", redis_env(), check)
 
 
 def _ping(host: dict, timeout: float) -> str:

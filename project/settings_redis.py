@@ -25,6 +25,18 @@ def configured(config: Config) -> bool:
     return bool(config["REDIS_URL"]) or config.redis_elsewhere
 
 
+def env_names(config: Config) -> tuple[str, ...]:
+    """The variables that say where this process's Redis is: what a failed probe tells
+    an operator to check (the ones in use, not every way Moa could reach a Redis)."""
+    if config.is_set("REDIS_SENTINELS"):
+        return ("REDIS_SENTINELS", "REDIS_SENTINEL_MASTER", "REDIS_SENTINEL_PASSWORD",
+                "REDIS_PASSWORD", "REDIS_DB")
+    if config.is_set("CHANNEL_REDIS_URLS"):
+        return ("CHANNEL_REDIS_URLS", "REDIS_URL") if config["REDIS_URL"] else \
+            ("CHANNEL_REDIS_URLS",)
+    return ("REDIS_URL",)
+
+
 def sentinel_options(config: Config) -> dict:
     """The master through Sentinel, as redis-py's SentinelConnectionPool takes it (what
     channels-redis's `hosts` entries and the cache's pool class pass on)."""

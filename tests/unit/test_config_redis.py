@@ -104,3 +104,16 @@ def test_production_takes_shards_or_sentinel_instead_of_redis_url():
     assert "REDIS_URL" in load(env).missing_for("web")
     load({**env, "CHANNEL_REDIS_URLS": "redis://a:6379/0,redis://b:6379/0"}).require("web")
     load({**env, **SENTINEL}).require("worker")
+
+
+def test_a_failed_probe_names_the_variables_in_use():
+    """What /health/ready/ and doctor tell an operator to check: how this process
+    reaches Redis, not every way Moa could."""
+    assert settings_redis.env_names(load({"REDIS_URL": "redis://r:6379/0"})) == ("REDIS_URL",)
+    assert settings_redis.env_names(load({"CHANNEL_REDIS_URLS": "redis://a/0,redis://b/0"})) \
+        == ("CHANNEL_REDIS_URLS",)
+    assert settings_redis.env_names(load({"REDIS_URL": "redis://r:6379/0",
+                                          "CHANNEL_REDIS_URLS": "redis://a/0,redis://b/0"})) \
+        == ("CHANNEL_REDIS_URLS", "REDIS_URL")
+    assert settings_redis.env_names(load(SENTINEL))[:2] == ("REDIS_SENTINELS",
+                                                            "REDIS_SENTINEL_MASTER")

@@ -44,7 +44,7 @@ class Command(BaseCommand):
             probes.run("storage", probes.STORAGE_ENV, storage_under_each_prefix),
             probes.run("ffmpeg", ("FFMPEG_BINARY",), ffmpeg_version),
             probes.run("parser isolation", (), parser_isolation),
-            probes.run("workers", (*probes.REDIS_ENV, "JOB_LEASE_SECONDS"), workers),
+            probes.run("workers", (*probes.redis_env(), "JOB_LEASE_SECONDS"), workers),
             probes.run("maintenance", ("MAINTENANCE_<TASK>_EVERY",), maintenance),
         ]
         failed = [result for result in results if not result.ok]
