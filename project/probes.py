@@ -35,7 +35,9 @@ STORAGE_ENV = (
 
 def redis_env() -> tuple[str, ...]:
     """The variables that place this process's Redis (settings_redis.env_names)."""
-    return settings_redis.env_names(settings.MOA_CONFIG)
+    layer = settings.CHANNEL_LAYERS["default"]
+    hosts = layer["CONFIG"]["hosts"] if layer["BACKEND"].startswith("channels_redis") else []
+    return settings_redis.env_names(settings.MOA_CONFIG, hosts)
 
 
 @dataclass(frozen=True)

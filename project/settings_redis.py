@@ -25,13 +25,14 @@ def configured(config: Config) -> bool:
     return bool(config["REDIS_URL"]) or config.redis_elsewhere
 
 
-def env_names(config: Config) -> tuple[str, ...]:
-    """The variables that say where this process's Redis is: what a failed probe tells
-    an operator to check (the ones in use, not every way Moa could reach a Redis)."""
-    if config.is_set("REDIS_SENTINELS"):
+def env_names(config: Config, hosts: list[dict]) -> tuple[str, ...]:
+    """The variables that say where this process's Redis is, for the channel layer's
+    `hosts`: what a failed probe tells an operator to check (the ones in use, not every
+    way Moa could reach a Redis)."""
+    if any("sentinels" in host for host in hosts):
         return ("REDIS_SENTINELS", "REDIS_SENTINEL_MASTER", "REDIS_SENTINEL_PASSWORD",
                 "REDIS_PASSWORD", "REDIS_DB")
-    if config.is_set("CHANNEL_REDIS_URLS"):
+    if len(hosts) > 1 or config.is_set("CHANNEL_REDIS_URLS"):
         return ("CHANNEL_REDIS_URLS", "REDIS_URL") if config["REDIS_URL"] else \
             ("CHANNEL_REDIS_URLS",)
     return ("REDIS_URL",)

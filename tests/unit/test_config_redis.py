@@ -109,11 +109,13 @@ def test_production_takes_shards_or_sentinel_instead_of_redis_url():
 def test_a_failed_probe_names_the_variables_in_use():
     """What /health/ready/ and doctor tell an operator to check: how this process
     reaches Redis, not every way Moa could."""
-    assert settings_redis.env_names(load({"REDIS_URL": "redis://r:6379/0"})) == ("REDIS_URL",)
-    assert settings_redis.env_names(load({"CHANNEL_REDIS_URLS": "redis://a/0,redis://b/0"})) \
-        == ("CHANNEL_REDIS_URLS",)
-    assert settings_redis.env_names(load({"REDIS_URL": "redis://r:6379/0",
-                                          "CHANNEL_REDIS_URLS": "redis://a/0,redis://b/0"})) \
+    def names(env):
+        cfg = load(env)
+        return settings_redis.env_names(cfg, settings_redis.channel_layer_hosts(cfg))
+
+    assert names({"REDIS_URL": "redis://r:6379/0"}) == ("REDIS_URL",)
+    assert names({"CHANNEL_REDIS_URLS": "redis://a/0,redis://b/0"}) == ("CHANNEL_REDIS_URLS",)
+    assert names({"REDIS_URL": "redis://r:6379/0",
+                  "CHANNEL_REDIS_URLS": "redis://a/0,redis://b/0"}) \
         == ("CHANNEL_REDIS_URLS", "REDIS_URL")
-    assert settings_redis.env_names(load(SENTINEL))[:2] == ("REDIS_SENTINELS",
-                                                            "REDIS_SENTINEL_MASTER")
+    assert names(SENTINEL)[:2] == ("REDIS_SENTINELS", "REDIS_SENTINEL_MASTER")
