@@ -80,13 +80,20 @@ class Server:
             return daphne(port)
         if self.name == "relay":
             return [sys.executable, "bench/relay.py", "--port", str(port)]
+        return self.adapter_class.command(port)
+
+    @property
+    def adapter_class(self) -> type:
         module, name = self.adapter.split(":")
-        return getattr(importlib.import_module(module), name).command(port)
+        return getattr(importlib.import_module(module), name)
 
     @property
     def cross_process(self) -> bool:
-        module, name = self.adapter.split(":")
-        return getattr(getattr(importlib.import_module(module), name), "cross_process", False)
+        return getattr(self.adapter_class, "cross_process", False)
+
+    def runs(self, scenario: Scenario) -> bool:
+        """Whether the adapter speaks what `scenario` sends (presence is optional)."""
+        return not scenario.presence_hz or hasattr(self.adapter_class, "presence_frame")
 
     def start(self, count: int, env: dict):
         processes, ports = [], []
@@ -306,6 +313,10 @@ def bench(args) -> list[dict]:
     rows = []
     for scenario in chosen:
         for server in [s for round_ in range(args.rounds) for s in targets(args, round_)]:
+            if not server.runs(scenario):
+                print(f"{scenario.name}: {server.name} skipped (its adapter sends no "
+                      "presence)", flush=True)
+                continue
             processes, ports = server.start(scenario.processes, env)
             try:
                 result = RUNS[scenario.kind](scenario, server, config, ports,

@@ -36,8 +36,7 @@ STORAGE_ENV = (
 def redis_env() -> tuple[str, ...]:
     """The variables that place this process's Redis (settings_redis.env_names)."""
     layer = settings.CHANNEL_LAYERS["default"]
-    hosts = layer["CONFIG"]["hosts"] if layer["BACKEND"].startswith("channels_redis") else []
-    return settings_redis.env_names(settings.MOA_CONFIG, hosts)
+    return settings_redis.env_names(settings.MOA_CONFIG, settings_redis.layer_hosts(layer))
 
 
 @dataclass(frozen=True)
@@ -107,9 +106,9 @@ def probe_redis_servers(timeout: float | None = None) -> ProbeResult:
 
     def check() -> str:
         layer = settings.CHANNEL_LAYERS["default"]
-        if not layer["BACKEND"].startswith("channels_redis"):
+        hosts = settings_redis.layer_hosts(layer)
+        if not hosts:
             return "none: the in-memory channel layer"
-        hosts = layer["CONFIG"]["hosts"]
         answers = []
         for number, host in enumerate(hosts, start=1):
             try:

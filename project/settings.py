@@ -130,7 +130,7 @@ CHANNEL_LAYER_GROUP_EXPIRY = 86400
 if settings_redis.configured(MOA_CONFIG):
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "project.channel_layer.MoaChannelLayer",
             "CONFIG": {
                 "hosts": settings_redis.channel_layer_hosts(MOA_CONFIG),
                 "capacity": CHANNEL_LAYER_CAPACITY,

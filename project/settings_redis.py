@@ -38,6 +38,11 @@ def env_names(config: Config, hosts: list[dict]) -> tuple[str, ...]:
     return ("REDIS_URL",)
 
 
+def layer_hosts(layer: dict) -> list[dict]:
+    """The Redis servers of a CHANNEL_LAYERS entry; none for the in-memory layer."""
+    return layer.get("CONFIG", {}).get("hosts", [])
+
+
 def sentinel_options(config: Config) -> dict:
     """The master through Sentinel, as redis-py's SentinelConnectionPool takes it (what
     channels-redis's `hosts` entries and the cache's pool class pass on)."""

@@ -5,6 +5,7 @@ import os
 import pytest
 from django.conf import settings
 
+from project import settings_redis
 from tests import services
 
 PASSWORD = "correct-horse-battery-staple"
@@ -15,7 +16,7 @@ os.environ.setdefault("WORKER_METRICS_PORT", "0")
 
 
 def redis_configured() -> bool:
-    return settings.CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis")
+    return bool(settings_redis.layer_hosts(settings.CHANNEL_LAYERS["default"]))
 
 
 def pytest_runtest_setup(item):
