@@ -119,6 +119,7 @@ class MapCommitter:
             await run_action(
                 submit_and_close, executor=commit_threads(),
                 before_broadcasts=lambda outcomes: self._answer(hub, batch, outcomes),
+                delivered_to=hub.channel,
                 map_id=self.map_id, team_id=self.team_id,
                 submissions=submissions,
                 max_restore_bytes=settings.COLLAB_RESTORE_BYTES_PER_COMMIT)
@@ -130,8 +131,8 @@ class MapCommitter:
 
     def _answer(self, hub, batch: list[Group], outcomes: list[actions.OpOutcome]) -> None:
         """A committed batch's events to this process's sockets and its answers to its
-        groups, before the channel layer carries the events to the other processes (and
-        back to this one's hub, which ignores what it has): no wait for its round trips."""
+        groups, before the channel layer carries the events to the other processes (not
+        back to this one's hub): no wait for its round trips."""
         COMMIT_BATCH_OPS.observe(len(outcomes))
         for outcome in outcomes:
             for event in outcome.events:

@@ -102,6 +102,12 @@ class MoaChannelLayer(RedisChannelLayer):
     async def group_send(self, group, message):
         """Send `message` to every channel in `group`: one round trip when its members
         are the ones last read (and all on the group's server), else the stock way."""
+        await self.group_send_except(group, message, None)
+
+    async def group_send_except(self, group: str, message: dict, channel: str | None
+                                ) -> None:
+        """`group_send`, but not to `channel` (a hub that delivered the message to its
+        own sockets already need not read it back from Redis)."""
         assert self.require_valid_group_name(group), "Group name not valid"
         group_key = self._group_key(group)
         index = self.consistent_hash(group)
@@ -110,7 +116,7 @@ class MoaChannelLayer(RedisChannelLayer):
         members = self.members.get(group)
         if members is not None:
             by_connection, messages, capacities = self._map_channel_keys_to_connection(
-                members, message)
+                [member for member in members if member != channel], message)
             if set(by_connection) <= {index}:
                 keys = by_connection.get(index, [])
                 sent, answer = await SEND_IF_MEMBERS.run(
@@ -127,7 +133,8 @@ class MoaChannelLayer(RedisChannelLayer):
         else:
             members = await self._read_members(connection, group_key, now)
         self._remember(group, members)
-        await self._send_to(group, members, message, now)
+        await self._send_to(group, [member for member in members if member != channel],
+                            message, now)
 
     async def group_discard(self, group, channel):
         with self.remembering:  # the next send need not find it out

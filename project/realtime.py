@@ -107,17 +107,20 @@ def _deliver(group: str, message: dict) -> None:
 
 
 async def run_action(action: Callable, /, *, executor: Executor | None = None,
-                     before_broadcasts: Callable | None = None, **kwargs):
+                     before_broadcasts: Callable | None = None,
+                     delivered_to: str | None = None, **kwargs):
     """Run a sync action in the database thread (or a thread of `executor`, each with a
     database connection of its own); send its committed broadcasts from here, after
     `before_broadcasts(result)` when it succeeded (this process's own delivery need
-    not wait for the channel layer's round trips).
+    not wait for the channel layer's round trips). When that delivered every broadcast
+    to the channel `delivered_to` (this process's hub), they are not sent back to it.
 
     For consumers: the database thread (one per process, shared by every socket) is
     released as soon as the transaction commits, and the group sends happen on the
     event loop where they cost no thread hop.
     """
     outbox: list = []
+    skip = None  # delivered_to, once the caller has delivered
 
     def call():
         broadcast_through(outbox)
@@ -128,16 +131,20 @@ async def run_action(action: Callable, /, *, executor: Executor | None = None,
                                               executor=executor)()
         if before_broadcasts is not None:
             before_broadcasts(result)
+            skip = delivered_to
         return result
     finally:
         layer = get_channel_layer()
         for group, message in outbox:
-            await _group_send(layer, group, message)
+            await _group_send(layer, group, message, skip)
 
 
-async def _group_send(layer, group: str, message: dict) -> None:
+async def _group_send(layer, group: str, message: dict, skip: str | None = None) -> None:
     try:
-        await layer.group_send(group, message)
+        if skip is not None and hasattr(layer, "group_send_except"):  # Moa's Redis layer
+            await layer.group_send_except(group, message, skip)
+        else:  # the in-memory layer: the receiver drops what it has already
+            await layer.group_send(group, message)
     except Exception:  # any layer failure: logged, receivers heal from the database
         logger.exception("channel layer: group_send to %s failed (type %s)", group,
                          message.get("type"))

@@ -99,3 +99,56 @@ async def test_a_batch_failing_because_the_database_is_down_fails_whole_at_once(
     assert all(answer is down for answer in answers)
     assert await database_sync_to_async(
         Node.objects.filter(map=mindmap, x=1.0).exists)() is False
+
+
+@pytest.fixture
+def dispatched(monkeypatch) -> list[dict]:
+    """Every message the hub reads from the channel layer."""
+    from collab.hub import Hub
+
+    seen, real = [], Hub._dispatch
+
+    async def dispatch(self, message):
+        seen.append(message)
+        await real(self, message)
+
+    monkeypatch.setattr(Hub, "_dispatch", dispatch)
+    return seen
+
+
+def sent_back(dispatched: list[dict], seq: int) -> bool:
+    return any(event["seq"] == seq for message in dispatched if message["type"] == "map.ops"
+               for event in message["events"])
+
+
+def title_edit(user, root: str) -> Submission:
+    return Submission(user.pk, new_id(), {"kind": "node.update", "id": root,
+                                          "set": {"title": new_id()}})
+
+
+@pytest.mark.redis
+async def test_a_committed_batch_is_not_sent_back_to_the_hub_that_delivered_it(
+        dispatched, alice, team, mindmap, monkeypatch):
+    from collab.hub import get_hub
+
+    hub = await get_hub()
+    await hub.join(mindmap.pk)
+    root = (await database_sync_to_async(map_state)(mindmap.pk))[1].popitem()[0]
+    committer = MapCommitter(team.pk, mindmap.pk)
+    (delivered,) = await committer.submit_many([title_edit(alice, root)])
+    # An action the hub did not deliver itself (REST, a worker) comes through Redis:
+    (elsewhere, _) = await database_sync_to_async(actions.op_submit)(
+        map_id=mindmap.pk, team_id=team.pk, actor_id=alice.pk, op_id=new_id(),
+        raw_op={"kind": "node.update", "id": root, "set": {"x": 5}})
+    # ... and so does a batch whose local delivery failed after its commit.
+    monkeypatch.setattr(MapCommitter, "_answer", lambda *args: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        await committer.submit_many([title_edit(alice, root)])
+    undelivered = delivered.event["seq"] + 2
+    for _ in range(50):
+        if sent_back(dispatched, elsewhere["seq"]) and sent_back(dispatched, undelivered):
+            break
+        await asyncio.sleep(0.05)
+    assert sent_back(dispatched, elsewhere["seq"]) and sent_back(dispatched, undelivered)
+    assert not sent_back(dispatched, delivered.event["seq"])
+    assert hub.rooms[mindmap.pk].order.delivered == undelivered

@@ -182,3 +182,18 @@ async def test_an_empty_group_is_sent_to_without_error():
     async with layers(1) as (sender,):
         for n in range(2):
             await sender.group_send("map.404", {"type": "t", "n": n})
+
+
+async def test_a_send_can_leave_out_the_senders_own_channel():
+    """The committer's hub delivered a batch's events already: they are not sent back."""
+    async with layers(2) as (sender, other):
+        own, theirs = await sender.new_channel(), await other.new_channel()
+        await sender.group_add("map.1", own)
+        await other.group_add("map.1", theirs)
+        await sender.group_send_except("map.1", {"type": "t", "n": 0}, own)
+        with round_trips() as sent:
+            await sender.group_send_except("map.1", {"type": "t", "n": 1}, own)
+        assert len(sent) == 1, sent
+        await sender.group_send("map.1", {"type": "t", "n": 2})
+        assert [(await received(other, theirs))["n"] for _ in range(3)] == [0, 1, 2]
+        assert (await received(sender, own))["n"] == 2
