@@ -63,6 +63,7 @@ from project.web_server_parts import (
     check_websocket_limits,
     check_websocket_timeout,
     from_trusted_proxies,
+    with_backlog,
 )
 from project.ws_frames import (
     CLOSE_TRY_AGAIN_LATER,
@@ -79,6 +80,9 @@ CLOSE_SERVICE_RESTART = 1012
 # and 1013 (try again later: the database is unreachable, a reader too slow).
 SERVER_CLOSE_CODES = frozenset({CLOSE_SERVICE_RESTART, CLOSE_TRY_AGAIN_LATER})
 RECONNECT_AFTER_MS_MAX = 1000  # on top of the server's own spreading of the closes
+# Connections waiting for accept (as gunicorn's and uvicorn's default; the kernel caps
+# it at net.core.somaxconn, 4096 on current Linux).
+LISTEN_BACKLOG = 2048
 
 DRAINING = metrics.gauge("moa_draining", "1 from SIGTERM on: the instance is draining "
                          "(readiness answers 503)")
@@ -105,6 +109,7 @@ class DrainingServer(Server):
             http_protocol.parse_x_forwarded_for = trusted
             ws_protocol.parse_x_forwarded_for = trusted
         check_websocket_timeout(self.websocket_timeout, settings.CHANNEL_LAYER_GROUP_EXPIRY)
+        self.endpoints = [with_backlog(endpoint, LISTEN_BACKLOG) for endpoint in self.endpoints]
         check_websocket_limits(self.websocket_max_message_size,
                                self.websocket_max_frame_size)
         self.max_unsent = settings.COLLAB_UNSENT_MAX_BYTES

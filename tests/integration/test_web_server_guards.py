@@ -4,12 +4,15 @@ instance directly cannot pick its address, and with it its rate limit counters),
 no form body is parsed in memory for nothing."""
 
 import os
+import subprocess
+from pathlib import Path
 
 import httpx
 import pytest
 
 from collab.actions import team_create
 from project.config import ConfigError, load, trusted_networks
+from tests.debian import require_debian_program
 from tests.processes import daphne, free_port, peak_mib, serving, shared_database_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -58,3 +61,16 @@ def test_a_big_form_post_is_not_parsed_by_the_server_before_moa_reads_it():
             assert answer.status_code == 404
         grown = peak_mib(server.process.pid) - before
     assert grown < 60, f"the web process grew {grown:.0f} MiB for two 10 MiB form posts"
+
+
+def test_the_listening_socket_queues_a_reconnect_storm():
+    """Twisted listens with a backlog of 50: 2,000 clients reconnecting at once (a drained
+    instance's) had their SYNs dropped and came back 1-31 s later (bench/results/
+    fanout.md, storm-2000). The kernel's queue is what `ss` reports as Send-Q."""
+    ss = require_debian_program("ss", "iproute2")
+    port = free_port()
+    with serving(daphne(port), port, {"DATABASE_URL": shared_database_url()}):
+        listening = subprocess.run([ss, "-ltnH", f"sport = :{port}"], capture_output=True,
+                                   text=True, check=True).stdout.split()
+    cap = int(Path("/proc/sys/net/core/somaxconn").read_text())
+    assert int(listening[2]) == min(2048, cap), listening

@@ -69,3 +69,13 @@ def test_a_storm_s_handshakes_wait_longer_than_daphne_s_five_seconds():
     default, explicit = map(int, found.stdout.split())
     assert default >= 15
     assert explicit == 7
+
+
+@pytest.mark.parametrize(("endpoint", "expected"), [
+    ("tcp:port=8000:interface=0.0.0.0", "tcp:port=8000:interface=0.0.0.0:backlog=2048"),
+    ("unix:/run/moa.sock", "unix:/run/moa.sock:backlog=2048"),
+    ("tcp:port=8000:backlog=100", "tcp:port=8000:backlog=100"),  # the operator's own
+    ("fd:fileno=3", "fd:fileno=3"),  # already listening, with its creator's backlog
+])
+def test_listening_sockets_queue_a_storm_s_connections(parts, endpoint, expected):
+    assert parts.with_backlog(endpoint, 2048) == expected
