@@ -19,6 +19,7 @@ from pprint import pformat
 from daphne.http_protocol import WebRequest
 from twisted.internet import abstract, tcp
 from twisted.internet.interfaces import IPushProducer
+from twisted.web.http import HTTPChannel
 from zope.interface import implementer
 
 from project.ws_frames import MAX_FRAME_BYTES, MAX_MESSAGE_BYTES, READ_LIMIT_BYTES
@@ -152,8 +153,11 @@ class SendFlow:
     """A socket's send buffer as Twisted reports it to a streaming producer: paused
     while over its 64 KiB, resumed once written out to the kernel, stopped (never
     waited for again) when the connection is gone. It stands in for the producer the
-    transport had (the HTTP channel the socket was upgraded from), which it still
-    tells everything."""
+    transport had, which it still tells everything, unless that is the HTTP channel
+    the socket was upgraded from: its request never finishes, so Twisted's channel
+    neither pauses its transport nor has a request producer to tell (its pause and
+    resume do nothing), and holding it kept the whole HTTP request alive with every
+    socket (its headers, body buffer and channel: ~3 KB, bench/results/connect.md)."""
 
     __slots__ = ("paused", "previous")
 
@@ -196,7 +200,7 @@ class SendFlow:
         try:
             if previous is not None:
                 transport.unregisterProducer()
-            flow = cls(previous)
+            flow = cls(None if isinstance(previous, HTTPChannel) else previous)
             transport.registerProducer(flow, True)
         except (AttributeError, RuntimeError):
             logger.warning("no flow control on %s", type(transport).__name__, exc_info=True)

@@ -79,3 +79,40 @@ def test_a_storm_s_handshakes_wait_longer_than_daphne_s_five_seconds():
 ])
 def test_listening_sockets_queue_a_storm_s_connections(parts, endpoint, expected):
     assert parts.with_backlog(endpoint, 2048) == expected
+
+
+class Transport:
+    def __init__(self, producer):
+        self.producer = producer
+
+    def unregisterProducer(self):
+        self.producer = None
+
+    def registerProducer(self, producer, streaming):
+        assert streaming
+        self.producer = producer
+
+
+def test_send_flow_lets_the_upgraded_http_request_go(parts):
+    """The HTTP channel a socket was upgraded from is not kept (its request, headers and
+    body buffer with it, per idle socket); another producer is still told everything."""
+    from twisted.web.http import HTTPChannel
+
+    upgraded = Transport(HTTPChannel())
+    flow = parts.SendFlow.install(upgraded)
+    assert upgraded.producer is flow and flow.previous is None
+
+    class Producer:
+        calls: list = []
+
+        def pauseProducing(self):
+            self.calls.append("pause")
+
+        def resumeProducing(self):
+            self.calls.append("resume")
+
+    other = Transport(Producer())
+    flow = parts.SendFlow.install(other)
+    flow.pauseProducing()
+    flow.resumeProducing()
+    assert Producer.calls == ["pause", "resume"]
