@@ -18,6 +18,7 @@ import struct
 from collections.abc import Iterable
 
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from project import metrics
@@ -143,11 +144,25 @@ class JsonFrameConsumer(AsyncWebsocketConsumer):
 
     async def __call__(self, scope, receive, send):
         try:
-            return await super().__call__(scope, receive, send)
+            if self.channel_layer_alias is None:
+                await self._serve(scope, receive, send)
+            else:  # a channel-layer channel of its own to listen to as well (/ws/jobs/)
+                await super().__call__(scope, receive, send)
         finally:  # however the consumer ends: a disconnect, a close, an error
             if self.counted:
                 WS_CONNECTIONS.labels(self.endpoint).dec()
                 WS_DISCONNECTS.labels(self.endpoint, close_code_label(self.close_code)).inc()
+
+    async def _serve(self, scope, receive, send) -> None:
+        """Channels' consumer loop for a socket with nothing else to listen to: `receive`
+        awaited directly. Channels' await_many_dispatch made a task and an asyncio.wait
+        per message, and held both for every idle socket."""
+        self.scope, self.channel_layer, self.base_send = scope, None, send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
 
     async def dispatch(self, message):
         """Channels' dispatch without its thread hop per message (aclose_old_connections):
