@@ -15,7 +15,7 @@ def restore_tokens(restored_bytes: int) -> int:
     return restored_bytes // RESTORE_BYTES_PER_TOKEN
 
 
-@dataclass
+@dataclass(slots=True)  # three per socket
 class TokenBucket:
     """`rate` tokens a second, at most `burst` saved up."""
 
