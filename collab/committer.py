@@ -30,7 +30,7 @@ from collab import actions
 from collab.hub import get_hub
 from collab.metrics import COMMIT_BATCH_OPS
 from project import runtime
-from project.realtime import run_action
+from project.realtime import group_name, run_action
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ class MapCommitter:
             await run_action(
                 submit_and_close, executor=commit_threads(),
                 before_broadcasts=lambda outcomes: self._answer(hub, batch, outcomes),
-                delivered_to=hub.channel,
+                delivered_to=(group_name("map", self.map_id), hub.channel),
                 map_id=self.map_id, team_id=self.team_id,
                 submissions=submissions,
                 max_restore_bytes=settings.COLLAB_RESTORE_BYTES_PER_COMMIT)

@@ -1,4 +1,4 @@
-"""channels-redis's layer with a group send of one Redis round trip.
+"""channels-redis's layer with a group send of one Redis round trip (two with shards).
 
 The stock `group_send` makes four round trips per message (expire the group's old
 members, read the members, expire each channel's old messages, then a Lua script sent
@@ -8,7 +8,9 @@ remembers each group's members as it last read them and sends in one script (by 
 SHA) that expires and reads the members, checks they are the ones remembered and only
 then queues the message on each channel, atomically; when they changed, the script
 returns them and the send goes on as stock does. Nothing is sent on a stale list: a
-process that just joined a group gets the very next message.
+process that just joined a group gets the very next message. With the layer sharded
+(CHANNEL_REDIS_URLS) a group's members are mostly on other servers than its key, so a
+send reads the members and then queues on each server at once: two round trips.
 
 What is stored in Redis is unchanged (the same keys, scores, expiries, capacity and
 serialized messages), so processes of this layer and of the stock one can share a
@@ -114,9 +116,11 @@ class MoaChannelLayer(RedisChannelLayer):
         connection = self.connection(index)
         now = time.time()
         members = self.members.get(group)
+        mapping = None  # the per-server keys and messages of `members`, once made
         if members is not None:
-            by_connection, messages, capacities = self._map_channel_keys_to_connection(
+            mapping = self._map_channel_keys_to_connection(
                 [member for member in members if member != channel], message)
+            by_connection, messages, capacities = mapping
             if set(by_connection) <= {index}:
                 keys = by_connection.get(index, [])
                 sent, answer = await SEND_IF_MEMBERS.run(
@@ -127,14 +131,19 @@ class MoaChannelLayer(RedisChannelLayer):
                 if sent:
                     self._over_capacity(group, answer, len(members))
                     return
-                members = [member.decode() for member in answer]
-            else:
-                members = await self._read_members(connection, group_key, now)
+                members, mapping = [member.decode() for member in answer], None
+            else:  # members on other servers (shards): read them, then send per server
+                read = await self._read_members(connection, group_key, now)
+                if sorted(read) != sorted(members):
+                    mapping = None
+                members = read
         else:
             members = await self._read_members(connection, group_key, now)
         self._remember(group, members)
-        await self._send_to(group, [member for member in members if member != channel],
-                            message, now)
+        if mapping is None:
+            mapping = self._map_channel_keys_to_connection(
+                [member for member in members if member != channel], message)
+        await self._send_to(group, len(members), mapping, now)
 
     async def group_discard(self, group, channel):
         with self.remembering:  # the next send need not find it out
@@ -154,10 +163,8 @@ class MoaChannelLayer(RedisChannelLayer):
                 del self.members[next(iter(self.members))]
             self.members[group] = members
 
-    async def _send_to(self, group: str, members: list[str], message: dict,
-                       now: float) -> None:
-        by_connection, messages, capacities = self._map_channel_keys_to_connection(
-            members, message)
+    async def _send_to(self, group: str, members: int, mapping: tuple, now: float) -> None:
+        by_connection, messages, capacities = mapping
 
         async def send(index: int, keys: list[str]) -> int:
             return await SEND.run(
@@ -167,7 +174,7 @@ class MoaChannelLayer(RedisChannelLayer):
 
         over = await asyncio.gather(*(send(index, keys)
                                       for index, keys in by_connection.items()))
-        self._over_capacity(group, sum(over), len(members))
+        self._over_capacity(group, sum(over), members)
 
     @staticmethod
     def _over_capacity(group: str, over: int, members: int) -> None:

@@ -108,19 +108,20 @@ def _deliver(group: str, message: dict) -> None:
 
 async def run_action(action: Callable, /, *, executor: Executor | None = None,
                      before_broadcasts: Callable | None = None,
-                     delivered_to: str | None = None, **kwargs):
+                     delivered_to: tuple[str, str] | None = None, **kwargs):
     """Run a sync action in the database thread (or a thread of `executor`, each with a
     database connection of its own); send its committed broadcasts from here, after
     `before_broadcasts(result)` when it succeeded (this process's own delivery need
-    not wait for the channel layer's round trips). When that delivered every broadcast
-    to the channel `delivered_to` (this process's hub), they are not sent back to it.
+    not wait for the channel layer's round trips). `delivered_to` is (group, channel)
+    when that delivered the action's broadcasts to `group` to `channel` (this process's
+    hub): they are not sent back there; the action's other broadcasts go out whole.
 
     For consumers: the database thread (one per process, shared by every socket) is
     released as soon as the transaction commits, and the group sends happen on the
     event loop where they cost no thread hop.
     """
     outbox: list = []
-    skip = None  # delivered_to, once the caller has delivered
+    delivered = None  # delivered_to, once the caller has delivered
 
     def call():
         broadcast_through(outbox)
@@ -131,11 +132,12 @@ async def run_action(action: Callable, /, *, executor: Executor | None = None,
                                               executor=executor)()
         if before_broadcasts is not None:
             before_broadcasts(result)
-            skip = delivered_to
+            delivered = delivered_to
         return result
     finally:
         layer = get_channel_layer()
         for group, message in outbox:
+            skip = delivered[1] if delivered and delivered[0] == group else None
             await _group_send(layer, group, message, skip)
 
 

@@ -56,7 +56,7 @@ def with_backlog(endpoint: str, backlog: int) -> str:
     15, 31 s (measured: 2,000 at once took a minute). An explicit backlog, and an
     inherited socket (`fd:`), are left as they are."""
     kind = endpoint.split(":", 1)[0]
-    if kind not in ("tcp", "tcp6", "unix") or ":backlog=" in endpoint:
+    if kind not in ("tcp", "tcp6", "ssl", "unix") or ":backlog=" in endpoint:
         return endpoint
     return f"{endpoint}:backlog={backlog}"
 

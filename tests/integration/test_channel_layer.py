@@ -152,8 +152,11 @@ async def test_stock_layers_receive_what_it_sends_and_it_receives_theirs():
 
 
 async def test_members_on_several_shards_all_receive():
-    base = redis_url().rsplit("/", 1)[0]
-    shards = [f"{base}/13", f"{base}/14"]
+    # Two spellings of the test's own Redis database: two servers to channels-redis.
+    url = redis_url()
+    shards = [url, url.replace("127.0.0.1", "localhost", 1) if "127.0.0.1" in url
+              else url.replace("localhost", "127.0.0.1", 1)]
+    assert shards[0] != shards[1], "REDIS_URL names neither 127.0.0.1 nor localhost"
     async with layers(2, hosts=shards) as (sender, receiver):
         # Process-local channels: a shard each by their name (channels-redis reads a
         # general channel from one shard after another).
@@ -162,8 +165,14 @@ async def test_members_on_several_shards_all_receive():
                 for channel in channels} == {0, 1}  # 12 random names: 1 in 2,048 fails
         for channel in channels:
             await receiver.group_add("map.1", channel)
-        for n in range(3):
+        for n in range(2):
             await sender.group_send("map.1", {"type": "t", "n": n})
+        serialized, serialize = [], sender.serialize
+        sender.serialize = lambda message: serialized.append(message) or serialize(message)
+        with round_trips() as sent:  # the members read, then one script per server
+            await sender.group_send("map.1", {"type": "t", "n": 2})
+        assert len(sent) == 3, sent
+        assert len(serialized) == len(channels)  # each channel's message made once
         for channel in channels:
             assert [(await received(receiver, channel))["n"] for _ in range(3)] == [0, 1, 2]
 

@@ -74,6 +74,7 @@ def test_a_storm_s_handshakes_wait_longer_than_daphne_s_five_seconds():
 @pytest.mark.parametrize(("endpoint", "expected"), [
     ("tcp:port=8000:interface=0.0.0.0", "tcp:port=8000:interface=0.0.0.0:backlog=2048"),
     ("unix:/run/moa.sock", "unix:/run/moa.sock:backlog=2048"),
+    ("ssl:443:privateKey=k.pem", "ssl:443:privateKey=k.pem:backlog=2048"),
     ("tcp:port=8000:backlog=100", "tcp:port=8000:backlog=100"),  # the operator's own
     ("fd:fileno=3", "fd:fileno=3"),  # already listening, with its creator's backlog
 ])
