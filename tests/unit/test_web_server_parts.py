@@ -94,7 +94,7 @@ class Transport:
         self.producer = producer
 
 
-def test_send_flow_lets_the_upgraded_http_request_go(parts):
+async def test_send_flow_lets_the_upgraded_http_request_go(parts):
     """The HTTP channel a socket was upgraded from is not kept (its request, headers and
     body buffer with it, per idle socket); another producer is still told everything."""
     from twisted.web.http import HTTPChannel
