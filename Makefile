@@ -35,6 +35,7 @@ bench: $(VENV)/.test-deps
 	npm ci --prefix bench/hocuspocus
 	$(BIN)/python bench/fanout.py --servers moa,relay,hocuspocus --out bench/results/raw/fanout.json
 	$(BIN)/python bench/opcost.py --out bench/results/raw/opcost.json
+	$(BIN)/python bench/group_send.py --out bench/results/raw/group_send.json
 	$(BIN)/python bench/connect.py --out bench/results/raw/connect.json
 	$(BIN)/python bench/jobs.py --out bench/results/raw/jobs.json
 	$(BIN)/python bench/video.py --out bench/results/raw/video.json
