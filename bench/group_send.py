@@ -21,7 +21,8 @@ from pathlib import Path
 import django
 from channels_redis.core import RedisChannelLayer
 from common import REDIS, report
-from redis.asyncio.connection import Connection
+
+from tests.redis_servers import round_trips
 
 EVENT = {"type": "map.ops", "map": 12, "events": [
     {"seq": 1, "op_id": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "client_id": "c" * 20,
@@ -37,21 +38,11 @@ async def measure(kind, members: int, messages: int) -> dict:
         for other in others:
             await layer.group_add("map.12", await other.new_channel())
         await layer.group_send("map.12", EVENT)  # the first send reads the members
-        sent = []
-        original = Connection.send_packed_command
-
-        async def counting(self, command, check_health=True):
-            sent.append(1)
-            return await original(self, command, check_health)
-
-        Connection.send_packed_command = counting
-        try:
+        with round_trips() as sent:
             cpu, wall = time.process_time(), time.perf_counter()
             for _ in range(messages):
                 await layer.group_send("map.12", EVENT)
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        finally:
-            Connection.send_packed_command = original
         return {"cpu_us": cpu / messages * 1e6, "wall_us": wall / messages * 1e6,
                 "round_trips": len(sent) / messages}
     finally:

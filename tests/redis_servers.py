@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from redis.asyncio.connection import Connection
 
 from tests import services
 from tests.processes import free_port, stop, wait_for
@@ -89,3 +90,20 @@ def _answers(server: RedisProcess) -> bool:
     except redis.ConnectionError:
         return False
 
+
+@contextlib.contextmanager
+def round_trips() -> Iterator[list]:
+    """Commands or pipelines written to any asyncio Redis connection of this process
+    while the block runs: its round trips (tests and bench/group_send.py count them)."""
+    counted = []
+    original = Connection.send_packed_command
+
+    async def counting(self, command, check_health=True):
+        counted.append(command)
+        return await original(self, command, check_health)
+
+    Connection.send_packed_command = counting
+    try:
+        yield counted
+    finally:
+        Connection.send_packed_command = original

@@ -10,11 +10,11 @@ import uuid
 import pytest
 from channels_redis.core import RedisChannelLayer
 from django.conf import settings
-from redis.asyncio.connection import Connection
 
 from project import settings_redis
 from project.channel_layer import MoaChannelLayer
 from project.realtime import SEND_FAILURES
+from tests.redis_servers import round_trips
 
 pytestmark = pytest.mark.redis
 
@@ -36,23 +36,6 @@ async def layers(count: int, kind=MoaChannelLayer, hosts=None, **config):
         await made[0].flush()
         for layer in made:
             await layer.close_pools()
-
-
-@contextlib.contextmanager
-def round_trips():
-    """Commands or pipelines written to any Redis connection of this process."""
-    counted = []
-    original = Connection.send_packed_command
-
-    async def counting(self, command, check_health=True):
-        counted.append(command)
-        return await original(self, command, check_health)
-
-    Connection.send_packed_command = counting
-    try:
-        yield counted
-    finally:
-        Connection.send_packed_command = original
 
 
 async def received(layer, channel: str, timeout: float = 2) -> dict | None:
